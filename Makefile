@@ -1,0 +1,46 @@
+# YTEmpire warehouse. The README's two commands: `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+UV := uv run --frozen
+
+# Optional local overrides of the YTEMPIRE_* variables (see .env.example).
+-include .env
+export
+
+.PHONY: help setup jars services-start services-stop services-status doctor demo test lint format
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+setup: ## Install everything and start the local services (idempotent)
+	@bash scripts/setup.sh
+
+jars: ## Resolve the Kafka broker, Spark connector and JDBC jars from Maven Central
+	mvn -q -B -f jvm/pom.xml package
+
+services-start: ## Start PostgreSQL, Redis and Kafka on loopback
+	@bash scripts/services.sh start
+
+services-stop: ## Stop what setup started
+	@bash scripts/services.sh stop
+
+services-status: ## Is each local service listening?
+	@bash scripts/services.sh status
+
+doctor: ## Health and version of every service
+	@$(UV) ytempire doctor
+
+demo: setup ## The main job end to end on the local services and simulated network
+	@bash scripts/demo.sh
+
+test: setup ## The test suite, against the real services
+	$(UV) pytest
+
+lint: ## ruff, mypy and sqlfluff
+	$(UV) ruff check .
+	$(UV) ruff format --check .
+	$(UV) mypy ytempire
+
+format: ## Apply ruff's formatting and fixes
+	$(UV) ruff format .
+	$(UV) ruff check --fix .

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# `make demo`: the warehouse's main job end to end on the local services.
+# Each capability adds its step here; `make setup` has already run.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+step() { printf '\n[ytempire demo] == %s\n' "$*"; }
+
+step "services"
+uv run --frozen ytempire doctor

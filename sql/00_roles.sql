@@ -1,0 +1,30 @@
+-- Cluster-wide login roles of the warehouse. Re-runnable.
+-- Passwords are not set here: `ytempire db init` sets them from the
+-- YTEMPIRE_PG_*_PASSWORD variables, so none lives in a committed file.
+--
+--   ytempire_loader       dlt pipelines, event processor, streaming sinks:
+--                         writes raw_youtube, raw_events, ytempire, streaming,
+--                         analytics.
+--   ytempire_transformer  dbt: reads the raw and operational schemas, owns
+--                         staging, intermediate, marts, snapshots, seeds.
+--   analyst               SQL analysts: reads marts, writes nothing.
+
+do $$
+declare
+    role_name text;
+begin
+    foreach role_name in array array['ytempire_loader', 'ytempire_transformer', 'analyst']
+    loop
+        if not exists (select from pg_roles where rolname = role_name) then
+            execute format('create role %I login', role_name);
+        end if;
+    end loop;
+end
+$$;
+
+alter role ytempire_loader login nosuperuser nocreatedb nocreaterole;
+alter role ytempire_transformer login nosuperuser nocreatedb nocreaterole;
+alter role analyst login nosuperuser nocreatedb nocreaterole;
+
+-- Belt and braces: even a grant made by mistake cannot let an analyst write.
+alter role analyst set default_transaction_read_only = on;

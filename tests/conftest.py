@@ -1,0 +1,105 @@
+"""Shared fixtures: the real services, isolated per test session.
+
+Tests never touch the warehouse database the demo fills: this module points
+``YTEMPIRE_PG_DATABASE`` at ``<database>_test`` before any settings are read,
+creates it from ``sql/`` once per session and drops it at the end (keep it
+with ``YTEMPIRE_KEEP_TEST_DB=1``). Kafka tests create their own topics with
+the ``new_topic`` factory, and Redis tests their own key prefix, so parallel
+sessions against one set of services do not collide.
+
+A service that is down fails the session at once with the service named.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+_base_db = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
+if not _base_db.endswith("_test"):
+    os.environ["YTEMPIRE_PG_DATABASE"] = f"{_base_db}_test"
+
+from ytempire.clients import (  # noqa: E402  (the environment must be set first)
+    kafka_admin,
+    pg_connect,
+    redis_client,
+    spark_session,
+)
+from ytempire.db import drop_database, init_database  # noqa: E402
+from ytempire.errors import YTEmpireError  # noqa: E402
+from ytempire.settings import Settings, get_settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_database(settings: Settings) -> Iterator[str]:
+    """A fresh warehouse database for the session, built by the project's own DDL."""
+    try:
+        if not _keep():
+            drop_database(settings.pg_database, settings=settings)
+        name = init_database(settings=settings)
+    except YTEmpireError as exc:
+        pytest.exit(f"cannot prepare the test database: {exc}", returncode=3)
+    yield name
+    if not _keep():
+        drop_database(name, settings=settings)
+
+
+def _keep() -> bool:
+    return os.environ.get("YTEMPIRE_KEEP_TEST_DB") == "1"
+
+
+@pytest.fixture
+def pg_admin(settings: Settings) -> Iterator[Any]:
+    """An autocommit superuser connection to the test database."""
+    with pg_connect("admin", autocommit=True, settings=settings) as conn:
+        yield conn
+
+
+@pytest.fixture
+def redis_prefix(settings: Settings) -> Iterator[str]:
+    """A key prefix unique to the test; its keys are deleted afterwards."""
+    client = redis_client(check=True, settings=settings)
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def new_topic(settings: Settings) -> Iterator[Callable[..., str]]:
+    """Factory: create a uniquely named topic (deleted after the test)."""
+    from kafka.admin import NewTopic
+
+    admin = kafka_admin(settings=settings)
+    created: list[str] = []
+
+    def make(base: str = "test", partitions: int = 1) -> str:
+        name = f"{base}-{uuid.uuid4().hex[:12]}"
+        admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+        admin.wait_for_topics([name])
+        created.append(name)
+        return name
+
+    yield make
+    if created:
+        admin.delete_topics(created)
+    admin.close()
+
+
+@pytest.fixture(scope="session")
+def spark(settings: Settings) -> Iterator[Any]:
+    """One local SparkSession for the whole test session."""
+    session = spark_session("ytempire-tests", settings=settings)
+    yield session
+    session.stop()

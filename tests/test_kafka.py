@@ -1,0 +1,96 @@
+"""Kafka (KRaft broker) through the project's factories with kafka-python."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer
+from ytempire.errors import ServiceUnavailable
+from ytempire.topics import ALL_TOPICS
+
+
+def test_system_topics_exist_with_their_partition_counts(settings):
+    admin = kafka_admin(settings=settings)
+    try:
+        described = {t["name"]: t for t in admin.describe_topics([t.name for t in ALL_TOPICS])}
+    finally:
+        admin.close()
+    for topic in ALL_TOPICS:
+        assert len(described[topic.name]["partitions"]) == topic.partitions, topic.name
+
+
+def test_produce_and_consume_across_topics(settings, new_topic):
+    videos, channels = new_topic("videos", partitions=3), new_topic("channels")
+    producer = kafka_producer(
+        settings=settings,
+        compression_type="gzip",
+        key_serializer=str.encode,
+        value_serializer=lambda v: json.dumps(v).encode(),
+    )
+    sent = {
+        videos: [{"n": i, "channel": f"c{i % 4}"} for i in range(60)],
+        channels: [{"n": i} for i in range(10)],
+    }
+    for topic, values in sent.items():
+        for value in values:
+            producer.send(topic, key=str(value.get("channel", "none")), value=value)
+    producer.flush()
+    producer.close()
+
+    consumer = kafka_consumer(
+        videos,
+        channels,
+        settings=settings,
+        group_id=f"g-{videos}",
+        auto_offset_reset="earliest",
+        consumer_timeout_ms=10_000,
+        value_deserializer=json.loads,
+    )
+    received: dict[str, list] = {videos: [], channels: []}
+    partitions_by_key: dict[str, set[int]] = {}
+    for message in consumer:
+        received[message.topic].append(message.value)
+        partitions_by_key.setdefault(message.key, set()).add(message.partition)
+        if sum(map(len, received.values())) == 70:
+            break
+    consumer.commit()
+    consumer.close()
+
+    for topic in sent:
+        assert sorted(v["n"] for v in received[topic]) == [v["n"] for v in sent[topic]]
+    # One key, one partition: per-channel ordering holds.
+    assert all(len(p) == 1 for p in partitions_by_key.values())
+
+
+def test_committed_offsets_resume_where_the_group_stopped(settings, new_topic):
+    topic = new_topic("resume")
+    producer = kafka_producer(settings=settings)
+    for i in range(10):
+        producer.send(topic, str(i).encode())
+    producer.flush()
+    group = f"g-{topic}"
+
+    def read(n: int) -> list[int]:
+        consumer = kafka_consumer(
+            topic, settings=settings, group_id=group, auto_offset_reset="earliest",
+            consumer_timeout_ms=10_000, max_poll_records=n,
+        )
+        out = []
+        for message in consumer:
+            out.append(int(message.value))
+            if len(out) == n:
+                break
+        consumer.commit()
+        consumer.close()
+        return out
+
+    assert read(4) == [0, 1, 2, 3]
+    assert read(6) == [4, 5, 6, 7, 8, 9]
+
+
+def test_unreachable_kafka_names_the_service(settings):
+    with pytest.raises(ServiceUnavailable, match="Kafka is down or unreachable at 127.0.0.1:1"):
+        kafka_producer(settings=replace(settings, kafka_bootstrap="127.0.0.1:1"), bootstrap_timeout_ms=2000)

@@ -1,0 +1,1 @@
+"""YTEmpire warehouse core."""

@@ -1,0 +1,102 @@
+"""The ``ytempire`` command line: one entry point for every job of the warehouse.
+
+Subcommands are registered by name in ``LAZY_COMMANDS`` and imported only when
+invoked, so ``ytempire doctor`` does not pay for importing Spark or dlt.
+Errors derived from :class:`~ytempire.errors.YTEmpireError` are printed as one
+message (what failed, where, what to do next) with their exit code.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from ytempire.errors import YTEmpireError
+from ytempire.settings import get_settings
+
+# name -> "module:attribute" of a click command or group, imported on use.
+LAZY_COMMANDS: dict[str, str] = {}
+
+
+class LazyGroup(click.Group):
+    """A click group whose heavier subcommands are imported when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in LAZY_COMMANDS:
+            module_name, attr = LAZY_COMMANDS[cmd_name].split(":")
+            command: click.Command = getattr(importlib.import_module(module_name), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
+def cli() -> None:
+    """YTEmpire warehouse: land, transform, stream and check YouTube network data."""
+
+
+@cli.command()
+def doctor() -> None:
+    """Print each service's health and version; exit 1 if any is down."""
+    from ytempire.health import run_checks
+
+    results = run_checks(get_settings())
+    width = max(len(r.service) for r in results)
+    for r in results:
+        status = "up" if r.ok else "DOWN"
+        click.echo(f"{r.service:<{width}}  {status:<4}  {r.version:<10}  {r.detail}")
+    down = [r.service for r in results if not r.ok]
+    if down:
+        raise click.ClickException(f"down: {', '.join(down)}")
+
+
+@cli.group()
+def db() -> None:
+    """The warehouse database."""
+
+
+@db.command("init")
+@click.option("--database", default=None, help="Database to create/update (default: settings).")
+def db_init(database: str | None) -> None:
+    """Create the database and apply sql/ (schemas, roles, tables). Re-runnable."""
+    from ytempire.db import init_database
+
+    name = init_database(database, progress=lambda msg: click.echo(f"  {msg}"))
+    click.echo(f"database {name} is up to date")
+
+
+@cli.group()
+def topics() -> None:
+    """The Kafka topics."""
+
+
+@topics.command("create")
+def topics_create() -> None:
+    """Create the topics in ytempire.topics that do not exist yet."""
+    from ytempire.kafka_topics import ensure_topics
+
+    created = ensure_topics()
+    click.echo(f"created: {', '.join(created)}" if created else "all topics exist")
+
+
+def main(argv: list[str] | None = None) -> Any:
+    try:
+        return cli.main(args=argv, prog_name="ytempire", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except YTEmpireError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,213 @@
+"""Client factories for PostgreSQL, Redis, Kafka and Spark.
+
+Every component gets its connections here, configured from
+:mod:`ytempire.settings`. A service that cannot be reached raises
+:class:`~ytempire.errors.ServiceUnavailable` naming it, instead of the
+driver's own exception, so commands can tell the user what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psycopg
+import redis
+
+from ytempire.errors import ServiceUnavailable, YTEmpireError
+from ytempire.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+    from pyspark.sql import SparkSession
+
+# How long a client waits for a service before calling it down.
+CONNECT_TIMEOUT_S = 5
+
+_UNREACHABLE_MARKERS = (
+    "connection refused",
+    "could not connect",
+    "timeout expired",
+    "no such file or directory",
+    "could not translate host name",
+    "server closed the connection",
+    "the database system is starting up",
+    "the database system is shutting down",
+)
+
+
+def _settings(settings: Settings | None) -> Settings:
+    return settings or get_settings()
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+def pg_conninfo(
+    role: str = "loader", database: str | None = None, settings: Settings | None = None
+) -> str:
+    """A libpq connection string for one of the warehouse roles."""
+    s = _settings(settings)
+    creds = s.role(role)
+    return psycopg.conninfo.make_conninfo(
+        host=s.pg_host,
+        port=s.pg_port,
+        dbname=database or s.pg_database,
+        user=creds.user,
+        password=creds.password,
+        connect_timeout=CONNECT_TIMEOUT_S,
+        application_name="ytempire",
+    )
+
+
+def pg_connect(
+    role: str = "loader",
+    database: str | None = None,
+    *,
+    autocommit: bool = False,
+    settings: Settings | None = None,
+) -> psycopg.Connection[Any]:
+    """Open a psycopg 3 connection as ``role`` (admin, loader, transformer, analyst)."""
+    s = _settings(settings)
+    try:
+        return psycopg.connect(pg_conninfo(role, database, s), autocommit=autocommit)
+    except psycopg.OperationalError as exc:
+        message = str(exc).strip()
+        where = f"{s.pg_host}:{s.pg_port}"
+        if any(marker in message.lower() for marker in _UNREACHABLE_MARKERS):
+            raise ServiceUnavailable("PostgreSQL", where, message) from exc
+        raise YTEmpireError(
+            f"PostgreSQL at {where} refused role {s.role(role).user!r} on database "
+            f"{database or s.pg_database!r}: {message}. Next: run `ytempire db init` "
+            "(or `make setup`) to create the database and roles, and check the "
+            "YTEMPIRE_PG_* variables."
+        ) from exc
+
+
+@contextmanager
+def pg_cursor(
+    role: str = "loader", database: str | None = None, settings: Settings | None = None
+) -> Iterator[psycopg.Cursor[Any]]:
+    """A cursor in one transaction: committed on success, rolled back on error."""
+    with pg_connect(role, database, settings=settings) as conn, conn.cursor() as cur:
+        yield cur
+
+
+# --- Redis --------------------------------------------------------------------------------
+
+
+def redis_client(*, check: bool = False, settings: Settings | None = None) -> redis.Redis:
+    """A Redis client (str responses). With ``check``, ping it now and fail clearly."""
+    s = _settings(settings)
+    client = redis.Redis.from_url(
+        s.redis_url,
+        decode_responses=True,
+        socket_connect_timeout=CONNECT_TIMEOUT_S,
+        socket_timeout=CONNECT_TIMEOUT_S * 2,
+        health_check_interval=30,
+    )
+    if check:
+        try:
+            client.ping()
+        except redis.RedisError as exc:
+            raise ServiceUnavailable("Redis", s.redis_url, exc) from exc
+    return client
+
+
+# --- Kafka --------------------------------------------------------------------------------
+
+
+def _kafka_config(s: Settings, overrides: dict[str, Any]) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "bootstrap_servers": s.kafka_bootstrap.split(","),
+        "bootstrap_timeout_ms": CONNECT_TIMEOUT_S * 1000,
+        "client_id": "ytempire",
+    }
+    config.update(overrides)
+    return config
+
+
+def _kafka_unavailable(s: Settings, exc: Exception) -> ServiceUnavailable:
+    return ServiceUnavailable("Kafka", s.kafka_bootstrap, exc)
+
+
+def kafka_producer(settings: Settings | None = None, **overrides: Any) -> KafkaProducer:
+    """A kafka-python producer; ``overrides`` are KafkaProducer keyword arguments."""
+    from kafka import KafkaProducer
+    from kafka.errors import KafkaError
+
+    s = _settings(settings)
+    try:
+        return KafkaProducer(**_kafka_config(s, {"acks": "all", **overrides}))
+    except KafkaError as exc:
+        raise _kafka_unavailable(s, exc) from exc
+
+
+def kafka_consumer(
+    *topics: str, settings: Settings | None = None, **overrides: Any
+) -> KafkaConsumer:
+    """A kafka-python consumer subscribed to ``topics`` (none: assign partitions yourself)."""
+    from kafka import KafkaConsumer
+    from kafka.errors import KafkaError
+
+    s = _settings(settings)
+    try:
+        return KafkaConsumer(
+            *topics, **_kafka_config(s, {"enable_auto_commit": False, **overrides})
+        )
+    except KafkaError as exc:
+        raise _kafka_unavailable(s, exc) from exc
+
+
+def kafka_admin(settings: Settings | None = None, **overrides: Any) -> KafkaAdminClient:
+    """A kafka-python admin client."""
+    from kafka import KafkaAdminClient
+    from kafka.errors import KafkaError
+
+    s = _settings(settings)
+    try:
+        return KafkaAdminClient(**_kafka_config(s, overrides))
+    except KafkaError as exc:
+        raise _kafka_unavailable(s, exc) from exc
+
+
+# --- Spark --------------------------------------------------------------------------------
+
+
+def spark_connector_jars(settings: Settings | None = None) -> list[Path]:
+    """The Kafka connector and JDBC driver jars resolved by ``jvm/pom.xml``."""
+    s = _settings(settings)
+    folder = s.jars_dir / "spark-connectors"
+    jars = sorted(folder.glob("*.jar"))
+    if not any(j.name.startswith("spark-sql-kafka") for j in jars):
+        raise YTEmpireError(
+            f"the Spark Kafka connector is missing from {folder}. "
+            "Next: run `make jars` (mvn -f jvm/pom.xml package)."
+        )
+    return jars
+
+
+def spark_session(
+    app_name: str = "ytempire", settings: Settings | None = None, **conf: str
+) -> SparkSession:
+    """A SparkSession on the configured master with the connector jars on its classpath."""
+    from pyspark.sql import SparkSession
+
+    s = _settings(settings)
+    builder = (
+        SparkSession.builder.appName(app_name)
+        .master(s.spark_master)
+        .config("spark.jars", ",".join(str(j) for j in spark_connector_jars(s)))
+        .config("spark.sql.shuffle.partitions", str(s.spark_shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .config("spark.driver.host", "127.0.0.1")
+    )
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session

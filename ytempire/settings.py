@@ -1,0 +1,168 @@
+"""Settings read from the environment, each with one documented default.
+
+Every process of the warehouse (CLI, dlt pipelines, Spark jobs, Airflow tasks,
+tests) reads its configuration here and nowhere else. The defaults describe
+the local stack that ``make setup`` starts on loopback; ``.env.example`` and
+``docker-compose.yml`` use the same variable names.
+
+A variable is read when :func:`get_settings` is first called; tests that
+change the environment call ``get_settings.cache_clear()``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name)
+    return default if value is None or value == "" else value
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def setting(env: str, default: Any, doc: str) -> Any:
+    """Declare a settings field bound to environment variable ``env``."""
+    return field(default=default, metadata={"env": env, "doc": doc})
+
+
+@dataclass(frozen=True)
+class PostgresRole:
+    """Credentials of one PostgreSQL login role."""
+
+    user: str
+    password: str
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The warehouse's configuration. Field metadata names the variable."""
+
+    pg_host: str = setting("YTEMPIRE_PG_HOST", "127.0.0.1", "PostgreSQL host.")
+    pg_port: int = setting("YTEMPIRE_PG_PORT", 5432, "PostgreSQL port.")
+    pg_database: str = setting("YTEMPIRE_PG_DATABASE", "ytempire", "The warehouse database.")
+    pg_admin_user: str = setting(
+        "YTEMPIRE_PG_ADMIN_USER", "postgres", "Superuser that applies the DDL in sql/."
+    )
+    pg_admin_password: str = setting(
+        "YTEMPIRE_PG_ADMIN_PASSWORD", "postgres", "Password of the superuser."
+    )
+    pg_loader_password: str = setting(
+        "YTEMPIRE_PG_LOADER_PASSWORD", "loader", "Password of role ytempire_loader."
+    )
+    pg_transformer_password: str = setting(
+        "YTEMPIRE_PG_TRANSFORMER_PASSWORD",
+        "transformer",
+        "Password of role ytempire_transformer.",
+    )
+    pg_analyst_password: str = setting(
+        "YTEMPIRE_PG_ANALYST_PASSWORD", "analyst", "Password of the read-only role analyst."
+    )
+    redis_url: str = setting(
+        "YTEMPIRE_REDIS_URL", "redis://127.0.0.1:6379/0", "Redis URL (db number included)."
+    )
+    kafka_bootstrap: str = setting(
+        "YTEMPIRE_KAFKA_BOOTSTRAP", "127.0.0.1:9092", "Kafka bootstrap servers, comma-separated."
+    )
+    spark_master: str = setting("YTEMPIRE_SPARK_MASTER", "local[2]", "Spark master URL.")
+    spark_shuffle_partitions: int = setting(
+        "YTEMPIRE_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions."
+    )
+    local_dir: str = setting(
+        "YTEMPIRE_LOCAL_DIR",
+        str(PROJECT_ROOT / ".local"),
+        "Folder for local services' data, logs and resolved jars.",
+    )
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            env, default = f.metadata["env"], f.default
+            if isinstance(default, int):
+                values[f.name] = _env_int(env, default)
+            else:
+                values[f.name] = _env(env, str(default))
+        return cls(**values)  # type: ignore[arg-type]
+
+    # Roles are fixed by sql/00_roles.sql; only their passwords are configured.
+    @property
+    def admin(self) -> PostgresRole:
+        return PostgresRole(self.pg_admin_user, self.pg_admin_password)
+
+    @property
+    def loader(self) -> PostgresRole:
+        return PostgresRole("ytempire_loader", self.pg_loader_password)
+
+    @property
+    def transformer(self) -> PostgresRole:
+        return PostgresRole("ytempire_transformer", self.pg_transformer_password)
+
+    @property
+    def analyst(self) -> PostgresRole:
+        return PostgresRole("analyst", self.pg_analyst_password)
+
+    def role(self, name: str) -> PostgresRole:
+        """Return the credentials of ``admin``, ``loader``, ``transformer`` or ``analyst``."""
+        if name not in ROLE_NAMES:
+            raise ValueError(f"unknown role {name!r}; expected one of {', '.join(ROLE_NAMES)}")
+        role: PostgresRole = getattr(self, name)
+        return role
+
+    @property
+    def jars_dir(self) -> Path:
+        return Path(self.local_dir) / "jars"
+
+    def jdbc_url(self, database: str | None = None) -> str:
+        return f"jdbc:postgresql://{self.pg_host}:{self.pg_port}/{database or self.pg_database}"
+
+
+ROLE_NAMES = ("admin", "loader", "transformer", "analyst")
+
+
+def env_variables() -> dict[str, tuple[object, str]]:
+    """Map every environment variable to its (default, description)."""
+    return {f.metadata["env"]: (f.default, f.metadata["doc"]) for f in fields(Settings)}
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def shell_exports(s: Settings) -> dict[str, str]:
+    """What the setup scripts need to know, as shell variables."""
+    from urllib.parse import urlsplit
+
+    kafka_port = int(s.kafka_bootstrap.split(",")[0].rsplit(":", 1)[1])
+    return {
+        "LOCAL_DIR": s.local_dir,
+        "PG_PORT": str(s.pg_port),
+        "PG_ADMIN_USER": s.pg_admin_user,
+        "PG_ADMIN_PASSWORD": s.pg_admin_password,
+        "REDIS_PORT": str(urlsplit(s.redis_url).port or 6379),
+        "KAFKA_PORT": str(kafka_port),
+        "KAFKA_CONTROLLER_PORT": str(kafka_port + 1),
+    }
+
+
+if __name__ == "__main__":
+    import shlex
+    import sys
+
+    if sys.argv[1:] != ["--shell"]:
+        sys.exit("usage: python -m ytempire.settings --shell")
+    for key, value in shell_exports(get_settings()).items():
+        print(f"{key}={shlex.quote(value)}")
