@@ -1,0 +1,5 @@
+"""Simulators of the systems the warehouse cannot reach from a test machine.
+
+``ids`` fixes how the simulated network names its channels and videos, so the
+YouTube API simulator and the event traffic simulator describe one network.
+"""
