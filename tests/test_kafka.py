@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 
 import pytest
+from kafka.serializer import DefaultSerializer, JsonSerializer
 
 from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer
 from ytempire.errors import ServiceUnavailable
@@ -27,8 +27,8 @@ def test_produce_and_consume_across_topics(settings, new_topic):
     producer = kafka_producer(
         settings=settings,
         compression_type="gzip",
-        key_serializer=str.encode,
-        value_serializer=lambda v: json.dumps(v).encode(),
+        key_serializer=DefaultSerializer(),
+        value_serializer=JsonSerializer(),
     )
     sent = {
         videos: [{"n": i, "channel": f"c{i % 4}"} for i in range(60)],
@@ -47,7 +47,7 @@ def test_produce_and_consume_across_topics(settings, new_topic):
         group_id=f"g-{videos}",
         auto_offset_reset="earliest",
         consumer_timeout_ms=10_000,
-        value_deserializer=json.loads,
+        value_deserializer=JsonSerializer(),
     )
     received: dict[str, list] = {videos: [], channels: []}
     partitions_by_key: dict[str, set[int]] = {}
@@ -75,8 +75,12 @@ def test_committed_offsets_resume_where_the_group_stopped(settings, new_topic):
 
     def read(n: int) -> list[int]:
         consumer = kafka_consumer(
-            topic, settings=settings, group_id=group, auto_offset_reset="earliest",
-            consumer_timeout_ms=10_000, max_poll_records=n,
+            topic,
+            settings=settings,
+            group_id=group,
+            auto_offset_reset="earliest",
+            consumer_timeout_ms=10_000,
+            max_poll_records=n,
         )
         out = []
         for message in consumer:
@@ -92,5 +96,7 @@ def test_committed_offsets_resume_where_the_group_stopped(settings, new_topic):
 
 
 def test_unreachable_kafka_names_the_service(settings):
-    with pytest.raises(ServiceUnavailable, match="Kafka is down or unreachable at 127.0.0.1:1"):
-        kafka_producer(settings=replace(settings, kafka_bootstrap="127.0.0.1:1"), bootstrap_timeout_ms=2000)
+    with pytest.raises(ServiceUnavailable, match=r"Kafka is down or unreachable at 127\.0\.0\.1:1"):
+        kafka_producer(
+            settings=replace(settings, kafka_bootstrap="127.0.0.1:1"), bootstrap_timeout_ms=2000
+        )

@@ -81,16 +81,20 @@ def test_analyst_reads_marts(settings, raw_and_mart_tables):
     "schema", ["raw_youtube", "raw_events", "ytempire", "analytics", "staging", "intermediate"]
 )
 def test_analyst_cannot_read_upstream_schemas(settings, schema):
-    with pg_connect("analyst", settings=settings) as conn:
-        with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute(f"select count(*) from {schema}.any_table")
+    with (
+        pg_connect("analyst", settings=settings) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
+        conn.execute(f"select count(*) from {schema}.any_table")
 
 
 def test_analyst_cannot_read_raw_table(settings, raw_and_mart_tables):
     raw, _ = raw_and_mart_tables
-    with pg_connect("analyst", settings=settings) as conn:
-        with pytest.raises(errors.InsufficientPrivilege):
-            conn.execute(f"select * from {raw}")
+    with (
+        pg_connect("analyst", settings=settings) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
+        conn.execute(f"select * from {raw}")
 
 
 @pytest.mark.parametrize(
@@ -107,9 +111,11 @@ def test_analyst_cannot_read_raw_table(settings, raw_and_mart_tables):
 )
 def test_analyst_cannot_write_anywhere(settings, raw_and_mart_tables, statement):
     _, mart = raw_and_mart_tables
-    with pg_connect("analyst", settings=settings) as conn:
-        with pytest.raises((errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction)):
-            conn.execute(statement.format(mart=mart))
+    with (
+        pg_connect("analyst", settings=settings) as conn,
+        pytest.raises((errors.InsufficientPrivilege, errors.ReadOnlySqlTransaction)),
+    ):
+        conn.execute(statement.format(mart=mart))
 
 
 def test_analyst_cannot_lift_read_only(settings, raw_and_mart_tables):
@@ -136,7 +142,9 @@ def test_unreachable_postgres_names_the_service(settings):
 
     from ytempire.errors import ServiceUnavailable
 
-    with pytest.raises(ServiceUnavailable, match=r"PostgreSQL is down or unreachable at 127\.0\.0\.1:1"):
+    with pytest.raises(
+        ServiceUnavailable, match=r"PostgreSQL is down or unreachable at 127\.0\.0\.1:1"
+    ):
         pg_connect("loader", settings=replace(settings, pg_port=1))
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 
+from kafka.serializer import JsonSerializer
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
@@ -13,7 +13,7 @@ from ytempire.clients import kafka_producer, pg_connect
 
 def test_kafka_to_postgres_through_spark(spark, settings, new_topic):
     topic = new_topic("spark", partitions=2)
-    producer = kafka_producer(settings=settings, value_serializer=lambda v: json.dumps(v).encode())
+    producer = kafka_producer(settings=settings, value_serializer=JsonSerializer())
     events = [{"channel_id": f"c{i % 3}", "views": i} for i in range(30)]
     for event in events:
         producer.send(topic, event)
@@ -51,7 +51,10 @@ def test_kafka_to_postgres_through_spark(spark, settings, new_topic):
         rows = conn.execute(f"select channel_id, events, views from {table} order by 1").fetchall()
         conn.execute(f"drop table {table}")
     expected = {
-        c: (sum(1 for e in events if e["channel_id"] == c), sum(e["views"] for e in events if e["channel_id"] == c))
+        c: (
+            sum(1 for e in events if e["channel_id"] == c),
+            sum(e["views"] for e in events if e["channel_id"] == c),
+        )
         for c in ("c0", "c1", "c2")
     }
     assert rows == [(c, *expected[c]) for c in sorted(expected)]

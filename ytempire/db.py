@@ -43,7 +43,7 @@ def init_database(
             progress(f"created database {dbname}")
         with pg_connect("admin", dbname, settings=s) as conn:
             for path in ddl_files():
-                conn.execute(path.read_text())  # type: ignore[call-overload]
+                conn.execute(path.read_text().encode())
                 conn.commit()
                 progress(f"applied {path.relative_to(PROJECT_ROOT)}")
             for role in _LOGIN_ROLES:

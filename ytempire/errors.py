@@ -23,6 +23,7 @@ class ServiceUnavailable(YTEmpireError):
         self.where = where
         self.cause = cause
         self.hint = hint or "start the local services with `make services-start` (or `make setup`)"
+        reason = " ".join(str(cause).split()).rstrip(".")  # drivers' messages span lines
         super().__init__(
-            f"{service} is down or unreachable at {where}: {cause}. Next: {self.hint}."
+            f"{service} is down or unreachable at {where}: {reason}. Next: {self.hint}."
         )

@@ -1,0 +1,131 @@
+"""docker-compose.yml agrees with the settings module (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlsplit
+
+import pytest
+import yaml
+
+from ytempire.settings import PROJECT_ROOT, Settings, env_variables
+
+COMPOSE = yaml.safe_load((PROJECT_ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+DEFAULTS = Settings()
+_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)(?::-(?P<default>[^}]*))?\}")
+
+
+def _published(service: str) -> dict[int, str]:
+    """container port -> host port expression, for a service's published ports."""
+    out = {}
+    for spec in SERVICES[service].get("ports", []):
+        *host, container = spec.rsplit(":", 1)
+        out[int(container)] = host[0].split(":", 1)[1] if host else container
+    return out
+
+
+def _resolve(expr: str) -> str:
+    return _VAR.sub(lambda m: m.group("default") or "", expr)
+
+
+@pytest.mark.parametrize(
+    "service",
+    [
+        "postgres",
+        "redis",
+        "kafka",
+        "spark-master",
+        "spark-worker",
+        "airflow-api-server",
+        "airflow-scheduler",
+        "airflow-dag-processor",
+    ],
+)
+def test_stack_has_service(service):
+    assert service in SERVICES
+
+
+def test_images_are_the_versions_the_project_runs():
+    from importlib.metadata import version
+
+    assert SERVICES["postgres"]["image"].startswith("postgres:15")
+    assert SERVICES["redis"]["image"].startswith("redis:7")
+    assert SERVICES["kafka"]["image"].startswith("apache/kafka:4.")
+    spark = version("pyspark")
+    assert SERVICES["spark-master"]["image"] == f"apache/spark:{spark}"
+    assert SERVICES["spark-worker"]["image"] == f"apache/spark:{spark}"
+
+
+def test_kafka_runs_kraft_without_zookeeper():
+    env = SERVICES["kafka"]["environment"]
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert "zookeeper" not in SERVICES
+
+
+def test_host_ports_default_to_the_settings_defaults():
+    assert _resolve(_published("postgres")[5432]) == str(DEFAULTS.pg_port)
+    assert _resolve(_published("redis")[6379]) == str(urlsplit(DEFAULTS.redis_url).port)
+    kafka_port = DEFAULTS.kafka_bootstrap.rsplit(":", 1)[1]
+    assert _resolve(_published("kafka")[9092]) == kafka_port
+    # The broker advertises the same address the host-side settings use.
+    advertised = SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    assert f"EXTERNAL://{_resolve(DEFAULTS.kafka_bootstrap.split(':')[0])}:" in advertised
+
+
+def test_host_ports_bind_loopback_only():
+    for name, service in SERVICES.items():
+        for spec in service.get("ports", []):
+            assert spec.startswith("127.0.0.1:"), f"{name} publishes {spec} beyond loopback"
+
+
+def test_container_env_sets_every_setting():
+    env = COMPOSE["x-ytempire-env"]
+    assert set(env) == set(env_variables())
+
+
+def test_compose_defaults_equal_settings_defaults():
+    env = COMPOSE["x-ytempire-env"]
+    documented = env_variables()
+    for name, value in env.items():
+        for match in _VAR.finditer(str(value)):
+            assert match.group("name") == name
+            assert match.group("default") == str(documented[name][0]), name
+
+
+def test_every_ytempire_variable_in_compose_is_a_setting():
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    used = {m.group("name") for m in _VAR.finditer(text) if m.group("name").startswith("YTEMPIRE_")}
+    assert used <= set(env_variables()), used - set(env_variables())
+
+
+def test_containers_reach_services_by_compose_name():
+    env = COMPOSE["x-ytempire-env"]
+    assert env["YTEMPIRE_PG_HOST"] == "postgres"
+    assert urlsplit(env["YTEMPIRE_REDIS_URL"]).hostname == "redis"
+    assert env["YTEMPIRE_KAFKA_BOOTSTRAP"].split(":")[0] == "kafka"
+    assert (
+        "INTERNAL://kafka:29092" in SERVICES["kafka"]["environment"]["KAFKA_ADVERTISED_LISTENERS"]
+    )
+    assert env["YTEMPIRE_SPARK_MASTER"] == "spark://spark-master:7077"
+
+
+@pytest.mark.parametrize(
+    ("service", "command"),
+    [
+        ("airflow-api-server", "api-server"),
+        ("airflow-scheduler", "scheduler"),
+        ("airflow-dag-processor", "dag-processor"),
+    ],
+)
+def test_airflow_services_run_the_project_image_with_it_mounted(service, command):
+    spec = SERVICES[service]
+    assert spec["command"] == ["airflow", command]
+    assert ".:/opt/ytempire" in spec["volumes"]
+    assert spec["environment"]["AIRFLOW__CORE__DAGS_FOLDER"].startswith("/opt/ytempire/airflow")
+
+
+def test_env_example_documents_every_setting():
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    for name in env_variables():
+        assert re.search(rf"^#? ?{name}=", example, re.M), f"{name} missing from .env.example"
