@@ -28,7 +28,12 @@ import click
 
 from streaming.config import StreamConfig
 from streaming.sink import VIDEO_COLUMNS, LateEventSink, WindowSink
-from streaming.windows import parse_events, valid_events, video_window_stats
+from streaming.windows import (
+    parse_event_times,
+    parse_events,
+    valid_events,
+    video_window_stats,
+)
 from ytempire.clients import kafka_admin, pg_connect, spark_session
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -49,8 +54,8 @@ SINK_TABLES = (
 )
 
 
-def kafka_events(spark: SparkSession, config: StreamConfig, settings: Settings) -> DataFrame:
-    """The event topics as a streaming DataFrame of parsed envelopes."""
+def kafka_rows(spark: SparkSession, config: StreamConfig, settings: Settings) -> DataFrame:
+    """The event topics as a streaming DataFrame of Kafka records."""
     reader = (
         spark.readStream.format("kafka")
         .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
@@ -61,7 +66,7 @@ def kafka_events(spark: SparkSession, config: StreamConfig, settings: Settings) 
     )
     if config.max_offsets:
         reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets))
-    return parse_events(reader.load())
+    return reader.load()
 
 
 def _writer(frame: DataFrame, name: str, config: StreamConfig, available_now: bool) -> Any:
@@ -81,9 +86,10 @@ def start_queries(
     available_now: bool = False,
 ) -> list[StreamingQuery]:
     """Start the window query and the late-event query; return them running."""
-    events = kafka_events(spark, config, settings)
     windows = video_window_stats(
-        valid_events(events).withWatermark("occurred_at", config.watermark),
+        valid_events(parse_events(kafka_rows(spark, config, settings))).withWatermark(
+            "occurred_at", config.watermark
+        ),
         config.window,
         config.slide,
     ).select(*VIDEO_COLUMNS)
@@ -100,7 +106,14 @@ def start_queries(
         .outputMode("update")
         .foreachBatch(window_sink)
         .start(),
-        _writer(events, LATE_QUERY, config, available_now).foreachBatch(late_sink).start(),
+        _writer(
+            parse_event_times(kafka_rows(spark, config, settings)),
+            LATE_QUERY,
+            config,
+            available_now,
+        )
+        .foreachBatch(late_sink)
+        .start(),
     ]
 
 
@@ -145,7 +158,9 @@ def run(
 
     s = settings or get_settings()
     preflight(config, s)
-    spark = spark or spark_session("ytempire-channel-windows", settings=s)
+    spark = spark or spark_session(
+        "ytempire-channel-windows", settings=s, **{"spark.ui.showConsoleProgress": "false"}
+    )
     queries = start_queries(spark, config, s, available_now=available_now)
     log.info(
         "started %s (%s), checkpoints under %s",
@@ -213,6 +228,7 @@ def window_options(func: Any) -> Any:
 def windows_command(available_now: bool, **overrides: Any) -> None:
     """Sliding-window channel stats from Kafka into streaming.channel_window_stats."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         config = StreamConfig.from_env(**overrides)
     except ValueError as exc:

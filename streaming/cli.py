@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import click
 
 from streaming.channel_windows import windows_command
+from ytempire import topics
 
 
 @click.group()
@@ -46,12 +47,17 @@ def latest_command(channel_id: str | None, limit: int) -> None:
 @click.option("--minutes", default=10, show_default=True, type=click.IntRange(min=1))
 @click.option("--channels", default=20, show_default=True, type=click.IntRange(min=1))
 @click.option("--seed", default=7, show_default=True)
-def sample_events_command(count: int, minutes: int, channels: int, seed: int) -> None:
+@click.option("--video-topic", default=topics.VIDEO_EVENTS.name, show_default=True)
+@click.option("--channel-topic", default=topics.CHANNEL_EVENTS.name, show_default=True)
+def sample_events_command(
+    count: int, minutes: int, channels: int, seed: int, video_topic: str, channel_topic: str
+) -> None:
     """Produce a burst of envelope events covering the last MINUTES (demo traffic)."""
     from streaming.sample_events import generate, produce
 
     start = datetime.now(UTC) - timedelta(minutes=minutes)
-    sent = produce(
-        generate(count, start=start, span=timedelta(minutes=minutes), channels=channels, seed=seed)
+    events = generate(
+        count, start=start, span=timedelta(minutes=minutes), channels=channels, seed=seed
     )
+    sent = produce(events, video_topic=video_topic, channel_topic=channel_topic)
     click.echo(f"produced {sent} events over the last {minutes} minutes for {channels} channels")

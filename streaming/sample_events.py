@@ -54,15 +54,19 @@ def generate(
     channels: int = 20,
     videos_per_channel: int = 5,
     seed: int = 7,
+    network_seed: int = ids.DEFAULT_SEED,
 ) -> Iterator[dict[str, Any]]:
-    """``count`` events with times spread evenly over ``span`` from ``start``."""
+    """``count`` events with times spread evenly over ``span`` from ``start``.
+
+    ``network_seed`` picks the simulated network (its channel and video ids).
+    """
     rng = random.Random(seed)  # noqa: S311  (reproducible traffic, not secrets)
     views: dict[tuple[int, int], int] = {}
     step = span / max(count, 1)
     for n in range(count):
         occurred_at = start + step * n
         channel = rng.randrange(channels)
-        cid = ids.channel_id(channel)
+        cid = ids.channel_id(channel, network_seed)
         roll = rng.random()
         if roll < 0.03:
             yield envelope(
@@ -75,8 +79,8 @@ def generate(
             )
             continue
         upload = rng.randrange(videos_per_channel)
-        vid = str(ids.platform_video_id(channel, upload))
-        yt = ids.youtube_video_id(channel, upload)
+        vid = str(ids.platform_video_id(channel, upload, network_seed))
+        yt = ids.youtube_video_id(channel, upload, network_seed)
         if roll < 0.08:
             event_type = "quality_check"
             payload: dict[str, Any] = {"quality_score": round(rng.uniform(60, 100), 2)}

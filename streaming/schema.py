@@ -62,3 +62,8 @@ ENVELOPE_SCHEMA = T.StructType(
         T.StructField("payload", PAYLOAD_SCHEMA),
     ]
 )
+
+# What the late-event count needs: validity and event time, nothing else.
+ENVELOPE_TIME_SCHEMA = T.StructType(
+    [f for f in ENVELOPE_SCHEMA.fields if f.name in ("event_type", "occurred_at", "channel_id")]
+)
