@@ -1,0 +1,231 @@
+"""Benchmark of the channel-windows job: sustained throughput and end-to-end latency.
+
+Against the real local services, on fresh topics (deleted afterwards) and
+the configured database's streaming tables, with the job's default 10-second
+trigger:
+
+1. Throughput: a backlog of simulated events (250 channels x 20 videos) is
+   drained in micro-batches capped at ``--batch-cap`` events; prints events/s
+   over the drain (wall clock, trigger waits included) and per busy second.
+2. Latency: events produced live at ``--rate``/s on other channels; a poller
+   watches each channel's newest window row in PostgreSQL. An event's latency
+   is the time from its production to the first poll that sees a row of its
+   channel with ``last_event_at`` at or after it (a channel's events share a
+   partition, so they are processed in order). Prints p50/p95/max.
+
+Run: ``uv run python bench/streaming_windows.py`` (about 4 minutes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import statistics
+import tempfile
+import threading
+import time
+import uuid
+from bisect import bisect_left
+from datetime import UTC, datetime, timedelta
+
+from kafka.admin import NewTopic
+
+from streaming.channel_windows import LATE_QUERY, WINDOWS_QUERY, preflight, start_queries
+from streaming.config import StreamConfig
+from streaming.sample_events import envelope, generate, topic_for
+from ytempire.clients import kafka_admin, kafka_producer, pg_connect, spark_session
+from ytempire.settings import get_settings
+from ytempire.simulation import ids
+
+BACKLOG_NETWORK = 9001
+LIVE_NETWORK = 9002
+
+
+def create_topics() -> tuple[str, str]:
+    suffix = uuid.uuid4().hex[:8]
+    names = (f"bench-video-events-{suffix}", f"bench-channel-events-{suffix}")
+    admin = kafka_admin()
+    admin.create_topics([NewTopic(names[0], 6, 1), NewTopic(names[1], 3, 1)])
+    admin.wait_for_topics(list(names))
+    admin.close()
+    return names
+
+
+def produce_backlog(count: int, topics: tuple[str, str]) -> float:
+    start = datetime.now(UTC) - timedelta(seconds=count / 20_000)
+    producer = kafka_producer(linger_ms=50, batch_size=512 * 1024, acks=1)
+    began = time.monotonic()
+    for event in generate(
+        count,
+        start=start,
+        span=datetime.now(UTC) - start,
+        channels=250,
+        videos_per_channel=20,
+        network_seed=BACKLOG_NETWORK,
+    ):
+        producer.send(
+            topic_for(event, *topics),
+            key=event["channel_id"].encode(),
+            value=json.dumps(event, separators=(",", ":")).encode(),
+        )
+    producer.flush()
+    producer.close()
+    return count / (time.monotonic() - began)
+
+
+def drain(query, total: int) -> list[dict]:
+    """Wait until the window query has read ``total`` events; return its batch progress."""
+    while True:
+        progress = [p for p in query.recentProgress if p["numInputRows"] > 0]
+        done = sum(p["numInputRows"] for p in progress)
+        if done >= total:
+            return progress
+        if query.exception():
+            raise RuntimeError(f"query failed: {query.exception()}")
+        print(f"  ... {done:,}/{total:,} events through the window query", flush=True)
+        time.sleep(5)
+
+
+class LiveTraffic(threading.Thread):
+    """Produce events at ``rate``/s for ``seconds``, remembering (channel, produced-at)."""
+
+    def __init__(self, topics: tuple[str, str], rate: int, seconds: int, channels: int = 50):
+        super().__init__(daemon=True)
+        self.topics, self.rate, self.seconds = topics, rate, seconds
+        self.channels = [ids.channel_id(i, LIVE_NETWORK) for i in range(channels)]
+        self.sent: list[tuple[str, datetime]] = []
+
+    def run(self) -> None:
+        producer = kafka_producer(linger_ms=5, acks=1)
+        began = time.monotonic()
+        n = 0
+        while (elapsed := time.monotonic() - began) < self.seconds:
+            if n > elapsed * self.rate:
+                time.sleep(0.002)
+                continue
+            channel = self.channels[n % len(self.channels)]
+            now = datetime.now(UTC)
+            payload = {"views": n, "revenue_usd": 0.01, "youtube_video_id": "benchbench0"}
+            event = envelope("metrics_update", now, channel, str(uuid.uuid4()), payload)
+            producer.send(self.topics[0], key=channel.encode(), value=json.dumps(event).encode())
+            self.sent.append((channel, now))
+            n += 1
+        producer.flush()
+        producer.close()
+
+
+class Poller(threading.Thread):
+    """Every 100 ms, each live channel's newest last_event_at in PostgreSQL."""
+
+    def __init__(self, channels: list[str]):
+        super().__init__(daemon=True)
+        self.channels = channels
+        self.seen: dict[str, list[tuple[datetime, datetime]]] = {c: [] for c in channels}
+        self.stop_event = threading.Event()
+
+    def run(self) -> None:
+        with pg_connect("loader", autocommit=True) as conn:
+            while not self.stop_event.is_set():
+                rows = conn.execute(
+                    "select channel_id, max(last_event_at) from streaming.channel_window_stats "
+                    "where channel_id = any(%s) group by channel_id",
+                    (self.channels,),
+                ).fetchall()
+                now = datetime.now(UTC)
+                for channel, newest in rows:
+                    self.seen[channel].append((newest, now))
+                time.sleep(0.1)
+
+    def latency(self, channel: str, produced: datetime) -> float | None:
+        """Seconds until a poll showed the channel's window caught up with ``produced``."""
+        for newest, polled in self.seen[channel]:
+            if newest >= produced:
+                return (polled - produced).total_seconds()
+        return None
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, bisect_left(range(len(ordered)), q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backlog", type=int, default=600_000)
+    parser.add_argument("--batch-cap", type=int, default=300_000)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--seconds", type=int, default=60)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+
+    settings = get_settings()
+    topics = create_topics()
+    checkpoints = tempfile.mkdtemp(prefix="bench-checkpoints-")
+    config = StreamConfig.from_env(
+        topics=",".join(topics),
+        checkpoint_root=checkpoints,
+        max_offsets_per_trigger=args.batch_cap,
+        query_prefix="bench_",
+    )
+    preflight(config, settings)
+    print(f"topics {topics[0]}, {topics[1]}; trigger {config.trigger}; cores: 2 (local[2])")
+    rate = produce_backlog(args.backlog, topics)
+    print(f"backlog: {args.backlog:,} events produced ({rate:,.0f} events/s)")
+
+    spark = spark_session("ytempire-bench-windows", settings=settings)
+    queries = start_queries(spark, config, settings)
+    try:
+        began = time.monotonic()
+        progress = drain(queries[0], args.backlog)
+        wall = time.monotonic() - began
+        busy = sum(p["durationMs"]["triggerExecution"] for p in progress) / 1000
+        rows = sum(p["numInputRows"] for p in progress)
+        print(f"throughput: {rows:,} events in {len(progress)} micro-batches")
+        for p in progress:
+            print(
+                f"  batch {p['batchId']}: {p['numInputRows']:,} events in "
+                f"{p['durationMs']['triggerExecution'] / 1000:.1f}s "
+                f"({p['processedRowsPerSecond']:,.0f}/s)"
+            )
+        print(
+            f"  sustained (wall clock incl. startup and trigger waits): {rows / wall:,.0f} events/s"
+        )
+        print(f"  per busy second: {rows / busy:,.0f} events/s")
+
+        live = LiveTraffic(topics, args.rate, args.seconds)
+        poller = Poller(live.channels)
+        poller.start()
+        live.start()
+        live.join()
+        time.sleep(25)  # two triggers for the tail to land
+        poller.stop_event.set()
+        poller.join()
+        latencies = [poller.latency(c, t) for c, t in live.sent]
+        measured = [x for x in latencies if x is not None]
+        print(
+            f"latency: {len(live.sent):,} live events at {args.rate:,}/s over {args.seconds}s; "
+            f"{len(measured):,} seen in PostgreSQL"
+        )
+        if measured:
+            print(
+                f"  production -> window row updated: p50 {statistics.median(measured):.1f}s, "
+                f"p95 {percentile(measured, 0.95):.1f}s, max {max(measured):.1f}s "
+                f"(target p95 <= {2 * 10}s = two triggers)"
+            )
+    finally:
+        for query in queries:
+            query.stop()
+        spark.stop()
+        admin = kafka_admin()
+        admin.delete_topics(list(topics))
+        admin.close()
+        names = [config.query_name(WINDOWS_QUERY), config.query_name(LATE_QUERY)]
+        with pg_connect("loader") as conn:
+            conn.execute(
+                "delete from streaming.stream_batches where query_name = any(%s)", (names,)
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,252 @@
+"""The channel-windows job: Kafka event topics -> sliding windows per channel -> PostgreSQL.
+
+Two queries run side by side, each with its own checkpoint:
+
+* ``channel_windows``: parsed events, watermarked on ``occurred_at``,
+  aggregated per (window, channel, video) in output mode *update*, so an open
+  window shows within one trigger and converges to its final value; written
+  by :class:`~streaming.sink.WindowSink`.
+* ``channel_windows_late``: the same events, stateless, counting the ones the
+  watermark makes the first query drop (:class:`~streaming.sink.LateEventSink`).
+
+Run continuously (``ytempire stream windows``) or as a bounded catch-up
+(``--available-now``: everything in the topics now, then stop); both resume
+from the checkpoints. ``python -m streaming.channel_windows`` is the same job.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from streaming.config import StreamConfig
+from streaming.sink import VIDEO_COLUMNS, LateEventSink, WindowSink
+from streaming.windows import (
+    parse_event_times,
+    parse_events,
+    valid_events,
+    video_window_stats,
+)
+from ytempire.clients import kafka_admin, pg_connect, spark_session
+from ytempire.errors import YTEmpireError
+from ytempire.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame, SparkSession
+    from pyspark.sql.streaming import DataStreamWriter, StreamingQuery
+
+log = logging.getLogger(__name__)
+
+WINDOWS_QUERY = "channel_windows"
+LATE_QUERY = "channel_windows_late"
+SINK_TABLES = (
+    "streaming.channel_window_stats",
+    "streaming.channel_video_window_stats",
+    "streaming.stream_batches",
+    "streaming.late_events",
+)
+
+
+def kafka_rows(spark: SparkSession, config: StreamConfig, settings: Settings) -> DataFrame:
+    """The event topics as a streaming DataFrame of Kafka records."""
+    reader = (
+        spark.readStream.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("subscribe", ",".join(config.topic_list))
+        .option("startingOffsets", config.starting_offsets)
+        # A topic recreated or truncated under a checkpoint fails the query loudly.
+        .option("failOnDataLoss", "true")
+    )
+    if config.max_offsets:
+        reader = reader.option("maxOffsetsPerTrigger", str(config.max_offsets))
+    return reader.load()
+
+
+def _writer(frame: DataFrame, name: str, config: StreamConfig, available_now: bool) -> Any:
+    writer: DataStreamWriter = frame.writeStream.queryName(config.query_name(name)).option(
+        "checkpointLocation", config.checkpoint(name)
+    )
+    if available_now:
+        return writer.trigger(availableNow=True)
+    return writer.trigger(processingTime=config.trigger)
+
+
+def start_queries(
+    spark: SparkSession,
+    config: StreamConfig,
+    settings: Settings,
+    *,
+    available_now: bool = False,
+) -> list[StreamingQuery]:
+    """Start the window query and the late-event query; return them running."""
+    windows = video_window_stats(
+        valid_events(parse_events(kafka_rows(spark, config, settings))).withWatermark(
+            "occurred_at", config.watermark
+        ),
+        config.window,
+        config.slide,
+    ).select(*VIDEO_COLUMNS)
+    window_sink = WindowSink(config.query_name(WINDOWS_QUERY), settings)
+    late_sink = LateEventSink(
+        config.query_name(LATE_QUERY),
+        settings,
+        config.window_seconds,
+        config.slide_seconds,
+        config.watermark_seconds,
+    )
+    return [
+        _writer(windows, WINDOWS_QUERY, config, available_now)
+        .outputMode("update")
+        .foreachBatch(window_sink)
+        .start(),
+        _writer(
+            parse_event_times(kafka_rows(spark, config, settings)),
+            LATE_QUERY,
+            config,
+            available_now,
+        )
+        .foreachBatch(late_sink)
+        .start(),
+    ]
+
+
+def preflight(config: StreamConfig, settings: Settings) -> None:
+    """Fail before starting Spark if a service, a topic or a sink table is missing."""
+    with pg_connect("loader", settings=settings) as conn:
+        for table in SINK_TABLES:
+            found = conn.execute("select to_regclass(%s)", (table,)).fetchone()
+            if not found or found[0] is None:
+                raise YTEmpireError(
+                    f"sink table {table} is missing in database {settings.pg_database}. "
+                    "Next: run `ytempire db init` (applies sql/50_streaming.sql)."
+                )
+    admin = kafka_admin(settings=settings)
+    try:
+        existing = set(admin.list_topics())
+    finally:
+        admin.close()
+    missing = [t for t in config.topic_list if t not in existing]
+    if missing:
+        raise YTEmpireError(
+            f"Kafka topic(s) {', '.join(missing)} do not exist at {settings.kafka_bootstrap}. "
+            "Next: run `ytempire topics create`, or pass --topics."
+        )
+
+
+@dataclass
+class RunResult:
+    batches: int
+    input_rows: int
+
+
+def run(
+    config: StreamConfig,
+    *,
+    available_now: bool,
+    settings: Settings | None = None,
+    spark: SparkSession | None = None,
+) -> RunResult:
+    """Run both queries until they finish (available-now) or one stops or fails."""
+    from pyspark.errors import StreamingQueryException
+
+    s = settings or get_settings()
+    preflight(config, s)
+    spark = spark or spark_session(
+        "ytempire-channel-windows", settings=s, **{"spark.ui.showConsoleProgress": "false"}
+    )
+    queries = start_queries(spark, config, s, available_now=available_now)
+    log.info(
+        "started %s (%s), checkpoints under %s",
+        ", ".join(q.name for q in queries),
+        "available now" if available_now else f"trigger every {config.trigger}",
+        config.checkpoint_root,
+    )
+    try:
+        if available_now:
+            for query in queries:
+                query.awaitTermination()
+        else:
+            spark.streams.awaitAnyTermination()
+    except StreamingQueryException as exc:
+        raise YTEmpireError(
+            f"streaming query failed: {exc.getErrorClass() or ''} {str(exc)[:2000]}. "
+            "Next: fix the cause; the rerun resumes from the checkpoint without duplicates."
+        ) from exc
+    finally:
+        for query in queries:
+            if query.isActive:
+                query.stop()
+    progress = [p for p in queries[0].recentProgress]
+    return RunResult(
+        batches=len(progress), input_rows=sum(int(p["numInputRows"]) for p in progress)
+    )
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so queries stop between batches."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def window_options(func: Any) -> Any:
+    """The job's options, shared by `ytempire stream windows` and `python -m`."""
+    options = [
+        click.option(
+            "--available-now", is_flag=True, help="Process what is in the topics, then stop."
+        ),
+        click.option("--window", help="Window length (default 5 minutes; YTEMPIRE_STREAM_WINDOW)."),
+        click.option("--slide", help="Slide (default 1 minute; YTEMPIRE_STREAM_SLIDE)."),
+        click.option("--watermark", help="Allowed lateness (default 1 minute)."),
+        click.option("--trigger", help="Micro-batch interval (default 10 seconds)."),
+        click.option(
+            "--topics", help="Comma-separated topics (default video-events,channel-events)."
+        ),
+        click.option(
+            "--checkpoint-root", help="Checkpoint folder (default LOCAL_DIR/checkpoints)."
+        ),
+        click.option("--starting-offsets", type=click.Choice(["earliest", "latest"])),
+        click.option("--max-offsets-per-trigger", type=int, help="Cap on events per batch."),
+        click.option("--query-prefix", help="Prefix of query names and checkpoint folders."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@click.command("windows")
+@window_options
+def windows_command(available_now: bool, **overrides: Any) -> None:
+    """Sliding-window channel stats from Kafka into streaming.channel_window_stats."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
+    try:
+        config = StreamConfig.from_env(**overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _stop_on_sigterm()
+    try:
+        result = run(config, available_now=available_now)
+    except KeyboardInterrupt:
+        click.echo("stopped; the next run resumes from the checkpoint")
+        return
+    click.echo(f"{result.batches} micro-batches, {result.input_rows} events read")
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from ytempire.cli import main as cli_main
+
+    cli_main(["stream", "windows", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    main()

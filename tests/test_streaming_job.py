@@ -1,0 +1,240 @@
+"""The channel-windows job end to end: real Kafka, Spark and PostgreSQL.
+
+A fixed event log goes through the job in available-now runs; the rows in
+PostgreSQL must equal the plain-Python computation in ``streaming_reference``,
+exactly, and a run SIGKILLed three times must end where an uninterrupted one does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import streaming_reference
+
+from streaming.channel_windows import run
+from streaming.config import StreamConfig
+from streaming.queries import latest_windows
+from streaming.sample_events import envelope, generate, topic_for
+from ytempire.clients import kafka_producer, pg_connect
+from ytempire.settings import PROJECT_ROOT
+from ytempire.simulation import ids
+
+BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+STAT_COLUMNS = (
+    "event_count, video_count, video_generated_count, video_uploaded_count, "
+    "video_published_count, metrics_update_count, quality_check_count, channel_created_count, "
+    "channel_updated_count, other_event_count, avg_views, revenue_usd, revenue_gain_usd, "
+    "last_event_at"
+)
+
+
+@pytest.fixture
+def clean_sink(pg_admin):
+    pg_admin.execute(
+        "truncate streaming.channel_window_stats, streaming.channel_video_window_stats, "
+        "streaming.stream_batches, streaming.late_events"
+    )
+
+
+@pytest.fixture
+def event_topics(new_topic):
+    return new_topic("video-events", partitions=3), new_topic("channel-events", partitions=1)
+
+
+def send(values: list[tuple[str, bytes]], settings) -> None:
+    producer = kafka_producer(settings=settings)
+    for topic, value in values:
+        producer.send(topic, value=value)
+    producer.flush()
+    producer.close()
+
+
+def encoded(events, topics) -> list[tuple[str, bytes]]:
+    return [(topic_for(e, *topics), json.dumps(e).encode()) for e in events]
+
+
+def config(tmp_path, topics, **overrides) -> StreamConfig:
+    return StreamConfig.from_env(
+        topics=",".join(topics), checkpoint_root=str(tmp_path / "checkpoints"), **overrides
+    )
+
+
+def sink_rows(settings) -> dict[tuple, tuple]:
+    with pg_connect("loader", settings=settings) as conn:
+        rows = conn.execute(
+            f"select window_start, window_end, channel_id, {STAT_COLUMNS} "
+            "from streaming.channel_window_stats"
+        ).fetchall()
+    return {tuple(r[:3]): tuple(r[3:]) for r in rows}
+
+
+def late_total(settings, query_name="channel_windows_late") -> int:
+    with pg_connect("loader", settings=settings) as conn:
+        row = conn.execute(
+            "select coalesce(sum(late_count), 0) from streaming.late_events where query_name = %s",
+            (query_name,),
+        ).fetchone()
+    return int(row[0])
+
+
+def phase_a() -> list[dict]:
+    """Twelve minutes of traffic on four channels, plus lifecycle and channel events."""
+    events = list(generate(400, start=BASE, span=timedelta(minutes=12), channels=4, seed=11))
+    ch0, ch1 = ids.channel_id(0), ids.channel_id(1)
+    vid = str(ids.platform_video_id(0, 0))
+    events += [
+        envelope("video_generated", BASE + timedelta(minutes=5), ch0, vid, {"title": "t"}),
+        envelope("video_published", BASE + timedelta(minutes=4, seconds=59.999999), ch0, vid, {}),
+        envelope("channel_created", BASE + timedelta(minutes=1), ch1, None, {"status": "active"}),
+        envelope("user_action", BASE + timedelta(minutes=2), ch1, None, {"action": "x"}),
+    ]
+    return events
+
+
+def phase_b() -> list[dict]:
+    """Later traffic, one event too late for every window and one late for only some."""
+    ch2, ch3 = ids.channel_id(2), ids.channel_id(3)
+    late_vid = str(ids.platform_video_id(2, 1))
+    start = BASE + timedelta(minutes=12)
+    return [
+        *generate(100, start=start, span=timedelta(minutes=3), channels=4, seed=12),
+        # Watermark after phase A is ~12:10:58; the last window holding 12:05:30 ends 12:10.
+        envelope("quality_check", BASE + timedelta(minutes=5, seconds=30), ch2, late_vid, {}),
+        # 12:08:30 lost [12:04, 12:09) .. but [12:08, 12:13) is still open.
+        envelope("quality_check", BASE + timedelta(minutes=8, seconds=30), ch3, late_vid, {}),
+    ]
+
+
+def test_final_rows_equal_an_independent_computation(
+    spark, settings, event_topics, clean_sink, tmp_path
+):
+    first, second = encoded(phase_a(), event_topics), encoded(phase_b(), event_topics)
+    first += [(event_topics[0], b"{broken json"), (event_topics[0], b'{"event_type": "x"}')]
+    cfg = config(tmp_path, event_topics)
+
+    send(first, settings)
+    run(cfg, available_now=True, settings=settings, spark=spark)
+    after_first = sink_rows(settings)
+    send(second, settings)
+    run(cfg, available_now=True, settings=settings, spark=spark)  # resumes from the checkpoint
+
+    expected, late = streaming_reference.windows(
+        [[v for _, v in first], [v for _, v in second]], 300, 60, 60
+    )
+    rows = sink_rows(settings)
+    assert late == 1
+    assert len(rows) == len(expected)
+    assert rows == expected
+    assert late_total(settings) == 1
+    assert after_first != rows  # the second run changed windows in place ...
+    assert len(rows) > len(after_first)  # ... and added new ones, without duplicates
+    with pg_connect("loader", settings=settings) as conn:
+        invalid = conn.execute(
+            "select sum(invalid_rows) from streaming.stream_batches "
+            "where query_name = 'channel_windows_late'"
+        ).fetchone()[0]
+    assert invalid == 2
+
+
+def test_latest_windows_are_parameterized(spark, settings, event_topics, clean_sink, tmp_path):
+    events = list(generate(60, start=BASE, span=timedelta(minutes=3), channels=2, seed=3))
+    send(encoded(events, event_topics), settings)
+    run(config(tmp_path, event_topics), available_now=True, settings=settings, spark=spark)
+
+    channel = ids.channel_id(0)
+    mine = latest_windows(channel, limit=3, settings=settings)
+    assert len(mine) == 3
+    assert {r["channel_id"] for r in mine} == {channel}
+    assert [r["window_end"] for r in mine] == sorted((r["window_end"] for r in mine), reverse=True)
+    newest = latest_windows(None, limit=10, settings=settings)
+    assert {r["channel_id"] for r in newest} == {ids.channel_id(0), ids.channel_id(1)}
+    assert latest_windows("x' OR '1'='1", settings=settings) == []
+    assert (
+        latest_windows("x'; drop table streaming.channel_window_stats; --", settings=settings) == []
+    )
+    assert sink_rows(settings)  # the table is still there
+
+
+def _job(tmp_path, topics, settings) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "streaming.channel_windows",
+        "--available-now",
+        "--topics",
+        ",".join(topics),
+        "--checkpoint-root",
+        str(tmp_path / "killed"),
+        "--max-offsets-per-trigger",
+        "300",
+    ]
+
+
+def _batches_done(settings) -> int:
+    with pg_connect("loader", settings=settings) as conn:
+        return conn.execute(
+            "select count(*) from streaming.stream_batches where query_name = 'channel_windows'"
+        ).fetchone()[0]
+
+
+def _run_until_killed(command: list[str], settings, env, more_batches: int) -> int:
+    """Start the job; SIGKILL its process group once ``more_batches`` more batches committed."""
+    target = _batches_done(settings) + more_batches
+    process = subprocess.Popen(
+        command,
+        env=env,
+        cwd=PROJECT_ROOT,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 240
+    while _batches_done(settings) < target:
+        assert process.poll() is None, "the job ended before it could be killed"
+        assert time.monotonic() < deadline, "the job made no progress"
+        time.sleep(0.2)
+    os.killpg(process.pid, signal.SIGKILL)
+    return process.wait()
+
+
+@pytest.mark.slow
+def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
+    spark, settings, event_topics, clean_sink, tmp_path
+):
+    events = list(generate(1500, start=BASE, span=timedelta(minutes=20), channels=6, seed=5))
+    # Some disorder, so watermarks and late events depend on the batch boundaries.
+    events[750:750] = [
+        envelope("quality_check", BASE + timedelta(minutes=m), ids.channel_id(1), None, {})
+        for m in (1, 2, 8, 9)
+    ]
+    send(encoded(events, event_topics), settings)
+
+    uninterrupted = config(tmp_path, event_topics, max_offsets_per_trigger=300)
+    run(uninterrupted, available_now=True, settings=settings, spark=spark)
+    expected_rows, expected_late = sink_rows(settings), late_total(settings)
+    assert expected_late > 0
+
+    with pg_connect("admin", autocommit=True, settings=settings) as conn:
+        conn.execute(
+            "truncate streaming.channel_window_stats, streaming.channel_video_window_stats, "
+            "streaming.stream_batches, streaming.late_events"
+        )
+    env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
+    command = _job(tmp_path, event_topics, settings)
+    for more_batches in (1, 1, 1):
+        assert _run_until_killed(command, settings, env, more_batches) == -signal.SIGKILL
+    assert sink_rows(settings) != expected_rows  # the kills did interrupt the work
+    finished = subprocess.run(
+        command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
+    )
+    assert finished.returncode == 0, finished.stderr[-3000:]
+
+    assert sink_rows(settings) == expected_rows
+    assert late_total(settings) == expected_late

@@ -1,0 +1,152 @@
+"""The channel-windows transforms on static DataFrames: parsing, window boundaries, late events."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from pyspark.sql import types as T
+
+from streaming.config import StreamConfig, duration_seconds
+from streaming.sample_events import envelope
+from streaming.windows import (
+    batch_summary,
+    late_by_channel,
+    late_events,
+    parse_events,
+    valid_events,
+    video_window_stats,
+)
+
+CH_A = "UC" + "a" * 22
+CH_B = "UC" + "b" * 22
+KAFKA_SCHEMA = T.StructType(
+    [
+        T.StructField("value", T.BinaryType()),
+        T.StructField("topic", T.StringType()),
+        T.StructField("partition", T.IntegerType()),
+        T.StructField("offset", T.LongType()),
+        T.StructField("timestamp", T.TimestampType()),
+    ]
+)
+
+
+def at(minute: int, second: int = 0, micro: int = 0) -> datetime:
+    return datetime(2025, 1, 1, 0, minute, second, micro, tzinfo=UTC)
+
+
+def kafka_rows(spark, values: list[bytes]):
+    now = datetime(2025, 1, 1, tzinfo=UTC)
+    rows = [(v, "video-events", 0, i, now) for i, v in enumerate(values)]
+    return spark.createDataFrame(rows, KAFKA_SCHEMA)
+
+
+def metrics(moment: datetime, channel: str, video: str, views: int, revenue: str) -> bytes:
+    payload = {"views": views, "revenue_usd": float(revenue), "youtube_video_id": "abcdefghijk"}
+    return json.dumps(envelope("metrics_update", moment, channel, video, payload)).encode()
+
+
+def event(event_type: str, moment: datetime, channel: str, video: str | None = None) -> bytes:
+    return json.dumps(envelope(event_type, moment, channel, video, {})).encode()
+
+
+def parsed(spark, values: list[bytes]):
+    return parse_events(kafka_rows(spark, values))
+
+
+def stats(spark, values: list[bytes]) -> dict[tuple, dict]:
+    frame = video_window_stats(valid_events(parsed(spark, values)), "5 minutes", "1 minute")
+    return {
+        (r["window_start"], r["channel_id"], r["video_id"]): r for r in frame.toArrow().to_pylist()
+    }
+
+
+def test_parse_keeps_microseconds_and_marks_bad_rows_invalid(spark):
+    good = metrics(at(3, 7, 123456), CH_A, "v1", 10, "1.25")
+    bad_time = json.dumps({**json.loads(good), "occurred_at": "yesterday"}).encode()
+    rows = parsed(spark, [good, b"{not json", bad_time]).toArrow().to_pylist()
+    assert rows[0]["occurred_at"] == at(3, 7, 123456)
+    assert rows[0]["views"] == 10
+    assert rows[0]["revenue_usd"] == Decimal("1.25")
+    assert rows[1]["event_type"] is None
+    assert rows[2]["occurred_at"] is None
+    summary = batch_summary(parsed(spark, [good, b"{not json", bad_time])).first()
+    assert (summary["input_rows"], summary["invalid_rows"]) == (3, 2)
+
+
+def test_event_on_a_boundary_opens_a_window_and_leaves_the_one_ending_there(spark):
+    rows = stats(spark, [event("quality_check", at(5), CH_A, "v1")])
+    starts = sorted(start for start, _, _ in rows)
+    # [00:01, 00:06) ... [00:05, 00:10): five windows; [00:00, 00:05) excludes its end.
+    assert starts == [at(m) for m in (1, 2, 3, 4, 5)]
+    assert all(r["window_end"] - r["window_start"] == timedelta(minutes=5) for r in rows.values())
+
+
+def test_event_just_before_a_boundary_stays_in_the_earlier_windows(spark):
+    rows = stats(spark, [event("quality_check", at(4, 59, 999999), CH_A, "v1")])
+    assert sorted(start for start, _, _ in rows) == [at(m) for m in (0, 1, 2, 3, 4)]
+
+
+def test_stats_per_video_count_types_and_keep_cumulative_revenue_bounds(spark):
+    rows = stats(
+        spark,
+        [
+            metrics(at(0, 10), CH_A, "v1", 100, "1.000001"),
+            metrics(at(0, 40), CH_A, "v1", 300, "3.5"),
+            metrics(at(0, 50), CH_A, "v2", 50, "0.5"),
+            event("quality_check", at(0, 55), CH_A, "v1"),
+            event("channel_updated", at(0, 20), CH_A),
+            event("user_action", at(0, 30), CH_B),
+        ],
+    )
+    v1 = rows[(at(0), CH_A, "v1")]
+    assert v1["event_count"] == 3
+    assert (v1["metrics_update_count"], v1["quality_check_count"]) == (2, 1)
+    assert (v1["views_sum"], v1["views_reports"]) == (400, 2)
+    assert (v1["revenue_min_usd"], v1["revenue_max_usd"]) == (Decimal("1.000001"), Decimal("3.5"))
+    assert v1["last_event_at"] == at(0, 55)
+    channel_level = rows[(at(0), CH_A, "")]
+    assert channel_level["channel_updated_count"] == 1
+    assert channel_level["revenue_max_usd"] is None
+    assert rows[(at(0), CH_B, "")]["other_event_count"] == 1
+    # Window [-4 min, 1 min) holds all of them too; [00:01, 00:06) none.
+    assert (at(1), CH_A, "v1") not in rows
+
+
+def test_late_events_are_those_whose_every_window_has_closed(spark):
+    events = parsed(
+        spark,
+        [
+            event("quality_check", at(2, 59), CH_A, "v1"),  # last window [2, 7): closed
+            event("quality_check", at(3, 0), CH_A, "v1"),  # last window [3, 8): open
+            event("quality_check", at(1, 0), CH_B, "v9"),  # last window [1, 6): closed
+            event("quality_check", at(9, 0), CH_B, "v9"),
+            b"garbage",
+        ],
+    )
+    watermark = at(7)  # a window ending at 00:07 has closed; 00:08 is still open
+    late = late_events(events, watermark, 300, 60)
+    assert sorted(r["occurred_at"] for r in late.toArrow().to_pylist()) == [at(1), at(2, 59)]
+    by_channel = {r["channel_id"]: r for r in late_by_channel(late).toArrow().to_pylist()}
+    assert {c: r["late_count"] for c, r in by_channel.items()} == {CH_A: 1, CH_B: 1}
+    assert late_events(events, None, 300, 60).count() == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("5 minutes", 300), ("1 minute", 60), ("10 seconds", 10), ("2 hours", 7200)],
+)
+def test_durations(text, seconds):
+    assert duration_seconds(text) == seconds
+
+
+def test_config_rejects_a_slide_longer_than_the_window(settings):
+    with pytest.raises(ValueError, match="slide"):
+        StreamConfig.from_env(settings, window="1 minute", slide="5 minutes")
+    with pytest.raises(ValueError, match="not a duration"):
+        StreamConfig.from_env(settings, watermark="soon")
+    config = StreamConfig.from_env(settings, topics="a, b", query_prefix="t_")
+    assert config.topic_list == ["a", "b"]
+    assert config.checkpoint("q").endswith("checkpoints/t_q")
