@@ -224,6 +224,9 @@ class Network:
     # --- videos and counters -------------------------------------------------------------
 
     def video(self, channel_index: int, upload_index: int) -> Video:
+        """An upload's traits (uploads up to the epoch exist from the start)."""
+        if upload_index >= len(self._publish_times[channel_index]):
+            self._generate_until(self.epoch)
         return _video(self, channel_index, upload_index)
 
     def counters(self, video: Video, as_of: datetime) -> VideoCounters:
