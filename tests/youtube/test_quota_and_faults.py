@@ -93,7 +93,8 @@ def test_transient_errors_are_retried_with_backoff(settings, redis_prefix, simul
     api = _api(simulator, _budget(settings, redis_prefix, 100), sleeps)
     with pytest.raises(ApiCallFailed, match="after 4 attempts"):
         api.list("videos.list", part="statistics", id="x")
-    assert len(sleeps) == 3 and all(0 <= s <= NO_WAIT.cap_s for s in sleeps)
+    assert len(sleeps) == 3
+    assert all(0 <= s <= NO_WAIT.cap_s for s in sleeps)
     simulator.inject(Fault(503))
     assert api.list("videos.list", part="statistics", id="x")["items"] == []
     # every attempt was reserved and charged, as Google charges failed calls
@@ -106,7 +107,8 @@ def test_quota_exceeded_is_never_retried(settings, redis_prefix, simulator):
     api = _api(simulator, _budget(settings, redis_prefix, 100), sleeps)
     with pytest.raises(QuotaExhausted, match="quotaExceeded"):
         api.list("videos.list", part="statistics", id="x")
-    assert sleeps == [] and simulator.ledger.calls() == 1
+    assert sleeps == []
+    assert simulator.ledger.calls() == 1
 
 
 def test_cached_channels_spare_quota_on_a_same_day_rerun(settings, redis_prefix, simulator):

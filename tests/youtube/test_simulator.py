@@ -26,10 +26,12 @@ def test_channels_list_shape_and_counts_as_strings(client, simulator):
     assert body["pageInfo"]["totalResults"] == 50
     assert len(body["etag"]) == 27
     item = body["items"][0]
-    assert item["kind"] == "youtube#channel" and item["id"] == ids[0]
+    assert item["kind"] == "youtube#channel"
+    assert item["id"] == ids[0]
     assert item["contentDetails"]["relatedPlaylists"]["uploads"] == "UU" + ids[0][2:]
     stats = item["statistics"]
-    assert isinstance(stats["viewCount"], str) and int(stats["viewCount"]) > 0
+    assert isinstance(stats["viewCount"], str)
+    assert int(stats["viewCount"]) > 0
     assert isinstance(stats["hiddenSubscriberCount"], bool)
     assert simulator.ledger.used(DAY1) == 1
 
