@@ -93,8 +93,7 @@ def load_known(day: date, channels: list[str], refresh: RefreshRule, settings: S
     """What ``raw_youtube`` already holds for ``day`` (empty before the first load)."""
     known = Known(first_seen=lambda ids: _first_seen(ids, settings))
     with pg_cursor("loader", settings=settings) as cur:
-        cur.execute("select to_regclass('raw_youtube.channel_snapshots') is not null")
-        if not cur.fetchone()[0]:
+        if not _exists(cur, "channel_snapshots"):
             known.first_seen = lambda _ids: {}
             return known
         cur.execute(
@@ -132,7 +131,8 @@ def load_known(day: date, channels: list[str], refresh: RefreshRule, settings: S
 
 def _exists(cur: Any, table: str) -> bool:
     cur.execute("select to_regclass(%s) is not null", (f"{DATASET}.{table}",))
-    return bool(cur.fetchone()[0])
+    row = cur.fetchone()
+    return bool(row and row[0])
 
 
 def _first_seen(video_ids: list[str], settings: Settings) -> dict[str, date]:

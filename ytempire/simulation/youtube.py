@@ -229,7 +229,7 @@ class YouTubeSimulator:
         if self._server is None:
             raise RuntimeError("the simulator is not serving; call start() first")
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}/"
+        return f"http://{host!s}:{port}/"
 
     def stop(self) -> None:
         if self._server is not None:
