@@ -156,7 +156,11 @@ def run_day(
     retry: RetryPolicy | None = None,
     pipeline_name: str = "youtube",
 ) -> RunReport:
-    """Collect and land ``day`` (default: today's Pacific quota day)."""
+    """Collect and land ``day`` (default: today's Pacific quota day).
+
+    ``day`` labels the snapshots (``collection_date``); the quota is always
+    charged to the current Pacific day, which is what Google counts.
+    """
     s = settings or get_settings()
     day = day or quota_day()
     prefix = s.redis_key_prefix if redis_prefix is None else redis_prefix
@@ -166,8 +170,12 @@ def run_day(
     channel_ids = channels if channels is not None else configured_channels(s)
     refresh = RefreshRule(s.youtube_refresh_last_n, s.youtube_refresh_days)
     known = load_known(day, channel_ids, refresh, s)
+    # Google's quota is today's (Pacific), whatever day the snapshots are labelled with.
     api = YouTubeApi(
-        build_client(s.youtube_api_url, s.youtube_api_key), budget, day, retry or RetryPolicy()
+        build_client(s.youtube_api_url, s.youtube_api_key),
+        budget,
+        quota_day(),
+        retry or RetryPolicy(),
     )
     cache = ChannelCache(redis, prefix, s.youtube_cache_ttl_s)
 
@@ -183,7 +191,10 @@ def run_day(
         pipeline.run(source)
     except PipelineStepFailed as exc:
         raise _unwrap(exc) from exc
-    return _report(made[0].out if made else Collection(day))
+    out = made[0].out if made else Collection(day)
+    if out.fatal is not None:
+        raise out.fatal  # landed what it had; now say which service stopped the run
+    return _report(out)
 
 
 def _report(out: Collection) -> RunReport:

@@ -23,7 +23,7 @@ done
 for day in 2025-01-01 2025-01-02 2025-01-03; do
   curl -fsS -X POST -d "{\"day\": \"$day\"}" "${YTEMPIRE_YOUTUBE_API_URL}_sim/day" >/dev/null
   uv run --frozen ytempire ingest youtube --date "$day"
-  uv run --frozen ytempire quota --date "$day"
 done
+uv run --frozen ytempire quota
 kill "$YT_SIM_PID" && wait "$YT_SIM_PID" 2>/dev/null || true
 trap - EXIT

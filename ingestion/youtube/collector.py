@@ -74,6 +74,7 @@ class Collection:
     error: str | None = None
     units_used: int = 0
     pending_channels: int = 0
+    fatal: ServiceUnavailable | None = None  # raised after what was fetched has landed
 
     @property
     def did_work(self) -> bool:
@@ -127,6 +128,8 @@ class Collector:
                 )
         except (QuotaExhausted, ApiCallFailed, ServiceUnavailable) as exc:
             self.out.status, self.out.error = "partial", str(exc)
+            if isinstance(exc, ServiceUnavailable):
+                self.out.fatal = exc
             log.warning("youtube %s: stopped early, landing what was fetched: %s", self.day, exc)
         self.out.units_used = self.api.units_used
         return self.out

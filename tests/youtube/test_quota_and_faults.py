@@ -138,3 +138,12 @@ def test_cached_channels_spare_quota_on_a_same_day_rerun(settings, redis_prefix,
     later.api.quota_day = later.day
     later.run(channels[:1])
     assert simulator.ledger.calls("channels.list") == 2
+
+
+def test_collector_halts_on_redis_loss_and_keeps_the_error(settings, simulator):
+    down = redis_client(settings=replace(settings, redis_url="redis://127.0.0.1:1/0"))
+    api = _api(simulator, QuotaBudget(down, 100))
+    out = Collector(api, DAY1, Known(), {}).run(channel_ids(3))
+    assert out.status == "partial"
+    assert isinstance(out.fatal, ServiceUnavailable)
+    assert simulator.ledger.calls() == 0
