@@ -20,6 +20,7 @@ keeps failing) stops calling, keeps what it fetched and reports ``partial``.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -102,7 +103,7 @@ class Collector:
     state: dict[str, Any]  # dlt source state: {"channels": {id: {...}}}
     refresh: RefreshRule = field(default_factory=RefreshRule)
     cache: ChannelCache | None = None
-    max_pages: int = 20
+    max_first_run_pages: int = 20
 
     def __post_init__(self) -> None:
         self.channel_state: dict[str, dict[str, Any]] = self.state.setdefault("channels", {})
@@ -214,8 +215,14 @@ class Collector:
     def _playlist_pages(
         self, playlist_id: str, channel_id: str, cursor: datetime | None
     ) -> Iterator[list[Upload]]:
+        """Pages of the uploads playlist, newest first.
+
+        With a cursor every page down to it is read (stopping early would leave
+        a gap below the advanced cursor); a channel's first run reads at most
+        ``max_first_run_pages`` pages.
+        """
         token, seen = None, 0
-        for page_number in range(self.max_pages):
+        for page_number in itertools.count(1):
             params: dict[str, Any] = {
                 "part": "snippet,contentDetails",
                 "playlistId": playlist_id,
@@ -230,13 +237,14 @@ class Collector:
             token = body.get("nextPageToken")
             if not token or not needs_next_page(page, seen, cursor, self.refresh, self.day):
                 return
-            if page_number + 1 == self.max_pages:
+            if cursor is None and page_number >= self.max_first_run_pages:
                 log.warning(
-                    "youtube %s: %s has more new uploads than %d pages; the rest next run",
+                    "youtube %s: first run of %s stops after %d pages of uploads",
                     self.day,
                     channel_id,
-                    self.max_pages,
+                    page_number,
                 )
+                return
 
     # --- 3. videos -------------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -21,6 +22,7 @@ from tests.youtube.conftest import DAY1, channel_ids
 from ytempire.clients import redis_client
 from ytempire.errors import ServiceUnavailable
 from ytempire.quota import QuotaBudget, QuotaBudgetExhausted
+from ytempire.simulation.network import day_end
 from ytempire.simulation.youtube import Fault
 
 NO_WAIT = RetryPolicy(max_attempts=4, base_s=0.01, cap_s=0.05)
@@ -147,3 +149,25 @@ def test_collector_halts_on_redis_loss_and_keeps_the_error(settings, simulator):
     assert out.status == "partial"
     assert isinstance(out.fatal, ServiceUnavailable)
     assert simulator.ledger.calls() == 0
+
+
+def test_discovery_after_a_long_gap_reads_every_page_down_to_the_cursor(
+    settings, redis_prefix, simulator
+):
+    channels = channel_ids(1)
+    state: dict = {}
+    budget = _budget(settings, redis_prefix, 1000)
+    Collector(_api(simulator, budget), DAY1, Known(), state).run(channels)
+    later = DAY1 + timedelta(days=40)  # about 80 uploads later: two pages
+    simulator.set_day(later)
+    before = simulator.ledger.calls("playlistItems.list")
+    api = _api(simulator, budget)
+    api.quota_day = later
+    out = Collector(api, later, Known(), state).run(channels)
+    net, ch = simulator.network, simulator.network.channels[0]
+    expected = {
+        net.video(0, n).video_id
+        for n in range(net.uploads(ch, day_end(DAY1)), net.uploads(ch, day_end(later)))
+    }
+    assert simulator.ledger.calls("playlistItems.list") - before >= 2
+    assert {r["video_id"] for r in out.tables["playlist_items"]} == expected
