@@ -8,6 +8,26 @@ step() { printf '\n[ytempire demo] == %s\n' "$*"; }
 step "services"
 uv run --frozen ytempire doctor
 
+step "youtube: simulated API, three quota days landed in raw_youtube"
+YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
+export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
+mkdir -p "${YTEMPIRE_LOCAL_DIR:-.local}/logs"
+uv run --frozen ytempire simulate youtube --port "$YT_PORT" --register \
+  >"${YTEMPIRE_LOCAL_DIR:-.local}/logs/youtube-simulator.log" 2>&1 &
+YT_SIM_PID=$!
+trap 'kill "$YT_SIM_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 60); do
+  curl -fsS "${YTEMPIRE_YOUTUBE_API_URL}_sim/state" >/dev/null 2>&1 && break
+  sleep 1
+done
+for day in 2025-01-01 2025-01-02 2025-01-03; do
+  curl -fsS -X POST -d "{\"day\": \"$day\"}" "${YTEMPIRE_YOUTUBE_API_URL}_sim/day" >/dev/null
+  uv run --frozen ytempire ingest youtube --date "$day"
+done
+uv run --frozen ytempire quota
+kill "$YT_SIM_PID" && wait "$YT_SIM_PID" 2>/dev/null || true
+trap - EXIT
+
 step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
 # Simulated traffic on video-events / channel-events, then a bounded catch-up run
 # of the Spark job (it resumes from its checkpoint on the next demo), then the

@@ -19,6 +19,9 @@ from ytempire.settings import get_settings
 
 # name -> "module:attribute" of a click command or group, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
+    "ingest": "ytempire.commands.ingest:ingest",
+    "quota": "ytempire.commands.quota:quota",
+    "simulate": "ytempire.commands.simulate:simulate",
     "stream": "streaming.cli:stream",
 }
 

@@ -85,6 +85,36 @@ class Settings:
         str(PROJECT_ROOT / ".local"),
         "Folder for local services' data, logs and resolved jars.",
     )
+    redis_key_prefix: str = setting(
+        "YTEMPIRE_REDIS_KEY_PREFIX", "ytempire:", "Prefix of every Redis key the warehouse writes."
+    )
+    youtube_api_url: str = setting(
+        "YTEMPIRE_YOUTUBE_API_URL",
+        "http://127.0.0.1:8085/",
+        "YouTube Data API root (the local simulator; https://youtube.googleapis.com/ for real).",
+    )
+    youtube_api_key: str = setting(
+        "YTEMPIRE_YOUTUBE_API_KEY", "simulator-key", "API key sent as the `key` parameter."
+    )
+    youtube_daily_quota: int = setting(
+        "YTEMPIRE_YOUTUBE_DAILY_QUOTA", 10_000, "Quota units all collectors share per Pacific day."
+    )
+    youtube_cache_ttl_s: int = setting(
+        "YTEMPIRE_YOUTUBE_CACHE_TTL_S", 3600, "TTL of the last good response cached per channel."
+    )
+    youtube_refresh_last_n: int = setting(
+        "YTEMPIRE_YOUTUBE_REFRESH_LAST_N",
+        10,
+        "Statistics are refreshed for each channel's last N uploads.",
+    )
+    youtube_refresh_days: int = setting(
+        "YTEMPIRE_YOUTUBE_REFRESH_DAYS", 0, "Also refresh uploads of the last D days (0: off)."
+    )
+    youtube_channels: str = setting(
+        "YTEMPIRE_YOUTUBE_CHANNELS",
+        "",
+        "Comma-separated channel ids to collect (empty: active rows of ytempire.channels).",
+    )
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -124,6 +154,11 @@ class Settings:
     @property
     def jars_dir(self) -> Path:
         return Path(self.local_dir) / "jars"
+
+    @property
+    def dlt_pipelines_dir(self) -> Path:
+        """Where dlt keeps its working folders (state is also stored in the destination)."""
+        return Path(self.local_dir) / "dlt"
 
     def jdbc_url(self, database: str | None = None) -> str:
         return f"jdbc:postgresql://{self.pg_host}:{self.pg_port}/{database or self.pg_database}"

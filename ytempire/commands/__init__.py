@@ -1,0 +1,1 @@
+"""Click commands registered in ``ytempire.cli.LAZY_COMMANDS``, one module per group."""

@@ -1,0 +1,143 @@
+"""The YouTube Data API quota budget, shared by every collector through Redis.
+
+Google grants a project 10,000 units a day; the day resets at midnight
+Pacific time. Every call costs the units in :data:`QUOTA_COSTS` (the one cost
+table of the project), whether it succeeds or not. A collector reserves the
+units *before* it sends a request: one Lua script adds the cost to the day's
+counter only if the total stays within the budget, so concurrent collectors
+can never spend more than the budget together (no check-then-increment race).
+
+If Redis cannot be reached the budget fails closed: :meth:`QuotaBudget.reserve`
+raises :class:`~ytempire.errors.ServiceUnavailable` and no call is made.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import redis
+
+from ytempire.errors import ServiceUnavailable, YTEmpireError
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+# Units per call, from https://developers.google.com/youtube/v3/determine_quota_cost
+QUOTA_COSTS: dict[str, int] = {
+    "channels.list": 1,
+    "playlistItems.list": 1,
+    "videos.list": 1,
+    "search.list": 100,
+}
+
+# Counters outlive their day by a day, so yesterday's figure stays readable.
+_KEY_TTL_S = 2 * 86400
+
+# KEYS[1] day counter; ARGV: cost, budget, ttl. Returns the new total, or -1 if over budget.
+_RESERVE_LUA = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local cost = tonumber(ARGV[1])
+if used + cost > tonumber(ARGV[2]) then
+  return -1
+end
+used = redis.call('INCRBY', KEYS[1], cost)
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
+return used
+"""
+
+
+def quota_day(now: datetime | None = None) -> date:
+    """The quota day (a Pacific-time date) an instant belongs to; default: now."""
+    return (now or datetime.now(PACIFIC)).astimezone(PACIFIC).date()
+
+
+def cost_of(method: str) -> int:
+    """Units one call of ``method`` (e.g. ``videos.list``) costs."""
+    try:
+        return QUOTA_COSTS[method]
+    except KeyError:
+        raise ValueError(
+            f"no quota cost known for {method!r}; add it to QUOTA_COSTS in ytempire/quota.py"
+        ) from None
+
+
+class QuotaBudgetExhausted(YTEmpireError):
+    """The day's shared budget cannot cover the next call."""
+
+    def __init__(self, day: date, method: str, used: int, limit: int):
+        self.day, self.method, self.used, self.limit = day, method, used, limit
+        super().__init__(
+            f"the YouTube quota budget for {day} is spent ({used} of {limit} units; "
+            f"{method} costs {cost_of(method)}). Next: wait for the Pacific-time reset "
+            "or raise YTEMPIRE_YOUTUBE_DAILY_QUOTA if the project's quota allows."
+        )
+
+
+@dataclass
+class QuotaBudget:
+    """The day's budget in Redis, keyed ``<prefix>youtube:quota:<YYYY-MM-DD>``."""
+
+    client: redis.Redis
+    daily_limit: int
+    prefix: str = "ytempire:"
+    where: str = "redis"
+
+    def __post_init__(self) -> None:
+        self._reserve = self.client.register_script(_RESERVE_LUA)
+
+    def key(self, day: date) -> str:
+        return f"{self.prefix}youtube:quota:{day.isoformat()}"
+
+    def reserve(self, method: str, day: date) -> int:
+        """Reserve the cost of one ``method`` call on ``day``; return the day's new total."""
+        cost = cost_of(method)
+        try:
+            total = int(
+                self._reserve(keys=[self.key(day)], args=[cost, self.daily_limit, _KEY_TTL_S])
+            )
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+        if total < 0:
+            raise QuotaBudgetExhausted(day, method, self.used(day), self.daily_limit)
+        return total
+
+    def used(self, day: date) -> int:
+        try:
+            return int(self.client.get(self.key(day)) or 0)
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+
+    def remaining(self, day: date) -> int:
+        return max(0, self.daily_limit - self.used(day))
+
+    def check(self) -> None:
+        """Fail now, before any API call, if Redis is unreachable."""
+        try:
+            self.client.ping()
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+
+    def _down(self, exc: Exception) -> ServiceUnavailable:
+        return ServiceUnavailable(
+            "Redis",
+            self.where,
+            f"{exc} (the YouTube quota budget lives there; no API call is made without "
+            "a reservation)",
+        )
+
+
+def budget_from_settings(
+    settings: object | None = None, *, prefix: str | None = None
+) -> QuotaBudget:
+    """The budget configured by ``YTEMPIRE_REDIS_*`` and ``YTEMPIRE_YOUTUBE_DAILY_QUOTA``."""
+    from ytempire.clients import redis_client
+    from ytempire.settings import Settings, get_settings
+
+    s = settings if isinstance(settings, Settings) else get_settings()
+    return QuotaBudget(
+        redis_client(settings=s),
+        daily_limit=s.youtube_daily_quota,
+        prefix=s.redis_key_prefix if prefix is None else prefix,
+        where=s.redis_url,
+    )
