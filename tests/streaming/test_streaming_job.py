@@ -16,7 +16,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import streaming_reference
+from tests.streaming import reference as streaming_reference
 
 from streaming.channel_windows import run
 from streaming.config import StreamConfig
