@@ -1,0 +1,140 @@
+"""Entry point of the Kafka landing: ``raw_events`` up to the high-water marks of now.
+
+A run captures the high-water mark of every partition, then loads chunks of
+at most ``chunk_size`` messages (one dlt load each, offsets committed with it)
+until every partition reaches its mark, and ends. Killed at any point, the
+next run first finishes the load package left behind, then carries on from
+the committed offsets: nothing is lost and nothing lands twice.
+
+    uv run python -m ingestion.kafka_events_pipeline            # or: ytempire ingest events
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+
+from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
+from ingestion.kafka_events.reader import high_water_marks
+from ytempire.settings import Settings, get_settings
+from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVENTS
+
+PIPELINE_NAME = "kafka_events"
+DATASET = "raw_events"
+DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
+DEFAULT_CHUNK_SIZE = 250_000
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LandingSummary:
+    loads: int
+    messages: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def loader_credentials(settings: Settings) -> str:
+    """The loader role's connection string for dlt (no secrets file)."""
+    role = settings.loader
+    return (
+        f"postgresql://{quote(role.user)}:{quote(role.password, safe='')}"
+        f"@{settings.pg_host}:{settings.pg_port}/{quote(settings.pg_database)}"
+    )
+
+
+def default_pipelines_dir(settings: Settings) -> Path:
+    return Path(settings.local_dir) / "dlt"
+
+
+def make_pipeline(settings: Settings, pipelines_dir: Path | None = None) -> dlt.Pipeline:
+    destination = dlt.destinations.postgres(
+        credentials=loader_credentials(settings), create_indexes=True
+    )
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=destination,
+        dataset_name=DATASET,
+        pipelines_dir=str(pipelines_dir or default_pipelines_dir(settings)),
+        progress="log" if log.isEnabledFor(logging.DEBUG) else None,
+    )
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> int:
+    """Load what a killed run left behind (normalized or extracted packages)."""
+    pending = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    if pending:
+        pipeline.normalize(loader_file_format="csv")
+        pipeline.load()
+    return pending
+
+
+def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
+    state = pipeline.state.get("sources", {}).get("kafka_events", {})
+    offsets: dict[str, int] = state.get("resources", {}).get("messages", {}).get("offsets", {})
+    return offsets
+
+
+def _remaining(offsets: dict[str, int], stop_at: dict[str, int]) -> int:
+    return sum(max(0, end - offsets.get(name, 0)) for name, end in stop_at.items())
+
+
+def land_events(
+    topics: Sequence[str] = DEFAULT_TOPICS,
+    *,
+    pipelines_dir: Path | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    dead_letter_topic: str = DEAD_LETTER.name,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = log.info,
+) -> LandingSummary:
+    """Land ``topics`` up to their current high-water marks; return what was loaded."""
+    s = settings or get_settings()
+    started = time.perf_counter()
+    pipeline = make_pipeline(s, pipelines_dir)
+    if finish_pending(pipeline):
+        progress("finished the load package a previous run left behind")
+    stop_at = high_water_marks(topics, s)
+    total = _remaining(_offsets(pipeline), stop_at)
+    progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
+    loads, landed = 0, 0
+    while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
+        source = kafka_events(
+            topics,
+            stop_at=stop_at,
+            max_messages=chunk_size,
+            page_size=page_size,
+            dead_letter_topic=dead_letter_topic,
+            settings=s,
+        )
+        info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+        info.raise_on_failed_jobs()
+        loads += 1
+        landed += remaining - _remaining(_offsets(pipeline), stop_at)
+        elapsed = time.perf_counter() - started
+        progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
+    return LandingSummary(loads, landed, time.perf_counter() - started)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    summary = land_events()
+    print(f"landed {summary.messages:,} messages in {summary.loads} loads ({summary.rate:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()
