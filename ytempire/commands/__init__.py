@@ -1,0 +1,1 @@
+"""Click commands registered lazily in ``ytempire.cli.LAZY_COMMANDS``."""
