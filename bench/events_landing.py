@@ -97,9 +97,21 @@ def binary_copy(rows: list[tuple[object, ...]]) -> float:
         started = time.perf_counter()
         with conn.cursor().copy(f"copy bench_events ({COLUMNS}) from stdin (format binary)") as cp:
             cp.set_types(
-                ["text", "int4", "int8", "text", "timestamptz", "uuid", "text", "int2",
-                 "timestamptz", "text", "uuid", "jsonb"]
-            )  # fmt: skip
+                [
+                    "text",
+                    "int4",
+                    "int8",
+                    "text",
+                    "timestamptz",
+                    "uuid",
+                    "text",
+                    "int2",
+                    "timestamptz",
+                    "text",
+                    "uuid",
+                    "jsonb",
+                ]
+            )
             for row in rows:
                 cp.write_row(row)
         conn.commit()
@@ -186,13 +198,19 @@ def main() -> None:
     print(f"\nKafka -> raw_events, {n:,} events, 6 partitions, gzip")
     print(f"  ceiling: kafka-python consume-only     {consume_rate:>10,.0f} events/s")
     print(f"  ceiling: psycopg binary COPY           {copy_rate:>10,.0f} events/s")
-    print(f"  dlt landing (ytempire ingest events)   {land_rate:>10,.0f} events/s"
-          f"  = {land_rate / ceiling:.0%} of the lower ceiling")  # fmt: skip
-    print(f"  reference: INSERT+COMMIT per event     "
-          f"{args.reference_sample / reference_s:>10,.0f} events/s"
-          f"  (sample of {args.reference_sample:,})")  # fmt: skip
-    print(f"  peak RSS of the landing: {landed_small['peak_mib']:,.0f} MiB at {small:,} events, "
-          f"{landed['peak_mib']:,.0f} MiB at {n:,} events")  # fmt: skip
+    print(
+        f"  dlt landing (ytempire ingest events)   {land_rate:>10,.0f} events/s"
+        f"  = {land_rate / ceiling:.0%} of the lower ceiling"
+    )
+    print(
+        f"  reference: INSERT+COMMIT per event     "
+        f"{args.reference_sample / reference_s:>10,.0f} events/s"
+        f"  (sample of {args.reference_sample:,})"
+    )
+    print(
+        f"  peak RSS of the landing: {landed_small['peak_mib']:,.0f} MiB at {small:,} events, "
+        f"{landed['peak_mib']:,.0f} MiB at {n:,} events"
+    )
 
 
 if __name__ == "__main__":

@@ -110,9 +110,15 @@ def on_video_generated(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> 
         "insert into ytempire.videos (video_id, channel_id, title, status, duration_seconds, "
         "generation_cost_usd, created_at) values (%s, %s, %s, 'generated', %s, %s, %s) "
         "on conflict (video_id) do nothing",
-        (event.video_id, event.channel_id, p.title, p.duration_seconds,
-         p.generation_cost_usd, event.occurred_at),
-    )  # fmt: skip
+        (
+            event.video_id,
+            event.channel_id,
+            p.title,
+            p.duration_seconds,
+            p.generation_cost_usd,
+            event.occurred_at,
+        ),
+    )
     if cur.rowcount:
         cur.execute(
             "update ytempire.channels set video_count = video_count + 1, updated_at = now() "
@@ -130,15 +136,19 @@ def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> O
         "where video_id = %s and status in ('processing', 'generated', 'uploaded')",
         (yt, event.video_id),
     )
-    common = {"source_event_id": str(event.event_id), "channel_id": event.channel_id,
-              "video_id": str(event.video_id), "youtube_video_id": yt}  # fmt: skip
+    common = {
+        "source_event_id": str(event.event_id),
+        "channel_id": event.channel_id,
+        "video_id": str(event.video_id),
+        "youtube_video_id": yt,
+    }
     return Outcome(
         dashboard={
             "latest_video": str(event.video_id),
             "latest_youtube_video_id": yt,
             "upload_time": _iso(event.occurred_at),
             "status": "uploaded",
-        },  # fmt: skip
+        },
         messages=[
             (topics.notifications, {"type": "quality_check_requested", **common}),
             (topics.notifications, {"type": "video_uploaded", **common}),
@@ -195,7 +205,7 @@ def on_metrics_update(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> O
                     "views": m.views,
                     "threshold": VIRAL_VIEWS,
                 },
-            )  # fmt: skip
+            )
         )
     return outcome
 
@@ -219,7 +229,7 @@ def on_quality_check(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Ou
                     "quality_score": score,
                     "threshold": QUALITY_THRESHOLD,
                 },
-            )  # fmt: skip
+            )
         )
     return outcome
 
@@ -356,6 +366,6 @@ class EventProcessor:
                 ("source_topic", record.topic.encode()),
                 ("source_partition", str(record.partition).encode()),
                 ("source_offset", str(record.offset).encode()),
-            ],  # fmt: skip
+            ],
         )
         self.counts["dead_lettered"] += 1
