@@ -87,15 +87,17 @@ def record_video_generated(
             raise InvalidEvent(f"event_type: expected 'video_generated', got {event.event_type!r}")
     except ValidationError as exc:
         reason = describe_errors(exc)
-        report_failure(producer, data, reason, retry_count, error_topic=error_topic,
-                       alert_topic=alert_topic)  # fmt: skip
+        report_failure(
+            producer, data, reason, retry_count, error_topic=error_topic, alert_topic=alert_topic
+        )
         raise InvalidEvent(f"video_generated event rejected: {reason}") from exc
     try:
         _store(conn, event, topic)
     except (psycopg.Error, LookupError) as exc:
         reason = str(exc).strip().splitlines()[0]
-        report_failure(producer, data, reason, retry_count, error_topic=error_topic,
-                       alert_topic=alert_topic)  # fmt: skip
+        report_failure(
+            producer, data, reason, retry_count, error_topic=error_topic, alert_topic=alert_topic
+        )
         raise YTEmpireError(
             f"could not store video {event.video_id} of channel {event.channel_id}: "
             f"{reason}. Next: check the channel exists in ytempire.channels."
@@ -114,9 +116,15 @@ def _store(conn: psycopg.Connection[Any], event: VideoGeneratedEvent, topic: str
         conn.execute(
             "insert into ytempire.videos (video_id, channel_id, title, status, duration_seconds, "
             "generation_cost_usd, created_at) values (%s, %s, %s, 'generated', %s, %s, %s)",
-            (event.video_id, event.channel_id, p.title, p.duration_seconds,
-             p.generation_cost_usd, event.occurred_at),
-        )  # fmt: skip
+            (
+                event.video_id,
+                event.channel_id,
+                p.title,
+                p.duration_seconds,
+                p.generation_cost_usd,
+                event.occurred_at,
+            ),
+        )
         updated = conn.execute(
             "update ytempire.channels set video_count = video_count + 1, updated_at = now() "
             "where channel_id = %s",
@@ -171,8 +179,14 @@ def relay_outbox(
                 "where event_id = %s",
                 (error, event_id),
             )
-            report_failure(producer, payload, error, attempts + 1, error_topic=error_topic,
-                           alert_topic=alert_topic)  # fmt: skip
+            report_failure(
+                producer,
+                payload,
+                error,
+                attempts + 1,
+                error_topic=error_topic,
+                alert_topic=alert_topic,
+            )
             failed += 1
     if rows:
         log.info("outbox relay: %d sent, %d failed", sent, failed)

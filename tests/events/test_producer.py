@@ -34,10 +34,9 @@ def _generated(channel: str = CHANNEL) -> dict:
     event = new_event(
         "video_generated",
         channel,
-        {"title": "Ten tips", "duration_seconds": 600, "generation_cost_usd": 1.2,
-         "niche": "tech"},
+        {"title": "Ten tips", "duration_seconds": 600, "generation_cost_usd": 1.2, "niche": "tech"},
         video_id=uuid.uuid4(),
-    )  # fmt: skip
+    )
     return event.model_dump(mode="json")
 
 
@@ -60,10 +59,15 @@ def env(settings, new_topic, redis_prefix):
 def _record(env, data):
     conn, producer, topics, prefix = env
     return record_video_generated(
-        conn, data, redis_client=redis_client(), producer=producer,
-        topic=topics["video-events"], redis_prefix=prefix,
-        error_topic=topics["error-queue"], alert_topic=topics["alerts"],
-    )  # fmt: skip
+        conn,
+        data,
+        redis_client=redis_client(),
+        producer=producer,
+        topic=topics["video-events"],
+        redis_prefix=prefix,
+        error_topic=topics["error-queue"],
+        alert_topic=topics["alerts"],
+    )
 
 
 def _count(conn, sql, *params):
@@ -110,8 +114,12 @@ def test_a_relay_crash_after_publishing_republishes_and_the_landing_keeps_one(
     assert relay_outbox(conn, producer) == (3, 0)
     assert len(_messages(settings, topics["video-events"])) == 6
 
-    land_events([topics["video-events"]], pipelines_dir=tmp_path,
-                dead_letter_topic=new_topic("dlq"), settings=settings)  # fmt: skip
+    land_events(
+        [topics["video-events"]],
+        pipelines_dir=tmp_path,
+        dead_letter_topic=new_topic("dlq"),
+        settings=settings,
+    )
     landed = loader(
         "select event_id::text from raw_events.events where kafka_topic = %s",
         (topics["video-events"],),
@@ -125,8 +133,10 @@ def test_invalid_events_go_to_the_error_queue_and_store_nothing(settings, env):
     data["payload"]["duration_seconds"] = 5
     with pytest.raises(InvalidEvent, match=r"payload.duration_seconds: .*greater_than_equal"):
         _record(env, data)
-    assert _count(conn, "select count(*) from ytempire.videos where video_id = %s",
-                  data["video_id"]) == 0  # fmt: skip
+    assert (
+        _count(conn, "select count(*) from ytempire.videos where video_id = %s", data["video_id"])
+        == 0
+    )
     (error,) = _messages(settings, topics["error-queue"])
     assert json.loads(error.value)["retry_count"] == 0
     assert _messages(settings, topics["alerts"]) == []
@@ -142,8 +152,9 @@ def test_invalid_events_go_to_the_error_queue_and_store_nothing(settings, env):
 def test_an_event_failing_to_publish_is_retried_then_raises_a_critical_alert(settings, env):
     conn, producer, topics, _ = env
     event = _record(env, _generated())
-    conn.execute("update ytempire.outbox set topic = 'no such topic!' where event_id = %s",
-                 (event.event_id,))  # fmt: skip
+    conn.execute(
+        "update ytempire.outbox set topic = 'no such topic!' where event_id = %s", (event.event_id,)
+    )
     conn.commit()
     kwargs = {"error_topic": topics["error-queue"], "alert_topic": topics["alerts"]}
     outcomes = [relay_outbox(conn, producer, **kwargs) for _ in range(4)]
