@@ -38,8 +38,8 @@ COLUMNS = (
 SCRATCH_DDL = """
 create temporary table bench_events (
     kafka_topic text, kafka_partition integer, kafka_offset bigint, kafka_key text,
-    kafka_timestamp timestamptz, event_id uuid primary key, event_type text,
-    schema_version smallint, occurred_at timestamptz, channel_id text, video_id uuid,
+    kafka_timestamp timestamptz, event_id text primary key, event_type text,
+    schema_version smallint, occurred_at timestamptz, channel_id text, video_id text,
     payload jsonb)
 """
 
@@ -92,7 +92,10 @@ def parsed_rows(topic: str) -> list[tuple[object, ...]]:
 
 
 def binary_copy(rows: list[tuple[object, ...]]) -> float:
+    from psycopg.types.json import set_json_dumps
+
     with pg_connect("loader") as conn:
+        set_json_dumps(str, context=conn)  # payloads are already JSON text
         conn.execute(SCRATCH_DDL)
         started = time.perf_counter()
         with conn.cursor().copy(f"copy bench_events ({COLUMNS}) from stdin (format binary)") as cp:

@@ -7,3 +7,8 @@ step() { printf '\n[ytempire demo] == %s\n' "$*"; }
 
 step "services"
 uv run --frozen ytempire doctor
+
+step "kafka events: simulated traffic -> raw_events (dlt) -> processor (tables, Redis, alerts)"
+uv run --frozen ytempire simulate events --rate 5000 --count 20000
+uv run --frozen ytempire ingest events
+uv run --frozen ytempire process events --idle-timeout 5

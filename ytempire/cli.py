@@ -20,6 +20,9 @@ from ytempire.settings import get_settings
 # name -> "module:attribute" of a click command or group, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
     "ingest": "ytempire.commands.ingest:ingest",
+    "process": "ytempire.commands.process:process",
+    "serve": "ytempire.commands.serve:serve",
+    "simulate": "ytempire.commands.simulate:simulate",
 }
 
 
