@@ -35,6 +35,10 @@ COLUMNS = (
     "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp, event_id, "
     "event_type, schema_version, occurred_at, channel_id, video_id, payload"
 )
+COPY_TYPES = [
+    "text", "int4", "int8", "text", "timestamptz", "text", "text", "int2", "timestamptz",
+    "text", "text", "jsonb",
+]  # fmt: skip
 SCRATCH_DDL = """
 create temporary table bench_events (
     kafka_topic text, kafka_partition integer, kafka_offset bigint, kafka_key text,
@@ -99,22 +103,7 @@ def binary_copy(rows: list[tuple[object, ...]]) -> float:
         conn.execute(SCRATCH_DDL)
         started = time.perf_counter()
         with conn.cursor().copy(f"copy bench_events ({COLUMNS}) from stdin (format binary)") as cp:
-            cp.set_types(
-                [
-                    "text",
-                    "int4",
-                    "int8",
-                    "text",
-                    "timestamptz",
-                    "uuid",
-                    "text",
-                    "int2",
-                    "timestamptz",
-                    "text",
-                    "uuid",
-                    "jsonb",
-                ]
-            )
+            cp.set_types(COPY_TYPES)
             for row in rows:
                 cp.write_row(row)
         conn.commit()
@@ -156,7 +145,9 @@ def land_only(topic: str, pipelines_dir: str) -> None:
     dlq = f"bench-dlq-{uuid.uuid4().hex[:8]}"
     create_topic(dlq, 1)
     try:
-        summary = land_events([topic], pipelines_dir=Path(pipelines_dir), dead_letter_topic=dlq)
+        summary = land_events(
+            [topic], pipelines_dir=Path(pipelines_dir), pipeline_name=topic, dead_letter_topic=dlq
+        )
     finally:
         delete_topic(dlq)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -69,16 +69,22 @@ def default_pipelines_dir(settings: Settings) -> Path:
     return Path(settings.local_dir) / "dlt"
 
 
-def make_pipeline(settings: Settings, pipelines_dir: Path | None = None) -> dlt.Pipeline:
+def make_pipeline(
+    settings: Settings, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
+) -> dlt.Pipeline:
+    """The landing's dlt pipeline.
+
+    One pipelines_dir per pipeline name: a fresh folder restores the state of a
+    same-named pipeline from the destination and drops its own pending packages.
+    """
     destination = dlt.destinations.postgres(
         credentials=loader_credentials(settings), create_indexes=True
     )
     return dlt.pipeline(
-        pipeline_name=PIPELINE_NAME,
+        pipeline_name=pipeline_name,
         destination=destination,
         dataset_name=DATASET,
         pipelines_dir=str(pipelines_dir or default_pipelines_dir(settings)),
-        progress="log" if log.isEnabledFor(logging.DEBUG) else None,
     )
 
 
@@ -88,8 +94,8 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
         pipeline.list_normalized_load_packages()
     )
     if pending:
-        pipeline.normalize(loader_file_format="csv")
-        pipeline.load()
+        pipeline.normalize()  # the package remembers its loader file format (csv)
+        pipeline.load().raise_on_failed_jobs()
     return pending
 
 
@@ -107,6 +113,7 @@ def land_events(
     topics: Sequence[str] = DEFAULT_TOPICS,
     *,
     pipelines_dir: Path | None = None,
+    pipeline_name: str = PIPELINE_NAME,
     chunk_size: int = DEFAULT_CHUNK_SIZE,
     page_size: int = DEFAULT_PAGE_SIZE,
     dead_letter_topic: str = DEAD_LETTER.name,
@@ -116,7 +123,7 @@ def land_events(
     """Land ``topics`` up to their current high-water marks; return what was loaded."""
     s = settings or get_settings()
     started = time.perf_counter()
-    pipeline = make_pipeline(s, pipelines_dir)
+    pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)

@@ -96,7 +96,7 @@ class UserAction(_Strict):
 
 class _Envelope(_Strict):
     event_id: uuid.UUID
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
     occurred_at: AwareDatetime
     channel_id: ChannelId
     video_id: uuid.UUID | None = None
@@ -112,7 +112,7 @@ class _Envelope(_Strict):
 
 
 class _VideoEnvelope(_Envelope):
-    video_id: uuid.UUID  # type: ignore[assignment]  # required for video events
+    video_id: uuid.UUID  # required for video events
 
 
 class VideoGeneratedEvent(_VideoEnvelope):

@@ -36,7 +36,7 @@ def high_water_marks(topics: Sequence[str], settings: Settings) -> PartitionOffs
 
     consumer = kafka_consumer(settings=settings)
     try:
-        partitions = []
+        partitions: list[TopicPartition] = []
         for topic in topics:
             ids = consumer.partitions_for_topic(topic)
             if not ids:

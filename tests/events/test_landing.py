@@ -6,7 +6,10 @@ import base64
 import json
 import random
 
-from ingestion.kafka_events_pipeline import land_events
+import pytest
+
+from ingestion.kafka_events import kafka_events
+from ingestion.kafka_events_pipeline import land_events, make_pipeline
 from ytempire.clients import kafka_consumer
 from ytempire.simulation.traffic import simulated_events
 
@@ -53,6 +56,7 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_landed(
     summary = land_events(
         [topic],
         pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
         chunk_size=20_000,
         page_size=5_000,
         dead_letter_topic=dlq,
@@ -88,7 +92,12 @@ def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
     topic = new_topic("events", partitions=2)
     first = list(simulated_events(3_000, seed=11))
     produce(topic, [(None, v) for _, _, v, _ in first])  # null keys
-    run = dict(pipelines_dir=tmp_path, page_size=1_000, dead_letter_topic=new_topic("dlq"))
+    run = dict(
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        page_size=1_000,
+        dead_letter_topic=new_topic("dlq"),
+    )
     assert land_events([topic], settings=settings, **run).messages == 3_000
     assert land_events([topic], settings=settings, **run).messages == 0
 
@@ -110,7 +119,7 @@ def test_an_event_republished_at_a_later_offset_lands_once(
     events = list(simulated_events(500, seed=3))
     produce(topic, [(k, v) for _, k, v, _ in events])
     produce(topic, [(k, v) for _, k, v, _ in events[:200]])  # a producer retry storm
-    run = dict(pipelines_dir=tmp_path, chunk_size=300, page_size=100)
+    run = dict(pipelines_dir=tmp_path, pipeline_name=tmp_path.name, chunk_size=300, page_size=100)
     land_events([topic], dead_letter_topic=new_topic("dlq"), settings=settings, **run)
     rows = loader(
         "select count(*), count(distinct event_id), min(kafka_offset), max(kafka_offset) "
@@ -118,3 +127,30 @@ def test_an_event_republished_at_a_later_offset_lands_once(
         (topic,),
     )
     assert rows == [(500, 500, 0, 499)]
+
+
+@pytest.mark.parametrize("died_after", ["extract", "normalize"])
+def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
+    settings, new_topic, produce, loader, tmp_path, died_after
+):
+    topic, dlq = new_topic("events", partitions=2), new_topic("dlq")
+    # event ids are the identity: each case needs its own
+    events = list(simulated_events(2_000, seed=21 if died_after == "extract" else 22))
+    produce(topic, [(k, v) for _, k, v, _ in events])
+    pipeline = make_pipeline(settings, tmp_path, tmp_path.name)
+    source = kafka_events(
+        [topic], max_messages=1_500, page_size=500, dead_letter_topic=dlq, settings=settings
+    )
+    pipeline.extract(source, loader_file_format="csv")  # offsets now committed locally ...
+    if died_after == "normalize":
+        pipeline.normalize()  # ... and the package is ready, but never loaded
+    summary = land_events(
+        [topic],
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+    assert summary.messages == 500  # only what the killed run had not read
+    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
+    assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)

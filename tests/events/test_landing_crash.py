@@ -37,6 +37,7 @@ def test_a_loader_killed_at_random_points_lands_every_event_exactly_once(
     command = [
         sys.executable, "-m", "ytempire.cli", "ingest", "events", "--topic", topic,
         "--dead-letter-topic", dlq, "--pipelines-dir", str(tmp_path / "dlt"),
+        "--pipeline-name", topic,
         "--chunk-size", "100000",
     ]  # fmt: skip
     rng = random.Random(4)

@@ -117,6 +117,7 @@ def test_a_relay_crash_after_publishing_republishes_and_the_landing_keeps_one(
     land_events(
         [topics["video-events"]],
         pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
         dead_letter_topic=new_topic("dlq"),
         settings=settings,
     )

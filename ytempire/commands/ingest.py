@@ -27,12 +27,18 @@ def ingest() -> None:
     default=None,
     help="dlt working folder (default: $YTEMPIRE_LOCAL_DIR/dlt).",
 )
+@click.option(
+    "--pipeline-name",
+    default=None,
+    help="dlt pipeline name (default: kafka_events); one pipelines dir per name.",
+)
 @click.option("--chunk-size", default=None, type=int, help="Messages per dlt load.")
 @click.option("--page-size", default=None, type=int, help="Messages per Arrow page.")
 def events(
     topics: tuple[str, ...],
     dead_letter_topic: str | None,
     pipelines_dir: Path | None,
+    pipeline_name: str | None,
     chunk_size: int | None,
     page_size: int | None,
 ) -> None:
@@ -44,6 +50,8 @@ def events(
         "pipelines_dir": pipelines_dir,
         "progress": lambda msg: click.echo(f"  {msg}"),
     }
+    if pipeline_name:
+        options["pipeline_name"] = pipeline_name
     if dead_letter_topic:
         options["dead_letter_topic"] = dead_letter_topic
     if chunk_size:
