@@ -56,8 +56,8 @@ def _consumer(settings: Settings, page_size: int) -> Any:
         settings=settings,
         auto_offset_reset="earliest",
         max_poll_records=page_size,
-        fetch_max_bytes=64 * 1024 * 1024,
-        max_partition_fetch_bytes=16 * 1024 * 1024,
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=4 * 1024 * 1024,
         receive_buffer_bytes=4 * 1024 * 1024,
         check_crcs=False,
     )
