@@ -30,6 +30,7 @@ PIPELINE_NAME = "kafka_events"
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
 DEFAULT_CHUNK_SIZE = 250_000
+_COORDINATES = "kafka_topic, kafka_partition, kafka_offset"
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +100,30 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
     return pending
 
 
+_KEYS = {
+    "events": {"event_id_key": "event_id", "kafka_coordinates_key": _COORDINATES},
+    "dead_letters": {"kafka_coordinates_key": _COORDINATES},
+}
+
+
+def ensure_keys(settings: Settings) -> None:
+    """Unique indexes on the merge keys (dlt makes none on Postgres) and on Kafka coordinates.
+
+    The MERGE of each load probes them, so its cost does not grow with the table.
+    """
+    from ytempire.clients import pg_connect
+
+    with pg_connect("loader", settings=settings) as conn:
+        for table, keys in _KEYS.items():
+            if not conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()[0]:
+                continue
+            for name, columns in keys.items():
+                conn.execute(
+                    f"create unique index if not exists {table}_{name} "
+                    f"on {DATASET}.{table} ({columns})"
+                )
+
+
 def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
     state = pipeline.state.get("sources", {}).get("kafka_events", {})
     offsets: dict[str, int] = state.get("resources", {}).get("messages", {}).get("offsets", {})
@@ -141,6 +166,8 @@ def land_events(
         )
         info: LoadInfo = pipeline.run(source, loader_file_format="csv")
         info.raise_on_failed_jobs()
+        if loads == 0:
+            ensure_keys(s)
         loads += 1
         landed += remaining - _remaining(_offsets(pipeline), stop_at)
         elapsed = time.perf_counter() - started

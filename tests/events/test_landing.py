@@ -110,6 +110,11 @@ def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
         (topic,),
     )
     assert rows == [(5_000, 5_000, 5_000)]
+    keys = loader(
+        "select indexdef from pg_indexes where schemaname = 'raw_events' and tablename = 'events'"
+    )
+    assert any("(kafka_topic, kafka_partition, kafka_offset)" in k[0] for k in keys)
+    assert any("UNIQUE" in k[0] and "(event_id)" in k[0] for k in keys)
 
 
 def test_an_event_republished_at_a_later_offset_lands_once(
