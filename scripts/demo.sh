@@ -28,11 +28,13 @@ uv run --frozen ytempire quota
 kill "$YT_SIM_PID" && wait "$YT_SIM_PID" 2>/dev/null || true
 trap - EXIT
 
+step "kafka events: simulated traffic -> raw_events (dlt) -> processor (tables, Redis, alerts)"
+uv run --frozen ytempire simulate events --rate 5000 --count 20000
+uv run --frozen ytempire ingest events
+uv run --frozen ytempire process events --idle-timeout 5
+
 step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
-# Simulated traffic on video-events / channel-events, then a bounded catch-up run
-# of the Spark job (it resumes from its checkpoint on the next demo), then the
-# real-time query over the sink table. (sample-events stands in for the network
-# simulator's event stream until that lands.)
-uv run --frozen ytempire stream sample-events --events 5000 --minutes 10
+# A bounded catch-up run of the Spark job over the simulated traffic above (it
+# resumes from its checkpoint on the next demo), then the real-time query.
 uv run --frozen ytempire stream windows --available-now
 uv run --frozen ytempire stream latest --limit 10

@@ -20,7 +20,9 @@ from ytempire.settings import get_settings
 # name -> "module:attribute" of a click command or group, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
     "ingest": "ytempire.commands.ingest:ingest",
+    "process": "ytempire.commands.process:process",
     "quota": "ytempire.commands.quota:quota",
+    "serve": "ytempire.commands.serve:serve",
     "simulate": "ytempire.commands.simulate:simulate",
     "stream": "streaming.cli:stream",
 }

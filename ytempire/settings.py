@@ -80,6 +80,22 @@ class Settings:
     spark_shuffle_partitions: int = setting(
         "YTEMPIRE_SPARK_SHUFFLE_PARTITIONS", 4, "spark.sql.shuffle.partitions."
     )
+    webhook_secret: str = setting(
+        "YTEMPIRE_WEBHOOK_SECRET",
+        "dev-webhook-secret",
+        "Shared secret of the HMAC-SHA256 webhook signatures (set a real one outside dev).",
+    )
+    webhook_max_body_bytes: int = setting(
+        "YTEMPIRE_WEBHOOK_MAX_BODY_BYTES", 16_384, "Largest webhook body accepted, in bytes."
+    )
+    youtube_api_url: str = setting(
+        "YTEMPIRE_YOUTUBE_API_URL",
+        "https://www.googleapis.com",
+        "Root URL of the YouTube Data API (the local simulator's URL in dev and tests).",
+    )
+    youtube_api_key: str = setting(
+        "YTEMPIRE_YOUTUBE_API_KEY", "dev-key", "API key sent to the YouTube Data API."
+    )
     local_dir: str = setting(
         "YTEMPIRE_LOCAL_DIR",
         str(PROJECT_ROOT / ".local"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 import click
 
@@ -36,3 +37,55 @@ def youtube(day: object) -> None:
     if report.error:
         click.echo(f"warning: stopped early: {report.error}", err=True)
         click.echo("the next run resumes where this one stopped", err=True)
+
+
+@ingest.command("events")
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Topic to land (repeatable; default: video-events, channel-events, user-events).",
+)
+@click.option("--dead-letter-topic", default=None, help="Where invalid messages go.")
+@click.option(
+    "--pipelines-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="dlt working folder (default: $YTEMPIRE_LOCAL_DIR/dlt).",
+)
+@click.option(
+    "--pipeline-name",
+    default=None,
+    help="dlt pipeline name (default: kafka_events); one pipelines dir per name.",
+)
+@click.option("--chunk-size", default=None, type=int, help="Messages per dlt load.")
+@click.option("--page-size", default=None, type=int, help="Messages per Arrow page.")
+def events(
+    topics: tuple[str, ...],
+    dead_letter_topic: str | None,
+    pipelines_dir: Path | None,
+    pipeline_name: str | None,
+    chunk_size: int | None,
+    page_size: int | None,
+) -> None:
+    """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
+    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, land_events
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    options: dict[str, object] = {
+        "pipelines_dir": pipelines_dir,
+        "progress": lambda msg: click.echo(f"  {msg}"),
+    }
+    if pipeline_name:
+        options["pipeline_name"] = pipeline_name
+    if dead_letter_topic:
+        options["dead_letter_topic"] = dead_letter_topic
+    if chunk_size:
+        options["chunk_size"] = chunk_size
+    if page_size:
+        options["page_size"] = page_size
+    summary = land_events(list(topics) or list(DEFAULT_TOPICS), **options)  # type: ignore[arg-type]
+    click.echo(
+        f"landed {summary.messages:,} messages in {summary.loads} loads "
+        f"({summary.rate:,.0f} messages/s)"
+    )

@@ -1,0 +1,211 @@
+"""Kafka -> raw_events landing throughput, next to its two ceilings and the reference design.
+
+For N events (default 1,000,000) on a fresh 6-partition topic, in one run:
+
+* ceiling 1 -- kafka-python consume-only: read every message to the
+  high-water marks and do nothing with it;
+* ceiling 2 -- psycopg binary COPY of the same rows (already parsed) into a
+  scratch table with the columns of raw_events.events;
+* the dlt landing (``ytempire ingest events``), in a child process, with its
+  peak RSS; repeated for N/4 events to show memory stays flat;
+* the reference design: parse + INSERT + COMMIT per event, on a sample.
+
+    uv run python bench/events_landing.py [--events 1000000] [--reference-sample 20000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from ingestion.kafka_events.helpers import split_page
+from ingestion.kafka_events.reader import high_water_marks, read_pages
+from ytempire.clients import kafka_admin, kafka_producer, pg_connect
+from ytempire.settings import get_settings
+from ytempire.simulation.traffic import simulated_events
+
+COLUMNS = (
+    "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp, event_id, "
+    "event_type, schema_version, occurred_at, channel_id, video_id, payload"
+)
+COPY_TYPES = [
+    "text", "int4", "int8", "text", "timestamptz", "text", "text", "int2", "timestamptz",
+    "text", "text", "jsonb",
+]  # fmt: skip
+SCRATCH_DDL = """
+create temporary table bench_events (
+    kafka_topic text, kafka_partition integer, kafka_offset bigint, kafka_key text,
+    kafka_timestamp timestamptz, event_id text primary key, event_type text,
+    schema_version smallint, occurred_at timestamptz, channel_id text, video_id text,
+    payload jsonb)
+"""
+
+
+def create_topic(name: str, partitions: int) -> None:
+    from kafka.admin import NewTopic
+
+    admin = kafka_admin()
+    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
+    admin.close()
+
+
+def delete_topic(name: str) -> None:
+    admin = kafka_admin()
+    admin.delete_topics([name])
+    admin.close()
+
+
+def produce(topic: str, count: int) -> float:
+    producer = kafka_producer(compression_type="gzip", linger_ms=20, batch_size=256 * 1024)
+    started = time.perf_counter()
+    for _, key, value, _ in simulated_events(count, seed=99):
+        producer.send(topic, key=key.encode(), value=value)
+    producer.flush()
+    producer.close()
+    return time.perf_counter() - started
+
+
+def consume_only(topic: str) -> tuple[int, float]:
+    settings = get_settings()
+    stop_at = high_water_marks([topic], settings)
+    started = time.perf_counter()
+    count = sum(len(page) for page, _ in read_pages([topic], {}, stop_at, None, 20_000, settings))
+    return count, time.perf_counter() - started
+
+
+def parsed_rows(topic: str) -> list[tuple[object, ...]]:
+    settings = get_settings()
+    rows: list[tuple[object, ...]] = []
+    seen: set[str] = set()
+    now = time.time()
+    from datetime import UTC, datetime
+
+    for page, _ in read_pages([topic], {}, None, None, 20_000, settings):
+        table = split_page(page, seen, datetime.fromtimestamp(now, UTC)).events_table()
+        rows.extend(
+            zip(*(table.column(i).to_pylist() for i in range(table.num_columns)), strict=True)
+        )
+    return rows
+
+
+def binary_copy(rows: list[tuple[object, ...]]) -> float:
+    from psycopg.types.json import set_json_dumps
+
+    with pg_connect("loader") as conn:
+        set_json_dumps(str, context=conn)  # payloads are already JSON text
+        conn.execute(SCRATCH_DDL)
+        started = time.perf_counter()
+        with conn.cursor().copy(f"copy bench_events ({COLUMNS}) from stdin (format binary)") as cp:
+            cp.set_types(COPY_TYPES)
+            for row in rows:
+                cp.write_row(row)
+        conn.commit()
+        return time.perf_counter() - started
+
+
+def reference_per_event(rows: list[tuple[object, ...]], sample: int) -> float:
+    """The reference design: one INSERT and one COMMIT per event."""
+    with pg_connect("loader") as conn:
+        conn.execute(SCRATCH_DDL.replace("bench_events", "bench_reference"))
+        conn.commit()
+        started = time.perf_counter()
+        for row in rows[:sample]:
+            conn.execute(
+                f"insert into bench_reference ({COLUMNS}) values "
+                "(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                row,
+            )
+            conn.commit()
+        return time.perf_counter() - started
+
+
+def land_in_child(topic: str) -> dict[str, float]:
+    """Run the landing in a fresh process; return its rate and peak RSS."""
+    with tempfile.TemporaryDirectory() as pipelines_dir:
+        out = subprocess.run(
+            [sys.executable, __file__, "--land-only", topic, "--pipelines-dir", pipelines_dir],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def land_only(topic: str, pipelines_dir: str) -> None:
+    from ingestion.kafka_events_pipeline import land_events
+
+    dlq = f"bench-dlq-{uuid.uuid4().hex[:8]}"
+    create_topic(dlq, 1)
+    try:
+        summary = land_events(
+            [topic], pipelines_dir=Path(pipelines_dir), pipeline_name=topic, dead_letter_topic=dlq
+        )
+    finally:
+        delete_topic(dlq)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(
+        json.dumps({"messages": summary.messages, "seconds": summary.seconds, "peak_mib": peak_mib})
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--reference-sample", type=int, default=20_000)
+    parser.add_argument("--land-only")
+    parser.add_argument("--pipelines-dir")
+    args = parser.parse_args()
+    if args.land_only:
+        land_only(args.land_only, args.pipelines_dir)
+        return
+
+    n, small = args.events, args.events // 4
+    big_topic, small_topic = (f"bench-events-{uuid.uuid4().hex[:8]}" for _ in range(2))
+    for topic in (big_topic, small_topic):
+        create_topic(topic, 6)
+    try:
+        print(f"producing {n:,} + {small:,} events (gzip) ...", flush=True)
+        produce(big_topic, n)
+        produce(small_topic, small)
+
+        consumed, consume_s = consume_only(big_topic)
+        rows = parsed_rows(big_topic)
+        copy_s = binary_copy(rows)
+        reference_s = reference_per_event(rows, args.reference_sample)
+        landed = land_in_child(big_topic)
+        landed_small = land_in_child(small_topic)
+    finally:
+        for topic in (big_topic, small_topic):
+            delete_topic(topic)
+
+    consume_rate, copy_rate = consumed / consume_s, len(rows) / copy_s
+    land_rate = landed["messages"] / landed["seconds"]
+    ceiling = min(consume_rate, copy_rate)
+    print(f"\nKafka -> raw_events, {n:,} events, 6 partitions, gzip")
+    print(f"  ceiling: kafka-python consume-only     {consume_rate:>10,.0f} events/s")
+    print(f"  ceiling: psycopg binary COPY           {copy_rate:>10,.0f} events/s")
+    print(
+        f"  dlt landing (ytempire ingest events)   {land_rate:>10,.0f} events/s"
+        f"  = {land_rate / ceiling:.0%} of the lower ceiling"
+    )
+    print(
+        f"  reference: INSERT+COMMIT per event     "
+        f"{args.reference_sample / reference_s:>10,.0f} events/s"
+        f"  (sample of {args.reference_sample:,})"
+    )
+    print(
+        f"  peak RSS of the landing: {landed_small['peak_mib']:,.0f} MiB at {small:,} events, "
+        f"{landed['peak_mib']:,.0f} MiB at {n:,} events"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,185 @@
+"""Entry point of the Kafka landing: ``raw_events`` up to the high-water marks of now.
+
+A run captures the high-water mark of every partition, then loads chunks of
+at most ``chunk_size`` messages (one dlt load each, offsets committed with it)
+until every partition reaches its mark, and ends. Killed at any point, the
+next run first finishes the load package left behind, then carries on from
+the committed offsets: nothing is lost and nothing lands twice.
+
+    uv run python -m ingestion.kafka_events_pipeline            # or: ytempire ingest events
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+
+from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
+from ingestion.kafka_events.reader import high_water_marks
+from ytempire.settings import Settings, get_settings
+from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVENTS
+
+PIPELINE_NAME = "kafka_events"
+DATASET = "raw_events"
+DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
+DEFAULT_CHUNK_SIZE = 250_000
+_COORDINATES = "kafka_topic, kafka_partition, kafka_offset"
+
+log = logging.getLogger(__name__)
+
+
+class _ExpectedHintWarning(logging.Filter):
+    """dlt warns that ``payload`` is Arrow text but hinted ``json``: that is by design
+    (PostgreSQL parses the text into jsonb during COPY), so the warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "several column hints were different" not in record.getMessage()
+
+
+logging.getLogger("dlt").addFilter(_ExpectedHintWarning())
+
+
+@dataclass(frozen=True)
+class LandingSummary:
+    loads: int
+    messages: int
+    seconds: float
+
+    @property
+    def rate(self) -> float:
+        return self.messages / self.seconds if self.seconds else 0.0
+
+
+def loader_credentials(settings: Settings) -> str:
+    """The loader role's connection string for dlt (no secrets file)."""
+    role = settings.loader
+    return (
+        f"postgresql://{quote(role.user)}:{quote(role.password, safe='')}"
+        f"@{settings.pg_host}:{settings.pg_port}/{quote(settings.pg_database)}"
+    )
+
+
+def default_pipelines_dir(settings: Settings) -> Path:
+    return Path(settings.local_dir) / "dlt"
+
+
+def make_pipeline(
+    settings: Settings, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
+) -> dlt.Pipeline:
+    """The landing's dlt pipeline.
+
+    One pipelines_dir per pipeline name: a fresh folder restores the state of a
+    same-named pipeline from the destination and drops its own pending packages.
+    """
+    destination = dlt.destinations.postgres(
+        credentials=loader_credentials(settings), create_indexes=True
+    )
+    return dlt.pipeline(
+        pipeline_name=pipeline_name,
+        destination=destination,
+        dataset_name=DATASET,
+        pipelines_dir=str(pipelines_dir or default_pipelines_dir(settings)),
+    )
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> int:
+    """Load what a killed run left behind (normalized or extracted packages)."""
+    pending = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    if pending:
+        pipeline.normalize()  # the package remembers its loader file format (csv)
+        pipeline.load().raise_on_failed_jobs()
+    return pending
+
+
+_KEYS = {
+    "events": {"event_id_key": "event_id", "kafka_coordinates_key": _COORDINATES},
+    "dead_letters": {"kafka_coordinates_key": _COORDINATES},
+}
+
+
+def ensure_keys(settings: Settings) -> None:
+    """Unique indexes on the merge keys (dlt makes none on Postgres) and on Kafka coordinates.
+
+    The MERGE of each load probes them, so its cost does not grow with the table.
+    """
+    from ytempire.clients import pg_connect
+
+    with pg_connect("loader", settings=settings) as conn:
+        for table, keys in _KEYS.items():
+            if not conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()[0]:
+                continue
+            for name, columns in keys.items():
+                conn.execute(
+                    f"create unique index if not exists {table}_{name} "
+                    f"on {DATASET}.{table} ({columns})"
+                )
+
+
+def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
+    state = pipeline.state.get("sources", {}).get("kafka_events", {})
+    offsets: dict[str, int] = state.get("resources", {}).get("messages", {}).get("offsets", {})
+    return offsets
+
+
+def _remaining(offsets: dict[str, int], stop_at: dict[str, int]) -> int:
+    return sum(max(0, end - offsets.get(name, 0)) for name, end in stop_at.items())
+
+
+def land_events(
+    topics: Sequence[str] = DEFAULT_TOPICS,
+    *,
+    pipelines_dir: Path | None = None,
+    pipeline_name: str = PIPELINE_NAME,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    page_size: int = DEFAULT_PAGE_SIZE,
+    dead_letter_topic: str = DEAD_LETTER.name,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = log.info,
+) -> LandingSummary:
+    """Land ``topics`` up to their current high-water marks; return what was loaded."""
+    s = settings or get_settings()
+    started = time.perf_counter()
+    pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
+    if finish_pending(pipeline):
+        progress("finished the load package a previous run left behind")
+    stop_at = high_water_marks(topics, s)
+    total = _remaining(_offsets(pipeline), stop_at)
+    progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
+    loads, landed = 0, 0
+    while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
+        source = kafka_events(
+            topics,
+            stop_at=stop_at,
+            max_messages=chunk_size,
+            page_size=page_size,
+            dead_letter_topic=dead_letter_topic,
+            settings=s,
+        )
+        info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+        info.raise_on_failed_jobs()
+        if loads == 0:
+            ensure_keys(s)
+        loads += 1
+        landed += remaining - _remaining(_offsets(pipeline), stop_at)
+        elapsed = time.perf_counter() - started
+        progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
+    return LandingSummary(loads, landed, time.perf_counter() - started)
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    summary = land_events()
+    print(f"landed {summary.messages:,} messages in {summary.loads} loads ({summary.rate:,.0f}/s)")
+
+
+if __name__ == "__main__":
+    main()

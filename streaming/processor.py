@@ -1,0 +1,371 @@
+"""Real-time event processor: Kafka events -> operational tables, Redis dashboards, alerts.
+
+The reference design's handlers, made replay-safe:
+
+* ``video_generated``: the video row (if the producer has not written it) and
+  the channel's ``video_count``;
+* ``video_uploaded``: the channel's Redis dashboard hash (1 h TTL), status and
+  YouTube id in ``ytempire.videos``, a quality-check request and a
+  notification on ``notifications``;
+* ``video_published``: status, YouTube id and ``published_at``;
+* ``metrics_update``: appends to ``ytempire.video_metrics``, refreshes the
+  video's latest counters and recomputes its channel's totals, and raises a
+  viral alert on ``alerts`` when the video first passes 10,000 views;
+* ``quality_check``: stores the score, asks for improvement below 85.
+
+Idempotency: each event's database effects commit in one transaction with
+its row in ``ytempire.processed_events``; an event found there is skipped.
+Redis writes are compare-and-set on the event time (a stale or replayed event
+cannot overwrite newer state), and Kafka side messages carry the source
+``event_id``. Offsets are committed manually after each processed poll.
+Messages that break the contract, and events about unknown videos, go to the
+dead-letter topic and are counted.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
+from ytempire.events import Event, Rejected, parse_event
+from ytempire.settings import Settings, get_settings
+from ytempire.topics import (
+    ALERTS,
+    CHANNEL_EVENTS,
+    DEAD_LETTER,
+    NOTIFICATIONS,
+    USER_EVENTS,
+    VIDEO_EVENTS,
+)
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_TTL_S = 3600
+VIRAL_VIEWS = 10_000
+QUALITY_THRESHOLD = 85
+HANDLER_ATTEMPTS = 3
+
+# Set the hash only if the event is not older than what it holds, then (re)arm the TTL.
+_SET_IF_NEWER = """
+local current = redis.call('HGET', KEYS[1], 'updated_at')
+if current and current > ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'updated_at', ARGV[1], unpack(ARGV, 3))
+redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
+return 1
+"""
+
+
+class UnknownVideo(Exception):
+    """An event refers to a video that ytempire.videos does not hold."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    sources: Sequence[str] = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
+    notifications: str = NOTIFICATIONS.name
+    alerts: str = ALERTS.name
+    dead_letter: str = DEAD_LETTER.name
+
+
+@dataclass
+class Outcome:
+    """What a handler asks for beyond its database effects."""
+
+    dashboard: dict[str, str] = field(default_factory=dict)
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def _iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+# --- handlers: database effects inside the caller's transaction ----------------------------
+
+
+def _require_video(cur: psycopg.Cursor[Any], event: Any) -> None:
+    if cur.execute(
+        "select 1 from ytempire.videos where video_id = %s", (event.video_id,)
+    ).fetchone():
+        return
+    raise UnknownVideo(f"video_id {event.video_id} is not in ytempire.videos")
+
+
+def on_video_generated(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    p = event.payload
+    cur.execute(
+        "insert into ytempire.channels (channel_id, niche) values (%s, %s) "
+        "on conflict (channel_id) do nothing",
+        (event.channel_id, p.niche),
+    )
+    cur.execute(
+        "insert into ytempire.videos (video_id, channel_id, title, status, duration_seconds, "
+        "generation_cost_usd, created_at) values (%s, %s, %s, 'generated', %s, %s, %s) "
+        "on conflict (video_id) do nothing",
+        (
+            event.video_id,
+            event.channel_id,
+            p.title,
+            p.duration_seconds,
+            p.generation_cost_usd,
+            event.occurred_at,
+        ),
+    )
+    if cur.rowcount:
+        cur.execute(
+            "update ytempire.channels set video_count = video_count + 1, updated_at = now() "
+            "where channel_id = %s",
+            (event.channel_id,),
+        )
+    return Outcome()
+
+
+def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    _require_video(cur, event)
+    yt = event.payload.youtube_video_id
+    cur.execute(
+        "update ytempire.videos set status = 'uploaded', youtube_video_id = %s, updated_at = now() "
+        "where video_id = %s and status in ('processing', 'generated', 'uploaded')",
+        (yt, event.video_id),
+    )
+    common = {
+        "source_event_id": str(event.event_id),
+        "channel_id": event.channel_id,
+        "video_id": str(event.video_id),
+        "youtube_video_id": yt,
+    }
+    return Outcome(
+        dashboard={
+            "latest_video": str(event.video_id),
+            "latest_youtube_video_id": yt,
+            "upload_time": _iso(event.occurred_at),
+            "status": "uploaded",
+        },
+        messages=[
+            (topics.notifications, {"type": "quality_check_requested", **common}),
+            (topics.notifications, {"type": "video_uploaded", **common}),
+        ],
+    )
+
+
+def on_video_published(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    _require_video(cur, event)
+    cur.execute(
+        "update ytempire.videos set status = 'published', youtube_video_id = %s, "
+        "published_at = %s, updated_at = now() where video_id = %s",
+        (event.payload.youtube_video_id, event.payload.published_at, event.video_id),
+    )
+    return Outcome()
+
+
+def on_metrics_update(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    _require_video(cur, event)
+    m = event.payload
+    cur.execute(
+        "insert into ytempire.video_metrics (video_id, observed_at, views, likes, comments, "
+        "watch_time_minutes, source) values (%s, %s, %s, %s, %s, %s, 'kafka') "
+        "on conflict (video_id, observed_at) do nothing",
+        (event.video_id, event.occurred_at, m.views, m.likes, m.comments, m.watch_time_minutes),
+    )
+    previous = cur.execute(
+        "select views from ytempire.videos where video_id = %s for update", (event.video_id,)
+    ).fetchone()
+    cur.execute(
+        "update ytempire.videos set views = %s, likes = %s, comments = %s, "
+        "metrics_observed_at = %s, updated_at = now() where video_id = %s "
+        "and (metrics_observed_at is null or metrics_observed_at <= %s)",
+        (m.views, m.likes, m.comments, event.occurred_at, event.video_id, event.occurred_at),
+    )
+    cur.execute(
+        "update ytempire.channels c set total_views = t.views, total_likes = t.likes, "
+        "total_comments = t.comments, updated_at = now() from (select coalesce(sum(views), 0) "
+        "as views, coalesce(sum(likes), 0) as likes, coalesce(sum(comments), 0) as comments "
+        "from ytempire.videos where channel_id = %s) t where c.channel_id = %s",
+        (event.channel_id, event.channel_id),
+    )
+    outcome = Outcome()
+    if m.views > VIRAL_VIEWS and (previous is None or previous[0] <= VIRAL_VIEWS):
+        outcome.messages.append(
+            (
+                topics.alerts,
+                {
+                    "type": "viral_video",
+                    "severity": "info",
+                    "source_event_id": str(event.event_id),
+                    "channel_id": event.channel_id,
+                    "video_id": str(event.video_id),
+                    "views": m.views,
+                    "threshold": VIRAL_VIEWS,
+                },
+            )
+        )
+    return outcome
+
+
+def on_quality_check(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    _require_video(cur, event)
+    score = event.payload.quality_score
+    cur.execute(
+        "update ytempire.videos set quality_score = %s, updated_at = now() where video_id = %s",
+        (score, event.video_id),
+    )
+    outcome = Outcome()
+    if score < QUALITY_THRESHOLD:
+        outcome.messages.append(
+            (
+                topics.notifications,
+                {
+                    "type": "quality_improvement_requested",
+                    "source_event_id": str(event.event_id),
+                    "video_id": str(event.video_id),
+                    "quality_score": score,
+                    "threshold": QUALITY_THRESHOLD,
+                },
+            )
+        )
+    return outcome
+
+
+Handler = Callable[[psycopg.Cursor[Any], Any, Topics], Outcome]
+HANDLERS: dict[str, Handler] = {
+    "video_generated": on_video_generated,
+    "video_uploaded": on_video_uploaded,
+    "video_published": on_video_published,
+    "metrics_update": on_metrics_update,
+    "quality_check": on_quality_check,
+}
+
+
+# --- the processor ------------------------------------------------------------------------
+
+
+class EventProcessor:
+    """Consume, handle exactly once per event_id, commit offsets after each poll."""
+
+    def __init__(
+        self,
+        *,
+        group_id: str = "ytempire-event-processor",
+        topics: Topics | None = None,
+        redis_prefix: str = "",
+        settings: Settings | None = None,
+    ) -> None:
+        self.settings = settings or get_settings()
+        self.topics = topics or Topics()
+        self.prefix = redis_prefix
+        self.counts: Counter[str] = Counter()
+        self.conn = pg_connect("loader", settings=self.settings)
+        self.redis = redis_client(check=True, settings=self.settings)
+        self._set_if_newer = self.redis.register_script(_SET_IF_NEWER)
+        self.producer = kafka_producer(
+            settings=self.settings,
+            compression_type="gzip",
+        )
+        self.consumer = kafka_consumer(
+            *self.topics.sources,
+            settings=self.settings,
+            group_id=group_id,
+            auto_offset_reset="earliest",
+            max_poll_records=500,
+        )
+        self._stopping = False
+
+    def close(self) -> None:
+        self.consumer.close()
+        self.producer.close()
+        self.conn.close()
+
+    def stop(self, *_: object) -> None:
+        self._stopping = True
+
+    def run(
+        self, *, idle_timeout_s: float | None = None, progress: Callable[[str], None] = log.info
+    ) -> Counter[str]:
+        """Process until stopped (SIGTERM/SIGINT) or, with ``idle_timeout_s``, until idle."""
+        signal.signal(signal.SIGTERM, self.stop)
+        idle = 0.0
+        while not self._stopping:
+            batches = self.consumer.poll(timeout_ms=1_000)
+            if not batches:
+                idle += 1.0
+                if idle_timeout_s is not None and idle >= idle_timeout_s:
+                    break
+                continue
+            idle = 0.0
+            for records in batches.values():
+                for record in records:
+                    self.handle(record)
+            self.producer.flush()
+            self.consumer.commit()
+            progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+        return self.counts
+
+    def handle(self, record: Any) -> None:
+        parsed = parse_event(record.value)
+        if isinstance(parsed, Rejected):
+            self._dead_letter(record, parsed.reason)
+            return
+        handler = HANDLERS.get(parsed.event_type)
+        if handler is None:
+            self.counts["skipped_no_handler"] += 1
+            return
+        for attempt in range(1, HANDLER_ATTEMPTS + 1):
+            try:
+                self._apply(record, parsed, handler)
+                return
+            except UnknownVideo as exc:
+                self.conn.rollback()
+                self._dead_letter(record, f"video_id: {exc} [unknown_video]")
+                return
+            except psycopg.Error as exc:
+                self.conn.rollback()
+                log.warning("attempt %d of %s failed: %s", attempt, parsed.event_id, exc)
+                if attempt == HANDLER_ATTEMPTS:
+                    self._dead_letter(record, f"handler failed {attempt} times: {exc}")
+
+    def _apply(self, record: Any, event: Event, handler: Handler) -> None:
+        with self.conn.cursor() as cur:
+            cur.execute(
+                "insert into ytempire.processed_events (event_id, event_type, kafka_topic, "
+                "kafka_partition, kafka_offset) values (%s, %s, %s, %s, %s) "
+                "on conflict (event_id) do nothing",
+                (event.event_id, event.event_type, record.topic, record.partition, record.offset),
+            )
+            if cur.rowcount == 0:
+                self.conn.rollback()
+                self.counts["replayed"] += 1
+                return
+            outcome = handler(cur, event, self.topics)
+        # Side effects before the commit: redone on a crash (idempotent), never lost.
+        if outcome.dashboard:
+            key = f"{self.prefix}dashboard:channel:{event.channel_id}"
+            fields = [item for pair in outcome.dashboard.items() for item in pair]
+            self._set_if_newer(keys=[key], args=[_iso(event.occurred_at), DASHBOARD_TTL_S, *fields])
+        for topic, message in outcome.messages:
+            self.producer.send(
+                topic, key=event.channel_id.encode(), value=json.dumps(message).encode()
+            )
+        self.conn.commit()
+        self.counts[event.event_type] += 1
+
+    def _dead_letter(self, record: Any, reason: str) -> None:
+        self.producer.send(
+            self.topics.dead_letter,
+            key=record.key,
+            value=record.value if record.value is not None else b"",
+            headers=[
+                ("reason", reason.encode()),
+                ("source_topic", record.topic.encode()),
+                ("source_partition", str(record.partition).encode()),
+                ("source_offset", str(record.offset).encode()),
+            ],
+        )
+        self.counts["dead_lettered"] += 1

@@ -1,0 +1,161 @@
+"""The dlt Kafka landing against real Kafka and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+
+import pytest
+
+from ingestion.kafka_events import kafka_events
+from ingestion.kafka_events_pipeline import land_events, make_pipeline
+from ytempire.clients import kafka_consumer
+from ytempire.simulation.traffic import simulated_events
+
+
+def _malformed(rng: random.Random, valid: list[bytes], i: int) -> tuple[str | None, bytes | None]:
+    """One message that is not an event of the contract, of ten different kinds."""
+    good = json.loads(rng.choice(valid))
+    kind = i % 10
+    if kind == 0:
+        return None, b"not json at all"
+    if kind == 1:
+        return "k", rng.choice(valid)[:-7]  # truncated JSON
+    if kind == 2:
+        return "tombstone", None
+    if kind == 3:
+        return "k", b"\xff\xfe\x00binary"
+    if kind == 4:
+        good["event_type"] = "video_exploded"
+    elif kind == 5:
+        del good["event_id"]
+    elif kind == 6:
+        good["channel_id"] = "UCshort"
+    elif kind == 7:
+        good["schema_version"] = 2
+    elif kind == 8:
+        good["occurred_at"] = "2026-01-01T00:00:00"  # no timezone
+    else:
+        good["payload"] = {"surprise": True}
+    return good["channel_id"], json.dumps(good).encode()
+
+
+def test_malformed_messages_are_dead_lettered_and_valid_ones_landed(
+    settings, new_topic, produce, loader, tmp_path
+):
+    topic, dlq = new_topic("events", partitions=3), new_topic("dlq")
+    valid = list(simulated_events(40_000, seed=7))
+    valid_bytes = [value for _, _, value, _ in valid]
+    rng = random.Random(1)
+    bad = [_malformed(rng, valid_bytes, i) for i in range(10_000)]
+    mixed: list[tuple[str | None, bytes | None]] = [(k, v) for _, k, v, _ in valid] + bad
+    rng.shuffle(mixed)
+    produce(topic, mixed)
+
+    summary = land_events(
+        [topic],
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        chunk_size=20_000,
+        page_size=5_000,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+
+    assert summary.messages == 50_000
+    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
+    assert sorted(r[0] for r in landed) == sorted(e for *_, e in valid)
+    dead = loader(
+        "select raw_value, reason from raw_events.dead_letters where kafka_topic = %s", (topic,)
+    )
+    assert len(dead) == 10_000
+    assert all(reason for _, reason in dead)
+    expected_raw = sorted(base64.b64encode(v).decode() for _, v in bad if v is not None)
+    assert sorted(raw for raw, _ in dead if raw is not None) == expected_raw
+    reasons = " ".join(reason for _, reason in dead)
+    for rule in ("json_invalid", "union_tag_invalid", "event_id: Field required", "channel_id"):
+        assert rule in reasons
+
+    consumer = kafka_consumer(
+        dlq, settings=settings, auto_offset_reset="earliest", consumer_timeout_ms=5_000
+    )
+    on_topic = list(consumer)
+    consumer.close()
+    assert len(on_topic) == 10_000
+    assert all(dict(m.headers)["reason"] for m in on_topic)
+
+
+def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
+    settings, new_topic, produce, loader, tmp_path
+):
+    topic = new_topic("events", partitions=2)
+    first = list(simulated_events(3_000, seed=11))
+    produce(topic, [(None, v) for _, _, v, _ in first])  # null keys
+    run = dict(
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        page_size=1_000,
+        dead_letter_topic=new_topic("dlq"),
+    )
+    assert land_events([topic], settings=settings, **run).messages == 3_000
+    assert land_events([topic], settings=settings, **run).messages == 0
+
+    second = list(simulated_events(2_000, seed=11, first_upload=10_000))
+    produce(topic, [(None, v) for _, _, v, _ in second])
+    assert land_events([topic], settings=settings, **run).messages == 2_000
+    rows = loader(
+        "select count(*), count(distinct event_id), count(distinct "
+        "(kafka_partition, kafka_offset)) from raw_events.events where kafka_topic = %s",
+        (topic,),
+    )
+    assert rows == [(5_000, 5_000, 5_000)]
+    keys = loader(
+        "select indexdef from pg_indexes where schemaname = 'raw_events' and tablename = 'events'"
+    )
+    assert any("(kafka_topic, kafka_partition, kafka_offset)" in k[0] for k in keys)
+    assert any("UNIQUE" in k[0] and "(event_id)" in k[0] for k in keys)
+
+
+def test_an_event_republished_at_a_later_offset_lands_once(
+    settings, new_topic, produce, loader, tmp_path
+):
+    topic = new_topic("events")
+    events = list(simulated_events(500, seed=3))
+    produce(topic, [(k, v) for _, k, v, _ in events])
+    produce(topic, [(k, v) for _, k, v, _ in events[:200]])  # a producer retry storm
+    run = dict(pipelines_dir=tmp_path, pipeline_name=tmp_path.name, chunk_size=300, page_size=100)
+    land_events([topic], dead_letter_topic=new_topic("dlq"), settings=settings, **run)
+    rows = loader(
+        "select count(*), count(distinct event_id), min(kafka_offset), max(kafka_offset) "
+        "from raw_events.events where kafka_topic = %s",
+        (topic,),
+    )
+    assert rows == [(500, 500, 0, 499)]
+
+
+@pytest.mark.parametrize("died_after", ["extract", "normalize"])
+def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
+    settings, new_topic, produce, loader, tmp_path, died_after
+):
+    topic, dlq = new_topic("events", partitions=2), new_topic("dlq")
+    # event ids are the identity: each case needs its own
+    events = list(simulated_events(2_000, seed=21 if died_after == "extract" else 22))
+    produce(topic, [(k, v) for _, k, v, _ in events])
+    pipeline = make_pipeline(settings, tmp_path, tmp_path.name)
+    source = kafka_events(
+        [topic], max_messages=1_500, page_size=500, dead_letter_topic=dlq, settings=settings
+    )
+    pipeline.extract(source, loader_file_format="csv")  # offsets now committed locally ...
+    if died_after == "normalize":
+        pipeline.normalize()  # ... and the package is ready, but never loaded
+    summary = land_events(
+        [topic],
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+    assert summary.messages == 500  # only what the killed run had not read
+    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
+    assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)

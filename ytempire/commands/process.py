@@ -1,0 +1,70 @@
+"""``ytempire process``: real-time consumers."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.group()
+def process() -> None:
+    """Run the real-time consumers."""
+
+
+@process.command("events")
+@click.option("--group-id", default="ytempire-event-processor", show_default=True)
+@click.option(
+    "--idle-timeout",
+    type=float,
+    default=None,
+    help="Stop after this many seconds without messages (default: run until SIGTERM/Ctrl-C).",
+)
+@click.option("--redis-prefix", default="", help="Prefix of the Redis keys written.")
+def events(group_id: str, idle_timeout: float | None, redis_prefix: str) -> None:
+    """Process video, channel and user events: operational tables, Redis dashboards, alerts."""
+    from streaming.processor import EventProcessor
+
+    logging.basicConfig(level=logging.WARNING)
+    processor = EventProcessor(group_id=group_id, redis_prefix=redis_prefix)
+    try:
+        counts = processor.run(
+            idle_timeout_s=idle_timeout, progress=lambda msg: click.echo(f"  {msg}")
+        )
+    except KeyboardInterrupt:
+        counts = processor.counts
+    finally:
+        processor.close()
+    click.echo(f"processed: {dict(sorted(counts.items()))}")
+
+
+@process.command("outbox")
+@click.option(
+    "--interval", type=float, default=1.0, show_default=True, help="Seconds between polls."
+)
+@click.option("--once", is_flag=True, help="Relay what is pending now, then stop.")
+def outbox(interval: float, once: bool) -> None:
+    """Relay ytempire.outbox events to Kafka and mark them sent (the producer's second half)."""
+    import time
+
+    from streaming.producer import relay_outbox
+    from ytempire.clients import kafka_producer, pg_connect
+
+    producer = kafka_producer(compression_type="gzip")
+    total = 0
+    with pg_connect("loader") as conn:
+        try:
+            while True:
+                sent, failed = relay_outbox(conn, producer)
+                total += sent
+                if sent or failed:
+                    click.echo(f"  relayed {sent:,} events ({failed:,} failed), {total:,} in all")
+                if once and not sent:
+                    break
+                if not sent:
+                    time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            producer.close()
+    click.echo(f"relayed {total:,} events")

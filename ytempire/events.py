@@ -1,0 +1,270 @@
+"""The Kafka event contract: versioned, validated envelopes and their payloads.
+
+Every event on ``video-events``, ``channel-events`` and ``user-events`` is one
+JSON object (UTF-8)::
+
+    {"event_id": uuid4, "event_type": str, "schema_version": 1,
+     "occurred_at": "2026-01-01T00:00:00Z", "channel_id": "UC...",
+     "video_id": uuid | null, "payload": {...}}
+
+``event_type`` selects the payload model (a discriminated union), so a
+``metrics_update`` with a ``quality_score`` payload is rejected, not coerced.
+:func:`parse_event` turns raw bytes into an :class:`Event` or a
+:class:`Rejected` whose ``reason`` names each failing field and the rule it
+broke; it never raises, so one bad message cannot stop a consumer.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+    field_validator,
+)
+
+SCHEMA_VERSION = 1
+CHANNEL_ID_PATTERN = r"^UC[A-Za-z0-9_-]{22}$"
+YOUTUBE_VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
+
+ChannelId = Annotated[str, Field(pattern=CHANNEL_ID_PATTERN)]
+YouTubeVideoId = Annotated[str, Field(pattern=YOUTUBE_VIDEO_ID_PATTERN)]
+Count = Annotated[int, Field(ge=0, strict=True)]
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- payloads -----------------------------------------------------------------------------
+
+
+class VideoGenerated(_Strict):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    duration_seconds: Annotated[int, Field(ge=30, le=3600)]
+    generation_cost_usd: Annotated[float, Field(ge=0, le=3)]
+    niche: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class VideoUploaded(_Strict):
+    youtube_video_id: YouTubeVideoId
+
+
+class VideoPublished(_Strict):
+    youtube_video_id: YouTubeVideoId
+    published_at: AwareDatetime
+
+
+class MetricsUpdate(_Strict):
+    """Cumulative counters of the video as of ``occurred_at``."""
+
+    youtube_video_id: YouTubeVideoId
+    views: Count
+    likes: Count
+    comments: Count
+    shares: Count
+    watch_time_minutes: NonNegative
+    revenue_usd: NonNegative
+
+
+class QualityCheck(_Strict):
+    quality_score: Annotated[float, Field(ge=0, le=100)]
+
+
+class ChannelChange(_Strict):
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    niche: Annotated[str, Field(min_length=1, max_length=64)]
+    status: Literal["active", "paused", "archived"]
+
+
+class UserAction(_Strict):
+    user_id: Annotated[str, Field(min_length=1, max_length=64)]
+    action: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+# --- envelopes ----------------------------------------------------------------------------
+
+
+class _Envelope(_Strict):
+    event_id: uuid.UUID
+    schema_version: Literal[1] = 1
+    occurred_at: AwareDatetime
+    channel_id: ChannelId
+    video_id: uuid.UUID | None = None
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @field_serializer("occurred_at")
+    def _iso_z(self, value: datetime) -> str:
+        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class _VideoEnvelope(_Envelope):
+    video_id: uuid.UUID  # required for video events
+
+
+class VideoGeneratedEvent(_VideoEnvelope):
+    event_type: Literal["video_generated"]
+    payload: VideoGenerated
+
+
+class VideoUploadedEvent(_VideoEnvelope):
+    event_type: Literal["video_uploaded"]
+    payload: VideoUploaded
+
+
+class VideoPublishedEvent(_VideoEnvelope):
+    event_type: Literal["video_published"]
+    payload: VideoPublished
+
+
+class MetricsUpdateEvent(_VideoEnvelope):
+    event_type: Literal["metrics_update"]
+    payload: MetricsUpdate
+
+
+class QualityCheckEvent(_VideoEnvelope):
+    event_type: Literal["quality_check"]
+    payload: QualityCheck
+
+
+class ChannelCreatedEvent(_Envelope):
+    event_type: Literal["channel_created"]
+    payload: ChannelChange
+
+
+class ChannelUpdatedEvent(_Envelope):
+    event_type: Literal["channel_updated"]
+    payload: ChannelChange
+
+
+class UserSignedUpEvent(_Envelope):
+    event_type: Literal["user_signed_up"]
+    payload: UserAction
+
+
+class UserActionEvent(_Envelope):
+    event_type: Literal["user_action"]
+    payload: UserAction
+
+
+Event = Annotated[
+    VideoGeneratedEvent
+    | VideoUploadedEvent
+    | VideoPublishedEvent
+    | MetricsUpdateEvent
+    | QualityCheckEvent
+    | ChannelCreatedEvent
+    | ChannelUpdatedEvent
+    | UserSignedUpEvent
+    | UserActionEvent,
+    Field(discriminator="event_type"),
+]
+EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+
+EVENT_TYPES: dict[str, type[_Envelope]] = {
+    "video_generated": VideoGeneratedEvent,
+    "video_uploaded": VideoUploadedEvent,
+    "video_published": VideoPublishedEvent,
+    "metrics_update": MetricsUpdateEvent,
+    "quality_check": QualityCheckEvent,
+    "channel_created": ChannelCreatedEvent,
+    "channel_updated": ChannelUpdatedEvent,
+    "user_signed_up": UserSignedUpEvent,
+    "user_action": UserActionEvent,
+}
+VIDEO_EVENT_TYPES = frozenset(
+    {"video_generated", "video_uploaded", "video_published", "metrics_update", "quality_check"}
+)
+CHANNEL_EVENT_TYPES = frozenset({"channel_created", "channel_updated"})
+USER_EVENT_TYPES = frozenset({"user_signed_up", "user_action"})
+
+
+class Rejected(BaseModel):
+    """A message that is not an event of the contract, and why."""
+
+    model_config = ConfigDict(frozen=True)
+    reason: str
+
+
+# --- parsing and building -----------------------------------------------------------------
+
+
+_TAG_ERRORS = frozenset({"union_tag_invalid", "union_tag_not_found"})
+
+
+def describe_errors(exc: ValidationError) -> str:
+    """One line per failing field: ``field: message [rule]``."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in error["loc"]) or "<message>"
+        if error["type"] in _TAG_ERRORS:
+            loc = "event_type"
+        parts.append(f"{loc}: {error['msg']} [{error['type']}]")
+    return "; ".join(parts)
+
+
+def parse_event(raw: bytes | str | None) -> Event | Rejected:
+    """Validate one message value; never raises."""
+    if raw is None:
+        return Rejected(reason="<message>: empty value (tombstone) [missing]")
+    try:
+        return EVENT_ADAPTER.validate_json(raw)
+    except ValidationError as exc:
+        return Rejected(reason=describe_errors(exc))
+
+
+def validate_event(data: dict[str, Any]) -> Event:
+    """Validate a Python mapping (raises :class:`ValidationError`)."""
+    return EVENT_ADAPTER.validate_python(data)
+
+
+def new_event(
+    event_type: str,
+    channel_id: str,
+    payload: dict[str, Any],
+    *,
+    video_id: uuid.UUID | None = None,
+    occurred_at: datetime | None = None,
+    event_id: uuid.UUID | None = None,
+) -> Event:
+    """Build and validate an event with a fresh id, stamped now unless told otherwise."""
+    return validate_event(
+        {
+            "event_id": event_id or uuid.uuid4(),
+            "event_type": event_type,
+            "schema_version": SCHEMA_VERSION,
+            "occurred_at": occurred_at or datetime.now(UTC),
+            "channel_id": channel_id,
+            "video_id": video_id,
+            "payload": payload,
+        }
+    )
+
+
+def encode(event: _Envelope) -> bytes:
+    """The event's wire form (UTF-8 JSON)."""
+    return event.model_dump_json().encode()
+
+
+def topic_for(event_type: str) -> str:
+    """The default topic of an event type (see :mod:`ytempire.topics`)."""
+    from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+
+    if event_type in CHANNEL_EVENT_TYPES:
+        return CHANNEL_EVENTS.name
+    if event_type in USER_EVENT_TYPES:
+        return USER_EVENTS.name
+    return VIDEO_EVENTS.name
