@@ -88,14 +88,6 @@ class Settings:
     webhook_max_body_bytes: int = setting(
         "YTEMPIRE_WEBHOOK_MAX_BODY_BYTES", 16_384, "Largest webhook body accepted, in bytes."
     )
-    youtube_api_url: str = setting(
-        "YTEMPIRE_YOUTUBE_API_URL",
-        "https://www.googleapis.com",
-        "Root URL of the YouTube Data API (the local simulator's URL in dev and tests).",
-    )
-    youtube_api_key: str = setting(
-        "YTEMPIRE_YOUTUBE_API_KEY", "dev-key", "API key sent to the YouTube Data API."
-    )
     local_dir: str = setting(
         "YTEMPIRE_LOCAL_DIR",
         str(PROJECT_ROOT / ".local"),
