@@ -18,7 +18,9 @@ from ytempire.errors import YTEmpireError
 from ytempire.settings import get_settings
 
 # name -> "module:attribute" of a click command or group, imported on use.
-LAZY_COMMANDS: dict[str, str] = {}
+LAZY_COMMANDS: dict[str, str] = {
+    "warehouse": "ytempire.warehouse:warehouse",
+}
 
 
 class LazyGroup(click.Group):

@@ -154,9 +154,7 @@ truncate sim_channels, sim_videos, sim_skips;
 # Per-video pseudo-random but deterministic traits, from the indexes only.
 _TRAIT = "((v.channel_index * 31 + v.upload_index * 17) %% 800)"
 _VIEWS = f"((d.day - v.publish_day + 1)::bigint * (200 + {_TRAIT}))"
-_SNAPSHOT_DUE = (
-    "(d.day - v.publish_day < %(daily_tier_days)s or (d.day - v.publish_day) %% 7 = 0)"
-)
+_SNAPSHOT_DUE = "(d.day - v.publish_day < %(daily_tier_days)s or (d.day - v.publish_day) %% 7 = 0)"
 
 _LAND_SQL = {
     "channel_snapshots": f"""
@@ -534,3 +532,12 @@ def restate_channel_views(
         (removed, video, when),
     )
     conn.commit()
+
+
+def raw_snapshot_count(conn: psycopg.Connection[Any]) -> int:
+    """Channel snapshots already landed (0 when the table does not exist yet)."""
+    exists = conn.execute("select to_regclass('raw_youtube.channel_snapshots')").fetchone()
+    if not exists or exists[0] is None:
+        return 0
+    row = conn.execute("select count(*) from raw_youtube.channel_snapshots").fetchone()
+    return int(row[0]) if row else 0
