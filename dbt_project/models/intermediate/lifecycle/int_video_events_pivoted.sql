@@ -27,10 +27,12 @@ pivoted as (
         min(occurred_at) filter (where event_type = 'video_published') as published_at,
         min(occurred_at) filter (where event_type = 'quality_check')
             as quality_checked_at,
-        max((payload ->> 'generation_cost_usd')::numeric)
-            filter (where event_type = 'video_generated') as generation_cost_usd,
-        max((payload ->> 'duration_seconds')::integer)
-            filter (where event_type = 'video_generated') as duration_seconds,
+        max((payload ->> 'generation_cost_usd')::numeric) filter (
+            where event_type = 'video_generated'
+        ) as generation_cost_usd,
+        max((payload ->> 'duration_seconds')::integer) filter (
+            where event_type = 'video_generated'
+        ) as duration_seconds,
         max(payload ->> 'niche') filter (where event_type = 'video_generated') as niche,
         (array_agg(
             (payload ->> 'quality_score')::numeric order by occurred_at desc

@@ -25,10 +25,10 @@ events as (
     from {{ ref('stg_events__events') }}
     where event_type = 'metrics_update'
         and youtube_video_id is not null
-    {% if is_incremental() %}
-        and occurred_date >= {{ incremental_window_start('collection_date') }}
+        {% if is_incremental() %}
+            and occurred_date >= {{ incremental_window_start('collection_date') }}
             - {{ var('max_gap_days') }}
-    {% endif %}
+        {% endif %}
 ),
 
 videos as (

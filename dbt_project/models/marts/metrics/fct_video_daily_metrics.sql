@@ -81,8 +81,9 @@ joined as (
 rated as (
     select
         *,
-        {{ engagement_rate('likes_daily', 'comments_daily', 'shares_daily', 'views_daily') }}
-            as engagement_rate
+        {{ engagement_rate(
+            'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
+        ) }} as engagement_rate
     from joined
 ),
 
