@@ -85,7 +85,7 @@ def query_latencies(channel: str, repeats: int) -> None:
             samples = []
             for _ in range(repeats):
                 started = time.perf_counter()
-                conn.execute(sql, args).fetchall()  # type: ignore[call-overload]
+                conn.execute(sql, args).fetchall()
                 samples.append((time.perf_counter() - started) * 1000)
             samples.sort()
             p50 = statistics.median(samples)
@@ -134,7 +134,7 @@ def main() -> None:
         print(f"[bench] incremental / full refresh = 1/{full / incremental:,.1f}")
         with pg_connect("transformer") as conn:
             for table in ("fct_video_daily_metrics", "fct_channel_daily_metrics"):
-                row = conn.execute(f"select count(*) from marts.{table}").fetchone()  # type: ignore[call-overload]
+                row = conn.execute(f"select count(*) from marts.{table}").fetchone()
                 print(f"[bench] marts.{table}: {row[0] if row else 0:,} rows")
             channel = conn.execute(
                 "select channel_id from marts.mv_channel_performance order by views_28d_rank "

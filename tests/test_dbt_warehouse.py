@@ -37,7 +37,7 @@ MARTS = (
 
 def _relation_rows(conn: psycopg.Connection[Any], relation: str) -> list[tuple[Any, ...]]:
     return sorted(
-        conn.execute(f"select * from marts.{relation}").fetchall(),  # type: ignore[call-overload]
+        conn.execute(f"select * from marts.{relation}").fetchall(),
         key=repr,
     )
 
@@ -209,7 +209,7 @@ def test_analyst_can_read_each_materialized_view(
     built: dict[str, Any], settings: Settings, view: str
 ) -> None:
     with pg_connect("analyst", settings=settings) as conn:
-        row = conn.execute(f"select count(*) from marts.{view}").fetchone()  # type: ignore[call-overload]
+        row = conn.execute(f"select count(*) from marts.{view}").fetchone()
     assert row is not None
     assert row[0] > 0
 
@@ -233,4 +233,4 @@ def test_analyst_cannot_read_anything_upstream(
         pg_connect("analyst", settings=settings) as conn,
         pytest.raises(psycopg.errors.InsufficientPrivilege),
     ):
-        conn.execute(f"select 1 from {relation} limit 1")  # type: ignore[call-overload]
+        conn.execute(f"select 1 from {relation} limit 1")

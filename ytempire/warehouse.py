@@ -53,7 +53,7 @@ def read_view(view: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
         raise YTEmpireError(f"unknown view {view!r}; expected one of {', '.join(ANALYST_VIEWS)}")
     query = f"select * from marts.{view} order by {_SHOW_ORDER[view]} limit %s"
     with pg_connect("analyst") as conn, conn.cursor() as cur:
-        cur.execute(query, (limit,))  # type: ignore[call-overload]
+        cur.execute(query, (limit,))
         columns = [col.name for col in cur.description or []]
         return columns, cur.fetchall()
 

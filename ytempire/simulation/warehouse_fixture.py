@@ -431,7 +431,7 @@ class NetworkSpec:
 
 def create_raw_tables(conn: psycopg.Connection[Any]) -> None:
     """Create the contract's raw tables as dlt would (re-runnable; no-op once they exist)."""
-    conn.execute(_RAW_DDL)  # type: ignore[call-overload]
+    conn.execute(_RAW_DDL)
 
 
 def channel_rows(spec: NetworkSpec) -> list[tuple[int, str, str]]:
@@ -460,17 +460,17 @@ def video_rows(spec: NetworkSpec, last_day: int) -> Iterable[tuple[int, int, int
 def _fill_id_tables(
     cur: psycopg.Cursor[Any], spec: NetworkSpec, last_day: int, skip: Iterable[tuple[int, int]]
 ) -> None:
-    cur.execute(_TEMP_DDL)  # type: ignore[call-overload]
+    cur.execute(_TEMP_DDL)
     with cur.copy("copy sim_channels from stdin") as copy:
-        for row in channel_rows(spec):
-            copy.write_row(row)
+        for channel in channel_rows(spec):
+            copy.write_row(channel)
     with cur.copy("copy sim_videos from stdin") as copy:
-        for row in video_rows(spec, last_day):
-            copy.write_row(row)
+        for video in video_rows(spec, last_day):
+            copy.write_row(video)
     with cur.copy("copy sim_skips from stdin") as copy:
-        for row in skip:
-            copy.write_row(row)
-    cur.execute("analyze sim_channels; analyze sim_videos")  # type: ignore[call-overload]
+        for pair in skip:
+            copy.write_row(pair)
+    cur.execute("analyze sim_channels; analyze sim_videos")
 
 
 def land_days(
@@ -507,7 +507,7 @@ def land_days(
         create_raw_tables(conn)
         _fill_id_tables(cur, spec, last_day, skip)
         for name, statement in _LAND_SQL.items():
-            cur.execute(statement, params)  # type: ignore[call-overload]
+            cur.execute(statement, params)
             counts[name] = cur.rowcount
             progress(f"landed {cur.rowcount:>10,} rows into {name} (days {first_day}-{last_day})")
     conn.commit()
