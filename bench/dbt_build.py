@@ -117,7 +117,7 @@ def main() -> None:
         with pg_connect("loader") as conn:
             timed(
                 f"land {history} days of history",
-                lambda: land_days(conn, spec, 0, history - 1, progress=print),
+                lambda: land_days(conn, spec, 0, history - 1, bulk=True, progress=print),
             )
             conn.execute("analyze")
         full = timed(

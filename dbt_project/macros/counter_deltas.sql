@@ -69,3 +69,33 @@
         from {{ relation or this }}
     )
 {%- endmacro %}
+
+{#
+    Incremental strategy `replace_window`: delete every target row from the
+    first date of the new batch on, then insert the batch. The facts are
+    recomputed as whole days, so replacing whole days is exact (a snapshot
+    removed from raw disappears too), and the delete reads the target through
+    its date index instead of matching keys against the whole history.
+    The model names its date column in config `window_column`.
+#}
+{% macro get_incremental_replace_window_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {%- set window_column = config.require('window_column') -%}
+    {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    delete from {{ target }}
+    where {{ window_column }} >= (select min({{ window_column }}) from {{ batch }});
+
+    insert into {{ target }} ({{ columns }})
+    select {{ columns }} from {{ batch }}
+{%- endmacro %}
+
+{# The same window for a timestamp watermark: `lookback_days` before the newest. #}
+{% macro incremental_window_start_at(timestamp_column, relation=none) -%}
+    (
+        select
+            coalesce(max({{ timestamp_column }}), '-infinity'::timestamptz)
+            - interval '{{ var("lookback_days") }} days'
+        from {{ relation or this }}
+    )
+{%- endmacro %}

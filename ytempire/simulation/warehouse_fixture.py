@@ -48,8 +48,7 @@ create table if not exists raw_youtube.channel_snapshots (
     video_count bigint,
     hidden_subscriber_count boolean,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique,
-    primary key (channel_id, collection_date)
+    _dlt_id varchar not null
 );
 create table if not exists raw_youtube.video_snapshots (
     video_id varchar not null,
@@ -60,11 +59,10 @@ create table if not exists raw_youtube.video_snapshots (
     like_count bigint,
     comment_count bigint,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique,
-    primary key (video_id, collection_date)
+    _dlt_id varchar not null
 );
 create table if not exists raw_youtube.videos (
-    video_id varchar primary key,
+    video_id varchar not null,
     channel_id varchar not null,
     title varchar,
     description varchar,
@@ -76,7 +74,7 @@ create table if not exists raw_youtube.videos (
     definition varchar,
     first_seen_date date,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique
+    _dlt_id varchar not null
 );
 create table if not exists raw_youtube.playlist_items (
     playlist_id varchar not null,
@@ -86,11 +84,10 @@ create table if not exists raw_youtube.playlist_items (
     video_published_at timestamptz,
     collected_at timestamptz,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique,
-    primary key (playlist_id, video_id)
+    _dlt_id varchar not null
 );
 create table if not exists raw_youtube.collection_runs (
-    run_id varchar primary key,
+    run_id varchar not null,
     collection_date date not null,
     started_at timestamptz,
     finished_at timestamptz,
@@ -100,13 +97,13 @@ create table if not exists raw_youtube.collection_runs (
     videos_collected bigint,
     error varchar,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique
+    _dlt_id varchar not null
 );
 create table if not exists raw_events.events (
     kafka_topic varchar not null,
     kafka_partition bigint not null,
     kafka_offset bigint not null,
-    event_id varchar not null unique,
+    event_id varchar not null,
     event_type varchar not null,
     schema_version bigint not null,
     occurred_at timestamptz not null,
@@ -116,8 +113,7 @@ create table if not exists raw_events.events (
     kafka_key varchar,
     kafka_timestamp timestamptz,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique,
-    primary key (kafka_topic, kafka_partition, kafka_offset)
+    _dlt_id varchar not null
 );
 create table if not exists raw_events.dead_letters (
     kafka_topic varchar not null,
@@ -129,10 +125,38 @@ create table if not exists raw_events.dead_letters (
     reason varchar,
     dead_lettered_at timestamptz,
     _dlt_load_id varchar not null,
-    _dlt_id varchar not null unique,
-    primary key (kafka_topic, kafka_partition, kafka_offset)
+    _dlt_id varchar not null
 );
 """
+
+# dlt's merge keys (the contract's primary keys) and _dlt_id as unique indexes,
+# plus the date indexes incremental dbt runs need to read only recent rows
+# (the landers of issues 3 and 4 should create the same ones).
+_RAW_INDEXES = {
+    "raw_youtube.channel_snapshots": [
+        ("unique", "channel_id, collection_date"),
+        ("unique", "_dlt_id"),
+        ("", "collection_date"),
+    ],
+    "raw_youtube.video_snapshots": [
+        ("unique", "video_id, collection_date"),
+        ("unique", "_dlt_id"),
+        ("", "collection_date"),
+    ],
+    "raw_youtube.videos": [("unique", "video_id"), ("unique", "_dlt_id")],
+    "raw_youtube.playlist_items": [("unique", "playlist_id, video_id"), ("unique", "_dlt_id")],
+    "raw_youtube.collection_runs": [("unique", "run_id"), ("unique", "_dlt_id")],
+    "raw_events.events": [
+        ("unique", "kafka_topic, kafka_partition, kafka_offset"),
+        ("unique", "event_id"),
+        ("unique", "_dlt_id"),
+        ("", "occurred_at"),
+    ],
+    "raw_events.dead_letters": [
+        ("unique", "kafka_topic, kafka_partition, kafka_offset"),
+        ("unique", "_dlt_id"),
+    ],
+}
 
 # Temporary tables the landing statements join: the network's ids (from Python)
 # and the (channel, day) pairs to leave out.
@@ -434,6 +458,14 @@ def create_raw_tables(conn: psycopg.Connection[Any]) -> None:
     conn.execute(_RAW_DDL)
 
 
+def create_raw_indexes(conn: psycopg.Connection[Any]) -> None:
+    """Create the raw tables' key and date indexes if missing (re-runnable)."""
+    for table, indexes in _RAW_INDEXES.items():
+        for kind, columns in indexes:
+            name = f"{table.split('.')[1]}__{columns.replace(', ', '_')}_idx"
+            conn.execute(f"create {kind} index if not exists {name} on {table} ({columns})")
+
+
 def channel_rows(spec: NetworkSpec) -> list[tuple[int, str, str]]:
     """(index, channel id, niche) of every channel: pure, from ytempire.simulation.ids."""
     return [
@@ -482,6 +514,7 @@ def land_days(
     skip: Iterable[tuple[int, int]] = (),
     load_number: int = 0,
     lateness_days: int = 0,
+    bulk: bool = False,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> dict[str, int]:
     """Land days ``first_day..last_day`` of the network in one transaction; return row counts.
@@ -490,6 +523,9 @@ def land_days(
     day again with a higher ``load_number`` (and ``lateness_days`` > 0) models a
     late or re-collected snapshot: dlt's merge replaces the row and stamps a newer
     ``_dlt_load_id``. Run as the loader role, which owns the raw schemas.
+
+    ``bulk`` is for a first load into empty tables (the benchmark's history):
+    rows are inserted without conflict checks and the indexes built afterwards.
     """
     params = {
         "start": spec.start_date,
@@ -505,11 +541,18 @@ def land_days(
     counts: dict[str, int] = {}
     with conn.cursor() as cur:
         create_raw_tables(conn)
+        if not bulk:
+            create_raw_indexes(conn)
         _fill_id_tables(cur, spec, last_day, skip)
         for name, statement in _LAND_SQL.items():
+            if bulk:
+                statement = statement.split("\non conflict")[0]
             cur.execute(statement, params)
             counts[name] = cur.rowcount
             progress(f"landed {cur.rowcount:>10,} rows into {name} (days {first_day}-{last_day})")
+        if bulk:
+            create_raw_indexes(conn)
+            progress("built the raw tables' indexes")
     conn.commit()
     return counts
 

@@ -1,5 +1,22 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='platform_video_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['platform_video_id'], 'unique': true},
+            {'columns': ['last_event_at']},
+            {'columns': ['youtube_video_id']},
+        ],
+    )
+}}
+
 -- One row per platform video: when each lifecycle step first happened and
 -- the attributes its events carried (the latest quality score wins).
+-- Incremental runs re-pivot the videos with an event in the lookback window
+-- from the events of the last lookback_days + max_gap_days: a lifecycle is
+-- assumed to span less than max_gap_days (steps follow within hours).
 with
 
 events as (
@@ -15,12 +32,17 @@ events as (
         and event_type in (
             'video_generated', 'video_uploaded', 'video_published', 'quality_check'
         )
+    {% if is_incremental() %}
+        and occurred_at >= {{ incremental_window_start_at('last_event_at') }}
+            - interval '{{ var("max_gap_days") }} days'
+    {% endif %}
 ),
 
 pivoted as (
     select
         platform_video_id,
         max(channel_id) as channel_id,
+        max(occurred_at) as last_event_at,
         max(youtube_video_id) as youtube_video_id,
         min(occurred_at) filter (where event_type = 'video_generated') as generated_at,
         min(occurred_at) filter (where event_type = 'video_uploaded') as uploaded_at,
@@ -67,8 +89,12 @@ final as (
             when published_at is not null then 'published'
             when uploaded_at is not null then 'uploaded'
             when generated_at is not null then 'generated'
-        end as lifecycle_stage
+        end as lifecycle_stage,
+        last_event_at
     from pivoted
+    {% if is_incremental() %}
+        where last_event_at >= {{ incremental_window_start_at('last_event_at') }}
+    {% endif %}
 )
 
 select * from final

@@ -1,3 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='platform_video_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['platform_video_id'], 'unique': true},
+            {'columns': ['last_event_at']},
+        ],
+    )
+}}
+
 -- One row per platform video: the lifecycle timestamps and the latency of
 -- each step (generated -> uploaded -> published -> quality checked).
 with
@@ -17,8 +30,12 @@ lifecycle as (
         generate_to_publish_seconds,
         generation_cost_usd,
         quality_score,
-        lifecycle_stage
+        lifecycle_stage,
+        last_event_at
     from {{ ref('int_video_events_pivoted') }}
+    {% if is_incremental() %}
+        where last_event_at >= {{ incremental_window_start_at('last_event_at') }}
+    {% endif %}
 ),
 
 final as (
@@ -36,7 +53,8 @@ final as (
         publish_to_quality_check_seconds::bigint as publish_to_quality_check_seconds,
         generate_to_publish_seconds::bigint as generate_to_publish_seconds,
         generation_cost_usd::numeric(6, 4) as generation_cost_usd,
-        quality_score::numeric(5, 2) as quality_score
+        quality_score::numeric(5, 2) as quality_score,
+        last_event_at::timestamptz as last_event_at
     from lifecycle
 )
 

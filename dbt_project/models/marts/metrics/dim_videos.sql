@@ -1,3 +1,18 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='video_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['video_id'], 'unique': true},
+            {'columns': ['channel_id']},
+        ],
+    )
+}}
+
+-- Incremental runs rebuild the videos first seen in the lookback window and
+-- those whose lifecycle changed in it.
 with
 
 youtube_videos as (
@@ -13,6 +28,15 @@ youtube_videos as (
         video_definition,
         first_seen_date
     from {{ ref('stg_youtube__videos') }}
+    {% if is_incremental() %}
+        where first_seen_date >= {{ incremental_window_start('first_seen_date') }}
+            or video_id in (
+                select youtube_video_id
+                from {{ ref('int_video_events_pivoted') }}
+                where last_event_at
+                    >= {{ incremental_window_start_at('lifecycle_updated_at') }}
+            )
+    {% endif %}
 ),
 
 lifecycle as (
@@ -21,7 +45,8 @@ lifecycle as (
         platform_video_id,
         generation_cost_usd,
         quality_score,
-        niche
+        niche,
+        last_event_at
     from {{ ref('int_video_events_pivoted') }}
     where youtube_video_id is not null
 ),
@@ -61,7 +86,8 @@ joined as (
         coalesce(lifecycle.quality_score, platform_videos.quality_score)
             as quality_score,
         coalesce(lifecycle.generation_cost_usd, platform_videos.generation_cost_usd)
-            as generation_cost_usd
+            as generation_cost_usd,
+        lifecycle.last_event_at as lifecycle_updated_at
     from youtube_videos
     left join lifecycle on youtube_videos.video_id = lifecycle.youtube_video_id
     left join platform_videos
@@ -85,7 +111,8 @@ final as (
         niche::text as niche,
         quality_score::numeric(5, 2) as quality_score,
         generation_cost_usd::numeric(6, 4) as generation_cost_usd,
-        (platform_video_id is not null) as is_platform_generated
+        (platform_video_id is not null) as is_platform_generated,
+        lifecycle_updated_at::timestamptz as lifecycle_updated_at
     from joined
 )
 

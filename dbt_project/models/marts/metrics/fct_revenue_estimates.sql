@@ -1,9 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_window',
         unique_key=['channel_id', 'revenue_date'],
         on_schema_change='fail',
+        window_column='revenue_date',
         indexes=[
             {'columns': ['channel_id', 'revenue_date'], 'unique': true},
             {'columns': ['revenue_date']},

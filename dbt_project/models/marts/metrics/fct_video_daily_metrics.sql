@@ -1,9 +1,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='replace_window',
         unique_key=['video_id', 'metric_date'],
         on_schema_change='fail',
+        window_column='metric_date',
         indexes=[
             {'columns': ['video_id', 'metric_date'], 'unique': true},
             {'columns': ['metric_date']},

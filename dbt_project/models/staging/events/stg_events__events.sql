@@ -16,11 +16,14 @@ source as (
     from {{ source('events', 'events') }}
 ),
 
--- A producer retry can publish one event twice at two offsets: keep the first.
+-- A producer retry can publish one event twice at two offsets: keep the
+-- first. A retried event has the same type and time, and keeping them in the
+-- distinct-on key lets filters on event_type and occurred_at reach the raw
+-- table's indexes through this view.
 deduplicated as (
-    select distinct on (event_id) *
+    select distinct on (event_id, event_type, occurred_at) *
     from source
-    order by event_id asc, kafka_timestamp asc, kafka_offset asc
+    order by event_id asc, event_type asc, occurred_at asc, kafka_offset asc
 ),
 
 final as (
