@@ -83,3 +83,8 @@
 {% macro to_reporting_date(timestamp_column) -%}
     ({{ timestamp_column }} at time zone '{{ var("reporting_timezone") }}')::date
 {%- endmacro %}
+
+{#- The instant a reporting day (a date expression) starts, as timestamptz. -#}
+{% macro reporting_day_start(date_expression) -%}
+    (({{ date_expression }})::timestamp at time zone '{{ var("reporting_timezone") }}')
+{%- endmacro %}

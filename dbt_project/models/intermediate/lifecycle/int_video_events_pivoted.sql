@@ -12,6 +12,9 @@
     )
 }}
 
+{%- set events_start = incremental_window_start_at('last_event_at')
+    ~ " - interval '" ~ var('max_gap_days') ~ " days'" %}
+
 -- One row per platform video: when each lifecycle step first happened and
 -- the attributes its events carried (the latest quality score wins).
 -- Incremental runs re-pivot the videos with an event in the lookback window
@@ -28,14 +31,14 @@ events as (
         payload,
         youtube_video_id
     from {{ ref('stg_events__events') }}
-    where platform_video_id is not null
+    where
+        platform_video_id is not null
         and event_type in (
             'video_generated', 'video_uploaded', 'video_published', 'quality_check'
         )
-    {% if is_incremental() %}
-        and occurred_at >= {{ incremental_window_start_at('last_event_at') }}
-            - interval '{{ var("max_gap_days") }} days'
-    {% endif %}
+        {% if is_incremental() %}
+            and occurred_at >= {{ events_start }}
+        {% endif %}
 ),
 
 pivoted as (

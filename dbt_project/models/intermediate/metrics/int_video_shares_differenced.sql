@@ -12,6 +12,10 @@
     )
 }}
 
+{%- set events_start = reporting_day_start(
+    incremental_window_start('collection_date') ~ ' - ' ~ var('max_gap_days')
+) %}
+
 -- YouTube reports no shares; the platform's metrics_update events carry a
 -- cumulative share count per video, differenced here like the snapshots.
 with
@@ -24,11 +28,12 @@ events as (
         occurred_at,
         payload
     from {{ ref('stg_events__events') }}
-    where event_type = 'metrics_update'
+    where
+        event_type = 'metrics_update'
         and youtube_video_id is not null
         {% if is_incremental() %}
-            and occurred_date >= {{ incremental_window_start('collection_date') }}
-            - {{ var('max_gap_days') }}
+            -- On occurred_at itself, so the raw table's index serves it.
+            and occurred_at >= {{ events_start }}
         {% endif %}
 ),
 

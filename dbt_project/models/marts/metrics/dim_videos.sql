@@ -31,9 +31,9 @@ youtube_videos as (
     {% if is_incremental() %}
         where first_seen_date >= {{ incremental_window_start('first_seen_date') }}
             or video_id in (
-                select youtube_video_id
-                from {{ ref('int_video_events_pivoted') }}
-                where last_event_at
+                select changed.youtube_video_id
+                from {{ ref('int_video_events_pivoted') }} as changed
+                where changed.last_event_at
                     >= {{ incremental_window_start_at('lifecycle_updated_at') }}
             )
     {% endif %}
