@@ -38,3 +38,11 @@ step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
 # resumes from its checkpoint on the next demo), then the real-time query.
 uv run --frozen ytempire stream windows --available-now
 uv run --frozen ytempire stream latest --limit 10
+
+step "dbt warehouse: build, analyst views, docs"
+# The YouTube and event landings above fill the raw schemas; --if-empty lands a
+# simulated network directly only when raw_youtube is still empty.
+uv run --frozen ytempire warehouse simulate --if-empty --days 14 --channels 25
+uv run --frozen ytempire warehouse build
+uv run --frozen ytempire warehouse show --limit 3
+uv run --frozen ytempire warehouse docs

@@ -25,6 +25,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "serve": "ytempire.commands.serve:serve",
     "simulate": "ytempire.commands.simulate:simulate",
     "stream": "streaming.cli:stream",
+    "warehouse": "ytempire.warehouse:warehouse",
 }
 
 

@@ -1,0 +1,150 @@
+"""Benchmark the dbt warehouse at 10x the reference scale.
+
+Lands ``--days`` of history for ``--channels`` channels publishing
+``--videos-per-day`` videos a day (defaults: 180 days, 2,500 channels, 5,000
+videos a day) with the SQL generator of ytempire.simulation.warehouse_fixture,
+then in the same run prints:
+
+* a full refresh (`dbt build --full-refresh`, tests excluded) against the
+  incremental build after the next day lands, and their ratio (target <= 1/20);
+* p50/p95 of the analysts' common queries on the materialized views, as the
+  analyst role (target p95 < 100 ms).
+
+Data tests are timed apart (`dbt test`), since they scan whole tables by
+design. Runs in its own database ``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
+dropped at the end unless ``--keep``. Usage:
+
+    uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ytempire.clients import pg_connect
+from ytempire.db import drop_database, init_database
+from ytempire.settings import get_settings
+from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days
+from ytempire.warehouse import run_dbt
+
+# Seeds, snapshot and models; data and unit tests are timed on their own.
+NO_TESTS = ("--exclude", "resource_type:test", "resource_type:unit_test")
+QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
+    "top 20 channels by 28d views": (
+        "select channel_id, channel_title, views_28d, revenue_28d_usd "
+        "from marts.mv_channel_performance order by views_28d_rank limit 20",
+        (),
+    ),
+    "one channel's performance": (
+        "select * from marts.mv_channel_performance where channel_id = %s",
+        ("CHANNEL",),
+    ),
+    "top 20 videos of a channel (7d)": (
+        "select video_id, video_title, views_7d, revenue_per_generation_usd "
+        "from marts.mv_video_analytics where channel_id = %s "
+        "order by views_7d desc limit 20",
+        ("CHANNEL",),
+    ),
+    "top 50 videos network-wide (7d)": (
+        "select video_id, views_7d from marts.mv_video_analytics order by views_7d desc limit 50",
+        (),
+    ),
+    "a channel's monthly revenue": (
+        "select period_start, ad_revenue_usd, affiliate_revenue_usd, "
+        "sponsorship_revenue_usd, revenue_estimate_usd from marts.mv_revenue_summary "
+        "where channel_id = %s and period_grain = 'month' order by period_start",
+        ("CHANNEL",),
+    ),
+    "network revenue by week": (
+        "select period_start, sum(revenue_estimate_usd) from marts.mv_revenue_summary "
+        "where period_grain = 'week' group by period_start order by period_start",
+        (),
+    ),
+}
+
+
+def timed(label: str, action: Callable[[], Any]) -> float:
+    started = time.perf_counter()
+    action()
+    elapsed = time.perf_counter() - started
+    print(f"[bench] {label}: {elapsed:,.1f} s", flush=True)
+    return elapsed
+
+
+def query_latencies(channel: str, repeats: int) -> None:
+    print(f"\n[bench] analyst queries ({repeats} runs each, role analyst)")
+    print(f"  {'query':<36} {'p50 ms':>8} {'p95 ms':>8}")
+    with pg_connect("analyst", autocommit=True) as conn:
+        for label, (sql, params) in QUERIES.items():
+            args = tuple(channel if p == "CHANNEL" else p for p in params)
+            samples = []
+            for _ in range(repeats):
+                started = time.perf_counter()
+                conn.execute(sql, args).fetchall()
+                samples.append((time.perf_counter() - started) * 1000)
+            samples.sort()
+            p50 = statistics.median(samples)
+            p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
+            print(f"  {label:<36} {p50:>8.2f} {p95:>8.2f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--channels", type=int, default=2500)
+    parser.add_argument("--videos-per-day", type=int, default=5000)
+    parser.add_argument("--days", type=int, default=180)
+    parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    args = parser.parse_args()
+
+    base = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
+    os.environ["YTEMPIRE_PG_DATABASE"] = database = f"{base}_dbtbench_test"
+    get_settings.cache_clear()
+    drop_database(database)
+    init_database(database)
+    spec = NetworkSpec(
+        channels=args.channels,
+        videos_per_channel_per_day=max(1, args.videos_per_day // args.channels),
+    )
+    history = args.days - 1  # the last day lands after the full refresh
+    print(f"[bench] network: {spec}; database {database}")
+    try:
+        with pg_connect("loader") as conn:
+            timed(
+                f"land {history} days of history",
+                lambda: land_days(conn, spec, 0, history - 1, bulk=True, progress=print),
+            )
+            conn.execute("analyze")
+        full = timed(
+            "dbt build --full-refresh (all history)",
+            lambda: run_dbt("build", "--full-refresh", *NO_TESTS),
+        )
+        with pg_connect("loader") as conn:
+            timed("land the next day", lambda: land_days(conn, spec, history, history))
+            conn.execute("analyze")
+        incremental = timed(
+            "dbt build (incremental, next day)", lambda: run_dbt("build", *NO_TESTS)
+        )
+        timed("dbt test (all data and unit tests)", lambda: run_dbt("test"))
+        print(f"[bench] incremental / full refresh = 1/{full / incremental:,.1f}")
+        with pg_connect("transformer") as conn:
+            for table in ("fct_video_daily_metrics", "fct_channel_daily_metrics"):
+                row = conn.execute(f"select count(*) from marts.{table}").fetchone()
+                print(f"[bench] marts.{table}: {row[0] if row else 0:,} rows")
+            channel = conn.execute(
+                "select channel_id from marts.mv_channel_performance order by views_28d_rank "
+                "limit 1"
+            ).fetchone()
+        query_latencies(channel[0] if channel else "", args.repeats)
+    finally:
+        if not args.keep:
+            drop_database(database)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,100 @@
+{{
+    config(
+        indexes=[
+            {'columns': ['channel_id'], 'unique': true},
+            {'columns': ['views_28d_rank']},
+            {'columns': ['niche', 'views_28d_rank']},
+        ],
+    )
+}}
+
+-- Per channel, as of the newest metric day: views over the last 7/28/90
+-- days, subscriber growth, engagement and revenue over 28 days, and rank.
+with
+
+daily as (
+    select
+        channel_id,
+        metric_date,
+        subscribers,
+        subscribers_daily,
+        views_daily,
+        likes_daily,
+        comments_daily,
+        shares_daily,
+        revenue_estimate_usd
+    from {{ ref('fct_channel_daily_metrics') }}
+),
+
+channels as (
+    select
+        channel_id,
+        channel_title,
+        niche
+    from {{ ref('dim_channels') }}
+    where is_current
+),
+
+as_of as (
+    select max(metric_date) as as_of_date from daily
+),
+
+windowed as (
+    select
+        daily.channel_id,
+        as_of.as_of_date,
+        sum(daily.views_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 7
+        ) as views_7d,
+        sum(daily.views_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as views_28d,
+        sum(daily.views_daily) as views_90d,
+        sum(daily.subscribers_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as subscribers_gained_28d,
+        sum(daily.likes_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as likes_28d,
+        sum(daily.comments_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as comments_28d,
+        sum(daily.shares_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as shares_28d,
+        sum(daily.revenue_estimate_usd) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as revenue_28d_usd,
+        max(daily.subscribers) filter (
+            where daily.metric_date = as_of.as_of_date
+        ) as subscribers
+    from daily
+    cross join as_of
+    where daily.metric_date > as_of.as_of_date - 90
+    group by daily.channel_id, as_of.as_of_date
+),
+
+final as (
+    select
+        windowed.channel_id,
+        channels.channel_title,
+        coalesce(channels.niche, 'unknown') as niche,
+        windowed.as_of_date,
+        windowed.subscribers,
+        coalesce(windowed.subscribers_gained_28d, 0) as subscribers_gained_28d,
+        coalesce(windowed.views_7d, 0) as views_7d,
+        coalesce(windowed.views_28d, 0) as views_28d,
+        coalesce(windowed.views_90d, 0) as views_90d,
+        {{ engagement_rate(
+            'coalesce(windowed.likes_28d, 0)',
+            'coalesce(windowed.comments_28d, 0)',
+            'coalesce(windowed.shares_28d, 0)',
+            'windowed.views_28d',
+        ) }} as engagement_rate_28d,
+        coalesce(windowed.revenue_28d_usd, 0) as revenue_28d_usd,
+        rank() over (order by coalesce(windowed.views_28d, 0) desc) as views_28d_rank
+    from windowed
+    left join channels on windowed.channel_id = channels.channel_id
+)
+
+select * from final

@@ -1,0 +1,119 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='delete+insert',
+        unique_key='video_id',
+        on_schema_change='fail',
+        indexes=[
+            {'columns': ['video_id'], 'unique': true},
+            {'columns': ['channel_id']},
+        ],
+    )
+}}
+
+-- Incremental runs rebuild the videos first seen in the lookback window and
+-- those whose lifecycle changed in it.
+with
+
+youtube_videos as (
+    select
+        video_id,
+        channel_id,
+        video_title,
+        published_at,
+        published_date,
+        duration_seconds,
+        duration_iso,
+        category_id,
+        video_definition,
+        first_seen_date
+    from {{ ref('stg_youtube__videos') }}
+    {% if is_incremental() %}
+        where first_seen_date >= {{ incremental_window_start('first_seen_date') }}
+            or video_id in (
+                select changed.youtube_video_id
+                from {{ ref('int_video_events_pivoted') }} as changed
+                where changed.last_event_at
+                    >= {{ incremental_window_start_at('lifecycle_updated_at') }}
+            )
+    {% endif %}
+),
+
+lifecycle as (
+    select
+        youtube_video_id,
+        platform_video_id,
+        generation_cost_usd,
+        quality_score,
+        niche,
+        last_event_at
+    from {{ ref('int_video_events_pivoted') }}
+    where youtube_video_id is not null
+),
+
+platform_videos as (
+    select
+        youtube_video_id,
+        platform_video_id,
+        quality_score,
+        generation_cost_usd
+    from {{ ref('stg_ytempire__videos') }}
+    where youtube_video_id is not null
+),
+
+channels as (
+    select
+        channel_id,
+        niche
+    from {{ ref('stg_ytempire__channels') }}
+),
+
+joined as (
+    select
+        youtube_videos.video_id,
+        coalesce(lifecycle.platform_video_id, platform_videos.platform_video_id)
+            as platform_video_id,
+        youtube_videos.channel_id,
+        youtube_videos.video_title,
+        youtube_videos.published_at,
+        youtube_videos.published_date,
+        youtube_videos.duration_seconds,
+        youtube_videos.duration_iso,
+        youtube_videos.category_id,
+        youtube_videos.video_definition,
+        youtube_videos.first_seen_date,
+        coalesce(lifecycle.niche, channels.niche, 'unknown') as niche,
+        coalesce(lifecycle.quality_score, platform_videos.quality_score)
+            as quality_score,
+        coalesce(lifecycle.generation_cost_usd, platform_videos.generation_cost_usd)
+            as generation_cost_usd,
+        lifecycle.last_event_at as lifecycle_updated_at
+    from youtube_videos
+    left join lifecycle on youtube_videos.video_id = lifecycle.youtube_video_id
+    left join platform_videos
+        on youtube_videos.video_id = platform_videos.youtube_video_id
+    left join channels on youtube_videos.channel_id = channels.channel_id
+),
+
+final as (
+    select
+        video_id::text as video_id,
+        platform_video_id::text as platform_video_id,
+        channel_id::text as channel_id,
+        video_title::text as video_title,
+        published_at::timestamptz as published_at,
+        published_date::date as published_date,
+        duration_seconds::integer as duration_seconds,
+        duration_iso::text as duration_iso,
+        category_id::text as category_id,
+        video_definition::text as video_definition,
+        first_seen_date::date as first_seen_date,
+        niche::text as niche,
+        quality_score::numeric(5, 2) as quality_score,
+        generation_cost_usd::numeric(6, 4) as generation_cost_usd,
+        (platform_video_id is not null) as is_platform_generated,
+        lifecycle_updated_at::timestamptz as lifecycle_updated_at
+    from joined
+)
+
+select * from final

@@ -1,0 +1,112 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='replace_window',
+        unique_key=['video_id', 'metric_date'],
+        on_schema_change='fail',
+        window_column='metric_date',
+        indexes=[
+            {'columns': ['video_id', 'metric_date'], 'unique': true},
+            {'columns': ['metric_date']},
+            {'columns': ['channel_id', 'metric_date']},
+        ],
+    )
+}}
+
+with
+
+video_deltas as (
+    select
+        video_id,
+        channel_id,
+        collection_date,
+        days_since_previous,
+        view_count,
+        like_count,
+        comment_count,
+        views_daily,
+        likes_daily,
+        comments_daily,
+        is_restated
+    from {{ ref('int_video_snapshots_differenced') }}
+    {% if is_incremental() %}
+        where collection_date >= {{ incremental_window_start('metric_date') }}
+    {% endif %}
+),
+
+share_deltas as (
+    select
+        video_id,
+        collection_date,
+        shares_daily
+    from {{ ref('int_video_shares_differenced') }}
+    {% if is_incremental() %}
+        where collection_date >= {{ incremental_window_start('metric_date') }}
+    {% endif %}
+),
+
+channel_cpm as (
+    select
+        channel_id,
+        base_cpm_usd,
+        cpm_source
+    from {{ ref('int_channels_cpm_resolved') }}
+),
+
+joined as (
+    select
+        video_deltas.video_id,
+        video_deltas.channel_id,
+        video_deltas.collection_date as metric_date,
+        video_deltas.days_since_previous,
+        video_deltas.view_count as views_total,
+        video_deltas.like_count as likes_total,
+        video_deltas.comment_count as comments_total,
+        video_deltas.views_daily,
+        video_deltas.likes_daily,
+        video_deltas.comments_daily,
+        coalesce(share_deltas.shares_daily, 0) as shares_daily,
+        video_deltas.is_restated,
+        coalesce(channel_cpm.base_cpm_usd, {{ var('default_base_cpm_usd') }})
+            as base_cpm_usd,
+        coalesce(channel_cpm.cpm_source, 'default') as cpm_source
+    from video_deltas
+    left join share_deltas
+        on
+            video_deltas.video_id = share_deltas.video_id
+            and video_deltas.collection_date = share_deltas.collection_date
+    left join channel_cpm
+        on video_deltas.channel_id = channel_cpm.channel_id
+),
+
+rated as (
+    select
+        *,
+        {{ engagement_rate(
+            'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
+        ) }} as engagement_rate
+    from joined
+),
+
+final as (
+    select
+        video_id::text as video_id,
+        channel_id::text as channel_id,
+        metric_date::date as metric_date,
+        days_since_previous::integer as days_since_previous,
+        views_total::bigint as views_total,
+        likes_total::bigint as likes_total,
+        comments_total::bigint as comments_total,
+        views_daily::bigint as views_daily,
+        likes_daily::bigint as likes_daily,
+        comments_daily::bigint as comments_daily,
+        shares_daily::bigint as shares_daily,
+        engagement_rate::numeric(12, 2) as engagement_rate,
+        base_cpm_usd::numeric(10, 4) as base_cpm_usd,
+        cpm_source::text as cpm_source,
+        {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
+        is_restated::boolean as is_restated
+    from rated
+)
+
+select * from final

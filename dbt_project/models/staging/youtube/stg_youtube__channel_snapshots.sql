@@ -1,0 +1,43 @@
+with
+
+source as (
+    select
+        channel_id,
+        collection_date,
+        collected_at,
+        title,
+        published_at,
+        country,
+        subscriber_count,
+        view_count,
+        video_count,
+        hidden_subscriber_count,
+        _dlt_load_id
+    from {{ source('youtube', 'channel_snapshots') }}
+),
+
+-- dlt merges on (channel_id, collection_date); keep the latest landing anyway
+-- so a lander that appends instead of merging cannot double a day.
+deduplicated as (
+    select distinct on (channel_id, collection_date) *
+    from source
+    order by channel_id asc, collection_date asc, collected_at desc, _dlt_load_id desc
+),
+
+final as (
+    select
+        channel_id::text as channel_id,
+        collection_date::date as collection_date,
+        collected_at::timestamptz as collected_at,
+        title::text as channel_title,
+        published_at::timestamptz as channel_published_at,
+        country::text as country_code,
+        subscriber_count::bigint as subscriber_count,
+        view_count::bigint as view_count,
+        video_count::bigint as video_count,
+        coalesce(hidden_subscriber_count, false) as is_subscriber_count_hidden,
+        _dlt_load_id::text as dlt_load_id
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,35 @@
+with
+
+source as (
+    select
+        video_id,
+        collection_date,
+        channel_id,
+        collected_at,
+        view_count,
+        like_count,
+        comment_count,
+        _dlt_load_id
+    from {{ source('youtube', 'video_snapshots') }}
+),
+
+deduplicated as (
+    select distinct on (video_id, collection_date) *
+    from source
+    order by video_id asc, collection_date asc, collected_at desc, _dlt_load_id desc
+),
+
+final as (
+    select
+        video_id::text as video_id,
+        collection_date::date as collection_date,
+        channel_id::text as channel_id,
+        collected_at::timestamptz as collected_at,
+        coalesce(view_count, 0)::bigint as view_count,
+        coalesce(like_count, 0)::bigint as like_count,
+        coalesce(comment_count, 0)::bigint as comment_count,
+        _dlt_load_id::text as dlt_load_id
+    from deduplicated
+)
+
+select * from final

@@ -1,0 +1,120 @@
+"""Run the dbt project and read its analyst views: ``ytempire warehouse ...``.
+
+dbt runs in-process through ``dbtRunner`` with ``dbt_project/`` as both the
+project and the profiles folder, so every connection setting comes from the
+``YTEMPIRE_PG_*`` variables (``dbt_project/profiles.yml``). ``show`` reads the
+materialized views as the read-only ``analyst`` role, exactly what an analyst
+can see.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from ytempire.clients import pg_connect
+from ytempire.errors import YTEmpireError
+from ytempire.settings import PROJECT_ROOT
+
+DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_revenue_summary")
+_SHOW_ORDER = {
+    "mv_channel_performance": "views_28d_rank, channel_id",
+    "mv_video_analytics": "views_7d desc, video_id",
+    "mv_revenue_summary": "period_grain, period_start desc, revenue_estimate_usd desc",
+}
+
+
+def dbt_args(command: str, *extra: str) -> list[str]:
+    """The argument list of a dbt command (e.g. "build", "docs generate") on this project."""
+    folder = str(DBT_PROJECT_DIR)
+    return [*command.split(), "--project-dir", folder, "--profiles-dir", folder, *extra]
+
+
+def run_dbt(command: str, *extra: str) -> Any:
+    """Run one dbt command in-process; raise YTEmpireError naming it when it fails."""
+    from dbt.cli.main import dbtRunner
+
+    result = dbtRunner().invoke(dbt_args(command, *extra))
+    if not result.success:
+        detail = result.exception or "see dbt_project/logs/dbt.log for the failing nodes"
+        raise YTEmpireError(
+            f"dbt {command} {' '.join(extra)} failed: {detail}. Next: fix the failing "
+            "model or test, then rerun (`ytempire warehouse build`)."
+        )
+    return result
+
+
+def read_view(view: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and the first ``limit`` rows of an analyst view, as the analyst role."""
+    if view not in ANALYST_VIEWS:
+        raise YTEmpireError(f"unknown view {view!r}; expected one of {', '.join(ANALYST_VIEWS)}")
+    query = f"select * from marts.{view} order by {_SHOW_ORDER[view]} limit %s"
+    with pg_connect("analyst") as conn, conn.cursor() as cur:
+        cur.execute(query, (limit,))
+        columns = [col.name for col in cur.description or []]
+        return columns, cur.fetchall()
+
+
+def format_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> str:
+    """A fixed-width text table (pure)."""
+    cells = [[str(c) for c in columns], *[["" if v is None else str(v) for v in r] for r in rows]]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    lines = ["  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+@click.group()
+def warehouse() -> None:
+    """The dbt warehouse: build it, document it, read the analyst views."""
+
+
+@warehouse.command(context_settings={"ignore_unknown_options": True})
+@click.argument("dbt_options", nargs=-1, type=click.UNPROCESSED)
+def build(dbt_options: tuple[str, ...]) -> None:
+    """`dbt build` (seeds, snapshot, models, tests); extra options go to dbt."""
+    run_dbt("build", *dbt_options)
+    click.echo("dbt build passed")
+
+
+@warehouse.command()
+def docs() -> None:
+    """`dbt docs generate` into dbt_project/target (serve with `dbt docs serve`)."""
+    run_dbt("docs generate")
+    click.echo(f"docs site generated in {DBT_PROJECT_DIR / 'target'}")
+
+
+@warehouse.command()
+@click.option("--limit", default=5, show_default=True, help="Rows per view.")
+def show(limit: int) -> None:
+    """Print the first rows of each analyst materialized view (as role analyst)."""
+    for view in ANALYST_VIEWS:
+        columns, rows = read_view(view, limit)
+        click.echo(f"\nmarts.{view}")
+        click.echo(format_table(columns, rows))
+
+
+@warehouse.command()
+@click.option("--days", default=14, show_default=True, help="Days of history to land.")
+@click.option("--channels", default=25, show_default=True, help="Channels in the network.")
+@click.option(
+    "--if-empty", is_flag=True, help="Do nothing when raw_youtube already holds snapshots."
+)
+def simulate(days: int, channels: int, if_empty: bool) -> None:
+    """Land a simulated network straight into the raw tables (no API, no Kafka)."""
+    from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days, raw_snapshot_count
+
+    with pg_connect("loader") as conn:
+        if if_empty and raw_snapshot_count(conn) > 0:
+            click.echo("raw_youtube.channel_snapshots already has data; nothing landed")
+            return
+        land_days(
+            conn,
+            NetworkSpec(channels=channels),
+            0,
+            days - 1,
+            progress=lambda msg: click.echo(f"  {msg}"),
+        )
