@@ -10,13 +10,15 @@ full refresh, the docs site and the analyst's privileges.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 import pytest
 
 from ytempire.clients import pg_connect
-from ytempire.settings import Settings
+from ytempire.db import drop_database, init_database
+from ytempire.settings import Settings, get_settings
 from ytempire.simulation import ids
 from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
 from ytempire.warehouse import ANALYST_VIEWS, run_dbt
@@ -42,16 +44,32 @@ def _relation_rows(conn: psycopg.Connection[Any], relation: str) -> list[tuple[A
     )
 
 
-def _marts(settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
-    with pg_connect("transformer", settings=settings) as conn:
+def _marts(dbt_settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
+    with pg_connect("transformer", settings=dbt_settings) as conn:
         return {name: _relation_rows(conn, name) for name in MARTS}
 
 
 @pytest.fixture(scope="module")
-def built(settings: Settings) -> dict[str, Any]:
+def dbt_settings() -> Iterator[Settings]:
+    """A database of the scenario's own: the landers' tests fill the session's raw tables."""
+    name = f"{get_settings().pg_database.removesuffix('_test')}_dbt_test"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("YTEMPIRE_PG_DATABASE", name)  # dbt's profile reads the environment
+    get_settings.cache_clear()
+    scenario = get_settings()
+    drop_database(name, settings=scenario)
+    init_database(settings=scenario)
+    yield scenario
+    drop_database(name, settings=scenario)
+    patch.undo()
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def built(dbt_settings: Settings) -> dict[str, Any]:
     """Land and build day by day; return the marts after each stage."""
     stages: dict[str, Any] = {}
-    with pg_connect("loader", settings=settings) as conn:
+    with pg_connect("loader", settings=dbt_settings) as conn:
         land_days(conn, SPEC, 0, 4, skip=[MISSING, LATE])
         run_dbt("build")
         land_days(conn, SPEC, 5, 5)
@@ -60,14 +78,14 @@ def built(settings: Settings) -> dict[str, Any]:
         land_days(conn, SPEC, LATE[1], LATE[1], load_number=1, lateness_days=2)
         land_days(conn, SPEC, 6, 6)
         run_dbt("build")
-    stages["incremental"] = _marts(settings)
+    stages["incremental"] = _marts(dbt_settings)
     run_dbt("build")
-    stages["second_run"] = _marts(settings)
+    stages["second_run"] = _marts(dbt_settings)
     return stages
 
 
-def _channel_days(settings: Settings, channel_index: int) -> dict[int, dict[str, Any]]:
-    with pg_connect("transformer", settings=settings) as conn, conn.cursor() as cur:
+def _channel_days(dbt_settings: Settings, channel_index: int) -> dict[int, dict[str, Any]]:
+    with pg_connect("transformer", settings=dbt_settings) as conn, conn.cursor() as cur:
         cur.execute(
             "select (metric_date - %s)::int as day, days_since_previous, views_daily, "
             "subscribers_daily, is_restated, revenue_estimate_usd "
@@ -84,7 +102,7 @@ def test_build_passes_and_second_run_changes_nothing(built: dict[str, Any]) -> N
 
 
 def test_channel_deltas_sum_to_counter_differences_for_every_channel_and_day(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     # Running sums of the daily deltas against the raw cumulative counters:
     # with signed deltas they telescope to (counter on the day - first counter).
@@ -110,7 +128,7 @@ def test_channel_deltas_sum_to_counter_differences_for_every_channel_and_day(
         full outer join summed
             on raw.channel_id = summed.channel_id and raw.collection_date = summed.metric_date
     """
-    with pg_connect("transformer", settings=settings) as conn:
+    with pg_connect("transformer", settings=dbt_settings) as conn:
         rows = conn.execute(query).fetchall()
     assert len(rows) == SPEC.channels * 7 - 1  # one channel-day was never collected
     mismatches = [r for r in rows if r[2] != r[3] or r[4] != r[5]]
@@ -118,7 +136,7 @@ def test_channel_deltas_sum_to_counter_differences_for_every_channel_and_day(
 
 
 def test_video_deltas_sum_to_counters_per_channel_and_day(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     # Every video was published inside the period, so it counts from zero: the
     # running sum of its channel's daily deltas equals the sum of the counters.
@@ -151,7 +169,7 @@ def test_video_deltas_sum_to_counters_per_channel_and_day(
         where (raw.views, raw.likes, raw.comments)
             is distinct from (running.views, running.likes, running.comments)
     """
-    with pg_connect("transformer", settings=settings) as conn:
+    with pg_connect("transformer", settings=dbt_settings) as conn:
         assert conn.execute(query).fetchall() == []
         compared = conn.execute(
             "select count(distinct (channel_id, metric_date)) from marts.fct_video_daily_metrics"
@@ -161,28 +179,28 @@ def test_video_deltas_sum_to_counters_per_channel_and_day(
 
 
 def test_missing_day_is_attributed_to_the_next_observed_day(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     channel, day = MISSING
-    days = _channel_days(settings, channel)
+    days = _channel_days(dbt_settings, channel)
     assert day not in days
     assert days[day + 1]["days_since_previous"] == 2
 
 
 def test_late_snapshot_is_picked_up_by_the_incremental_run(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     channel, day = LATE
-    days = _channel_days(settings, channel)
+    days = _channel_days(dbt_settings, channel)
     assert days[day]["days_since_previous"] == 1
     assert days[day + 1]["days_since_previous"] == 1  # recomputed against the late day
 
 
 def test_restatement_gives_a_negative_flagged_delta_and_no_negative_revenue(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     channel, day = RESTATED
-    days = _channel_days(settings, channel)
+    days = _channel_days(dbt_settings, channel)
     assert days[day]["is_restated"] is True
     assert days[day]["views_daily"] < 0
     assert days[day]["revenue_estimate_usd"] == 0
@@ -191,10 +209,10 @@ def test_restatement_gives_a_negative_flagged_delta_and_no_negative_revenue(
 
 
 def test_full_refresh_equals_the_incremental_path(
-    built: dict[str, Any], settings: Settings
+    built: dict[str, Any], dbt_settings: Settings
 ) -> None:
     run_dbt("build", "--full-refresh")
-    assert _marts(settings) == built["incremental"]
+    assert _marts(dbt_settings) == built["incremental"]
 
 
 def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
@@ -206,9 +224,9 @@ def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("view", ANALYST_VIEWS)
 def test_analyst_can_read_each_materialized_view(
-    built: dict[str, Any], settings: Settings, view: str
+    built: dict[str, Any], dbt_settings: Settings, view: str
 ) -> None:
-    with pg_connect("analyst", settings=settings) as conn:
+    with pg_connect("analyst", settings=dbt_settings) as conn:
         row = conn.execute(f"select count(*) from marts.{view}").fetchone()
     assert row is not None
     assert row[0] > 0
@@ -227,10 +245,10 @@ def test_analyst_can_read_each_materialized_view(
     ],
 )
 def test_analyst_cannot_read_anything_upstream(
-    built: dict[str, Any], settings: Settings, relation: str
+    built: dict[str, Any], dbt_settings: Settings, relation: str
 ) -> None:
     with (
-        pg_connect("analyst", settings=settings) as conn,
+        pg_connect("analyst", settings=dbt_settings) as conn,
         pytest.raises(psycopg.errors.InsufficientPrivilege),
     ):
         conn.execute(f"select 1 from {relation} limit 1")

@@ -253,7 +253,7 @@ def _video(net: Network, channel_index: int, upload_index: int) -> Video:
     rng = _rng(net.seed, "video", channel_index, upload_index)
     is_short = rng.random() < ch.shorts_share
     if is_short:
-        duration = rng.randrange(15, 60)
+        duration = rng.randrange(30, 61)  # the platform makes 30-3600 s videos
     else:
         duration = min(3600, max(120, int(rng.lognormvariate(math.log(540), 0.6))))
     words = rng.sample(_WORDS, 4)
