@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from tests.streaming import reference as streaming_reference
 
 from streaming.channel_windows import run
 from streaming.config import StreamConfig
 from streaming.queries import latest_windows
 from streaming.sample_events import envelope, generate, topic_for
+from tests.streaming import reference as streaming_reference
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.settings import PROJECT_ROOT
 from ytempire.simulation import ids
