@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
 from ytempire import topics
-from ytempire.settings import Settings, get_settings
+from ytempire.settings import Settings, get_settings, setting
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)
@@ -31,43 +31,39 @@ def duration_seconds(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2).lower()]
 
 
-def _env(name: str, default: str, doc: str) -> Any:
-    return field(default=default, metadata={"env": name, "doc": doc})
-
-
 @dataclass(frozen=True)
 class StreamConfig:
     """Everything the channel-windows job needs besides the service endpoints."""
 
-    window: str = _env("YTEMPIRE_STREAM_WINDOW", "5 minutes", "Length of a window.")
-    slide: str = _env("YTEMPIRE_STREAM_SLIDE", "1 minute", "Slide between window starts.")
-    watermark: str = _env(
+    window: str = setting("YTEMPIRE_STREAM_WINDOW", "5 minutes", "Length of a window.")
+    slide: str = setting("YTEMPIRE_STREAM_SLIDE", "1 minute", "Slide between window starts.")
+    watermark: str = setting(
         "YTEMPIRE_STREAM_WATERMARK", "1 minute", "How late an event may arrive and still count."
     )
-    trigger: str = _env(
+    trigger: str = setting(
         "YTEMPIRE_STREAM_TRIGGER", "10 seconds", "Micro-batch interval of continuous runs."
     )
-    topics: str = _env(
+    topics: str = setting(
         "YTEMPIRE_STREAM_TOPICS",
         f"{topics.VIDEO_EVENTS.name},{topics.CHANNEL_EVENTS.name}",
         "Kafka topics read, comma-separated.",
     )
-    checkpoint_root: str = _env(
+    checkpoint_root: str = setting(
         "YTEMPIRE_STREAM_CHECKPOINT_DIR",
         "",
         "Folder of the queries' checkpoints (default: $YTEMPIRE_LOCAL_DIR/checkpoints).",
     )
-    starting_offsets: str = _env(
+    starting_offsets: str = setting(
         "YTEMPIRE_STREAM_STARTING_OFFSETS",
         "earliest",
         "Where a query without a checkpoint starts: earliest or latest.",
     )
-    max_offsets_per_trigger: str = _env(
+    max_offsets_per_trigger: str = setting(
         "YTEMPIRE_STREAM_MAX_OFFSETS_PER_TRIGGER",
         "0",
         "Cap on events per micro-batch (0: no cap).",
     )
-    query_prefix: str = _env(
+    query_prefix: str = setting(
         "YTEMPIRE_STREAM_QUERY_PREFIX",
         "",
         "Prefix of query names and checkpoint folders (isolates parallel runs).",
