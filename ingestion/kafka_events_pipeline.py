@@ -22,7 +22,9 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
+from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
+from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVENTS
 
@@ -155,23 +157,42 @@ def land_events(
     total = _remaining(_offsets(pipeline), stop_at)
     progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
     loads, landed = 0, 0
-    while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
-        source = kafka_events(
-            topics,
-            stop_at=stop_at,
-            max_messages=chunk_size,
-            page_size=page_size,
-            dead_letter_topic=dead_letter_topic,
-            settings=s,
+    prefetcher = Prefetcher(
+        topics,
+        _offsets(pipeline),
+        stop_at,
+        chunk_size=chunk_size,
+        page_size=page_size,
+        work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
+        settings=s,
+    )
+    try:
+        while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
+            source = kafka_events(
+                topics,
+                stop_at=stop_at,
+                page_size=page_size,
+                dead_letter_topic=dead_letter_topic,
+                settings=s,
+                pages=prefetcher.chunk(),
+            )
+            info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+            info.raise_on_failed_jobs()
+            if loads == 0:
+                ensure_keys(s)
+            loads += 1
+            landed += remaining - _remaining(_offsets(pipeline), stop_at)
+            elapsed = time.perf_counter() - started
+            progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
+            if prefetcher.finished:
+                break
+    finally:
+        prefetcher.close()
+    if (left := _remaining(_offsets(pipeline), stop_at)) > 0:
+        raise YTEmpireError(
+            f"the read ended with {left:,} messages below the high-water marks of {topics}; "
+            "rerun `ytempire ingest events` to land them."
         )
-        info: LoadInfo = pipeline.run(source, loader_file_format="csv")
-        info.raise_on_failed_jobs()
-        if loads == 0:
-            ensure_keys(s)
-        loads += 1
-        landed += remaining - _remaining(_offsets(pipeline), stop_at)
-        elapsed = time.perf_counter() - started
-        progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
     return LandingSummary(loads, landed, time.perf_counter() - started)
 
 
