@@ -1,19 +1,20 @@
 """dlt source landing the platform's Kafka topics in ``raw_events``.
 
-One resource reads every partition of the given topics from the offsets kept
-in its dlt resource state up to ``stop_at`` (the high-water marks the run saw
-when it started), in pages of Arrow tables. Offsets are written to the state
-as each page is yielded, so they are committed with the load package that
-carries the page: a killed load is finished by the next run, a killed extract
-is discarded and re-read. Tables are merged ``insert-only`` (events by
-``event_id``, dead letters by Kafka coordinates), so a load job retried after
-a crash, or an event republished by a producer, lands once.
+The ``messages`` resource reads every partition of the given topics from the
+offsets kept in its dlt resource state up to ``stop_at`` (the high-water marks
+the run saw when it started), as parsed pages (:mod:`.pages`); the ``events``
+and ``dead_letters`` transformers import each page's CSV files into the load
+package as they are. Offsets are written to the state as each page is yielded,
+so they are committed with the load package that carries the page: a killed
+load is finished by the next run, a killed extract is discarded and re-read.
+Tables are merged ``insert-only`` (events by ``event_id``, dead letters by
+Kafka coordinates), so a load job retried after a crash, or an event
+republished by a producer, lands once.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
 ``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
 the value, reason and source coordinates as headers; at-least-once there,
-keyed by coordinates for consumers to deduplicate).
-"""
+keyed by coordinates for consumers to deduplicate)."""
 
 from __future__ import annotations
 
