@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 import pyarrow as pa
+from pydantic import BaseModel
 
 from ytempire.events import Rejected, parse_event
 
@@ -99,6 +100,11 @@ def _table(
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
+def _json(model: BaseModel) -> str:
+    """``model.model_dump_json()`` without its Python wrapper (a third of its cost)."""
+    return model.__pydantic_serializer__.to_json(model).decode()  # type: ignore[no-any-return]
+
+
 def _key(raw: bytes | None) -> str | None:
     return None if raw is None else raw.decode("utf-8", errors="backslashreplace")
 
@@ -136,7 +142,7 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
                 parsed.occurred_at.isoformat(),
                 parsed.channel_id,
                 None if video_id is None else str(video_id),
-                parsed.payload.model_dump_json(),
+                _json(parsed.payload),
             )
         )
     return page

@@ -110,23 +110,25 @@ def parsed_pages(
     offsets: Mapping[str, int],
     work_dir: Path,
     chunk_size: float = float("inf"),
+    first_chunk: float | None = None,
 ) -> Iterator[ParsedPage | None]:
-    """Parse ``pages`` read from ``offsets``; ``None`` after every ``chunk_size`` messages.
+    """Parse ``pages`` read from ``offsets``; ``None`` after every ``chunk_size`` messages
+    (after ``first_chunk`` for the first chunk).
 
     Event ids are deduplicated within a chunk (one dlt load); across loads the
     MERGE on ``event_id`` does it.
     """
     position = dict(offsets)
     seen: set[str] = set()
-    in_chunk = 0
+    in_chunk, limit = 0, first_chunk or chunk_size
     for records, end in pages:
         start = {name: position.get(name, 0) for name in end}
         position.update(end)
         yield parse_page(records, start, end, seen, work_dir)
         in_chunk += len(records)
-        if in_chunk >= chunk_size:
+        if in_chunk >= limit:
             yield None
-            seen, in_chunk = set(), 0
+            seen, in_chunk, limit = set(), 0, chunk_size
 
 
 _DONE = object()
@@ -160,7 +162,8 @@ class Prefetcher:
         source = read_pages(topics, offsets, stop_at, None, page_size, settings)
         self._thread = threading.Thread(
             target=self._run,
-            args=(source, parsed_pages(source, offsets, work_dir, chunk_size)),
+            # a one-page first chunk: the database starts loading after one page, not one chunk
+            args=(source, parsed_pages(source, offsets, work_dir, chunk_size, page_size)),
             name="kafka-events-prefetch",
             daemon=True,
         )
