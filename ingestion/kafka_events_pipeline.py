@@ -149,7 +149,8 @@ def _remaining(offsets: dict[str, int], stop_at: dict[str, int]) -> int:
 
 
 def _add_step_seconds(totals: dict[str, float], pipeline: dlt.Pipeline) -> None:
-    for step in pipeline.last_trace.steps:
+    trace = pipeline.last_trace
+    for step in trace.steps if trace is not None else []:
         if step.step in ("extract", "normalize", "load") and step.finished_at:
             seconds = (step.finished_at - step.started_at).total_seconds()
             totals[step.step] = totals.get(step.step, 0.0) + seconds
