@@ -173,6 +173,8 @@ Event = Annotated[
     Field(discriminator="event_type"),
 ]
 EVENT_ADAPTER: TypeAdapter[Event] = TypeAdapter(Event)
+# the core validator, called directly on the hot path (the adapter's wrapper adds ~10%)
+_VALIDATE_JSON = EVENT_ADAPTER.validator.validate_json
 
 EVENT_TYPES: dict[str, type[_Envelope]] = {
     "video_generated": VideoGeneratedEvent,
@@ -221,7 +223,7 @@ def parse_event(raw: bytes | str | None) -> Event | Rejected:
     if raw is None:
         return Rejected(reason="<message>: empty value (tombstone) [missing]")
     try:
-        return EVENT_ADAPTER.validate_json(raw)
+        return _VALIDATE_JSON(raw)
     except ValidationError as exc:
         return Rejected(reason=describe_errors(exc))
 

@@ -1,26 +1,28 @@
 """dlt source landing the platform's Kafka topics in ``raw_events``.
 
-One resource reads every partition of the given topics from the offsets kept
-in its dlt resource state up to ``stop_at`` (the high-water marks the run saw
-when it started), in pages of Arrow tables. Offsets are written to the state
-as each page is yielded, so they are committed with the load package that
-carries the page: a killed load is finished by the next run, a killed extract
-is discarded and re-read. Tables are merged ``insert-only`` (events by
-``event_id``, dead letters by Kafka coordinates), so a load job retried after
-a crash, or an event republished by a producer, lands once.
+The ``messages`` resource reads every partition of the given topics from the
+offsets kept in its dlt resource state up to ``stop_at`` (the high-water marks
+the run saw when it started), as parsed pages (:mod:`.pages`); the ``events``
+and ``dead_letters`` transformers import each page's CSV files into the load
+package as they are. Offsets are written to the state as each page is yielded,
+so they are committed with the load package that carries the page: a killed
+load is finished by the next run, a killed extract is discarded and re-read.
+Tables are merged ``insert-only`` (events by ``event_id``, dead letters by
+Kafka coordinates), so a load job retried after a crash, or an event
+republished by a producer, lands once.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
 ``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
 the value, reason and source coordinates as headers; at-least-once there,
-keyed by coordinates for consumers to deduplicate).
-"""
+keyed by coordinates for consumers to deduplicate)."""
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+import shutil
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 # Credentials come from ytempire.settings, never from dlt secrets: skip dlt's Airflow
@@ -30,10 +32,17 @@ os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
 
 import dlt
 import pyarrow as pa
+from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 
-from ingestion.kafka_events.helpers import dead_letter_headers, split_page
+from ingestion.kafka_events.helpers import (
+    DEAD_LETTERS_SCHEMA,
+    EVENTS_SCHEMA,
+    dead_letter_headers,
+)
+from ingestion.kafka_events.pages import ParsedPage, TableFile, parsed_pages
 from ingestion.kafka_events.reader import PartitionOffsets, read_pages
 from ytempire.clients import kafka_producer
+from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import DEAD_LETTER
 
@@ -41,17 +50,18 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20_000
 
-EVENTS_HINTS = dlt.mark.make_hints(
-    table_name="events",
-    write_disposition={"disposition": "merge", "strategy": "insert-only"},
-    primary_key="event_id",
-    columns={"payload": {"data_type": "json"}},
-)
-DEAD_LETTERS_HINTS = dlt.mark.make_hints(
-    table_name="dead_letters",
-    write_disposition={"disposition": "merge", "strategy": "insert-only"},
-    primary_key=("kafka_topic", "kafka_partition", "kafka_offset"),
-)
+
+def _columns(schema: pa.Schema, **overrides: dict[str, Any]) -> dict[str, Any]:
+    """dlt column schemas of an Arrow schema: imported files carry no types of their own."""
+    columns: dict[str, Any] = py_arrow_to_table_schema_columns(schema)
+    for name, hint in overrides.items():
+        columns[name] = {**columns[name], **hint}
+    return columns
+
+
+_MERGE_ONCE = {"disposition": "merge", "strategy": "insert-only"}
+# dlt's transformer() stubs list only the plain dispositions; at run time it takes this dict
+# form (as make_hints does), hence the call-overload ignores below.
 
 
 @dlt.source(name="kafka_events", max_table_nesting=0)
@@ -62,12 +72,18 @@ def kafka_events(
     page_size: int = DEFAULT_PAGE_SIZE,
     dead_letter_topic: str = DEAD_LETTER.name,
     settings: Settings | None = None,
+    pages: Iterable[ParsedPage] | None = None,
 ) -> Any:
-    """Land ``topics`` up to ``stop_at`` ("topic:partition" -> offset), at most ``max_messages``."""
-    return messages(topics, stop_at, max_messages, page_size, dead_letter_topic, settings)
+    """Land ``topics`` up to ``stop_at`` ("topic:partition" -> offset), at most ``max_messages``.
+
+    ``pages`` (a :meth:`Prefetcher.chunk`) replaces the in-line read: they must
+    start at the offsets in the state, which is checked page by page.
+    """
+    read = messages(topics, stop_at, max_messages, page_size, dead_letter_topic, settings, pages)
+    return read, read | events, read | dead_letters
 
 
-@dlt.resource(name="messages", standalone=False)
+@dlt.resource(name="messages", standalone=False, selected=False)
 def messages(
     topics: Sequence[str],
     stop_at: Mapping[str, int] | None,
@@ -75,30 +91,87 @@ def messages(
     page_size: int,
     dead_letter_topic: str,
     settings: Settings | None,
-) -> Iterator[Any]:
+    pages: Iterable[ParsedPage] | None,
+) -> Iterator[ParsedPage]:
+    """Parsed pages; each page's end offsets enter the state as it is yielded."""
     s = settings or get_settings()
     state = dlt.current.resource_state()
     offsets: PartitionOffsets = state.setdefault("offsets", {})
-    landed_at = datetime.now(UTC)
-    seen: set[str] = set()
     producer = None
-    for records, next_offsets in read_pages(topics, offsets, stop_at, max_messages, page_size, s):
-        page = split_page(records, seen, landed_at)
-        if page.rejected:
-            producer = producer or kafka_producer(settings=s, compression_type="gzip")
-            _publish_dead_letters(producer, dead_letter_topic, page.rejected)
-        offsets.update(next_offsets)
-        if page.duplicates:
-            log.info("skipped %d republished events already in this load", page.duplicates)
-        yield from _marked(page.events_table(), EVENTS_HINTS)
-        yield from _marked(page.dead_letters_table(), DEAD_LETTERS_HINTS)
-    if producer is not None:
-        producer.close()
+    try:
+        for page in (
+            pages
+            if pages is not None
+            else _read(topics, offsets, stop_at, max_messages, page_size, s)
+        ):
+            _check_contiguous(page, offsets)
+            if page.rejected:
+                producer = producer or kafka_producer(settings=s, compression_type="gzip")
+                _publish_dead_letters(producer, dead_letter_topic, page.rejected)
+            offsets.update(page.end)
+            if page.duplicates:
+                log.info("skipped %d republished events already in this load", page.duplicates)
+            yield page
+    finally:
+        if producer is not None:
+            producer.close()
 
 
-def _marked(table: pa.Table, hints: Any) -> Iterator[Any]:
-    if table.num_rows:
-        yield dlt.mark.with_hints(table, hints)
+@dlt.transformer(  # type: ignore[call-overload]
+    name="events",
+    standalone=False,
+    write_disposition=_MERGE_ONCE,
+    primary_key="event_id",
+    columns=_columns(EVENTS_SCHEMA, payload={"data_type": "json"}),
+)
+def events(page: ParsedPage) -> Iterator[Any]:
+    """The page's events file, imported into the load package as it is."""
+    if page.events is not None:
+        yield from _imported(page.events)
+
+
+@dlt.transformer(  # type: ignore[call-overload]
+    name="dead_letters",
+    standalone=False,
+    write_disposition=_MERGE_ONCE,
+    primary_key=("kafka_topic", "kafka_partition", "kafka_offset"),
+    columns=_columns(DEAD_LETTERS_SCHEMA),
+)
+def dead_letters(page: ParsedPage) -> Iterator[Any]:
+    """The page's dead letters file, imported into the load package as it is."""
+    if page.dead_letters is not None:
+        yield from _imported(page.dead_letters)
+
+
+def _imported(table_file: TableFile) -> Iterator[Any]:
+    yield dlt.mark.with_file_import(str(table_file.path), "csv", table_file.rows)
+    # resumed once dlt has hard-linked the file into the load package
+    table_file.path.unlink(missing_ok=True)
+
+
+def _read(
+    topics: Sequence[str],
+    offsets: PartitionOffsets,
+    stop_at: Mapping[str, int] | None,
+    max_messages: int | None,
+    page_size: int,
+    settings: Settings,
+) -> Iterator[ParsedPage]:
+    """Pages read and parsed in line (no prefetch), written under the pipeline's folder."""
+    work_dir = Path(dlt.current.pipeline().working_dir) / "kafka_pages"
+    shutil.rmtree(work_dir, ignore_errors=True)  # leftovers are imported or abandoned
+    work_dir.mkdir(parents=True)
+    records = read_pages(topics, offsets, stop_at, max_messages, page_size, settings)
+    yield from (p for p in parsed_pages(records, offsets, work_dir) if p is not None)
+
+
+def _check_contiguous(page: ParsedPage, offsets: Mapping[str, int]) -> None:
+    gaps = {n: (offsets.get(n, 0), at) for n, at in page.start.items() if offsets.get(n, 0) != at}
+    if gaps:
+        raise YTEmpireError(
+            f"a page does not start at the committed offsets (committed, page start): {gaps}. "
+            "Nothing was loaded from it; rerun `ytempire ingest events`."
+        )
 
 
 def _publish_dead_letters(producer: Any, topic: str, rejected: list[tuple[Any, str]]) -> None:
