@@ -19,16 +19,10 @@ keyed by coordinates for consumers to deduplicate)."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-# Credentials come from ytempire.settings, never from dlt secrets: skip dlt's Airflow
-# secrets provider, which otherwise imports Airflow and queries its metastore for
-# every config lookup (seconds per run, and error logs outside an Airflow task).
-os.environ.setdefault("PROVIDERS__ENABLE_AIRFLOW_SECRETS", "false")
 
 import dlt
 import pyarrow as pa
