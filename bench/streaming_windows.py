@@ -88,13 +88,36 @@ def drain(query, total: int) -> list[dict]:
 
 
 class LiveTraffic(threading.Thread):
-    """Produce events at ``rate``/s for ``seconds``, remembering (channel, produced-at)."""
+    """Produce metrics updates at ``rate``/s for ``seconds``, remembering (channel, produced-at).
 
-    def __init__(self, topics: tuple[str, str], rate: int, seconds: int, channels: int = 50):
+    Like the backlog, the traffic is the simulated network's: ``channels`` channels
+    of ``videos`` videos each, every video reporting growing cumulative views.
+    """
+
+    def __init__(
+        self,
+        topics: tuple[str, str],
+        rate: int,
+        seconds: int,
+        channels: int = 50,
+        videos: int = 20,
+    ):
         super().__init__(daemon=True)
         self.topics, self.rate, self.seconds = topics, rate, seconds
         self.channels = [ids.channel_id(i, LIVE_NETWORK) for i in range(channels)]
+        self.videos = videos
         self.sent: list[tuple[str, datetime]] = []
+
+    def event(self, n: int, now: datetime) -> dict:
+        index = n % len(self.channels)
+        upload = (n // len(self.channels)) % self.videos
+        payload = {
+            "youtube_video_id": ids.youtube_video_id(index, upload, LIVE_NETWORK),
+            "views": n,
+            "revenue_usd": round(n * 0.0025, 4),
+        }
+        video = str(ids.platform_video_id(index, upload, LIVE_NETWORK))
+        return envelope("metrics_update", now, self.channels[index], video, payload)
 
     def run(self) -> None:
         producer = kafka_producer(linger_ms=5, acks=1)
@@ -104,10 +127,9 @@ class LiveTraffic(threading.Thread):
             if n > elapsed * self.rate:
                 time.sleep(0.002)
                 continue
-            channel = self.channels[n % len(self.channels)]
             now = datetime.now(UTC)
-            payload = {"views": n, "revenue_usd": 0.01, "youtube_video_id": "benchbench0"}
-            event = envelope("metrics_update", now, channel, str(uuid.uuid4()), payload)
+            event = self.event(n, now)
+            channel = event["channel_id"]
             producer.send(self.topics[0], key=channel.encode(), value=json.dumps(event).encode())
             self.sent.append((channel, now))
             n += 1
@@ -145,6 +167,50 @@ class Poller(threading.Thread):
         return None
 
 
+class SinkTimings(logging.Handler):
+    """Collects the phase timings the sinks attach to their log records, per query and batch."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.phases: dict[tuple[str, int], dict[str, float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        phases = getattr(record, "sink_phases", None)
+        if phases is not None:
+            query = str(record.args[0]) if record.args else ""
+            self.phases[(query, int(record.sink_batch))] = phases
+
+
+PHASES = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
+
+
+def print_breakdown(title: str, progress: list, sink: dict[tuple[str, int], dict[str, float]]):
+    """Per micro-batch: Spark's durationMs phases, state rows, and the sink's own phases."""
+    print(f"  {title}")
+    print(
+        "    batch   events  trigger  "
+        + "  ".join(f"{p[:9]:>9}" for p in PHASES)
+        + "  state(total/upd/dropped)  sink phases"
+    )
+    for p in progress:
+        d = p["durationMs"]
+        ops = p["stateOperators"]
+        state = (
+            f"{ops[0]['numRowsTotal']}/{ops[0]['numRowsUpdated']}/"
+            f"{ops[0]['numRowsDroppedByWatermark']}"
+            if ops
+            else "-"
+        )
+        phases = sink.get((p["name"], p["batchId"]), {})
+        print(
+            f"    {p['batchId']:>5} {p['numInputRows']:>8,} "
+            f"{d.get('triggerExecution', 0) / 1000:>7.1f}s "
+            + "  ".join(f"{d.get(k, 0) / 1000:>8.1f}s" for k in PHASES)
+            + f"  {state:>24}  "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items())
+        )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, bisect_left(range(len(ordered)), q * len(ordered)))]
@@ -158,6 +224,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    timings = SinkTimings()
+    sink_log = logging.getLogger("streaming.sink")
+    sink_log.setLevel(logging.DEBUG)
+    sink_log.propagate = False
+    sink_log.addHandler(timings)
 
     settings = get_settings()
     topics = create_topics()
@@ -173,7 +244,9 @@ def main() -> None:
     rate = produce_backlog(args.backlog, topics)
     print(f"backlog: {args.backlog:,} events produced ({rate:,.0f} events/s)")
 
-    spark = spark_session("ytempire-bench-windows", settings=settings)
+    spark = spark_session(
+        "ytempire-bench-windows", settings=settings, **{"spark.ui.showConsoleProgress": "false"}
+    )
     queries = start_queries(spark, config, settings)
     try:
         began = time.monotonic()
@@ -182,12 +255,13 @@ def main() -> None:
         busy = sum(p["durationMs"]["triggerExecution"] for p in progress) / 1000
         rows = sum(p["numInputRows"] for p in progress)
         print(f"throughput: {rows:,} events in {len(progress)} micro-batches")
-        for p in progress:
-            print(
-                f"  batch {p['batchId']}: {p['numInputRows']:,} events in "
-                f"{p['durationMs']['triggerExecution'] / 1000:.1f}s "
-                f"({p['processedRowsPerSecond']:,.0f}/s)"
+        for query in queries:
+            print_breakdown(
+                f"{query.name} during the drain:",
+                [p for p in query.recentProgress if p["numInputRows"] > 0],
+                timings.phases,
             )
+        drained = {q.name: max(p["batchId"] for p in q.recentProgress) for q in queries}
         print(
             f"  sustained (wall clock incl. startup and trigger waits): {rows / wall:,.0f} events/s"
         )
@@ -201,6 +275,16 @@ def main() -> None:
         time.sleep(25)  # two triggers for the tail to land
         poller.stop_event.set()
         poller.join()
+        for query in queries:
+            print_breakdown(
+                f"{query.name} on live traffic:",
+                [
+                    p
+                    for p in query.recentProgress
+                    if p["batchId"] > drained[query.name] and p["numInputRows"] > 0
+                ],
+                timings.phases,
+            )
         latencies = [poller.latency(c, t) for c, t in live.sent]
         measured = [x for x in latencies if x is not None]
         print(
