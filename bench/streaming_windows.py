@@ -74,17 +74,24 @@ def produce_backlog(count: int, topics: tuple[str, str]) -> float:
     return count / (time.monotonic() - began)
 
 
-def drain(query, total: int) -> list[dict]:
-    """Wait until the window query has read ``total`` events; return its batch progress."""
+def drain(queries: list, total: int) -> None:
+    """Wait until every query of the job has read ``total`` events.
+
+    Polls every 0.2 s (a batch's progress is reported when it has committed), and
+    logs every 5 s.
+    """
+    logged = time.monotonic()
     while True:
-        progress = [p for p in query.recentProgress if p["numInputRows"] > 0]
-        done = sum(p["numInputRows"] for p in progress)
+        done = min(sum(p["numInputRows"] for p in q.recentProgress) for q in queries)
         if done >= total:
-            return progress
-        if query.exception():
-            raise RuntimeError(f"query failed: {query.exception()}")
-        print(f"  ... {done:,}/{total:,} events through the window query", flush=True)
-        time.sleep(5)
+            return
+        for query in queries:
+            if query.exception():
+                raise RuntimeError(f"query {query.name} failed: {query.exception()}")
+        if time.monotonic() - logged >= 5:
+            print(f"  ... {done:,}/{total:,} events through every query", flush=True)
+            logged = time.monotonic()
+        time.sleep(0.2)
 
 
 class LiveTraffic(threading.Thread):
@@ -190,14 +197,15 @@ def print_breakdown(title: str, progress: list, sink: dict[tuple[str, int], dict
     print(
         "    batch   events  trigger  "
         + "  ".join(f"{p[:9]:>9}" for p in PHASES)
-        + "  state(total/upd/dropped)  sink phases"
+        + "  state rows total/updated/dropped, update/commit time  sink phases"
     )
     for p in progress:
         d = p["durationMs"]
         ops = p["stateOperators"]
         state = (
             f"{ops[0]['numRowsTotal']}/{ops[0]['numRowsUpdated']}/"
-            f"{ops[0]['numRowsDroppedByWatermark']}"
+            f"{ops[0]['numRowsDroppedByWatermark']} "
+            f"{ops[0]['allUpdatesTimeMs'] / 1000:.1f}s/{ops[0]['commitTimeMs'] / 1000:.1f}s"
             if ops
             else "-"
         )
@@ -206,7 +214,7 @@ def print_breakdown(title: str, progress: list, sink: dict[tuple[str, int], dict
             f"    {p['batchId']:>5} {p['numInputRows']:>8,} "
             f"{d.get('triggerExecution', 0) / 1000:>7.1f}s "
             + "  ".join(f"{d.get(k, 0) / 1000:>8.1f}s" for k in PHASES)
-            + f"  {state:>24}  "
+            + f"  {state:>36}  "
             + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items())
         )
 
@@ -247,11 +255,12 @@ def main() -> None:
     spark = spark_session(
         "ytempire-bench-windows", settings=settings, **{"spark.ui.showConsoleProgress": "false"}
     )
+    began = time.monotonic()
     queries = start_queries(spark, config, settings)
     try:
-        began = time.monotonic()
-        progress = drain(queries[0], args.backlog)
+        drain(queries, args.backlog)
         wall = time.monotonic() - began
+        progress = [p for p in queries[0].recentProgress if p["numInputRows"] > 0]
         busy = sum(p["durationMs"]["triggerExecution"] for p in progress) / 1000
         rows = sum(p["numInputRows"] for p in progress)
         print(f"throughput: {rows:,} events in {len(progress)} micro-batches")
