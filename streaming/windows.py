@@ -23,13 +23,13 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from streaming.schema import COUNTED_EVENT_TYPES, ENVELOPE_SCHEMA, ENVELOPE_TIME_SCHEMA
+from streaming.schema import COUNTED_EVENT_TYPES, ENVELOPE_TIME_SCHEMA, ENVELOPE_WINDOW_SCHEMA
 
 NO_VIDEO = ""  # video_id of channel-level events in the per-video stats
 
 
 def parse_events(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> one row per message with the envelope's fields (null if invalid).
+    """Kafka source rows -> one row per message with the fields the windows use (null if invalid).
 
     The JSON is parsed once, by a generator over a one-element array. Were the
     parsed struct a plain projection, the optimizer would push each validity
@@ -37,7 +37,7 @@ def parse_events(kafka_rows: DataFrame) -> DataFrame:
     per condition: four parses of every message instead of one); a predicate
     on a generator's output stays above the generator.
     """
-    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_SCHEMA)
+    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_WINDOW_SCHEMA)
     return kafka_rows.select(
         F.col("topic"),
         F.col("partition"),
@@ -49,7 +49,6 @@ def parse_events(kafka_rows: DataFrame) -> DataFrame:
         "partition",
         "offset",
         "kafka_timestamp",
-        "event_id",
         "event_type",
         F.try_to_timestamp(F.col("occurred_at")).alias("occurred_at"),
         "channel_id",
