@@ -233,8 +233,26 @@ class LateEventSink:
         summary = {
             "input_rows": sum(r["input_rows"] for r in report),
             "invalid_rows": sum(r["invalid_rows"] for r in report),
+            "late_rows": sum(r["late_count"] for r in late_rows),
+            "max_event_at": _latest(previous_max, batch_max),
+            "watermark": watermark,
         }
-        late_count = sum(r["late_count"] for r in late_rows)
+        self._write(batch_id, late_rows, summary)
+        clock.lap("write")
+        self._report(batch_id, summary)
+        log.debug(
+            "%s batch %d: late-event sink %.2fs (%s)",
+            self.query_name,
+            batch_id,
+            clock.total,
+            clock,
+            extra={"sink_batch": batch_id, "sink_phases": clock.phases},
+        )
+
+    def _write(
+        self, batch_id: int, late_rows: list[dict[str, Any]], summary: dict[str, Any]
+    ) -> None:
+        """Replace the batch's late-event rows and record the batch, in one transaction."""
         with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
             cur.execute(
                 "delete from streaming.late_events where query_name = %s and batch_id = %s",
@@ -252,30 +270,12 @@ class LateEventSink:
                         r["late_count"],
                         r["oldest_event_at"],
                         r["newest_event_at"],
-                        watermark,
+                        summary["watermark"],
                     )
                     for r in late_rows
                 ],
             )
-            _record_batch(
-                cur,
-                self.query_name,
-                batch_id,
-                **summary,
-                late_rows=late_count,
-                max_event_at=_latest(previous_max, batch_max),
-                watermark=watermark,
-            )
-        clock.lap("write")
-        self._report(batch_id, summary, late_count, watermark)
-        log.debug(
-            "%s batch %d: late-event sink %.2fs (%s)",
-            self.query_name,
-            batch_id,
-            clock.total,
-            clock,
-            extra={"sink_batch": batch_id, "sink_phases": clock.phases},
-        )
+            _record_batch(cur, self.query_name, batch_id, **summary)
 
     def _previous_max_event_at(self, cur: Any, batch_id: int) -> datetime | None:
         cur.execute(
@@ -286,19 +286,21 @@ class LateEventSink:
         row = cur.fetchone()
         return row[0] if row else None
 
-    def _report(
-        self, batch_id: int, summary: dict[str, Any], late: int, watermark: datetime | None
-    ) -> None:
-        level = logging.WARNING if late or summary["invalid_rows"] else logging.INFO
+    def _report(self, batch_id: int, summary: dict[str, Any]) -> None:
+        late, invalid, watermark = (
+            summary["late_rows"],
+            summary["invalid_rows"],
+            summary["watermark"],
+        )
         log.log(
-            level,
+            logging.WARNING if late or invalid else logging.INFO,
             "%s batch %d: %d events read, %d late (watermark %s), %d invalid",
             self.query_name,
             batch_id,
             summary["input_rows"],
             late,
             watermark.isoformat() if watermark else "none yet",
-            summary["invalid_rows"],
+            invalid,
         )
 
 
