@@ -6,12 +6,20 @@ trigger:
 
 1. Throughput: a backlog of simulated events (250 channels x 20 videos) is
    drained in micro-batches capped at ``--batch-cap`` events; prints events/s
-   over the drain (wall clock, trigger waits included) and per busy second.
-2. Latency: events produced live at ``--rate``/s on other channels; a poller
-   watches each channel's newest window row in PostgreSQL. An event's latency
-   is the time from its production to the first poll that sees a row of its
-   channel with ``last_event_at`` at or after it (a channel's events share a
-   partition, so they are processed in order). Prints p50/p95/max.
+   from the start of the queries until both (windows and late events) have
+   read the backlog (wall clock, startup and trigger waits included), and per
+   busy second.
+2. Latency: metrics updates produced live at ``--rate``/s on another 50
+   channels x 20 videos; a poller watches each channel's newest window row in
+   PostgreSQL. An event's latency is the time from its production to the
+   first poll that sees a row of its channel with ``last_event_at`` at or
+   after it (a channel's events share a partition, so they are processed in
+   order). Prints p50/p95/max.
+
+Each phase prints, per micro-batch of each query, Spark's ``durationMs``
+(latestOffset, getBatch, queryPlanning, addBatch, walCommit, commitOffsets),
+the state rows and state update/commit times, and the sink's own phases
+(collect = the Spark job of the batch, encode, COPY, upsert, rollup, commit).
 
 Run: ``uv run python bench/streaming_windows.py`` (about 4 minutes).
 """
