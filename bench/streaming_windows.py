@@ -6,12 +6,20 @@ trigger:
 
 1. Throughput: a backlog of simulated events (250 channels x 20 videos) is
    drained in micro-batches capped at ``--batch-cap`` events; prints events/s
-   over the drain (wall clock, trigger waits included) and per busy second.
-2. Latency: events produced live at ``--rate``/s on other channels; a poller
-   watches each channel's newest window row in PostgreSQL. An event's latency
-   is the time from its production to the first poll that sees a row of its
-   channel with ``last_event_at`` at or after it (a channel's events share a
-   partition, so they are processed in order). Prints p50/p95/max.
+   from the start of the queries until both (windows and late events) have
+   read the backlog (wall clock, startup and trigger waits included), and per
+   busy second.
+2. Latency: metrics updates produced live at ``--rate``/s on another 50
+   channels x 20 videos; a poller watches each channel's newest window row in
+   PostgreSQL. An event's latency is the time from its production to the
+   first poll that sees a row of its channel with ``last_event_at`` at or
+   after it (a channel's events share a partition, so they are processed in
+   order). Prints p50/p95/max.
+
+Each phase prints, per micro-batch of each query, Spark's ``durationMs``
+(latestOffset, getBatch, queryPlanning, addBatch, walCommit, commitOffsets),
+the state rows and state update/commit times, and the sink's own phases
+(collect = the Spark job of the batch, encode, COPY, upsert, rollup, commit).
 
 Run: ``uv run python bench/streaming_windows.py`` (about 4 minutes).
 """
@@ -74,27 +82,57 @@ def produce_backlog(count: int, topics: tuple[str, str]) -> float:
     return count / (time.monotonic() - began)
 
 
-def drain(query, total: int) -> list[dict]:
-    """Wait until the window query has read ``total`` events; return its batch progress."""
+def drain(queries: list, total: int) -> None:
+    """Wait until every query of the job has read ``total`` events.
+
+    Polls every 0.2 s (a batch's progress is reported when it has committed), and
+    logs every 5 s.
+    """
+    logged = time.monotonic()
     while True:
-        progress = [p for p in query.recentProgress if p["numInputRows"] > 0]
-        done = sum(p["numInputRows"] for p in progress)
+        done = min(sum(p["numInputRows"] for p in q.recentProgress) for q in queries)
         if done >= total:
-            return progress
-        if query.exception():
-            raise RuntimeError(f"query failed: {query.exception()}")
-        print(f"  ... {done:,}/{total:,} events through the window query", flush=True)
-        time.sleep(5)
+            return
+        for query in queries:
+            if query.exception():
+                raise RuntimeError(f"query {query.name} failed: {query.exception()}")
+        if time.monotonic() - logged >= 5:
+            print(f"  ... {done:,}/{total:,} events through every query", flush=True)
+            logged = time.monotonic()
+        time.sleep(0.2)
 
 
 class LiveTraffic(threading.Thread):
-    """Produce events at ``rate``/s for ``seconds``, remembering (channel, produced-at)."""
+    """Produce metrics updates at ``rate``/s for ``seconds``, remembering (channel, produced-at).
 
-    def __init__(self, topics: tuple[str, str], rate: int, seconds: int, channels: int = 50):
+    Like the backlog, the traffic is the simulated network's: ``channels`` channels
+    of ``videos`` videos each, every video reporting growing cumulative views.
+    """
+
+    def __init__(
+        self,
+        topics: tuple[str, str],
+        rate: int,
+        seconds: int,
+        channels: int = 50,
+        videos: int = 20,
+    ):
         super().__init__(daemon=True)
         self.topics, self.rate, self.seconds = topics, rate, seconds
         self.channels = [ids.channel_id(i, LIVE_NETWORK) for i in range(channels)]
+        self.videos = videos
         self.sent: list[tuple[str, datetime]] = []
+
+    def event(self, n: int, now: datetime) -> dict:
+        index = n % len(self.channels)
+        upload = (n // len(self.channels)) % self.videos
+        payload = {
+            "youtube_video_id": ids.youtube_video_id(index, upload, LIVE_NETWORK),
+            "views": n,
+            "revenue_usd": round(n * 0.0025, 4),
+        }
+        video = str(ids.platform_video_id(index, upload, LIVE_NETWORK))
+        return envelope("metrics_update", now, self.channels[index], video, payload)
 
     def run(self) -> None:
         producer = kafka_producer(linger_ms=5, acks=1)
@@ -104,10 +142,9 @@ class LiveTraffic(threading.Thread):
             if n > elapsed * self.rate:
                 time.sleep(0.002)
                 continue
-            channel = self.channels[n % len(self.channels)]
             now = datetime.now(UTC)
-            payload = {"views": n, "revenue_usd": 0.01, "youtube_video_id": "benchbench0"}
-            event = envelope("metrics_update", now, channel, str(uuid.uuid4()), payload)
+            event = self.event(n, now)
+            channel = event["channel_id"]
             producer.send(self.topics[0], key=channel.encode(), value=json.dumps(event).encode())
             self.sent.append((channel, now))
             n += 1
@@ -145,6 +182,51 @@ class Poller(threading.Thread):
         return None
 
 
+class SinkTimings(logging.Handler):
+    """Collects the phase timings the sinks attach to their log records, per query and batch."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.phases: dict[tuple[str, int], dict[str, float]] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        phases = getattr(record, "sink_phases", None)
+        if phases is not None:
+            query = str(record.args[0]) if record.args else ""
+            self.phases[(query, int(record.sink_batch))] = phases
+
+
+PHASES = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
+
+
+def print_breakdown(title: str, progress: list, sink: dict[tuple[str, int], dict[str, float]]):
+    """Per micro-batch: Spark's durationMs phases, state rows, and the sink's own phases."""
+    print(f"  {title}")
+    print(
+        "    batch   events  trigger  "
+        + "  ".join(f"{p[:9]:>9}" for p in PHASES)
+        + "  state rows total/updated/dropped, update/commit time  sink phases"
+    )
+    for p in progress:
+        d = p["durationMs"]
+        ops = p["stateOperators"]
+        state = (
+            f"{ops[0]['numRowsTotal']}/{ops[0]['numRowsUpdated']}/"
+            f"{ops[0]['numRowsDroppedByWatermark']} "
+            f"{ops[0]['allUpdatesTimeMs'] / 1000:.1f}s/{ops[0]['commitTimeMs'] / 1000:.1f}s"
+            if ops
+            else "-"
+        )
+        phases = sink.get((p["name"], p["batchId"]), {})
+        print(
+            f"    {p['batchId']:>5} {p['numInputRows']:>8,} "
+            f"{d.get('triggerExecution', 0) / 1000:>7.1f}s "
+            + "  ".join(f"{d.get(k, 0) / 1000:>8.1f}s" for k in PHASES)
+            + f"  {state:>36}  "
+            + ", ".join(f"{k} {v:.2f}s" for k, v in phases.items())
+        )
+
+
 def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, bisect_left(range(len(ordered)), q * len(ordered)))]
@@ -158,6 +240,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=60)
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    timings = SinkTimings()
+    sink_log = logging.getLogger("streaming.sink")
+    sink_log.setLevel(logging.DEBUG)
+    sink_log.propagate = False
+    sink_log.addHandler(timings)
 
     settings = get_settings()
     topics = create_topics()
@@ -173,21 +260,25 @@ def main() -> None:
     rate = produce_backlog(args.backlog, topics)
     print(f"backlog: {args.backlog:,} events produced ({rate:,.0f} events/s)")
 
-    spark = spark_session("ytempire-bench-windows", settings=settings)
+    spark = spark_session(
+        "ytempire-bench-windows", settings=settings, **{"spark.ui.showConsoleProgress": "false"}
+    )
+    began = time.monotonic()
     queries = start_queries(spark, config, settings)
     try:
-        began = time.monotonic()
-        progress = drain(queries[0], args.backlog)
+        drain(queries, args.backlog)
         wall = time.monotonic() - began
+        progress = [p for p in queries[0].recentProgress if p["numInputRows"] > 0]
         busy = sum(p["durationMs"]["triggerExecution"] for p in progress) / 1000
         rows = sum(p["numInputRows"] for p in progress)
         print(f"throughput: {rows:,} events in {len(progress)} micro-batches")
-        for p in progress:
-            print(
-                f"  batch {p['batchId']}: {p['numInputRows']:,} events in "
-                f"{p['durationMs']['triggerExecution'] / 1000:.1f}s "
-                f"({p['processedRowsPerSecond']:,.0f}/s)"
+        for query in queries:
+            print_breakdown(
+                f"{query.name} during the drain:",
+                [p for p in query.recentProgress if p["numInputRows"] > 0],
+                timings.phases,
             )
+        drained = {q.name: max(p["batchId"] for p in q.recentProgress) for q in queries}
         print(
             f"  sustained (wall clock incl. startup and trigger waits): {rows / wall:,.0f} events/s"
         )
@@ -201,6 +292,16 @@ def main() -> None:
         time.sleep(25)  # two triggers for the tail to land
         poller.stop_event.set()
         poller.join()
+        for query in queries:
+            print_breakdown(
+                f"{query.name} on live traffic:",
+                [
+                    p
+                    for p in query.recentProgress
+                    if p["batchId"] > drained[query.name] and p["numInputRows"] > 0
+                ],
+                timings.phases,
+            )
         latencies = [poller.latency(c, t) for c, t in live.sent]
         measured = [x for x in latencies if x is not None]
         print(

@@ -63,6 +63,21 @@ ENVELOPE_SCHEMA = T.StructType(
     ]
 )
 
+# What the windows read: a message parses into these fields only. Every other
+# field is skipped unconverted, so validity (event type, channel, time) is
+# judged on the same fields by the window query and the late-event count.
+WINDOW_FIELDS = ("event_type", "occurred_at", "channel_id", "video_id")
+WINDOW_PAYLOAD_FIELDS = ("views", "revenue_usd")
+ENVELOPE_WINDOW_SCHEMA = T.StructType(
+    [f for f in ENVELOPE_SCHEMA.fields if f.name in WINDOW_FIELDS]
+    + [
+        T.StructField(
+            "payload",
+            T.StructType([f for f in PAYLOAD_SCHEMA.fields if f.name in WINDOW_PAYLOAD_FIELDS]),
+        )
+    ]
+)
+
 # What the late-event count needs: validity and event time, nothing else.
 ENVELOPE_TIME_SCHEMA = T.StructType(
     [f for f in ENVELOPE_SCHEMA.fields if f.name in ("event_type", "occurred_at", "channel_id")]

@@ -26,7 +26,7 @@ from psycopg import sql
 from pyspark.sql import DataFrame
 
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import batch_summary, late_by_channel, late_events
+from streaming.windows import late_report
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
@@ -145,10 +145,12 @@ class WindowSink:
     settings: Settings
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        started = time.monotonic()
+        clock = _PhaseClock()
         rows = batch.select(*VIDEO_COLUMNS).toArrow()
+        clock.lap("collect")
         buffer = io.BytesIO()
         pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+        clock.lap("encode")
         with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
             cur.execute(
                 sql.SQL(
@@ -161,18 +163,44 @@ class WindowSink:
             )
             with cur.copy("copy batch_rows from stdin (format csv)") as copy:
                 copy.write(buffer.getvalue())
+            clock.lap("copy")
             cur.execute(_UPSERT_VIDEOS, {"batch_id": batch_id})
+            clock.lap("upsert")
             cur.execute(_ROLLUP_CHANNELS, {"batch_id": batch_id})
             channel_rows = cur.rowcount
+            clock.lap("rollup")
             _record_batch(cur, self.query_name, batch_id, output_rows=channel_rows)
+        clock.lap("commit")
         log.info(
-            "%s batch %d: %d video rows, %d channel window rows upserted in %.2fs",
+            "%s batch %d: %d video rows, %d channel window rows upserted in %.2fs (%s)",
             self.query_name,
             batch_id,
             rows.num_rows,
             channel_rows,
-            time.monotonic() - started,
+            clock.total,
+            clock,
+            extra={"sink_batch": batch_id, "sink_phases": clock.phases},
         )
+
+
+class _PhaseClock:
+    """Seconds spent in each named phase of a sink call, for the log and the benchmark."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+        self._last = self._start = time.monotonic()
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = now - self._last
+        self._last = now
+
+    @property
+    def total(self) -> float:
+        return self._last - self._start
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.2f}s" for k, v in self.phases.items())
 
 
 @dataclass
@@ -194,21 +222,38 @@ class LateEventSink:
     watermark_s: int
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        batch.persist()
-        try:
-            self._write(batch, batch_id)
-        finally:
-            batch.unpersist()
-
-    def _write(self, batch: DataFrame, batch_id: int) -> None:
-        summary = batch_summary(batch).toArrow().to_pylist()[0]
+        clock = _PhaseClock()
         with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
             previous_max = self._previous_max_event_at(cur, batch_id)
-            watermark = previous_max - timedelta(seconds=self.watermark_s) if previous_max else None
-            late = late_by_channel(
-                late_events(batch, watermark, self.window_s, self.slide_s)
-            ).toArrow()
-            late_rows = late.to_pylist()
+        watermark = previous_max - timedelta(seconds=self.watermark_s) if previous_max else None
+        report = late_report(batch, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
+        clock.lap("report")
+        late_rows = [r for r in report if r["late_count"]]
+        batch_max = max((r["max_event_at"] for r in report if r["max_event_at"]), default=None)
+        summary = {
+            "input_rows": sum(r["input_rows"] for r in report),
+            "invalid_rows": sum(r["invalid_rows"] for r in report),
+            "late_rows": sum(r["late_count"] for r in late_rows),
+            "max_event_at": _latest(previous_max, batch_max),
+            "watermark": watermark,
+        }
+        self._write(batch_id, late_rows, summary)
+        clock.lap("write")
+        self._report(batch_id, summary)
+        log.debug(
+            "%s batch %d: late-event sink %.2fs (%s)",
+            self.query_name,
+            batch_id,
+            clock.total,
+            clock,
+            extra={"sink_batch": batch_id, "sink_phases": clock.phases},
+        )
+
+    def _write(
+        self, batch_id: int, late_rows: list[dict[str, Any]], summary: dict[str, Any]
+    ) -> None:
+        """Replace the batch's late-event rows and record the batch, in one transaction."""
+        with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
             cur.execute(
                 "delete from streaming.late_events where query_name = %s and batch_id = %s",
                 (self.query_name, batch_id),
@@ -225,23 +270,12 @@ class LateEventSink:
                         r["late_count"],
                         r["oldest_event_at"],
                         r["newest_event_at"],
-                        watermark,
+                        summary["watermark"],
                     )
                     for r in late_rows
                 ],
             )
-            late_count = sum(r["late_count"] for r in late_rows)
-            _record_batch(
-                cur,
-                self.query_name,
-                batch_id,
-                input_rows=summary["input_rows"],
-                invalid_rows=summary["invalid_rows"],
-                late_rows=late_count,
-                max_event_at=_latest(previous_max, summary["max_event_at"]),
-                watermark=watermark,
-            )
-        self._report(batch_id, summary, late_count, watermark)
+            _record_batch(cur, self.query_name, batch_id, **summary)
 
     def _previous_max_event_at(self, cur: Any, batch_id: int) -> datetime | None:
         cur.execute(
@@ -252,19 +286,21 @@ class LateEventSink:
         row = cur.fetchone()
         return row[0] if row else None
 
-    def _report(
-        self, batch_id: int, summary: dict[str, Any], late: int, watermark: datetime | None
-    ) -> None:
-        level = logging.WARNING if late or summary["invalid_rows"] else logging.INFO
+    def _report(self, batch_id: int, summary: dict[str, Any]) -> None:
+        late, invalid, watermark = (
+            summary["late_rows"],
+            summary["invalid_rows"],
+            summary["watermark"],
+        )
         log.log(
-            level,
+            logging.WARNING if late or invalid else logging.INFO,
             "%s batch %d: %d events read, %d late (watermark %s), %d invalid",
             self.query_name,
             batch_id,
             summary["input_rows"],
             late,
             watermark.isoformat() if watermark else "none yet",
-            summary["invalid_rows"],
+            invalid,
         )
 
 

@@ -3,7 +3,7 @@
 Nothing here reads or writes a service, so each step is tested on static
 DataFrames. The job wires them: Kafka rows -> :func:`parse_events` ->
 :func:`valid_events` -> watermark -> :func:`video_window_stats`; and, for the
-late-event report, :func:`late_events` against the watermark of the batch.
+late-event report, :func:`late_report` against the watermark of the batch.
 
 Cumulative counters. A ``metrics_update`` carries the lifetime ``views`` and
 ``revenue_usd`` of one video as of ``occurred_at``, so summing them over a
@@ -23,46 +23,52 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from streaming.schema import COUNTED_EVENT_TYPES, ENVELOPE_SCHEMA, ENVELOPE_TIME_SCHEMA
+from streaming.schema import COUNTED_EVENT_TYPES, ENVELOPE_TIME_SCHEMA, ENVELOPE_WINDOW_SCHEMA
 
 NO_VIDEO = ""  # video_id of channel-level events in the per-video stats
 
 
 def parse_events(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> one row per message with the envelope's fields (null if invalid)."""
-    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_SCHEMA)
+    """Kafka source rows -> one row per message with the fields the windows use (null if invalid).
+
+    The JSON is parsed once, by a generator over a one-element array. Were the
+    parsed struct a plain projection, the optimizer would push each validity
+    predicate of a later ``where`` below it as its own ``from_json`` (one parse
+    per condition: four parses of every message instead of one); a predicate
+    on a generator's output stays above the generator.
+    """
+    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_WINDOW_SCHEMA)
     return kafka_rows.select(
         F.col("topic"),
         F.col("partition"),
         F.col("offset"),
         F.col("timestamp").alias("kafka_timestamp"),
-        envelope.alias("e"),
+        F.inline(F.array(envelope)),
     ).select(
         "topic",
         "partition",
         "offset",
         "kafka_timestamp",
-        F.col("e.event_id").alias("event_id"),
-        F.col("e.event_type").alias("event_type"),
-        F.try_to_timestamp(F.col("e.occurred_at")).alias("occurred_at"),
-        F.col("e.channel_id").alias("channel_id"),
-        F.col("e.video_id").alias("video_id"),
-        F.col("e.payload.views").alias("views"),
-        F.col("e.payload.revenue_usd").alias("revenue_usd"),
+        "event_type",
+        F.try_to_timestamp(F.col("occurred_at")).alias("occurred_at"),
+        "channel_id",
+        "video_id",
+        F.col("payload.views").alias("views"),
+        F.col("payload.revenue_usd").alias("revenue_usd"),
     )
 
 
 def parse_event_times(kafka_rows: DataFrame) -> DataFrame:
     """Kafka source rows -> type, channel and event time only (cheaper to parse)."""
     envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_TIME_SCHEMA)
-    return kafka_rows.select(envelope.alias("e")).select(
-        F.col("e.event_type").alias("event_type"),
-        F.try_to_timestamp(F.col("e.occurred_at")).alias("occurred_at"),
-        F.col("e.channel_id").alias("channel_id"),
+    return kafka_rows.select(F.inline(F.array(envelope))).select(
+        "event_type",
+        F.try_to_timestamp(F.col("occurred_at")).alias("occurred_at"),
+        "channel_id",
     )
 
 
-def is_valid(events: DataFrame) -> Column:
+def is_valid() -> Column:
     """Rows a window can hold: an event type, a channel and a parseable time."""
     return (
         F.col("event_type").isNotNull()
@@ -72,7 +78,7 @@ def is_valid(events: DataFrame) -> Column:
 
 
 def valid_events(events: DataFrame) -> DataFrame:
-    return events.where(is_valid(events))
+    return events.where(is_valid())
 
 
 def _count_type(event_type: str) -> Column:
@@ -124,36 +130,35 @@ def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:
     )
 
 
-def late_events(
-    events: DataFrame, watermark: datetime | None, window_s: int, slide_s: int
-) -> DataFrame:
-    """Valid events that no window can take any more: every window holding them has
-    ended at or before ``watermark``, so the streaming aggregation drops them.
+def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
+    """A valid event that no window can take any more: every window holding it has
+    ended at or before ``watermark``, so the streaming aggregation drops it.
 
     An event whose older windows closed but whose latest is still open is not
     late: it counts in the open windows, as Spark does.
     """
     if watermark is None:
-        return events.limit(0)
+        return F.lit(False)
     watermark_us = F.unix_micros(F.lit(watermark).cast("timestamp"))
-    return valid_events(events).where(
-        last_window_end(F.col("occurred_at"), window_s, slide_s) <= watermark_us
-    )
+    return is_valid() & (last_window_end(F.col("occurred_at"), window_s, slide_s) <= watermark_us)
 
 
-def late_by_channel(late: DataFrame) -> DataFrame:
-    """Late events -> count and time range per channel."""
-    return late.groupBy("channel_id").agg(
-        F.count(F.lit(1)).alias("late_count"),
-        F.min("occurred_at").alias("oldest_event_at"),
-        F.max("occurred_at").alias("newest_event_at"),
-    )
+def late_report(
+    events: DataFrame, watermark: datetime | None, window_s: int, slide_s: int
+) -> DataFrame:
+    """Parsed events of one batch -> one row per channel (null: rows without one):
+    rows read, invalid rows, latest valid event time, and the late events' count
+    and time range against ``watermark``. One pass over the batch.
 
-
-def batch_summary(events: DataFrame) -> DataFrame:
-    """Parsed events -> one row: input rows, invalid rows, latest event time."""
-    return events.agg(
+    The latest time is taken over valid events only, as the window query's
+    watermark is: invalid rows never reach its aggregation.
+    """
+    late = is_late(watermark, window_s, slide_s)
+    return events.groupBy("channel_id").agg(
         F.count(F.lit(1)).alias("input_rows"),
-        F.count_if(~is_valid(events)).alias("invalid_rows"),
-        F.max("occurred_at").alias("max_event_at"),
+        F.count_if(~is_valid()).alias("invalid_rows"),
+        F.max(F.when(is_valid(), F.col("occurred_at"))).alias("max_event_at"),
+        F.count_if(late).alias("late_count"),
+        F.min(F.when(late, F.col("occurred_at"))).alias("oldest_event_at"),
+        F.max(F.when(late, F.col("occurred_at"))).alias("newest_event_at"),
     )

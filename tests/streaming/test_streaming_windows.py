@@ -12,9 +12,8 @@ from pyspark.sql import types as T
 from streaming.config import StreamConfig, duration_seconds
 from streaming.sample_events import envelope
 from streaming.windows import (
-    batch_summary,
-    late_by_channel,
-    late_events,
+    late_report,
+    parse_event_times,
     parse_events,
     valid_events,
     video_window_stats,
@@ -72,8 +71,14 @@ def test_parse_keeps_microseconds_and_marks_bad_rows_invalid(spark):
     assert rows[0]["revenue_usd"] == Decimal("1.25")
     assert rows[1]["event_type"] is None
     assert rows[2]["occurred_at"] is None
-    summary = batch_summary(parsed(spark, [good, b"{not json", bad_time])).first()
-    assert (summary["input_rows"], summary["invalid_rows"]) == (3, 2)
+    report = (
+        late_report(parsed(spark, [good, b"{not json", bad_time]), None, 300, 60)
+        .toArrow()
+        .to_pylist()
+    )
+    assert sum(r["input_rows"] for r in report) == 3
+    assert sum(r["invalid_rows"] for r in report) == 2
+    assert max(r["max_event_at"] or at(0) for r in report) == at(3, 7, 123456)
 
 
 def test_event_on_a_boundary_opens_a_window_and_leaves_the_one_ending_there(spark):
@@ -116,22 +121,29 @@ def test_stats_per_video_count_types_and_keep_cumulative_revenue_bounds(spark):
 
 
 def test_late_events_are_those_whose_every_window_has_closed(spark):
-    events = parsed(
-        spark,
-        [
-            event("quality_check", at(2, 59), CH_A, "v1"),  # last window [2, 7): closed
-            event("quality_check", at(3, 0), CH_A, "v1"),  # last window [3, 8): open
-            event("quality_check", at(1, 0), CH_B, "v9"),  # last window [1, 6): closed
-            event("quality_check", at(9, 0), CH_B, "v9"),
-            b"garbage",
-        ],
-    )
+    values = [
+        event("quality_check", at(2, 59), CH_A, "v1"),  # last window [2, 7): closed
+        event("quality_check", at(3, 0), CH_A, "v1"),  # last window [3, 8): open
+        event("quality_check", at(1, 0), CH_B, "v9"),  # last window [1, 6): closed
+        event("quality_check", at(9, 0), CH_B, "v9"),
+        b"garbage",
+    ]
     watermark = at(7)  # a window ending at 00:07 has closed; 00:08 is still open
-    late = late_events(events, watermark, 300, 60)
-    assert sorted(r["occurred_at"] for r in late.toArrow().to_pylist()) == [at(1), at(2, 59)]
-    by_channel = {r["channel_id"]: r for r in late_by_channel(late).toArrow().to_pylist()}
-    assert {c: r["late_count"] for c, r in by_channel.items()} == {CH_A: 1, CH_B: 1}
-    assert late_events(events, None, 300, 60).count() == 0
+    for events in (parsed(spark, values), parse_event_times(kafka_rows(spark, values))):
+        report = {
+            r["channel_id"]: r
+            for r in late_report(events, watermark, 300, 60).toArrow().to_pylist()
+        }
+        assert {c: r["late_count"] for c, r in report.items()} == {CH_A: 1, CH_B: 1, None: 0}
+        assert (report[CH_A]["oldest_event_at"], report[CH_A]["newest_event_at"]) == (
+            at(2, 59),
+            at(2, 59),
+        )
+        assert report[CH_B]["oldest_event_at"] == at(1)
+        assert (report[CH_B]["input_rows"], report[None]["invalid_rows"]) == (2, 1)
+        assert report[CH_B]["max_event_at"] == at(9)
+        no_watermark = late_report(events, None, 300, 60).toArrow().to_pylist()
+        assert sum(r["late_count"] for r in no_watermark) == 0
 
 
 @pytest.mark.parametrize(
