@@ -92,7 +92,9 @@ def make_pipeline(
     same-named pipeline from the destination and drops its own pending packages.
     """
     credentials = f"{loader_credentials(settings)}?options={quote(PLANNER_OPTIONS)}"
-    destination = dlt.destinations.postgres(credentials=credentials, create_indexes=True)
+    # The landing's keys are its own (ensure_keys); dlt's would only add a unique _dlt_id
+    # to its state table, which turns a replayed state job into a terminal failure.
+    destination = dlt.destinations.postgres(credentials=credentials, create_indexes=False)
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
@@ -124,10 +126,21 @@ def ensure_keys(settings: Settings) -> None:
     They enforce row identity whatever the load path. (The planner may still hash
     the target table in the MERGE while it is small; with the index it can probe it
     instead once hashing it costs more.)
+
+    The state table must take a replayed insert: a run killed after a load job's
+    commit but before dlt records the job as done runs the job again on resume
+    (dlt's commit -> bookkeeping gap). The events and dead-letter jobs are merges, so
+    replaying them changes nothing; the state job appends the same row twice, which
+    restores to the same state -- unless ``_dlt_id`` is unique, as databases landed
+    before this release have it, so that constraint is dropped.
     """
     from ytempire.clients import pg_connect
 
     with pg_connect("loader", settings=settings) as conn:
+        conn.execute(
+            f"alter table if exists {DATASET}._dlt_pipeline_state "
+            "drop constraint if exists _dlt_pipeline_state__dlt_id_key"
+        )
         for table, keys in _KEYS.items():
             if not conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()[0]:
                 continue
@@ -171,6 +184,7 @@ def land_events(
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
+    ensure_keys(s)  # before a left-behind package replays its jobs
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)

@@ -102,10 +102,10 @@ def record_video_generated(
             f"could not store video {event.video_id} of channel {event.channel_id}: "
             f"{reason}. Next: check the channel exists in ytempire.channels."
         ) from exc
-    redis_client.setex(
+    redis_client.set(
         f"{redis_prefix}channel:{event.channel_id}:latest_video",
-        LATEST_VIDEO_TTL_S,
         str(event.video_id),
+        ex=LATEST_VIDEO_TTL_S,
     )
     return event
 

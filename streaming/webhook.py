@@ -141,8 +141,8 @@ def create_app(
         _require_video(event, s)
         stats = fetch_statistics(event.payload.youtube_video_id, s)
         record = _store(event, stats, s)
-        cache.setex(
-            f"{redis_prefix}video:{event.video_id}:metrics", METRICS_TTL_S, json.dumps(record)
+        cache.set(
+            f"{redis_prefix}video:{event.video_id}:metrics", json.dumps(record), ex=METRICS_TTL_S
         )
         producer.send(
             analytics_topic, key=event.channel_id.encode(), value=json.dumps(record).encode()

@@ -5,12 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import random
+import shutil
+from pathlib import Path
 
 import pytest
 
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events_pipeline import land_events, make_pipeline
-from ytempire.clients import kafka_consumer
+from ytempire.clients import kafka_consumer, pg_connect
 from ytempire.simulation.traffic import simulated_events
 
 
@@ -157,5 +159,46 @@ def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
         settings=settings,
     )
     assert summary.messages == 500  # only what the killed run had not read
+    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
+    assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)
+
+
+def test_a_package_replayed_after_its_jobs_committed_lands_nothing_twice(
+    settings, new_topic, produce, loader, tmp_path
+):
+    """The crash dlt cannot close: every job committed, the package not yet marked loaded.
+
+    The resumed run replays all of the package's jobs; the merges change nothing
+    and the state table takes its row again instead of failing the run.
+    """
+    topic, dlq = new_topic("events", partitions=2), new_topic("dlq")
+    events = list(simulated_events(1_000, seed=23))
+    produce(topic, [(k, v) for _, k, v, _ in events])
+    pipeline = make_pipeline(settings, tmp_path, tmp_path.name)
+    source = kafka_events([topic], page_size=500, dead_letter_topic=dlq, settings=settings)
+    pipeline.extract(source, loader_file_format="csv")
+    pipeline.normalize()
+    (load_id,) = pipeline.list_normalized_load_packages()
+    normalized = Path(pipeline.working_dir) / "load" / "normalized" / load_id
+    shutil.copytree(normalized, tmp_path / "left-behind")
+    pipeline.load().raise_on_failed_jobs()  # committed ...
+    shutil.rmtree(normalized.parent.parent / "loaded" / load_id)
+    shutil.copytree(tmp_path / "left-behind", normalized)  # ... but never marked done
+    # as a database landed by an earlier release has it (dlt's unique _dlt_id)
+    with pg_connect("loader", settings=settings) as conn:
+        conn.execute(
+            "alter table raw_events._dlt_pipeline_state drop constraint if exists "
+            "_dlt_pipeline_state__dlt_id_key; alter table raw_events._dlt_pipeline_state "
+            "add constraint _dlt_pipeline_state__dlt_id_key unique (_dlt_id)"
+        )
+
+    summary = land_events(
+        [topic],
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+    assert summary.messages == 0
     landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
     assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)
