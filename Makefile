@@ -39,7 +39,8 @@ test: setup ## The test suite, against the real services
 lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
-	$(UV) mypy ytempire
+	$(UV) mypy ytempire ingestion streaming
+	cd dbt_project && $(UV) sqlfluff lint models snapshots macros --processes 1
 
 format: ## Apply ruff's formatting and fixes
 	$(UV) ruff format .

@@ -142,7 +142,8 @@ def ensure_keys(settings: Settings) -> None:
             "drop constraint if exists _dlt_pipeline_state__dlt_id_key"
         )
         for table, keys in _KEYS.items():
-            if not conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()[0]:
+            found = conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()
+            if found is None or found[0] is None:
                 continue
             for name, columns in keys.items():
                 conn.execute(

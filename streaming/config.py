@@ -72,7 +72,9 @@ class StreamConfig:
     @classmethod
     def from_env(cls, settings: Settings | None = None, **overrides: Any) -> StreamConfig:
         """Read the variables, apply non-None ``overrides`` and validate."""
-        values = {f.name: os.environ.get(f.metadata["env"]) or f.default for f in fields(cls)}
+        values: dict[str, str] = {
+            f.name: os.environ.get(f.metadata["env"]) or str(f.default) for f in fields(cls)
+        }
         if not values["checkpoint_root"]:
             local_dir = (settings or get_settings()).local_dir
             values["checkpoint_root"] = str(Path(local_dir) / "checkpoints")
