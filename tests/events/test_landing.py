@@ -11,8 +11,9 @@ from pathlib import Path
 import pytest
 
 from ingestion.kafka_events import kafka_events
-from ingestion.kafka_events_pipeline import land_events, make_pipeline
+from ingestion.kafka_events_pipeline import LandingSummary, land_events, make_pipeline
 from ytempire.clients import kafka_consumer, pg_connect
+from ytempire.settings import Settings
 from ytempire.simulation.traffic import simulated_events
 
 
@@ -136,6 +137,22 @@ def test_an_event_republished_at_a_later_offset_lands_once(
     assert rows == [(500, 500, 0, 499)]
 
 
+def _resume(topic: str, dlq: str, pipelines_dir: Path, settings: Settings) -> LandingSummary:
+    """The next run of the landing in the folder a killed run left behind."""
+    return land_events(
+        [topic],
+        pipelines_dir=pipelines_dir,
+        pipeline_name=pipelines_dir.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+
+
+def _landed_ids(loader, topic: str) -> list[str]:
+    rows = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
+    return sorted(r[0] for r in rows)
+
+
 @pytest.mark.parametrize("died_after", ["extract", "normalize"])
 def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
     settings, new_topic, produce, loader, tmp_path, died_after
@@ -151,16 +168,9 @@ def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
     pipeline.extract(source, loader_file_format="csv")  # offsets now committed locally ...
     if died_after == "normalize":
         pipeline.normalize()  # ... and the package is ready, but never loaded
-    summary = land_events(
-        [topic],
-        pipelines_dir=tmp_path,
-        pipeline_name=tmp_path.name,
-        dead_letter_topic=dlq,
-        settings=settings,
-    )
+    summary = _resume(topic, dlq, tmp_path, settings)
     assert summary.messages == 500  # only what the killed run had not read
-    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
-    assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)
+    assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
 
 
 def test_a_package_replayed_after_its_jobs_committed_lands_nothing_twice(
@@ -192,13 +202,6 @@ def test_a_package_replayed_after_its_jobs_committed_lands_nothing_twice(
             "add constraint _dlt_pipeline_state__dlt_id_key unique (_dlt_id)"
         )
 
-    summary = land_events(
-        [topic],
-        pipelines_dir=tmp_path,
-        pipeline_name=tmp_path.name,
-        dead_letter_topic=dlq,
-        settings=settings,
-    )
+    summary = _resume(topic, dlq, tmp_path, settings)
     assert summary.messages == 0
-    landed = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))
-    assert sorted(r[0] for r in landed) == sorted(e for *_, e in events)
+    assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
