@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-
-def _ytempire(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ytempire.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-        check=False,
-    )
+from tests.cli import run_ytempire
 
 
 def test_doctor_reports_every_service_up():
-    result = _ytempire("doctor")
+    result = run_ytempire("doctor")
     assert result.returncode == 0, result.stdout + result.stderr
     lines = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
     assert lines == {"postgres": "up", "redis": "up", "kafka": "up", "spark": "up"}
@@ -36,7 +23,7 @@ def test_doctor_reports_every_service_up():
     ],
 )
 def test_doctor_names_a_stopped_service(variable, value, service, message):
-    result = _ytempire("doctor", **{variable: value})
+    result = run_ytempire("doctor", **{variable: value})
     assert result.returncode == 1
     down = [line for line in result.stdout.splitlines() if line.split()[1] == "DOWN"]
     assert [line.split()[0] for line in down] == [service]
@@ -47,7 +34,7 @@ def test_doctor_names_a_stopped_service(variable, value, service, message):
 
 
 def test_service_error_from_a_command_is_one_line_with_exit_code_2():
-    result = _ytempire("db", "init", YTEMPIRE_PG_PORT="1")
+    result = run_ytempire("db", "init", YTEMPIRE_PG_PORT="1")
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: PostgreSQL is down or unreachable")

@@ -2,22 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
+from tests.cli import run_ytempire
 from ytempire.clients import redis_client
 from ytempire.quota import QuotaBudget
-
-
-def _ytempire(*args: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ytempire.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
 
 
 def test_quota_prints_used_and_remaining(settings, redis_prefix):
@@ -26,13 +13,13 @@ def test_quota_prints_used_and_remaining(settings, redis_prefix):
     QuotaBudget(redis_client(settings=settings), 10_000, redis_prefix).reserve(
         "search.list", date(2025, 1, 1)
     )
-    done = _ytempire("quota", "--date", "2025-01-01", YTEMPIRE_REDIS_KEY_PREFIX=redis_prefix)
+    done = run_ytempire("quota", "--date", "2025-01-01", YTEMPIRE_REDIS_KEY_PREFIX=redis_prefix)
     assert done.returncode == 0, done.stderr
     assert "used 100, remaining 9900 of 10000 units" in done.stdout
 
 
 def test_ingest_with_redis_down_exits_2_naming_redis():
-    done = _ytempire(
+    done = run_ytempire(
         "ingest",
         "youtube",
         "--date",
