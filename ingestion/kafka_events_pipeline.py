@@ -120,8 +120,10 @@ _KEYS = {
 }
 
 
-def ensure_keys(settings: Settings) -> None:
+def ensure_keys(settings: Settings) -> bool:
     """Unique indexes on the merge keys (dlt makes none on Postgres) and on Kafka coordinates.
+
+    Returns whether every table was there to index (a first load creates them).
 
     They enforce row identity whatever the load path. (The planner may still hash
     the target table in the MERGE while it is small; with the index it can probe it
@@ -136,6 +138,7 @@ def ensure_keys(settings: Settings) -> None:
     """
     from ytempire.clients import pg_connect
 
+    indexed_all = True
     with pg_connect("loader", settings=settings) as conn:
         conn.execute(
             f"alter table if exists {DATASET}._dlt_pipeline_state "
@@ -144,12 +147,14 @@ def ensure_keys(settings: Settings) -> None:
         for table, keys in _KEYS.items():
             found = conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()
             if found is None or found[0] is None:
+                indexed_all = False
                 continue
             for name, columns in keys.items():
                 conn.execute(
                     f"create unique index if not exists {table}_{name} "
                     f"on {DATASET}.{table} ({columns})"
                 )
+    return indexed_all
 
 
 def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -185,7 +190,7 @@ def land_events(
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
-    ensure_keys(s)  # before a left-behind package replays its jobs
+    keys_ready = ensure_keys(s)  # before a left-behind package replays its jobs
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)
@@ -215,7 +220,7 @@ def land_events(
             info: LoadInfo = pipeline.run(source, loader_file_format="csv")
             info.raise_on_failed_jobs()
             _add_step_seconds(steps, pipeline)
-            if loads == 0:
+            if loads == 0 and not keys_ready:  # the first load created the tables
                 ensure_keys(s)
             loads += 1
             landed += remaining - _remaining(_offsets(pipeline), stop_at)
