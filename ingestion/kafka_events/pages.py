@@ -138,8 +138,9 @@ class Prefetcher:
     """Reads and parses ``topics`` from ``offsets`` to ``stop_at`` ahead of the loads.
 
     :meth:`chunk` yields the pages of the next chunk (about ``chunk_size``
-    messages, whole pages). At most ``max_pages`` parsed pages wait in memory
-    and on disk, so memory stays flat however many events a run lands.
+    messages, whole pages). At most one chunk of parsed pages waits (on disk,
+    with its records in memory), so memory stays flat however many events a
+    run lands.
     """
 
     def __init__(
