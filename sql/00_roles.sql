@@ -28,3 +28,10 @@ alter role analyst login nosuperuser nocreatedb nocreaterole;
 
 -- Belt and braces: even a grant made by mistake cannot let an analyst write.
 alter role analyst set default_transaction_read_only = on;
+
+-- dbt's models sort and hash millions of snapshot and event rows (dedup,
+-- counter differencing): give its sessions room to do that in memory instead
+-- of spilling to temporary files. Two dbt threads on a small server stay well
+-- inside its RAM; index builds of a full refresh get the maintenance budget.
+alter role ytempire_transformer set work_mem = '256MB';
+alter role ytempire_transformer set maintenance_work_mem = '512MB';
