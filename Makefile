@@ -40,7 +40,7 @@ lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
 	$(UV) mypy ytempire ingestion streaming
-	cd dbt_project && $(UV) sqlfluff lint models snapshots macros --processes 1
+	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests --processes 1
 
 format: ## Apply ruff's formatting and fixes
 	$(UV) ruff format .

@@ -2,12 +2,17 @@
     Daily deltas from cumulative counters (see the docs block counter_deltas).
 
     `snapshots` is a relation or CTE with one row per entity and date: the
-    key column(s), `date_column`, every counter, and a boolean
-    `starts_from_zero`. `counters` maps each counter column to the name of
-    its delta. The result adds `previous_<date_column>`, `days_since_previous`,
-    the previous value of each counter, each delta, and `is_restated`.
+    key column(s), `date_column` and every counter. `counters` maps each
+    counter column to the name of its delta. `starts_from_zero` is a boolean
+    SQL expression over those columns (in scope as `linked.<column>`),
+    evaluated only for a row without a previous snapshot, so it may look the
+    entity up: few rows of a daily run reach it.
+    The result adds `previous_<date_column>`, `days_since_previous`, the
+    previous value of each counter, each delta, and `is_restated`.
 #}
-{% macro counter_deltas(snapshots, key_columns, date_column, counters) -%}
+{% macro counter_deltas(
+    snapshots, key_columns, date_column, counters, starts_from_zero='starts_from_zero'
+) -%}
     {%- set keys = key_columns | join(', ') -%}
     with sequenced as (
         select
@@ -29,6 +34,16 @@
                 false
             ) as has_previous
         from sequenced
+    ),
+
+    based as (
+        select
+            *,
+            -- case, not and: the expression runs only for rows without a previous
+            case
+                when has_previous then false else {{ starts_from_zero }}
+            end as counts_from_zero
+        from linked
     )
 
     select
@@ -45,7 +60,7 @@
         case when has_previous then lag_{{ counter }} end as previous_{{ counter }},
         {{ counter }} - case
             when has_previous then lag_{{ counter }}
-            when starts_from_zero then 0
+            when counts_from_zero then 0
             else {{ counter }}
         end as {{ delta }},
         {%- endfor %}
@@ -55,7 +70,7 @@
             {%- if not loop.last %} or {% endif -%}
             {% endfor %}
         ) as is_restated
-    from linked
+    from based
 {%- endmacro %}
 
 {#
@@ -76,7 +91,9 @@
     recomputed as whole days, so replacing whole days is exact (a snapshot
     removed from raw disappears too), and the delete reads the target through
     its date index instead of matching keys against the whole history.
-    The model names its date column in config `window_column`.
+    The model names its date column in config `window_column`, and keys its
+    unique index on (date, entity): a new day's rows then land at the right
+    edge of the index, not at random pages of a history-sized one.
 #}
 {% macro get_incremental_replace_window_sql(arg_dict) -%}
     {%- set target = arg_dict['target_relation'] -%}
@@ -97,5 +114,70 @@
             coalesce(max({{ timestamp_column }}), '-infinity'::timestamptz)
             - interval '{{ var("lookback_days") }} days'
         from {{ relation or this }}
+    )
+{%- endmacro %}
+
+{#
+    Incremental strategy `accumulate`: add the batch's measures to the
+    target's running totals, key by key. The model lists its summed columns in
+    config `accumulate_columns`; every other non-key column takes the batch's
+    value. Only for batches of rows that no later run can change (settled
+    days): the batch runs in the model's transaction, so a failed run adds
+    nothing and a rerun over the same rows is the model's job to exclude.
+#}
+{% macro get_incremental_accumulate_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {%- set summed = config.require('accumulate_columns') -%}
+    {%- set names = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set columns = get_quoted_csv(names) -%}
+    insert into {{ target }} as accumulated ({{ columns }})
+    select {{ columns }} from {{ batch }}
+    on conflict ({{ keys | join(', ') }}) do update set
+    {%- for name in names if name not in keys %}
+        {{ adapter.quote(name) }} =
+        {%- if name in summed %}
+            accumulated.{{ adapter.quote(name) }} + excluded.{{ adapter.quote(name) }}
+        {%- else %} excluded.{{ adapter.quote(name) }}
+        {%- endif %}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#
+    The first day, from `window_start` on, where `staged` (the rows a model
+    is built from) and `built` (what the model holds) differ: compared day by
+    day on the row count and a sum of row hashes over `columns` (all of
+    them, in table order, when none are named), so a daily run rewrites the
+    new day and any day a late or re-collected row changed, not every day of
+    its lookback window. Null when nothing changed. Rows
+    removed from a source inside the window are not caught: dlt's merge never
+    removes rows; a full refresh rebuilds from whatever the sources hold.
+#}
+{% macro first_changed_date(staged, built, date_column, columns, window_start) -%}
+    {%- set hashed = columns | join(', ') if columns else 'fingerprinted.*' -%}
+    {%- set fingerprint -%}
+        count(*) as row_count,
+        sum(hashtextextended(row({{ hashed }})::text, 0)) as row_hash
+    {%- endset -%}
+    (
+        select min(coalesce(staged_days.day, built_days.day))
+        from (
+            select {{ date_column }} as day, {{ fingerprint }}
+            from {{ staged }} as fingerprinted
+            where {{ date_column }} >= {{ window_start }}
+            group by {{ date_column }}
+        ) as staged_days
+        full outer join (
+            select {{ date_column }} as day, {{ fingerprint }}
+            from {{ built }} as fingerprinted
+            where {{ date_column }} >= {{ window_start }}
+            group by {{ date_column }}
+        ) as built_days
+            on staged_days.day = built_days.day
+        where
+            (staged_days.row_count, staged_days.row_hash)
+            is distinct from (built_days.row_count, built_days.row_hash)
     )
 {%- endmacro %}

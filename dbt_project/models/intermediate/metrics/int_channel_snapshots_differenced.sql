@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='collection_date',
         indexes=[
-            {'columns': ['channel_id', 'collection_date'], 'unique': true},
-            {'columns': ['collection_date']},
+            {'columns': ['collection_date', 'channel_id'], 'unique': true},
         ],
     )
 }}

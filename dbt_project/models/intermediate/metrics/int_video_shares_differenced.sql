@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='collection_date',
         indexes=[
-            {'columns': ['video_id', 'collection_date'], 'unique': true},
-            {'columns': ['collection_date']},
+            {'columns': ['collection_date', 'video_id'], 'unique': true},
         ],
     )
 }}
@@ -55,34 +54,57 @@ daily_last as (
     order by youtube_video_id asc, occurred_date asc, occurred_at desc
 ),
 
-flagged as (
-    select
-        daily_last.video_id,
-        daily_last.channel_id,
-        daily_last.collection_date,
-        daily_last.share_count,
-        coalesce(
-            videos.published_date
-            >= daily_last.collection_date - {{ var('new_entity_days') }},
-            true
-        ) as starts_from_zero
-    from daily_last
-    left join videos on daily_last.video_id = videos.video_id
-),
+{% if is_incremental() %}
+    -- Only days from the first one whose share counts changed are rewritten.
+    changes as (
+        select {{ first_changed_date(
+            'daily_last',
+            this,
+            'collection_date',
+            ['video_id', 'channel_id', 'share_count'],
+            incremental_window_start('collection_date'),
+        ) }} as changed_from
+    ),
+
+    to_difference as (
+        select daily_last.*
+        from daily_last
+        where
+            daily_last.collection_date
+            >= (select changes.changed_from from changes) - {{ var('max_gap_days') }}
+    ),
+{% endif %}
+
+-- A video published within new_entity_days (or not yet described by the
+-- collector) counts from zero; looked up only for a video's first report.
+{%- set starts_from_zero -%}
+    coalesce(
+        (
+            select videos.published_date
+            from videos
+            where videos.video_id = linked.video_id
+        ) >= linked.collection_date - {{ var('new_entity_days') }},
+        true
+    )
+{%- endset %}
 
 differenced as (
     {{ counter_deltas(
-        'flagged',
+        'to_difference' if is_incremental() else 'daily_last',
         ['video_id', 'channel_id'],
         'collection_date',
         {'share_count': 'shares_daily'},
+        starts_from_zero,
     ) }}
 ),
 
 final as (
     select * from differenced
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('collection_date') }}
+        where collection_date >= (select changes.changed_from from changes)
+    {% else %}
+        -- Days stored contiguously: daily runs read and replace recent days.
+        order by collection_date, video_id
     {% endif %}
 )
 

@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='collection_date',
         indexes=[
-            {'columns': ['video_id', 'collection_date'], 'unique': true},
-            {'columns': ['collection_date']},
+            {'columns': ['collection_date', 'video_id'], 'unique': true},
         ],
     )
 }}
@@ -17,6 +16,7 @@ with
 snapshots as (
     select
         video_id,
+        channel_id,
         collection_date,
         view_count,
         like_count,
@@ -31,31 +31,47 @@ snapshots as (
 videos as (
     select
         video_id,
-        channel_id,
         published_date
     from {{ ref('stg_youtube__videos') }}
 ),
 
-flagged as (
-    select
-        snapshots.video_id,
-        videos.channel_id,
-        snapshots.collection_date,
-        snapshots.view_count,
-        snapshots.like_count,
-        snapshots.comment_count,
-        coalesce(
-            videos.published_date
-            >= snapshots.collection_date - {{ var('new_entity_days') }},
-            false
-        ) as starts_from_zero
-    from snapshots
-    inner join videos on snapshots.video_id = videos.video_id
-),
+{% if is_incremental() %}
+    -- Only days from the first one whose snapshots changed are rewritten.
+    changes as (
+        select {{ first_changed_date(
+            'snapshots',
+            this,
+            'collection_date',
+            ['video_id', 'channel_id', 'view_count', 'like_count', 'comment_count'],
+            incremental_window_start('collection_date'),
+        ) }} as changed_from
+    ),
+
+    to_difference as (
+        select snapshots.*
+        from snapshots
+        where
+            snapshots.collection_date
+            >= (select changes.changed_from from changes) - {{ var('max_gap_days') }}
+    ),
+{% endif %}
+
+-- A video first seen within new_entity_days of publication counts from zero;
+-- the publication day is looked up only for a video's first snapshot.
+{%- set starts_from_zero -%}
+    coalesce(
+        (
+            select videos.published_date
+            from videos
+            where videos.video_id = linked.video_id
+        ) >= linked.collection_date - {{ var('new_entity_days') }},
+        false
+    )
+{%- endset %}
 
 differenced as (
     {{ counter_deltas(
-        'flagged',
+        'to_difference' if is_incremental() else 'snapshots',
         ['video_id', 'channel_id'],
         'collection_date',
         {
@@ -63,13 +79,17 @@ differenced as (
             'like_count': 'likes_daily',
             'comment_count': 'comments_daily',
         },
+        starts_from_zero,
     ) }}
 ),
 
 final as (
     select * from differenced
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('collection_date') }}
+        where collection_date >= (select changes.changed_from from changes)
+    {% else %}
+        -- Days stored contiguously: daily runs read and replace recent days.
+        order by collection_date, video_id
     {% endif %}
 )
 

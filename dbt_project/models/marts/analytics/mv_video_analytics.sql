@@ -9,10 +9,26 @@
 }}
 
 -- Per video: lifetime and last-7-day performance next to what the video cost
--- to generate and how it scored.
+-- to generate and how it scored. Lifetime figures are the settled totals plus
+-- the days after them, so a refresh reads about a week of the daily fact, not
+-- its history.
 with
 
-daily as (
+settled as (
+    select
+        video_id,
+        views_settled,
+        likes_settled,
+        comments_settled,
+        shares_settled,
+        revenue_settled_usd,
+        last_settled_date
+    from {{ ref('fct_video_settled_totals') }}
+),
+
+-- Read twice (newest day, recent days): not materialized, so each read goes
+-- through the fact's date index instead of a copy of the whole fact.
+daily as not materialized (
     select
         video_id,
         metric_date,
@@ -36,27 +52,69 @@ videos as (
     from {{ ref('dim_videos') }}
 ),
 
-as_of as (
-    select max(metric_date) as as_of_date from daily
+bounds as (
+    select
+        as_of_date,
+        settled_through_date,
+        least(settled_through_date, as_of_date - 7) as read_after_date
+    from (
+        select
+            (select max(metric_date) from daily) as as_of_date,
+            (
+                select coalesce(max(last_settled_date), '0001-01-01'::date)
+                from settled
+            ) as settled_through_date
+    ) as newest
+),
+
+-- The days after the settled totals, and the last 7 days.
+recent_days as (
+    select
+        daily.video_id,
+        daily.views_daily,
+        daily.likes_daily,
+        daily.comments_daily,
+        daily.shares_daily,
+        daily.revenue_estimate_usd,
+        daily.metric_date > bounds.settled_through_date as is_unsettled,
+        daily.metric_date > bounds.as_of_date - 7 as is_last_7d
+    from daily
+    cross join bounds
+    where daily.metric_date > (select newest.read_after_date from bounds as newest)
+),
+
+recent as (
+    select
+        video_id,
+        sum(views_daily) filter (where is_unsettled) as views_unsettled,
+        sum(likes_daily) filter (where is_unsettled) as likes_unsettled,
+        sum(comments_daily) filter (where is_unsettled) as comments_unsettled,
+        sum(shares_daily) filter (where is_unsettled) as shares_unsettled,
+        sum(revenue_estimate_usd) filter (where is_unsettled)
+            as revenue_unsettled_usd,
+        sum(views_daily) filter (where is_last_7d) as views_7d,
+        sum(revenue_estimate_usd) filter (where is_last_7d) as revenue_7d_usd
+    from recent_days
+    group by video_id
 ),
 
 totals as (
     select
-        daily.video_id,
-        sum(daily.views_daily) as views_lifetime,
-        sum(daily.likes_daily) as likes_lifetime,
-        sum(daily.comments_daily) as comments_lifetime,
-        sum(daily.shares_daily) as shares_lifetime,
-        sum(daily.revenue_estimate_usd) as revenue_lifetime_usd,
-        sum(daily.views_daily) filter (
-            where daily.metric_date > as_of.as_of_date - 7
-        ) as views_7d,
-        sum(daily.revenue_estimate_usd) filter (
-            where daily.metric_date > as_of.as_of_date - 7
-        ) as revenue_7d_usd
-    from daily
-    cross join as_of
-    group by daily.video_id
+        coalesce(settled.video_id, recent.video_id) as video_id,
+        coalesce(settled.views_settled, 0) + coalesce(recent.views_unsettled, 0)
+            as views_lifetime,
+        coalesce(settled.likes_settled, 0) + coalesce(recent.likes_unsettled, 0)
+            as likes_lifetime,
+        coalesce(settled.comments_settled, 0) + coalesce(recent.comments_unsettled, 0)
+            as comments_lifetime,
+        coalesce(settled.shares_settled, 0) + coalesce(recent.shares_unsettled, 0)
+            as shares_lifetime,
+        coalesce(settled.revenue_settled_usd, 0)
+        + coalesce(recent.revenue_unsettled_usd, 0) as revenue_lifetime_usd,
+        recent.views_7d,
+        recent.revenue_7d_usd
+    from settled
+    full outer join recent on settled.video_id = recent.video_id
 ),
 
 final as (

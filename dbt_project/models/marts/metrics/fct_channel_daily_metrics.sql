@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='metric_date',
         indexes=[
-            {'columns': ['channel_id', 'metric_date'], 'unique': true},
-            {'columns': ['metric_date']},
+            {'columns': ['metric_date', 'channel_id'], 'unique': true},
         ],
     )
 }}

@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='revenue_date',
         indexes=[
-            {'columns': ['channel_id', 'revenue_date'], 'unique': true},
-            {'columns': ['revenue_date']},
+            {'columns': ['revenue_date', 'channel_id'], 'unique': true},
         ],
     )
 }}

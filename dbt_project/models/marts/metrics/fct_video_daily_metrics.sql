@@ -6,8 +6,7 @@
         on_schema_change='fail',
         window_column='metric_date',
         indexes=[
-            {'columns': ['video_id', 'metric_date'], 'unique': true},
-            {'columns': ['metric_date']},
+            {'columns': ['metric_date', 'video_id'], 'unique': true},
             {'columns': ['channel_id', 'metric_date']},
         ],
     )
@@ -88,7 +87,7 @@ rated as (
     from joined
 ),
 
-final as (
+typed as (
     select
         video_id::text as video_id,
         channel_id::text as channel_id,
@@ -107,6 +106,27 @@ final as (
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated
     from rated
+),
+
+{% if is_incremental() %}
+    -- Of the recomputed window, only days that differ from the table are
+    -- rewritten: usually just the new day.
+    changes as (
+        select {{ first_changed_date(
+            'typed', this, 'metric_date', none,
+            incremental_window_start('metric_date'),
+        ) }} as changed_from
+    ),
+{% endif %}
+
+final as (
+    select * from typed
+    {% if is_incremental() %}
+        where metric_date >= (select changes.changed_from from changes)
+    {% else %}
+        -- Days stored contiguously: daily runs read and replace recent days.
+        order by metric_date, video_id
+    {% endif %}
 )
 
 select * from final
