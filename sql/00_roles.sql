@@ -35,3 +35,6 @@ alter role analyst set default_transaction_read_only = on;
 -- inside its RAM; index builds of a full refresh get the maintenance budget.
 alter role ytempire_transformer set work_mem = '256MB';
 alter role ytempire_transformer set maintenance_work_mem = '512MB';
+-- JIT compiles every costly plan again on each run: about 1 s per incremental
+-- model for expressions that then run over one day's rows.
+alter role ytempire_transformer set jit = off;

@@ -159,7 +159,7 @@
     {%- set hashed = columns | join(', ') if columns else 'fingerprinted.*' -%}
     {%- set fingerprint -%}
         count(*) as row_count,
-        sum(hashtextextended(row({{ hashed }})::text, 0)) as row_hash
+        sum(hash_record_extended(row({{ hashed }}), 0)) as row_hash
     {%- endset -%}
     (
         select min(coalesce(staged_days.day, built_days.day))
@@ -180,4 +180,34 @@
             (staged_days.row_count, staged_days.row_hash)
             is distinct from (built_days.row_count, built_days.row_hash)
     )
+{%- endmacro %}
+
+{#
+    The rows an incremental differencing model rewrites from `changed_from`
+    on, preceded by each entity's newest row this model already holds from
+    the `max_gap_days` before it: the previous snapshot its first rewritten
+    row is differenced against. The stored row carries the counters it was
+    built from, so the sources are read only from the lookback window on.
+    `changed` is the relation of new input rows with `columns`.
+#}
+{% macro with_stored_previous(changed, key_column, date_column, columns, changed_from) -%}
+    select *
+    from (
+        select distinct on (stored.{{ key_column }})
+            {%- for column in columns %}
+            stored.{{ column }}{{ ',' if not loop.last }}
+            {%- endfor %}
+        from {{ this }} as stored
+        where
+            stored.{{ date_column }} >= {{ changed_from }} - {{ var('max_gap_days') }}
+            and stored.{{ date_column }} < {{ changed_from }}
+        order by stored.{{ key_column }} asc, stored.{{ date_column }} desc
+    ) as stored_previous
+    union all
+    select
+        {%- for column in columns %}
+        changed.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ changed }} as changed
+    where changed.{{ date_column }} >= {{ changed_from }}
 {%- endmacro %}

@@ -12,7 +12,7 @@
 }}
 
 {%- set events_start = reporting_day_start(
-    incremental_window_start('collection_date') ~ ' - ' ~ var('max_gap_days')
+    incremental_window_start('collection_date')
 ) %}
 
 -- YouTube reports no shares; the platform's metrics_update events carry a
@@ -67,11 +67,13 @@ daily_last as (
     ),
 
     to_difference as (
-        select daily_last.*
-        from daily_last
-        where
-            daily_last.collection_date
-            >= (select changes.changed_from from changes) - {{ var('max_gap_days') }}
+        {{ with_stored_previous(
+            'daily_last',
+            'video_id',
+            'collection_date',
+            ['video_id', 'channel_id', 'collection_date', 'share_count'],
+            '(select changes.changed_from from changes)',
+        ) }}
     ),
 {% endif %}
 

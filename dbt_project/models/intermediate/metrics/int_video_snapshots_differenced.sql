@@ -24,7 +24,6 @@ snapshots as (
     from {{ ref('stg_youtube__video_snapshots') }}
     {% if is_incremental() %}
         where collection_date >= {{ incremental_window_start('collection_date') }}
-            - {{ var('max_gap_days') }}
     {% endif %}
 ),
 
@@ -48,11 +47,16 @@ videos as (
     ),
 
     to_difference as (
-        select snapshots.*
-        from snapshots
-        where
-            snapshots.collection_date
-            >= (select changes.changed_from from changes) - {{ var('max_gap_days') }}
+        {{ with_stored_previous(
+            'snapshots',
+            'video_id',
+            'collection_date',
+            [
+                'video_id', 'channel_id', 'collection_date', 'view_count',
+                'like_count', 'comment_count',
+            ],
+            '(select changes.changed_from from changes)',
+        ) }}
     ),
 {% endif %}
 

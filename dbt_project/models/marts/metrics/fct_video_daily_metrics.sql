@@ -78,6 +78,26 @@ joined as (
         on video_deltas.channel_id = channel_cpm.channel_id
 ),
 
+{% if is_incremental() %}
+    -- Of the lookback window, only days whose inputs differ from the table
+    -- are rewritten (usually just the new day). The revenue columns are
+    -- functions of the compared ones, so they need no comparing.
+    changes as (
+        select {{ first_changed_date(
+            'joined',
+            this,
+            'metric_date',
+            [
+                'video_id', 'channel_id', 'days_since_previous', 'views_total',
+                'likes_total', 'comments_total', 'views_daily', 'likes_daily',
+                'comments_daily', 'shares_daily', 'is_restated',
+                'base_cpm_usd::numeric(10, 4)', 'cpm_source',
+            ],
+            incremental_window_start('metric_date'),
+        ) }} as changed_from
+    ),
+{% endif %}
+
 rated as (
     select
         *,
@@ -85,9 +105,12 @@ rated as (
             'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
         ) }} as engagement_rate
     from joined
+    {% if is_incremental() %}
+        where metric_date >= (select changes.changed_from from changes)
+    {% endif %}
 ),
 
-typed as (
+final as (
     select
         video_id::text as video_id,
         channel_id::text as channel_id,
@@ -106,24 +129,7 @@ typed as (
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated
     from rated
-),
-
-{% if is_incremental() %}
-    -- Of the recomputed window, only days that differ from the table are
-    -- rewritten: usually just the new day.
-    changes as (
-        select {{ first_changed_date(
-            'typed', this, 'metric_date', none,
-            incremental_window_start('metric_date'),
-        ) }} as changed_from
-    ),
-{% endif %}
-
-final as (
-    select * from typed
-    {% if is_incremental() %}
-        where metric_date >= (select changes.changed_from from changes)
-    {% else %}
+    {% if not is_incremental() %}
         -- Days stored contiguously: daily runs read and replace recent days.
         order by metric_date, video_id
     {% endif %}
