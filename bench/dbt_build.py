@@ -12,7 +12,8 @@ then in the same run prints:
 
 Data tests are timed apart (`dbt test`), since they scan whole tables by
 design. Runs in its own database ``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
-dropped at the end unless ``--keep``. Usage:
+dropped at the end unless ``--keep``; ``--reuse`` measures again on a kept
+database's history (same network options), landing only its next day. Usage:
 
     uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
 """
@@ -70,10 +71,19 @@ QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
 
 def timed(label: str, action: Callable[[], Any]) -> float:
     started = time.perf_counter()
-    action()
+    result = action()
     elapsed = time.perf_counter() - started
     print(f"[bench] {label}: {elapsed:,.1f} s", flush=True)
+    if label.startswith("dbt build"):
+        print_slowest_nodes(result)
     return elapsed
+
+
+def print_slowest_nodes(result: Any, count: int = 8) -> None:
+    """The nodes of a dbt run that took longest (two threads run them side by side)."""
+    nodes = sorted(result.result.results, key=lambda node: -node.execution_time)
+    for node in nodes[:count]:
+        print(f"    {node.execution_time:8.1f} s  {node.node.name}")
 
 
 def query_latencies(channel: str, repeats: int) -> None:
@@ -93,6 +103,29 @@ def query_latencies(channel: str, repeats: int) -> None:
             print(f"  {label:<36} {p50:>8.2f} {p95:>8.2f}")
 
 
+def land_history(database: str, spec: NetworkSpec, days: int) -> None:
+    drop_database(database)
+    init_database(database)
+    with pg_connect("loader") as conn:
+        timed(
+            f"land {days} days of history",
+            lambda: land_days(conn, spec, 0, days - 1, bulk=True, progress=print),
+        )
+        conn.execute("analyze")
+
+
+def landed_days(spec: NetworkSpec) -> int:
+    """Days already landed in a kept bench database (so the next day is this index)."""
+    with pg_connect("loader") as conn:
+        row = conn.execute(
+            "select max(collection_date) - %s::date + 1 from raw_youtube.channel_snapshots",
+            (spec.start_date,),
+        ).fetchone()
+    if not row or row[0] is None:
+        raise SystemExit("--reuse: the bench database has no landed days; run without it first")
+    return int(row[0])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=2500)
@@ -100,26 +133,26 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--repeats", type=int, default=50)
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
+    parser.add_argument(
+        "--reuse", action="store_true", help="Reuse a kept bench database's history."
+    )
     args = parser.parse_args()
 
     base = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
     os.environ["YTEMPIRE_PG_DATABASE"] = database = f"{base}_dbtbench_test"
     get_settings.cache_clear()
-    drop_database(database)
-    init_database(database)
     spec = NetworkSpec(
         channels=args.channels,
         videos_per_channel_per_day=max(1, args.videos_per_day // args.channels),
     )
-    history = args.days - 1  # the last day lands after the full refresh
     print(f"[bench] network: {spec}; database {database}")
     try:
-        with pg_connect("loader") as conn:
-            timed(
-                f"land {history} days of history",
-                lambda: land_days(conn, spec, 0, history - 1, bulk=True, progress=print),
-            )
-            conn.execute("analyze")
+        if args.reuse:
+            history = landed_days(spec)
+            print(f"[bench] reusing {history} landed days")
+        else:
+            history = args.days - 1  # the last day lands after the full refresh
+            land_history(database, spec, history)
         full = timed(
             "dbt build --full-refresh (all history)",
             lambda: run_dbt("build", "--full-refresh", *NO_TESTS),

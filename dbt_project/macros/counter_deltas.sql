@@ -74,15 +74,33 @@
 {%- endmacro %}
 
 {#
+    The value of a one-value query, run while the model compiles, as a SQL
+    literal of `type` (null when the query returns null). Incremental models
+    filter big tables on their windows: the planner sees a literal date and
+    reads the date index for a few days of rows, where a subquery's unknown
+    value would make it estimate a third of the table and scan all of it.
+    Other commands (compile, docs: the tables may not exist yet) render the
+    query as a subquery, which gives the same rows.
+#}
+{% macro query_value(sql, type) -%}
+    {%- if execute and flags.WHICH in ['run', 'build'] -%}
+        {%- set value = run_query(sql).columns[0].values()[0] -%}
+        {{- 'null' if value is none else "'" ~ value ~ "'" }}::{{ type }}
+    {%- else -%}
+        ({{ sql }})
+    {%- endif -%}
+{%- endmacro %}
+
+{#
     The first date an incremental model recomputes: `lookback_days` before the
     newest date already built. Rows older than this are left as they are.
 #}
 {% macro incremental_window_start(date_column, relation=none) -%}
-    (
-        select coalesce(max({{ date_column }}), '0001-01-01'::date)
-            - {{ var('lookback_days') }}
-        from {{ relation or this }}
-    )
+    {{ query_value(
+        "select coalesce(max(" ~ date_column ~ "), '0001-01-01'::date) - "
+        ~ var('lookback_days') ~ " from " ~ (relation or this),
+        'date',
+    ) }}
 {%- endmacro %}
 
 {#
@@ -109,12 +127,11 @@
 
 {# The same window for a timestamp watermark: `lookback_days` before the newest. #}
 {% macro incremental_window_start_at(timestamp_column, relation=none) -%}
-    (
-        select
-            coalesce(max({{ timestamp_column }}), '-infinity'::timestamptz)
-            - interval '{{ var("lookback_days") }} days'
-        from {{ relation or this }}
-    )
+    {{ query_value(
+        "select coalesce(max(" ~ timestamp_column ~ "), '-infinity'::timestamptz)"
+        ~ " - interval '" ~ var('lookback_days') ~ " days' from " ~ (relation or this),
+        'timestamptz',
+    ) }}
 {%- endmacro %}
 
 {#

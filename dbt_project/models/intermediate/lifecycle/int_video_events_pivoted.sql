@@ -12,8 +12,10 @@
     )
 }}
 
-{%- set events_start = incremental_window_start_at('last_event_at')
-    ~ " - interval '" ~ var('max_gap_days') ~ " days'" %}
+{%- if is_incremental() %}
+    {%- set events_start = incremental_window_start_at('last_event_at')
+        ~ " - interval '" ~ var('max_gap_days') ~ " days'" %}
+{%- endif %}
 
 -- One row per platform video: when each lifecycle step first happened and
 -- the attributes its events carried (the latest quality score wins).

@@ -11,9 +11,11 @@
     )
 }}
 
-{%- set events_start = reporting_day_start(
-    incremental_window_start('collection_date')
-) %}
+{%- if is_incremental() %}
+    {%- set events_start = reporting_day_start(
+        incremental_window_start('collection_date')
+    ) %}
+{%- endif %}
 
 -- YouTube reports no shares; the platform's metrics_update events carry a
 -- cumulative share count per video, differenced here like the snapshots.

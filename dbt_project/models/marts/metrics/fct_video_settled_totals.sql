@@ -37,10 +37,11 @@ daily as (
             'metric_date', ref('fct_video_daily_metrics')
         ) }}
         {% if is_incremental() %}
-            and metric_date > (
-                select coalesce(max(settled.last_settled_date), '0001-01-01'::date)
-                from {{ this }} as settled
-            )
+            and metric_date > {{ query_value(
+                "select coalesce(max(last_settled_date), '0001-01-01'::date) from "
+                ~ this,
+                'date',
+            ) }}
         {% endif %}
 ),
 
