@@ -22,6 +22,7 @@ import dlt
 from dlt.common.pipeline import LoadInfo
 
 from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
+from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
 from ytempire.errors import YTEmpireError
@@ -32,7 +33,6 @@ PIPELINE_NAME = "kafka_events"
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
 DEFAULT_CHUNK_SIZE = 100_000
-_COORDINATES = "kafka_topic, kafka_partition, kafka_offset"
 
 log = logging.getLogger(__name__)
 
@@ -71,14 +71,6 @@ def loader_credentials(settings: Settings) -> str:
     )
 
 
-# Each load's MERGE joins its staging rows to raw_events.events on event_id. At PostgreSQL's
-# default random_page_cost (4, priced for spinning disks) the planner hashes the whole target
-# table on every load, a cost that grows with the table; priced as the cached index probe it
-# is here (1.1), the planner probes the unique index once the table outgrows a load. A startup
-# option of the landing's own connections only.
-PLANNER_OPTIONS = "-c random_page_cost=1.1"
-
-
 def default_pipelines_dir(settings: Settings) -> Path:
     return Path(settings.local_dir) / "dlt"
 
@@ -91,10 +83,13 @@ def make_pipeline(
     One pipelines_dir per pipeline name: a fresh folder restores the state of a
     same-named pipeline from the destination and drops its own pending packages.
     """
-    credentials = f"{loader_credentials(settings)}?options={quote(PLANNER_OPTIONS)}"
-    # The landing's keys are its own (ensure_keys); dlt's would only add a unique _dlt_id
+    # The landing's keys are its own (GuardedCopyJob); dlt's would only add a unique _dlt_id
     # to its state table, which turns a replayed state job into a terminal failure.
-    destination = dlt.destinations.postgres(credentials=credentials, create_indexes=False)
+    destination = LandingPostgres(
+        credentials=loader_credentials(settings),
+        create_indexes=False,
+        destination_name="postgres",
+    )
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
@@ -114,47 +109,23 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
     return pending
 
 
-_KEYS = {
-    "events": {"event_id_key": "event_id", "kafka_coordinates_key": _COORDINATES},
-    "dead_letters": {"kafka_coordinates_key": _COORDINATES},
-}
+def allow_state_replay(settings: Settings) -> None:
+    """Let the state table take a replayed insert.
 
-
-def ensure_keys(settings: Settings) -> bool:
-    """Unique indexes on the merge keys (dlt makes none on Postgres) and on Kafka coordinates.
-
-    Returns whether every table was there to index (a first load creates them).
-
-    They enforce row identity whatever the load path. (The planner may still hash
-    the target table in the MERGE while it is small; with the index it can probe it
-    instead once hashing it costs more.)
-
-    The state table must take a replayed insert: a run killed after a load job's
-    commit but before dlt records the job as done runs the job again on resume
-    (dlt's commit -> bookkeeping gap). The events and dead-letter jobs are merges, so
-    replaying them changes nothing; the state job appends the same row twice, which
-    restores to the same state -- unless ``_dlt_id`` is unique, as databases landed
-    before this release have it, so that constraint is dropped.
+    A run killed after a load job's commit but before dlt records the job as done
+    runs the job again on resume (dlt's commit -> bookkeeping gap). The events and
+    dead-letter jobs are guarded by their keys (:mod:`ingestion.kafka_events.destination`),
+    so replaying them changes nothing; the state job appends the same row twice,
+    which restores to the same state -- unless ``_dlt_id`` is unique, as databases
+    landed before this release have it, so that constraint is dropped.
     """
     from ytempire.clients import pg_connect
 
-    indexed_all = True
     with pg_connect("loader", settings=settings) as conn:
         conn.execute(
             f"alter table if exists {DATASET}._dlt_pipeline_state "
             "drop constraint if exists _dlt_pipeline_state__dlt_id_key"
         )
-        for table, keys in _KEYS.items():
-            found = conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()
-            if found is None or found[0] is None:
-                indexed_all = False
-                continue
-            for name, columns in keys.items():
-                conn.execute(
-                    f"create unique index if not exists {table}_{name} "
-                    f"on {DATASET}.{table} ({columns})"
-                )
-    return indexed_all
 
 
 def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -190,7 +161,7 @@ def land_events(
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
-    keys_ready = ensure_keys(s)  # before a left-behind package replays its jobs
+    allow_state_replay(s)  # before a left-behind package replays its jobs
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)
@@ -220,8 +191,6 @@ def land_events(
             info: LoadInfo = pipeline.run(source, loader_file_format="csv")
             info.raise_on_failed_jobs()
             _add_step_seconds(steps, pipeline)
-            if loads == 0 and not keys_ready:  # the first load created the tables
-                ensure_keys(s)
             loads += 1
             landed += remaining - _remaining(_offsets(pipeline), stop_at)
             elapsed = time.perf_counter() - started

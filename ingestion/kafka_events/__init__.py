@@ -7,9 +7,10 @@ and ``dead_letters`` transformers import each page's CSV files into the load
 package as they are. Offsets are written to the state as each page is yielded,
 so they are committed with the load package that carries the page: a killed
 load is finished by the next run, a killed extract is discarded and re-read.
-Tables are merged ``insert-only`` (events by ``event_id``, dead letters by
-Kafka coordinates), so a load job retried after a crash, or an event
-republished by a producer, lands once.
+Tables are insert-only with unique keys (events: Kafka coordinates and
+``event_id``; dead letters: coordinates), which the landing's destination
+(:mod:`.destination`) uses as its replay guard: a load job retried after a
+crash, or an event republished by a producer, lands once.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
 ``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
@@ -51,11 +52,6 @@ def _columns(schema: pa.Schema, **overrides: dict[str, Any]) -> dict[str, Any]:
     for name, hint in overrides.items():
         columns[name] = {**columns[name], **hint}
     return columns
-
-
-_MERGE_ONCE = {"disposition": "merge", "strategy": "insert-only"}
-# dlt's transformer() stubs list only the plain dispositions; at run time it takes this dict
-# form (as make_hints does), hence the call-overload ignores below.
 
 
 @dlt.source(name="kafka_events", max_table_nesting=0)
@@ -111,10 +107,11 @@ def messages(
             producer.close()
 
 
-@dlt.transformer(  # type: ignore[call-overload]
+@dlt.transformer(
     name="events",
     standalone=False,
-    write_disposition=_MERGE_ONCE,
+    # appended through GuardedCopyJob: COPY into the table, guarded by its unique keys
+    write_disposition="append",
     primary_key="event_id",
     columns=_columns(EVENTS_SCHEMA, payload={"data_type": "json"}),
 )
@@ -124,10 +121,10 @@ def events(page: ParsedPage) -> Iterator[Any]:
         yield from _imported(page.events)
 
 
-@dlt.transformer(  # type: ignore[call-overload]
+@dlt.transformer(
     name="dead_letters",
     standalone=False,
-    write_disposition=_MERGE_ONCE,
+    write_disposition="append",
     primary_key=("kafka_topic", "kafka_partition", "kafka_offset"),
     columns=_columns(DEAD_LETTERS_SCHEMA),
 )
