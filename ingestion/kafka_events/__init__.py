@@ -26,12 +26,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
-from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 
 from ingestion.kafka_events.helpers import (
-    DEAD_LETTERS_SCHEMA,
-    EVENTS_SCHEMA,
+    DEAD_LETTERS_COLUMNS,
+    EVENTS_COLUMNS,
     dead_letter_headers,
 )
 from ingestion.kafka_events.pages import ParsedPage, TableFile, parsed_pages
@@ -44,14 +42,6 @@ from ytempire.topics import DEAD_LETTER
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20_000
-
-
-def _columns(schema: pa.Schema, **overrides: dict[str, Any]) -> dict[str, Any]:
-    """dlt column schemas of an Arrow schema: imported files carry no types of their own."""
-    columns: dict[str, Any] = py_arrow_to_table_schema_columns(schema)
-    for name, hint in overrides.items():
-        columns[name] = {**columns[name], **hint}
-    return columns
 
 
 @dlt.source(name="kafka_events", max_table_nesting=0)
@@ -113,7 +103,7 @@ def messages(
     # appended through GuardedCopyJob: COPY into the table, guarded by its unique keys
     write_disposition="append",
     primary_key="event_id",
-    columns=_columns(EVENTS_SCHEMA, payload={"data_type": "json"}),
+    columns=EVENTS_COLUMNS,
 )
 def events(page: ParsedPage) -> Iterator[Any]:
     """The page's events file, imported into the load package as it is."""
@@ -126,7 +116,7 @@ def events(page: ParsedPage) -> Iterator[Any]:
     standalone=False,
     write_disposition="append",
     primary_key=("kafka_topic", "kafka_partition", "kafka_offset"),
-    columns=_columns(DEAD_LETTERS_SCHEMA),
+    columns=DEAD_LETTERS_COLUMNS,
 )
 def dead_letters(page: ParsedPage) -> Iterator[Any]:
     """The page's dead letters file, imported into the load package as it is."""
