@@ -12,6 +12,7 @@ the committed offsets: nothing is lost and nothing lands twice.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,6 +34,12 @@ PIPELINE_NAME = "kafka_events"
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
 DEFAULT_CHUNK_SIZE = 100_000
+# Kafka reader processes (each reads and parses a share of the partitions)
+DEFAULT_READERS = 2
+
+# No network but Kafka and the warehouse: dlt's anonymous telemetry stays off (it would
+# retry HTTPS posts in a background thread of every run).
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +163,7 @@ def land_events(
     dead_letter_topic: str = DEAD_LETTER.name,
     settings: Settings | None = None,
     progress: Callable[[str], None] = log.info,
+    readers: int = DEFAULT_READERS,
 ) -> LandingSummary:
     """Land ``topics`` up to their current high-water marks; return what was loaded."""
     s = settings or get_settings()
@@ -177,6 +185,7 @@ def land_events(
         page_size=page_size,
         work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
         settings=s,
+        readers=readers,
     )
     try:
         while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:

@@ -143,7 +143,7 @@ def _read(
     shutil.rmtree(work_dir, ignore_errors=True)  # leftovers are imported or abandoned
     work_dir.mkdir(parents=True)
     records = read_pages(topics, offsets, stop_at, max_messages, page_size, settings)
-    yield from (p for p in parsed_pages(records, offsets, work_dir) if p is not None)
+    yield from parsed_pages(records, offsets, work_dir)
 
 
 def _check_contiguous(page: ParsedPage, offsets: Mapping[str, int]) -> None:
