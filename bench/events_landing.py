@@ -10,7 +10,8 @@ For N events (default 1,000,000) on a fresh 6-partition topic, in one run:
   event_id. The same COPY into a temporary table (no WAL, one key) is printed
   beside it to show what durability costs;
 * the dlt landing (``ytempire ingest events``), in a child process, with its
-  peak RSS; repeated for N/4 events to show memory stays flat;
+  peak RSS and its largest Kafka reader's; repeated for N/4 events to show
+  memory stays flat;
 * the reference design: parse + INSERT + COMMIT per event, on a sample.
 
     uv run python bench/events_landing.py [--events 1000000] [--reference-sample 20000]
@@ -199,12 +200,15 @@ def land_only(topic: str, pipelines_dir: str) -> None:
     finally:
         delete_topic(dlq)
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # the Kafka reader processes: the largest one's peak
+    reader_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     result = {
         "messages": summary.messages,
         "seconds": summary.seconds,
         "loads": summary.loads,
         "steps": summary.steps,
         "peak_mib": peak_mib,
+        "reader_peak_mib": reader_peak_mib,
     }
     print(json.dumps(result))
 
@@ -269,7 +273,8 @@ def main() -> None:
     )
     print(
         f"  peak RSS of the landing: {landed_small['peak_mib']:,.0f} MiB at {small:,} events, "
-        f"{landed['peak_mib']:,.0f} MiB at {n:,} events"
+        f"{landed['peak_mib']:,.0f} MiB at {n:,} events; largest Kafka reader process "
+        f"{landed_small['reader_peak_mib']:,.0f} and {landed['reader_peak_mib']:,.0f} MiB"
     )
 
 

@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import dlt
 from dlt.common.pipeline import LoadInfo
@@ -33,7 +32,7 @@ from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVEN
 PIPELINE_NAME = "kafka_events"
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
-DEFAULT_CHUNK_SIZE = 100_000
+DEFAULT_CHUNK_SIZE = 200_000
 # Kafka reader processes (each reads and parses a share of the partitions)
 DEFAULT_READERS = 2
 
@@ -61,7 +60,7 @@ class LandingSummary:
     messages: int
     seconds: float
     # seconds the main thread spent in each dlt step, summed over the loads (extract
-    # mostly waits for the prefetch thread, which overlaps the loads)
+    # mostly waits for the Kafka reader processes, which work through the loads)
     steps: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -69,13 +68,22 @@ class LandingSummary:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-def loader_credentials(settings: Settings) -> str:
-    """The loader role's connection string for dlt (no secrets file)."""
+def loader_credentials(settings: Settings) -> dict[str, str | int]:
+    """The loader role's credentials for dlt (no secrets file).
+
+    Fields, not a connection string: dlt parses a string with SQLAlchemy (half a
+    second of imports) while the pipeline is made, before the Kafka readers
+    start; given fields, that import waits for the first load, which overlaps
+    the readers' work.
+    """
     role = settings.loader
-    return (
-        f"postgresql://{quote(role.user)}:{quote(role.password, safe='')}"
-        f"@{settings.pg_host}:{settings.pg_port}/{quote(settings.pg_database)}"
-    )
+    return {
+        "database": settings.pg_database,
+        "username": role.user,
+        "password": role.password,
+        "host": settings.pg_host,
+        "port": settings.pg_port,
+    }
 
 
 def default_pipelines_dir(settings: Settings) -> Path:

@@ -104,9 +104,8 @@ class Page:
     duplicates: int = 0
 
 
-def _key(raw: bytes | None) -> str:
-    """The Kafka key as a CSV field: empty (NULL) when there is none."""
-    return "" if raw is None else quoted(raw.decode("utf-8", errors="backslashreplace"))
+def _key(raw: bytes) -> str:
+    return quoted(raw.decode("utf-8", errors="backslashreplace"))
 
 
 def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: datetime) -> Page:
@@ -118,9 +117,10 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
     would drop it anyway, on its slower path).
     """
     page = Page()
-    events, seen = page.events, seen_event_ids
+    append, seen, parse = page.events.append, seen_event_ids, parse_event
+    last_ms, last_time = None, ""
     for record in records:
-        parsed = parse_event(record.value)
+        parsed = parse(record.value)
         if isinstance(parsed, Rejected):
             _dead_letter(page, record, parsed.reason, landed_at)
             continue
@@ -129,12 +129,13 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
             page.duplicates += 1
             continue
         seen.add(event_id)
-        video_id = parsed.video_id
-        payload = parsed.payload
+        if record.timestamp != last_ms:  # records of one producer batch share it
+            last_ms, last_time = record.timestamp, kafka_time(record.timestamp)
+        key, video_id, payload = record.key, parsed.video_id, parsed.payload
         payload_json = payload.__pydantic_serializer__.to_json(payload).decode()
-        events.append(
-            f"{record.topic},{record.partition},{record.offset},{_key(record.key)},"
-            f"{kafka_time(record.timestamp)},{event_id},{parsed.event_type},"
+        append(
+            f"{record.topic},{record.partition},{record.offset},"
+            f"{'' if key is None else _key(key)},{last_time},{event_id},{parsed.event_type},"
             f"{parsed.schema_version},{parsed.occurred_at.isoformat()},{parsed.channel_id},"
             f"{'' if video_id is None else video_id},{quoted(payload_json)}\n"
         )
@@ -145,8 +146,9 @@ def _dead_letter(page: Page, record: Record, reason: str, landed_at: datetime) -
     value = record.value
     raw = "" if value is None else base64.b64encode(value).decode()
     page.dead.append(
-        f"{record.topic},{record.partition},{record.offset},{_key(record.key)},"
-        f"{kafka_time(record.timestamp)},{raw},{quoted(reason)},{landed_at.isoformat()}\n"
+        f"{record.topic},{record.partition},{record.offset},"
+        f"{'' if record.key is None else _key(record.key)},{kafka_time(record.timestamp)},"
+        f"{raw},{quoted(reason)},{landed_at.isoformat()}\n"
     )
     page.rejected.append((record, reason))
 

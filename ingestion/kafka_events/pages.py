@@ -17,6 +17,7 @@ run reads again from the committed offsets.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import itertools
 import logging
@@ -24,6 +25,9 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
+import sys
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -184,7 +188,9 @@ class Prefetcher:
         pending = {n: e for n, e in ends.items() if offsets.get(n, 0) < e}
         self._readers = []
         for i, group in enumerate(partition_groups(pending, readers)):
-            folder = work_dir / f"reader-{i}"
+            # a folder of this run's own: a reader of a killed run, in its last moments,
+            # can write only where nothing will be imported
+            folder = work_dir / f"{uuid.uuid4().hex}-reader-{i}"
             folder.mkdir()
             reader = _CONTEXT.Process(
                 target=_read_ahead,
@@ -244,6 +250,17 @@ class Prefetcher:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """On Linux, be killed with the landing (otherwise a reader notices within half a
+    second that its landing is gone, at its next page)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
 def _read_ahead(
     reader: int,
     topics: list[str],
@@ -262,6 +279,10 @@ def _read_ahead(
     # collector's sight, it is not scanned again by every full collection.
     gc.freeze()
     parent = os.getppid()
+    _die_with_parent()
+    # kafka-python's IO thread warns when one of its tasks waits >100 ms for the GIL,
+    # which parsing a page here holds by design
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
     def hand_over(item: Any) -> bool:
         while not stop.is_set() and os.getppid() == parent:  # the landing is alive
