@@ -43,17 +43,6 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 log = logging.getLogger(__name__)
 
 
-class _ExpectedHintWarning(logging.Filter):
-    """dlt warns that ``payload`` is Arrow text but hinted ``json``: that is by design
-    (PostgreSQL parses the text into jsonb during COPY), so the warning is dropped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "several column hints were different" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_ExpectedHintWarning())
-
-
 @dataclass(frozen=True)
 class LandingSummary:
     loads: int
