@@ -10,7 +10,9 @@ load is finished by the next run, a killed extract is discarded and re-read.
 Tables are insert-only with unique keys (events: Kafka coordinates and
 ``event_id``; dead letters: coordinates), which the landing's destination
 (:mod:`.destination`) uses as its replay guard: a load job retried after a
-crash, or an event republished by a producer, lands once.
+crash, or an event republished by a producer, lands once. Load the source
+through that destination (``make_pipeline`` does): dlt's own appends the
+tables with no guard.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
 ``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
