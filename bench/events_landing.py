@@ -121,15 +121,16 @@ def parsed_rows(topic: str) -> list[tuple[object, ...]]:
 
 
 def forget_landed(topics: list[str]) -> None:
-    """Delete what the landing wrote for the bench's topics (their event ids recur per seed)."""
-    with pg_connect("loader") as conn:
+    """Delete what the landing wrote for the bench's topics (their event ids recur per seed),
+    and vacuum, so the next run lands into the table as this one found it."""
+    with pg_connect("loader", autocommit=True) as conn:
         for table in ("events", "dead_letters"):
             found = conn.execute("select to_regclass(%s)", (f"raw_events.{table}",)).fetchone()
             if found is not None and found[0] is not None:
                 conn.execute(
                     f"delete from raw_events.{table} where kafka_topic = any(%s)", (topics,)
                 )
-        conn.commit()
+                conn.execute(f"vacuum raw_events.{table}")
 
 
 @contextmanager
