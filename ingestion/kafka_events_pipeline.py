@@ -12,16 +12,17 @@ the committed offsets: nothing is lost and nothing lands twice.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote
 
 import dlt
 from dlt.common.pipeline import LoadInfo
 
 from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
+from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
 from ytempire.errors import YTEmpireError
@@ -31,21 +32,15 @@ from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVEN
 PIPELINE_NAME = "kafka_events"
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
-DEFAULT_CHUNK_SIZE = 100_000
-_COORDINATES = "kafka_topic, kafka_partition, kafka_offset"
+DEFAULT_CHUNK_SIZE = 200_000
+# Kafka reader processes (each reads and parses a share of the partitions)
+DEFAULT_READERS = 2
+
+# No network but Kafka and the warehouse: dlt's anonymous telemetry stays off (it would
+# retry HTTPS posts in a background thread of every run).
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 log = logging.getLogger(__name__)
-
-
-class _ExpectedHintWarning(logging.Filter):
-    """dlt warns that ``payload`` is Arrow text but hinted ``json``: that is by design
-    (PostgreSQL parses the text into jsonb during COPY), so the warning is dropped."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return "several column hints were different" not in record.getMessage()
-
-
-logging.getLogger("dlt").addFilter(_ExpectedHintWarning())
 
 
 @dataclass(frozen=True)
@@ -54,7 +49,7 @@ class LandingSummary:
     messages: int
     seconds: float
     # seconds the main thread spent in each dlt step, summed over the loads (extract
-    # mostly waits for the prefetch thread, which overlaps the loads)
+    # mostly waits for the Kafka reader processes, which work through the loads)
     steps: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -62,21 +57,22 @@ class LandingSummary:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-def loader_credentials(settings: Settings) -> str:
-    """The loader role's connection string for dlt (no secrets file)."""
+def loader_credentials(settings: Settings) -> dict[str, str | int]:
+    """The loader role's credentials for dlt (no secrets file).
+
+    Fields, not a connection string: dlt parses a string with SQLAlchemy (half a
+    second of imports) while the pipeline is made, before the Kafka readers
+    start; given fields, that import waits for the first load, which overlaps
+    the readers' work.
+    """
     role = settings.loader
-    return (
-        f"postgresql://{quote(role.user)}:{quote(role.password, safe='')}"
-        f"@{settings.pg_host}:{settings.pg_port}/{quote(settings.pg_database)}"
-    )
-
-
-# Each load's MERGE joins its staging rows to raw_events.events on event_id. At PostgreSQL's
-# default random_page_cost (4, priced for spinning disks) the planner hashes the whole target
-# table on every load, a cost that grows with the table; priced as the cached index probe it
-# is here (1.1), the planner probes the unique index once the table outgrows a load. A startup
-# option of the landing's own connections only.
-PLANNER_OPTIONS = "-c random_page_cost=1.1"
+    return {
+        "database": settings.pg_database,
+        "username": role.user,
+        "password": role.password,
+        "host": settings.pg_host,
+        "port": settings.pg_port,
+    }
 
 
 def default_pipelines_dir(settings: Settings) -> Path:
@@ -91,10 +87,13 @@ def make_pipeline(
     One pipelines_dir per pipeline name: a fresh folder restores the state of a
     same-named pipeline from the destination and drops its own pending packages.
     """
-    credentials = f"{loader_credentials(settings)}?options={quote(PLANNER_OPTIONS)}"
-    # The landing's keys are its own (ensure_keys); dlt's would only add a unique _dlt_id
+    # The landing's keys are its own (GuardedCopyJob); dlt's would only add a unique _dlt_id
     # to its state table, which turns a replayed state job into a terminal failure.
-    destination = dlt.destinations.postgres(credentials=credentials, create_indexes=False)
+    destination = LandingPostgres(
+        credentials=loader_credentials(settings),
+        create_indexes=False,
+        destination_name="postgres",
+    )
     return dlt.pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
@@ -114,47 +113,23 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
     return pending
 
 
-_KEYS = {
-    "events": {"event_id_key": "event_id", "kafka_coordinates_key": _COORDINATES},
-    "dead_letters": {"kafka_coordinates_key": _COORDINATES},
-}
+def allow_state_replay(settings: Settings) -> None:
+    """Let the state table take a replayed insert.
 
-
-def ensure_keys(settings: Settings) -> bool:
-    """Unique indexes on the merge keys (dlt makes none on Postgres) and on Kafka coordinates.
-
-    Returns whether every table was there to index (a first load creates them).
-
-    They enforce row identity whatever the load path. (The planner may still hash
-    the target table in the MERGE while it is small; with the index it can probe it
-    instead once hashing it costs more.)
-
-    The state table must take a replayed insert: a run killed after a load job's
-    commit but before dlt records the job as done runs the job again on resume
-    (dlt's commit -> bookkeeping gap). The events and dead-letter jobs are merges, so
-    replaying them changes nothing; the state job appends the same row twice, which
-    restores to the same state -- unless ``_dlt_id`` is unique, as databases landed
-    before this release have it, so that constraint is dropped.
+    A run killed after a load job's commit but before dlt records the job as done
+    runs the job again on resume (dlt's commit -> bookkeeping gap). The events and
+    dead-letter jobs are guarded by their keys (:mod:`ingestion.kafka_events.destination`),
+    so replaying them changes nothing; the state job appends the same row twice,
+    which restores to the same state -- unless ``_dlt_id`` is unique, as databases
+    landed before this release have it, so that constraint is dropped.
     """
     from ytempire.clients import pg_connect
 
-    indexed_all = True
     with pg_connect("loader", settings=settings) as conn:
         conn.execute(
             f"alter table if exists {DATASET}._dlt_pipeline_state "
             "drop constraint if exists _dlt_pipeline_state__dlt_id_key"
         )
-        for table, keys in _KEYS.items():
-            found = conn.execute("select to_regclass(%s)", (f"{DATASET}.{table}",)).fetchone()
-            if found is None or found[0] is None:
-                indexed_all = False
-                continue
-            for name, columns in keys.items():
-                conn.execute(
-                    f"create unique index if not exists {table}_{name} "
-                    f"on {DATASET}.{table} ({columns})"
-                )
-    return indexed_all
 
 
 def _offsets(pipeline: dlt.Pipeline) -> dict[str, int]:
@@ -185,12 +160,13 @@ def land_events(
     dead_letter_topic: str = DEAD_LETTER.name,
     settings: Settings | None = None,
     progress: Callable[[str], None] = log.info,
+    readers: int = DEFAULT_READERS,
 ) -> LandingSummary:
     """Land ``topics`` up to their current high-water marks; return what was loaded."""
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
-    keys_ready = ensure_keys(s)  # before a left-behind package replays its jobs
+    allow_state_replay(s)  # before a left-behind package replays its jobs
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)
@@ -206,6 +182,7 @@ def land_events(
         page_size=page_size,
         work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
         settings=s,
+        readers=readers,
     )
     try:
         while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
@@ -220,8 +197,6 @@ def land_events(
             info: LoadInfo = pipeline.run(source, loader_file_format="csv")
             info.raise_on_failed_jobs()
             _add_step_seconds(steps, pipeline)
-            if loads == 0 and not keys_ready:  # the first load created the tables
-                ensure_keys(s)
             loads += 1
             landed += remaining - _remaining(_offsets(pipeline), stop_at)
             elapsed = time.perf_counter() - started

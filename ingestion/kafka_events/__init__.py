@@ -7,9 +7,12 @@ and ``dead_letters`` transformers import each page's CSV files into the load
 package as they are. Offsets are written to the state as each page is yielded,
 so they are committed with the load package that carries the page: a killed
 load is finished by the next run, a killed extract is discarded and re-read.
-Tables are merged ``insert-only`` (events by ``event_id``, dead letters by
-Kafka coordinates), so a load job retried after a crash, or an event
-republished by a producer, lands once.
+Tables are insert-only with unique keys (events: Kafka coordinates and
+``event_id``; dead letters: coordinates), which the landing's destination
+(:mod:`.destination`) uses as its replay guard: a load job retried after a
+crash, or an event republished by a producer, lands once. Load the source
+through that destination (``make_pipeline`` does): dlt's own appends the
+tables with no guard.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
 ``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
@@ -25,12 +28,10 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-import pyarrow as pa
-from dlt.common.libs.pyarrow import py_arrow_to_table_schema_columns
 
 from ingestion.kafka_events.helpers import (
-    DEAD_LETTERS_SCHEMA,
-    EVENTS_SCHEMA,
+    DEAD_LETTERS_COLUMNS,
+    EVENTS_COLUMNS,
     dead_letter_headers,
 )
 from ingestion.kafka_events.pages import ParsedPage, TableFile, parsed_pages
@@ -43,19 +44,6 @@ from ytempire.topics import DEAD_LETTER
 log = logging.getLogger(__name__)
 
 DEFAULT_PAGE_SIZE = 20_000
-
-
-def _columns(schema: pa.Schema, **overrides: dict[str, Any]) -> dict[str, Any]:
-    """dlt column schemas of an Arrow schema: imported files carry no types of their own."""
-    columns: dict[str, Any] = py_arrow_to_table_schema_columns(schema)
-    for name, hint in overrides.items():
-        columns[name] = {**columns[name], **hint}
-    return columns
-
-
-_MERGE_ONCE = {"disposition": "merge", "strategy": "insert-only"}
-# dlt's transformer() stubs list only the plain dispositions; at run time it takes this dict
-# form (as make_hints does), hence the call-overload ignores below.
 
 
 @dlt.source(name="kafka_events", max_table_nesting=0)
@@ -111,12 +99,13 @@ def messages(
             producer.close()
 
 
-@dlt.transformer(  # type: ignore[call-overload]
+@dlt.transformer(
     name="events",
     standalone=False,
-    write_disposition=_MERGE_ONCE,
+    # appended through GuardedCopyJob: COPY into the table, guarded by its unique keys
+    write_disposition="append",
     primary_key="event_id",
-    columns=_columns(EVENTS_SCHEMA, payload={"data_type": "json"}),
+    columns=EVENTS_COLUMNS,
 )
 def events(page: ParsedPage) -> Iterator[Any]:
     """The page's events file, imported into the load package as it is."""
@@ -124,12 +113,12 @@ def events(page: ParsedPage) -> Iterator[Any]:
         yield from _imported(page.events)
 
 
-@dlt.transformer(  # type: ignore[call-overload]
+@dlt.transformer(
     name="dead_letters",
     standalone=False,
-    write_disposition=_MERGE_ONCE,
+    write_disposition="append",
     primary_key=("kafka_topic", "kafka_partition", "kafka_offset"),
-    columns=_columns(DEAD_LETTERS_SCHEMA),
+    columns=DEAD_LETTERS_COLUMNS,
 )
 def dead_letters(page: ParsedPage) -> Iterator[Any]:
     """The page's dead letters file, imported into the load package as it is."""
@@ -156,7 +145,7 @@ def _read(
     shutil.rmtree(work_dir, ignore_errors=True)  # leftovers are imported or abandoned
     work_dir.mkdir(parents=True)
     records = read_pages(topics, offsets, stop_at, max_messages, page_size, settings)
-    yield from (p for p in parsed_pages(records, offsets, work_dir) if p is not None)
+    yield from parsed_pages(records, offsets, work_dir)
 
 
 def _check_contiguous(page: ParsedPage, offsets: Mapping[str, int]) -> None:

@@ -1,21 +1,30 @@
-"""Pure transforms of the Kafka landing: a page of records -> two Arrow tables.
+"""Pure transforms of the Kafka landing: a page of records -> CSV rows of two tables.
 
 Valid events become rows of ``raw_events.events`` (Kafka coordinates + the
 parsed envelope, payload re-serialised as JSON); anything that is not JSON or
 breaks the contract becomes a row of ``raw_events.dead_letters`` with the
 reason and the original bytes (base64). No I/O here.
+
+Rows are the CSV lines PostgreSQL's COPY reads (``format csv``, an empty field
+is NULL in a nullable column), built with one f-string per record: this runs
+once per event on the landing's hot path, where an Arrow table or the csv
+module cost more than validating the event. Only fields that can hold any text
+(the Kafka key, the payload, a rejection reason) are quoted; the others are
+numbers, UUIDs, timestamps, Kafka topic names ([a-zA-Z0-9._-]) or strings the
+contract restricts to safe characters (``event_type``, ``channel_id``).
 """
 
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import Any, Protocol, cast
 
-import pyarrow as pa
-from pydantic import BaseModel
+from dlt.common.schema.typing import TColumnSchema
 
 from ytempire.events import Rejected, parse_event
 
@@ -31,82 +40,72 @@ class Record(Protocol):
     timestamp: int
 
 
-_TS = pa.timestamp("us", tz="UTC")
+def _column(name: str, data_type: str, nullable: bool = True, **hints: Any) -> TColumnSchema:
+    return cast(
+        TColumnSchema, {"name": name, "data_type": data_type, "nullable": nullable, **hints}
+    )
+
+
 _COORDINATES = [
-    pa.field("kafka_topic", pa.string(), nullable=False),
-    pa.field("kafka_partition", pa.int32(), nullable=False),
-    pa.field("kafka_offset", pa.int64(), nullable=False),
-    pa.field("kafka_key", pa.string()),
-    # Kafka's epoch milliseconds go into Arrow as they are: no datetime per record.
-    pa.field("kafka_timestamp", pa.timestamp("ms", tz="UTC")),
+    _column("kafka_topic", "text", False),
+    _column("kafka_partition", "bigint", False, precision=32),
+    _column("kafka_offset", "bigint", False),
+    _column("kafka_key", "text"),
+    _column("kafka_timestamp", "timestamp", precision=3),
 ]
-EVENTS_SCHEMA = pa.schema(
-    [
-        *_COORDINATES,
-        pa.field("event_id", pa.string(), nullable=False),
-        pa.field("event_type", pa.string(), nullable=False),
-        pa.field("schema_version", pa.int16(), nullable=False),
-        pa.field("occurred_at", _TS, nullable=False),
-        pa.field("channel_id", pa.string(), nullable=False),
-        pa.field("video_id", pa.string()),
-        pa.field("payload", pa.string(), nullable=False),
-    ]
-)
-DEAD_LETTERS_SCHEMA = pa.schema(
-    [
-        *_COORDINATES,
-        pa.field("raw_value", pa.string()),
-        pa.field("reason", pa.string(), nullable=False),
-        pa.field("dead_lettered_at", _TS, nullable=False),
-    ]
-)
+# dlt column schemas, in file column order (imported files carry no types of their own)
+EVENTS_COLUMNS = [
+    *_COORDINATES,
+    _column("event_id", "text", False),
+    _column("event_type", "text", False),
+    _column("schema_version", "bigint", False, precision=16),
+    _column("occurred_at", "timestamp", False, precision=6),
+    _column("channel_id", "text", False),
+    _column("video_id", "text"),
+    _column("payload", "json", False),
+]
+DEAD_LETTERS_COLUMNS = [
+    *_COORDINATES,
+    _column("raw_value", "text"),
+    _column("reason", "text", False),
+    _column("dead_lettered_at", "timestamp", False, precision=6),
+]
+
+
+def csv_header(columns: list[TColumnSchema]) -> str:
+    return ",".join(str(c["name"]) for c in columns) + "\n"
+
+
+def quoted(text: str) -> str:
+    """A CSV field holding ``text`` exactly (PostgreSQL rejects NUL in text: escaped)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    return '"' + text.replace('"', '""') + '"'
+
+
+@lru_cache(maxsize=4096)
+def _utc_second(epoch_seconds: int) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(epoch_seconds))
+
+
+def kafka_time(epoch_ms: int) -> str:
+    """Kafka's epoch milliseconds as UTC text; records of one second share its formatting."""
+    seconds, millis = divmod(epoch_ms, 1000)
+    return f"{_utc_second(seconds)}.{millis:03d}Z"
 
 
 @dataclass
 class Page:
-    """One page split into row tuples (in schema column order), then frozen to Arrow.
+    """One page split into the CSV lines of its two tables (no header)."""
 
-    Rows are tuples rather than per-column appends: one append per record, and
-    Arrow builds each column from a single transposed sequence.
-    """
-
-    events: list[tuple[Any, ...]] = field(default_factory=list)
-    dead: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    dead: list[str] = field(default_factory=list)
     rejected: list[tuple[Record, str]] = field(default_factory=list)
     duplicates: int = 0
 
-    def events_table(self) -> pa.Table:
-        return _table(self.events, EVENTS_SCHEMA, _EVENT_TEXT_COLUMNS)
 
-    def dead_letters_table(self) -> pa.Table:
-        return _table(self.dead, DEAD_LETTERS_SCHEMA, frozenset())
-
-
-# Columns carried as ISO-8601 text and parsed by Arrow (C++) into timestamps: building
-# Arrow timestamps from Python datetimes costs more than validating the event.
-_EVENT_TEXT_COLUMNS = frozenset({"occurred_at"})
-
-
-def _table(
-    rows: list[tuple[Any, ...]], schema: pa.Schema, text_columns: frozenset[str]
-) -> pa.Table:
-    columns = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
-    arrays = []
-    for values, column in zip(columns, schema, strict=True):
-        if column.name in text_columns:
-            arrays.append(pa.array(values, type=pa.string()).cast(column.type))
-        else:
-            arrays.append(pa.array(values, type=column.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def _json(model: BaseModel) -> str:
-    """``model.model_dump_json()`` without its Python wrapper (a third of its cost)."""
-    return model.__pydantic_serializer__.to_json(model).decode()
-
-
-def _key(raw: bytes | None) -> str | None:
-    return None if raw is None else raw.decode("utf-8", errors="backslashreplace")
+def _key(raw: bytes) -> str:
+    return quoted(raw.decode("utf-8", errors="backslashreplace"))
 
 
 def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: datetime) -> Page:
@@ -114,12 +113,14 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
 
     ``seen_event_ids`` spans the load: an event id already seen in it (a
     producer retry republished at a later offset) is counted and skipped, so
-    a load never carries one event twice.
+    a load's file rarely carries one event twice (the destination's keys
+    would drop it anyway, on its slower path).
     """
     page = Page()
-    events, seen = page.events, seen_event_ids
+    append, seen, parse = page.events.append, seen_event_ids, parse_event
+    last_ms, last_time = None, ""
     for record in records:
-        parsed = parse_event(record.value)
+        parsed = parse(record.value)
         if isinstance(parsed, Rejected):
             _dead_letter(page, record, parsed.reason, landed_at)
             continue
@@ -128,39 +129,26 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
             page.duplicates += 1
             continue
         seen.add(event_id)
-        video_id = parsed.video_id
-        events.append(
-            (
-                record.topic,
-                record.partition,
-                record.offset,
-                None if record.key is None else _key(record.key),
-                record.timestamp,
-                event_id,
-                parsed.event_type,
-                parsed.schema_version,
-                parsed.occurred_at.isoformat(),
-                parsed.channel_id,
-                None if video_id is None else str(video_id),
-                _json(parsed.payload),
-            )
+        if record.timestamp != last_ms:  # records of one producer batch share it
+            last_ms, last_time = record.timestamp, kafka_time(record.timestamp)
+        key, video_id, payload = record.key, parsed.video_id, parsed.payload
+        payload_json = payload.__pydantic_serializer__.to_json(payload).decode()
+        append(
+            f"{record.topic},{record.partition},{record.offset},"
+            f"{'' if key is None else _key(key)},{last_time},{event_id},{parsed.event_type},"
+            f"{parsed.schema_version},{parsed.occurred_at.isoformat()},{parsed.channel_id},"
+            f"{'' if video_id is None else video_id},{quoted(payload_json)}\n"
         )
     return page
 
 
 def _dead_letter(page: Page, record: Record, reason: str, landed_at: datetime) -> None:
     value = record.value
+    raw = "" if value is None else base64.b64encode(value).decode()
     page.dead.append(
-        (
-            record.topic,
-            record.partition,
-            record.offset,
-            _key(record.key),
-            record.timestamp,
-            None if value is None else base64.b64encode(value).decode(),
-            reason,
-            landed_at,
-        )
+        f"{record.topic},{record.partition},{record.offset},"
+        f"{'' if record.key is None else _key(record.key)},{kafka_time(record.timestamp)},"
+        f"{raw},{quoted(reason)},{landed_at.isoformat()}\n"
     )
     page.rejected.append((record, reason))
 

@@ -5,39 +5,49 @@ letters), written as the CSV files PostgreSQL's COPY reads, with the Kafka
 offsets it starts and ends at. dlt imports those files into the load package
 as they are (a hard link): no parquet in extract, no rewrite in normalize.
 
-:class:`Prefetcher` produces pages in a background thread, chunk by chunk, so
-reading and parsing chunk k+1 overlaps the load of chunk k (PostgreSQL works
-in its own process, and the loader thread releases the GIL while it waits on
-COPY and MERGE). It is only a read-ahead: offsets reach the dlt state when the
-resource yields a page, never here, so a killed process loses nothing but
-work -- the next run reads again from the committed offsets.
+:class:`Prefetcher` produces pages in reader processes, each owning a share of
+the partitions, so reading and parsing run on every core, beside the load of
+the previous chunk (PostgreSQL works in its own processes) and without
+contending for the loading process's GIL: decoding Kafka records and
+validating events is pure Python and was the landing's bound in one process.
+It is only a read-ahead: offsets reach the dlt state when the resource yields
+a page, never here, so a killed process loses nothing but work -- the next
+run reads again from the committed offsets.
 """
 
 from __future__ import annotations
 
+import ctypes
+import gc
 import itertools
 import logging
+import multiprocessing
+import os
 import queue
 import shutil
-import threading
+import signal
+import sys
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
-
-from ingestion.kafka_events.helpers import Record, split_page
+from ingestion.kafka_events.helpers import (
+    DEAD_LETTERS_COLUMNS,
+    EVENTS_COLUMNS,
+    Record,
+    csv_header,
+    split_page,
+)
 from ingestion.kafka_events.reader import PartitionOffsets, read_pages
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_CSV_OPTIONS = pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+_EVENTS_HEADER, _DEAD_HEADER = csv_header(EVENTS_COLUMNS), csv_header(DEAD_LETTERS_COLUMNS)
 _file_ids = itertools.count()
 
 
@@ -65,24 +75,12 @@ class ParsedPage:
         return [f for f in (self.events, self.dead_letters) if f is not None]
 
 
-def write_csv(table: pa.Table, path: Path) -> TableFile:
-    """Write ``table`` as the CSV dlt's PostgreSQL COPY job reads: a header line of
-    bare column names, then Arrow's rows (an empty unquoted field is NULL)."""
-    with path.open("wb") as out:
-        out.write((",".join(table.column_names) + "\n").encode())
-        pa_csv.write_csv(_utc_text(table), out, write_options=_CSV_OPTIONS)
-    return TableFile(path, table.num_rows)
-
-
-def _utc_text(table: pa.Table) -> pa.Table:
-    """Timestamps as UTC text ending in ``Z``: Arrow's CSV writer formats zoned
-    timestamps through the time-zone database, ~25x slower than this."""
-    for i, column in enumerate(table.schema):
-        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
-            naive = table.column(i).cast(pa.timestamp(column.type.unit))
-            text = pc.binary_join_element_wise(naive.cast(pa.string()), "Z", "")
-            table = table.set_column(i, column.name, text)
-    return table
+def write_csv(header: str, lines: list[str], path: Path) -> TableFile:
+    """Write the CSV file the COPY job reads: a header of bare column names, then ``lines``."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.write(header)
+        out.writelines(lines)
+    return TableFile(path, len(lines))
 
 
 def parse_page(
@@ -99,9 +97,9 @@ def parse_page(
     )
     n = next(_file_ids)
     if split.events:
-        page.events = write_csv(split.events_table(), work_dir / f"events.{n}.csv")
+        page.events = write_csv(_EVENTS_HEADER, split.events, work_dir / f"events.{n}.csv")
     if split.dead:
-        page.dead_letters = write_csv(split.dead_letters_table(), work_dir / f"dead.{n}.csv")
+        page.dead_letters = write_csv(_DEAD_HEADER, split.dead, work_dir / f"dead.{n}.csv")
     return page
 
 
@@ -110,37 +108,59 @@ def parsed_pages(
     offsets: Mapping[str, int],
     work_dir: Path,
     chunk_size: float = float("inf"),
-    first_chunk: float | None = None,
-) -> Iterator[ParsedPage | None]:
-    """Parse ``pages`` read from ``offsets``; ``None`` after every ``chunk_size`` messages
-    (after ``first_chunk`` for the first chunk).
+) -> Iterator[ParsedPage]:
+    """Parse ``pages`` read from ``offsets``.
 
-    Event ids are deduplicated within a chunk (one dlt load); across loads the
-    MERGE on ``event_id`` does it.
+    Event ids are deduplicated within each ``chunk_size`` messages (about one
+    dlt load); beyond, the destination's unique key on ``event_id`` does it.
     """
     position = dict(offsets)
     seen: set[str] = set()
-    in_chunk, limit = 0, first_chunk or chunk_size
+    in_chunk = 0
     for records, end in pages:
         start = {name: position.get(name, 0) for name in end}
         position.update(end)
         yield parse_page(records, start, end, seen, work_dir)
         in_chunk += len(records)
-        if in_chunk >= limit:
-            yield None
-            seen, in_chunk, limit = set(), 0, chunk_size
+        if in_chunk >= chunk_size:
+            seen, in_chunk = set(), 0
 
 
-_DONE = object()
+@dataclass(frozen=True)
+class _Done:
+    reader: int
+
+
+@dataclass(frozen=True)
+class _Failed:
+    reader: int
+    message: str  # a YTEmpireError's own message, or what else failed
+
+
+_POLL_S = 0.5
+# Processes are forked, not spawned: a reader needs the modules the landing has loaded
+# already (a spawn re-imports dlt, seconds on every run). The fork happens before the
+# run opens any Kafka client, and a reader opens only its own consumer.
+_CONTEXT = multiprocessing.get_context("fork")
+
+
+def partition_groups(stop_at: Mapping[str, int], readers: int) -> list[dict[str, int]]:
+    """``stop_at`` dealt round-robin into at most ``readers`` non-empty groups."""
+    groups: list[dict[str, int]] = [{} for _ in range(max(1, readers))]
+    for i, (name, end) in enumerate(sorted(stop_at.items())):
+        groups[i % len(groups)][name] = end
+    return [g for g in groups if g]
 
 
 class Prefetcher:
     """Reads and parses ``topics`` from ``offsets`` to ``stop_at`` ahead of the loads.
 
-    :meth:`chunk` yields the pages of the next chunk (about ``chunk_size``
-    messages, whole pages). At most one chunk of parsed pages waits (on disk,
-    with its records in memory), so memory stays flat however many events a
-    run lands.
+    ``readers`` processes each read and parse their share of the partitions
+    (pages of one partition stay in offset order). :meth:`chunk` yields the
+    pages of the next chunk: about ``chunk_size`` messages, whole pages; the
+    first chunk is a single page, so the database starts loading early. At
+    most about two chunks of parsed pages wait (on disk; a reader holds one
+    page of records), so memory stays flat however many events a run lands.
     """
 
     def __init__(
@@ -153,65 +173,137 @@ class Prefetcher:
         page_size: int,
         work_dir: Path,
         settings: Settings,
+        readers: int = 2,
     ) -> None:
         self.work_dir = work_dir
         shutil.rmtree(work_dir, ignore_errors=True)  # files a killed run left behind
         work_dir.mkdir(parents=True)
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=max(2, -(-chunk_size // page_size)))
-        self._stop = threading.Event()
-        self._finished = False
-        source = read_pages(topics, offsets, stop_at, None, page_size, settings)
-        self._thread = threading.Thread(
-            target=self._run,
-            # a one-page first chunk: the database starts loading after one page, not one chunk
-            args=(source, parsed_pages(source, offsets, work_dir, chunk_size, page_size)),
-            name="kafka-events-prefetch",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def _run(self, source: Iterator[Any], pages: Iterator[ParsedPage | None]) -> None:
-        try:
-            for page in pages:
-                if not self._put(page):
-                    return
-            self._put(_DONE)
-        except BaseException as exc:  # handed to the consuming thread, which raises it
-            self._put(exc)
-        finally:
-            pages.close()  # type: ignore[attr-defined]
-            source.close()  # type: ignore[attr-defined]  # closes the Kafka consumer
-
-    def _put(self, item: Any) -> bool:
-        while not self._stop.is_set():
-            try:
-                self._queue.put(item, timeout=0.5)
-                return True
-            except queue.Full:
-                continue
-        return False
+        self._chunk_size = chunk_size
+        self._first = True
+        # up to two chunks ahead (on disk): the readers keep reading through a load's
+        # bookkeeping, when the database is not copying
+        self._queue: Any = _CONTEXT.Queue(maxsize=max(2, 2 * -(-chunk_size // page_size)))
+        self._stop = _CONTEXT.Event()
+        ends = {n: e for n, e in stop_at.items() if n.rsplit(":", 1)[0] in topics}
+        pending = {n: e for n, e in ends.items() if offsets.get(n, 0) < e}
+        self._readers = []
+        for i, group in enumerate(partition_groups(pending, readers)):
+            # a folder of this run's own: a reader of a killed run, in its last moments,
+            # can write only where nothing will be imported
+            folder = work_dir / f"{uuid.uuid4().hex}-reader-{i}"
+            folder.mkdir()
+            reader = _CONTEXT.Process(
+                target=_read_ahead,
+                args=(i, list(topics), dict(offsets), group, chunk_size, page_size, folder),
+                kwargs={"settings": settings, "out": self._queue, "stop": self._stop},
+                name=f"kafka-events-reader-{i}",
+                daemon=True,
+            )
+            reader.start()
+            self._readers.append(reader)
+        self._running = set(range(len(self._readers)))
 
     @property
     def finished(self) -> bool:
-        return self._finished
+        return not self._running
 
     def chunk(self) -> Iterator[ParsedPage]:
-        """The pages of the next chunk; ends at the chunk's end or the last page."""
-        while not self._finished:
-            item = self._queue.get()
-            if item is None:
-                return
-            if item is _DONE:
-                self._finished = True
-                return
-            if isinstance(item, BaseException):
-                self._finished = True
-                if isinstance(item, YTEmpireError):
-                    raise item
-                raise YTEmpireError(f"reading Kafka ahead of the load failed: {item}") from item
-            yield item
+        """The pages of the next chunk; ends at the chunk's end or after the last page."""
+        limit, self._first = (1 if self._first else self._chunk_size), False
+        in_chunk = 0
+        while self._running and in_chunk < limit:
+            item = self._next()
+            if isinstance(item, _Done):
+                self._running.discard(item.reader)
+            elif isinstance(item, _Failed):
+                self._running.clear()
+                raise YTEmpireError(item.message)
+            else:
+                in_chunk += item.messages or 1
+                yield item
+
+    def _next(self) -> Any:
+        suspects: set[int] = set()
+        while True:
+            try:
+                return self._queue.get(timeout=_POLL_S)
+            except queue.Empty:
+                # a reader that ended without a word: after one more empty wait (its last
+                # items could have been in flight), it was killed
+                if dead := suspects & self._running:
+                    self._running.clear()
+                    i = min(dead)
+                    raise YTEmpireError(
+                        f"Kafka reader {i} ended (exit code {self._readers[i].exitcode}) "
+                        "before its partitions were read; rerun `ytempire ingest events`."
+                    ) from None
+                suspects = {i for i in self._running if self._readers[i].exitcode is not None}
 
     def close(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=10)
+        for reader in self._readers:
+            reader.join(timeout=5)
+            if reader.exitcode is None:
+                reader.kill()
+                reader.join()
+        self._queue.close()
         shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """On Linux, be killed with the landing (otherwise a reader notices within half a
+    second that its landing is gone, at its next page)."""
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+def _read_ahead(
+    reader: int,
+    topics: list[str],
+    offsets: dict[str, int],
+    stop_at: dict[str, int],
+    chunk_size: int,
+    page_size: int,
+    work_dir: Path,
+    *,
+    settings: Settings,
+    out: Any,
+    stop: Any,
+) -> None:
+    """A reader process: parse its partitions' pages into ``work_dir`` and hand them over."""
+    # What the landing had built before the fork is never garbage here: out of the
+    # collector's sight, it is not scanned again by every full collection.
+    gc.freeze()
+    parent = os.getppid()
+    _die_with_parent()
+    # kafka-python's IO thread warns when one of its tasks waits >100 ms for the GIL,
+    # which parsing a page here holds by design
+    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
+
+    def hand_over(item: Any) -> bool:
+        while not stop.is_set() and os.getppid() == parent:  # the landing is alive
+            try:
+                out.put(item, timeout=_POLL_S)
+                return True
+            except queue.Full:
+                continue
+        out.cancel_join_thread()  # nobody will take what is queued: do not wait to flush it
+        return False
+
+    try:
+        source = read_pages(topics, offsets, stop_at, None, page_size, settings)
+        try:
+            for page in parsed_pages(source, offsets, work_dir, chunk_size):
+                if not hand_over(page):
+                    return
+        finally:
+            source.close()  # type: ignore[attr-defined]  # closes the Kafka consumer
+        hand_over(_Done(reader))
+    except YTEmpireError as exc:  # reported to the landing, which raises it
+        hand_over(_Failed(reader, str(exc)))
+    except Exception as exc:
+        hand_over(_Failed(reader, f"reading Kafka ahead of the load failed: {exc!r}"))

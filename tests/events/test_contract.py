@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import uuid
+from datetime import UTC, datetime
 
 import pytest
 
-from ingestion.kafka_events.helpers import split_page
+from ingestion.kafka_events.helpers import (
+    DEAD_LETTERS_COLUMNS,
+    EVENTS_COLUMNS,
+    quoted,
+    split_page,
+)
 from ytempire.events import (
     EVENT_TYPES,
     MetricsUpdateEvent,
@@ -18,6 +25,8 @@ from ytempire.events import (
 )
 from ytempire.simulation.traffic import simulated_events
 
+EVENT_NAMES = [c["name"] for c in EVENTS_COLUMNS]
+DEAD_NAMES = [c["name"] for c in DEAD_LETTERS_COLUMNS]
 CHANNEL = "UC" + "A" * 22
 
 
@@ -90,8 +99,17 @@ def test_a_page_splits_into_events_and_dead_letters_with_original_bytes():
 
     good = [v for *_, v, _ in simulated_events(3, seed=1)]
     records = [R(0, good[0]), R(1, b"\xff"), R(2, good[1]), R(3, good[0])]
-    page = split_page(records, set(), __import__("datetime").datetime.now())
-    assert page.events_table().column("kafka_offset").to_pylist() == [0, 2]
+    page = split_page(records, set(), datetime.now(UTC))
+    events = [dict(zip(EVENT_NAMES, row, strict=True)) for row in csv.reader(page.events)]
+    assert [e["kafka_offset"] for e in events] == ["0", "2"]
+    assert json.loads(events[0]["payload"]) == json.loads(good[0])["payload"]
     assert page.duplicates == 1
-    dead = page.dead_letters_table().to_pylist()
-    assert [(d["kafka_offset"], d["raw_value"]) for d in dead] == [(1, "/w==")]
+    dead = [dict(zip(DEAD_NAMES, row, strict=True)) for row in csv.reader(page.dead)]
+    assert [(d["kafka_offset"], d["raw_value"]) for d in dead] == [("1", "/w==")]
+    assert dead[0]["kafka_timestamp"] == "2023-11-14 22:13:20.000Z"
+
+
+def test_csv_fields_keep_any_text_of_keys_and_payloads():
+    text = 'a,"b"\n\x00c'
+    (row,) = csv.reader([f"{quoted(text)},{quoted('')}\n"])
+    assert row == ['a,"b"\n\\x00c', ""]

@@ -40,15 +40,16 @@ def test_a_loader_killed_at_random_points_lands_every_event_exactly_once(
         "--pipeline-name", topic,
         "--chunk-size", "100000",
     ]  # fmt: skip
-    # kills 3-12 s after start: in startup, mid-read, mid-load and between loads (the
-    # landing reads ahead while it loads, so a window much longer than one load would let
-    # it finish the million before the fifth kill)
+    # kills 2.5-8 s after start: in startup (~2.5 s of imports), mid-read, mid-load and
+    # between loads. The window is a few loads long: the landing reads ahead in parallel
+    # with its loads (~50k events/s), so a longer one would let it finish the million
+    # before the fifth kill
     rng = random.Random(1)
     kills = 0
     progress: list[int] = []
     while kills < KILLS:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        time.sleep(rng.uniform(3.0, 12.0))
+        time.sleep(rng.uniform(2.5, 8.0))
         assert process.poll() is None, "the loader finished before it could be killed"
         process.kill()
         process.wait()

@@ -59,7 +59,8 @@ def youtube(day: object) -> None:
     help="dlt pipeline name (default: kafka_events); one pipelines dir per name.",
 )
 @click.option("--chunk-size", default=None, type=int, help="Messages per dlt load.")
-@click.option("--page-size", default=None, type=int, help="Messages per Arrow page.")
+@click.option("--page-size", default=None, type=int, help="Messages per parsed page.")
+@click.option("--readers", default=None, type=int, help="Kafka reader processes (default: 2).")
 def events(
     topics: tuple[str, ...],
     dead_letter_topic: str | None,
@@ -67,6 +68,7 @@ def events(
     pipeline_name: str | None,
     chunk_size: int | None,
     page_size: int | None,
+    readers: int | None,
 ) -> None:
     """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
     from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, land_events
@@ -84,6 +86,8 @@ def events(
         options["chunk_size"] = chunk_size
     if page_size:
         options["page_size"] = page_size
+    if readers:
+        options["readers"] = readers
     summary = land_events(list(topics) or list(DEFAULT_TOPICS), **options)  # type: ignore[arg-type]
     click.echo(
         f"landed {summary.messages:,} messages in {summary.loads} loads "
