@@ -168,9 +168,10 @@
     day on the row count and a sum of row hashes over `columns` (all of
     them, in table order, when none are named), so a daily run rewrites the
     new day and any day a late or re-collected row changed, not every day of
-    its lookback window. Null when nothing changed. Rows
-    removed from a source inside the window are not caught: dlt's merge never
-    removes rows; a full refresh rebuilds from whatever the sources hold.
+    its lookback window. Null when nothing changed. A row removed from a
+    source changes its day's count too; only a day that lost every row is
+    left in place (replace_window deletes from the batch's first day), which
+    dlt's merge never does and a full refresh corrects.
 #}
 {% macro first_changed_date(staged, built, date_column, columns, window_start) -%}
     {%- set hashed = columns | join(', ') if columns else 'fingerprinted.*' -%}
