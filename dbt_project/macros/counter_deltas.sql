@@ -229,3 +229,20 @@
     from {{ changed }} as changed
     where changed.{{ date_column }} >= {{ changed_from }}
 {%- endmacro %}
+
+{#
+    `starts_from_zero` of a video-grain counter_deltas: true when the video
+    was published within `new_entity_days` of the row's date, looked up in the
+    `videos` CTE (video_id, published_date); `when_unknown` for a video it
+    does not hold.
+#}
+{% macro video_starts_from_zero(when_unknown) -%}
+    coalesce(
+        (
+            select videos.published_date
+            from videos
+            where videos.video_id = linked.video_id
+        ) >= linked.collection_date - {{ var('new_entity_days') }},
+        {{ when_unknown }}
+    )
+{%- endmacro %}

@@ -62,16 +62,7 @@ videos as (
 
 -- A video first seen within new_entity_days of publication counts from zero;
 -- the publication day is looked up only for a video's first snapshot.
-{%- set starts_from_zero -%}
-    coalesce(
-        (
-            select videos.published_date
-            from videos
-            where videos.video_id = linked.video_id
-        ) >= linked.collection_date - {{ var('new_entity_days') }},
-        false
-    )
-{%- endset %}
+{%- set starts_from_zero = video_starts_from_zero(false) %}
 
 differenced as (
     {{ counter_deltas(
