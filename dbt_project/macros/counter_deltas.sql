@@ -108,7 +108,8 @@
     first date of the new batch on, then insert the batch. The facts are
     recomputed as whole days, so replacing whole days is exact (a snapshot
     removed from raw disappears too), and the delete reads the target through
-    its date index instead of matching keys against the whole history.
+    its date index instead of matching keys against the whole history (the
+    batch's first date is read first and inlined, as query_value does).
     The model names its date column in config `window_column`, and keys its
     unique index on (date, entity): a new day's rows then land at the right
     edge of the index, not at random pages of a history-sized one.
@@ -118,8 +119,11 @@
     {%- set batch = arg_dict['temp_relation'] -%}
     {%- set window_column = config.require('window_column') -%}
     {%- set columns = get_quoted_csv(arg_dict['dest_columns'] | map(attribute='name')) -%}
+    {%- set batch_start = query_value(
+        'select min(' ~ window_column ~ ') from ' ~ batch, 'date'
+    ) -%}
     delete from {{ target }}
-    where {{ window_column }} >= (select min({{ window_column }}) from {{ batch }});
+    where {{ window_column }} >= {{ batch_start }};
 
     insert into {{ target }} ({{ columns }})
     select {{ columns }} from {{ batch }}
@@ -202,25 +206,23 @@
 
 {#
     The rows an incremental differencing model rewrites from `changed_from`
-    on, preceded by each entity's newest row this model already holds from
-    the `max_gap_days` before it: the previous snapshot its first rewritten
-    row is differenced against. The stored row carries the counters it was
-    built from, so the sources are read only from the lookback window on.
-    `changed` is the relation of new input rows with `columns`.
+    on, preceded by the rows this model already holds from the
+    `max_gap_days` before it: each entity's newest of those is the previous
+    snapshot its first rewritten row is differenced against (counter_deltas'
+    lag finds it; the model keeps only rows from `changed_from` on). The
+    stored row carries the counters it was built from, so the sources are
+    read only from the lookback window on. `changed` is the relation of new
+    input rows with `columns`.
 #}
-{% macro with_stored_previous(changed, key_column, date_column, columns, changed_from) -%}
-    select *
-    from (
-        select distinct on (stored.{{ key_column }})
-            {%- for column in columns %}
-            stored.{{ column }}{{ ',' if not loop.last }}
-            {%- endfor %}
-        from {{ this }} as stored
-        where
-            stored.{{ date_column }} >= {{ changed_from }} - {{ var('max_gap_days') }}
-            and stored.{{ date_column }} < {{ changed_from }}
-        order by stored.{{ key_column }} asc, stored.{{ date_column }} desc
-    ) as stored_previous
+{% macro with_stored_previous(changed, date_column, columns, changed_from) -%}
+    select
+        {%- for column in columns %}
+        stored.{{ column }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from {{ this }} as stored
+    where
+        stored.{{ date_column }} >= {{ changed_from }} - {{ var('max_gap_days') }}
+        and stored.{{ date_column }} < {{ changed_from }}
     union all
     select
         {%- for column in columns %}

@@ -71,7 +71,6 @@ daily_last as (
     to_difference as (
         {{ with_stored_previous(
             'daily_last',
-            'video_id',
             'collection_date',
             ['video_id', 'channel_id', 'collection_date', 'share_count'],
             '(select changes.changed_from from changes)',

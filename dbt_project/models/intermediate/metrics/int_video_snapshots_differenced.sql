@@ -49,7 +49,6 @@ videos as (
     to_difference as (
         {{ with_stored_previous(
             'snapshots',
-            'video_id',
             'collection_date',
             [
                 'video_id', 'channel_id', 'collection_date', 'view_count',
