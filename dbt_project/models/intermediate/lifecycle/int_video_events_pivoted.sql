@@ -12,16 +12,13 @@
     )
 }}
 
-{%- if is_incremental() %}
-    {%- set events_start = incremental_window_start_at('last_event_at')
-        ~ " - interval '" ~ var('max_gap_days') ~ " days'" %}
-{%- endif %}
-
 -- One row per platform video: when each lifecycle step first happened and
 -- the attributes its events carried (the latest quality score wins).
--- Incremental runs re-pivot the videos with an event in the lookback window
--- from the events of the last lookback_days + max_gap_days: a lifecycle is
--- assumed to span less than max_gap_days (steps follow within hours).
+--
+-- Every measure is a first, a latest or a max, so pivots of two sets of
+-- events merge into the pivot of their union, and merging an event twice
+-- changes nothing. An incremental run therefore pivots only the events of
+-- the lookback window and merges each video's result into its stored row.
 with
 
 events as (
@@ -39,7 +36,7 @@ events as (
             'video_generated', 'video_uploaded', 'video_published', 'quality_check'
         )
         {% if is_incremental() %}
-            and occurred_at >= {{ events_start }}
+            and occurred_at >= {{ incremental_window_start_at('last_event_at') }}
         {% endif %}
 ),
 
@@ -54,6 +51,8 @@ pivoted as (
         min(occurred_at) filter (where event_type = 'video_published') as published_at,
         min(occurred_at) filter (where event_type = 'quality_check')
             as quality_checked_at,
+        max(occurred_at) filter (where event_type = 'quality_check')
+            as quality_scored_at,
         max((payload ->> 'generation_cost_usd')::numeric) filter (
             where event_type = 'video_generated'
         ) as generation_cost_usd,
@@ -68,6 +67,40 @@ pivoted as (
     group by platform_video_id
 ),
 
+{% if is_incremental() %}
+    -- least/greatest skip nulls, as min/max do: a step missing on one side
+    -- takes the other side's value.
+    merged as (
+        select
+            pivoted.platform_video_id,
+            greatest(pivoted.channel_id, built.channel_id) as channel_id,
+            greatest(pivoted.last_event_at, built.last_event_at) as last_event_at,
+            greatest(pivoted.youtube_video_id, built.youtube_video_id)
+                as youtube_video_id,
+            least(pivoted.generated_at, built.generated_at) as generated_at,
+            least(pivoted.uploaded_at, built.uploaded_at) as uploaded_at,
+            least(pivoted.published_at, built.published_at) as published_at,
+            least(pivoted.quality_checked_at, built.quality_checked_at)
+                as quality_checked_at,
+            greatest(pivoted.quality_scored_at, built.quality_scored_at)
+                as quality_scored_at,
+            greatest(pivoted.generation_cost_usd, built.generation_cost_usd)
+                as generation_cost_usd,
+            greatest(pivoted.duration_seconds, built.duration_seconds)
+                as duration_seconds,
+            greatest(pivoted.niche, built.niche) as niche,
+            case
+                when built.quality_scored_at > pivoted.quality_scored_at
+                    or pivoted.quality_scored_at is null
+                    then built.quality_score
+                else pivoted.quality_score
+            end as quality_score
+        from pivoted
+        left join {{ this }} as built
+            on pivoted.platform_video_id = built.platform_video_id
+    ),
+{% endif %}
+
 final as (
     select
         platform_video_id,
@@ -77,6 +110,7 @@ final as (
         uploaded_at,
         published_at,
         quality_checked_at,
+        quality_scored_at,
         generation_cost_usd::numeric(6, 4) as generation_cost_usd,
         duration_seconds,
         niche,
@@ -96,9 +130,10 @@ final as (
             when generated_at is not null then 'generated'
         end as lifecycle_stage,
         last_event_at
-    from pivoted
-    {% if is_incremental() %}
-        where last_event_at >= {{ incremental_window_start_at('last_event_at') }}
+    from {{ 'merged' if is_incremental() else 'pivoted' }}
+    {% if not is_incremental() %}
+        -- Stored in event order: daily runs rewrite the newest videos' rows.
+        order by last_event_at, platform_video_id
     {% endif %}
 )
 
