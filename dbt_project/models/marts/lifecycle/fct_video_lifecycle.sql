@@ -56,6 +56,10 @@ final as (
         quality_score::numeric(5, 2) as quality_score,
         last_event_at::timestamptz as last_event_at
     from lifecycle
+    {% if not is_incremental() %}
+        -- Stored in event order: daily runs rewrite the newest videos' rows.
+        order by last_event_at, platform_video_id
+    {% endif %}
 )
 
 select * from final

@@ -114,6 +114,10 @@ final as (
         (platform_video_id is not null) as is_platform_generated,
         lifecycle_updated_at::timestamptz as lifecycle_updated_at
     from joined
+    {% if not is_incremental() %}
+        -- Stored in order of first sight: daily runs rewrite the newest rows.
+        order by first_seen_date, video_id
+    {% endif %}
 )
 
 select * from final
