@@ -66,10 +66,8 @@ listen_addresses = '127.0.0.1'
 port = $PG_PORT
 unix_socket_directories = '$PG_DIR/run'
 max_connections = 200
-shared_buffers = 512MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
-effective_cache_size = 4GB
 max_wal_size = 4GB
 timezone = 'UTC'
 log_timezone = 'UTC'
@@ -77,16 +75,66 @@ logging_collector = off
 EOF
 }
 
+# Memory settings sized to this machine, rewritten on every start into an
+# include read last (so they also reach clusters initialised before it).
+# shared_buffers is a quarter of RAM (at most 8GB; YTEMPIRE_PG_SHARED_BUFFERS_MB
+# overrides): the kernel may reclaim the page cache between two dbt runs, but
+# not PostgreSQL's own buffers, which then keep the recent days of the facts
+# that a daily run reads.
+pg_write_settings() {
+  local conf="$PG_DIR/data/postgresql.conf" settings="$PG_DIR/data/ytempire.conf"
+  local ram_mb buffers_mb previous=""
+  ram_mb=$(($(awk '/^MemTotal:/ {print $2}' /proc/meminfo) / 1024))
+  buffers_mb=${YTEMPIRE_PG_SHARED_BUFFERS_MB:-$((ram_mb / 4))}
+  ((buffers_mb <= 8192)) || buffers_mb=8192
+  ((buffers_mb >= 128)) || buffers_mb=128
+  [[ -f "$settings" ]] && previous=$(cat "$settings")
+  printf '%s\n' \
+    "# Written by scripts/services.sh on every start: set YTEMPIRE_PG_SHARED_BUFFERS_MB instead." \
+    "shared_buffers = ${buffers_mb}MB" \
+    "effective_cache_size = $((ram_mb * 3 / 4))MB" >"$settings"
+  grep -qx "include_if_exists = 'ytempire.conf'" "$conf" \
+    || printf '\n%s\n' "include_if_exists = 'ytempire.conf'" >>"$conf"
+  if [[ $(id -u) -eq 0 ]]; then chown postgres:postgres "$settings" "$conf"; fi
+  if [[ "$previous" != "$(cat "$settings")" ]] && port_open 127.0.0.1 "$PG_PORT"; then
+    log "postgres: memory settings changed (shared_buffers = ${buffers_mb}MB); they apply" \
+      "after 'scripts/services.sh stop postgres && scripts/services.sh start postgres'"
+  fi
+}
+
+# Wait until the server accepts connections. After an unclean stop it first
+# replays its WAL, which can take minutes: the wait shows the replay's progress
+# and gives up only when the server exits or YTEMPIRE_PG_START_TIMEOUT (s) passes.
+pg_wait_ready() {
+  local timeout=${YTEMPIRE_PG_START_TIMEOUT:-1800} waited=0 logfile="$PG_DIR/log/postgres.log"
+  until "$(pg_bin)/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; do
+    # pg_ctl -W returns before the server writes its pid file: allow it 10 s.
+    if { ((waited >= 10)) && [[ ! -f "$PG_DIR/data/postmaster.pid" ]]; } || ((waited >= timeout)); then
+      tail -n 20 "$logfile" >&2 2>/dev/null || true
+      die "postgres did not become ready within ${waited}s; see $logfile"
+    fi
+    if ((waited > 0 && waited % 15 == 0)); then
+      log "postgres: not ready after ${waited}s ($(grep -E 'redo|recovery' "$logfile" \
+        | tail -n 1 | cut -c 1-140))"
+    fi
+    sleep 1
+    waited=$((waited + 1))
+  done
+  log "postgres: ready on 127.0.0.1:$PG_PORT"
+}
+
 postgres_start() {
   pg_prepare_dirs
   pg_init
+  pg_write_settings
   if port_open 127.0.0.1 "$PG_PORT"; then
     log "postgres: already running on 127.0.0.1:$PG_PORT"
-    return 0
+  else
+    log "postgres: starting on 127.0.0.1:$PG_PORT"
+    as_pg "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log/postgres.log" -W start \
+      >/dev/null || die "postgres did not start; see $PG_DIR/log/postgres.log"
   fi
-  log "postgres: starting on 127.0.0.1:$PG_PORT"
-  as_pg "$(pg_bin)/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/log/postgres.log" -w -t 60 start \
-    >/dev/null || die "postgres did not start; see $PG_DIR/log/postgres.log"
+  pg_wait_ready
 }
 
 postgres_stop() {
