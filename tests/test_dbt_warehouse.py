@@ -38,10 +38,11 @@ MARTS = (
 
 
 def _relation_rows(conn: psycopg.Connection[Any], relation: str) -> list[tuple[Any, ...]]:
-    return sorted(
-        conn.execute(f"select * from marts.{relation}").fetchall(),
-        key=repr,
-    )
+    """The relation's rows without built_at: when a row was written, not what it says."""
+    cursor = conn.execute(f"select * from marts.{relation}")
+    names = [column.name for column in cursor.description or []]
+    kept = [index for index, name in enumerate(names) if name != "built_at"]
+    return sorted((tuple(row[index] for index in kept) for row in cursor), key=repr)
 
 
 def _marts(dbt_settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
@@ -79,9 +80,24 @@ def built(dbt_settings: Settings) -> dict[str, Any]:
         land_days(conn, SPEC, 6, 6)
         run_dbt("build")
     stages["incremental"] = _marts(dbt_settings)
+    stages["stamps"] = _newest_stamps(dbt_settings)
     run_dbt("build")
     stages["second_run"] = _marts(dbt_settings)
+    stages["second_run_stamps"] = _newest_stamps(dbt_settings)
     return stages
+
+
+def _newest_stamps(dbt_settings: Settings) -> list[tuple[Any, ...]]:
+    """The newest built_at of each stamped model: it moves only when the model rewrites rows."""
+    with pg_connect("transformer", settings=dbt_settings) as conn:
+        return [
+            conn.execute(f"select max(built_at) from {relation}").fetchone() or (None,)
+            for relation in (
+                "intermediate.int_video_snapshots_differenced",
+                "intermediate.int_video_shares_differenced",
+                "marts.fct_video_daily_metrics",
+            )
+        ]
 
 
 def _channel_days(dbt_settings: Settings, channel_index: int) -> dict[int, dict[str, Any]]:
@@ -99,6 +115,12 @@ def _channel_days(dbt_settings: Settings, channel_index: int) -> dict[int, dict[
 def test_build_passes_and_second_run_changes_nothing(built: dict[str, Any]) -> None:
     assert built["incremental"]["fct_channel_daily_metrics"], "no channel-day rows were built"
     assert built["second_run"] == built["incremental"]
+
+
+def test_second_run_rewrites_no_stamped_rows(built: dict[str, Any]) -> None:
+    """With nothing landed, the stamped models find no changed day and write nothing."""
+    assert all(stamp is not None for (stamp,) in built["stamps"])
+    assert built["second_run_stamps"] == built["stamps"]
 
 
 def test_channel_deltas_sum_to_counter_differences_for_every_channel_and_day(

@@ -87,7 +87,7 @@
         {%- set value = run_query(sql).columns[0].values()[0] -%}
         {{- 'null' if value is none else "'" ~ value ~ "'" }}::{{ type }}
     {%- else -%}
-        ({{ sql }})
+        ({{ sql }})::{{ type }}
     {%- endif -%}
 {%- endmacro %}
 
@@ -202,6 +202,39 @@
             (staged_days.row_count, staged_days.row_hash)
             is distinct from (built_days.row_count, built_days.row_hash)
     )
+{%- endmacro %}
+
+{#
+    The first day, from `window_start` on, that one of `parents` rewrote
+    since this model last wrote a row. Each of them stamps the rows it writes
+    with `built_at`, the start of its run's transaction, and dbt builds a
+    parent before its children: a parent row stamped after this model's
+    newest stamp (the watermark) was written since. A daily run so finds the
+    days to rewrite from its parents' date and stamp columns alone, where
+    first_changed_date fingerprints the join of their rows. `parents` is a
+    list of (relation, date column) pairs. Both values are read while the
+    model compiles and inlined, as query_value does; null when no parent
+    wrote anything since.
+#}
+{% macro first_rebuilt_date(parents, window_start) -%}
+    {%- set watermark = query_value(
+        "select coalesce(max(built_at), '-infinity')::text from " ~ this
+        ~ " where " ~ config.require('window_column') ~ " >= " ~ window_start,
+        'timestamptz',
+    ) -%}
+    {%- set rebuilt -%}
+        select min(day) from (
+        {%- for relation, date_column in parents %}
+            select min({{ date_column }}) as day
+            from {{ relation }}
+            where {{ date_column }} >= {{ window_start }} and built_at > {{ watermark }}
+            {%- if not loop.last %}
+            union all
+            {%- endif %}
+        {%- endfor %}
+        ) as rebuilt
+    {%- endset -%}
+    {{ query_value(rebuilt, 'date') }}
 {%- endmacro %}
 
 {#

@@ -78,7 +78,11 @@ differenced as (
 ),
 
 final as (
-    select * from differenced
+    select
+        *,
+        -- The stamp a child's first_rebuilt_date compares (docs: built_at).
+        now() as built_at
+    from differenced
     {% if is_incremental() %}
         where collection_date >= (select changes.changed_from from changes)
     {% else %}

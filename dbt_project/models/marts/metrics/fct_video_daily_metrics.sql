@@ -12,6 +12,40 @@
     )
 }}
 
+{%- if is_incremental() %}
+    {%- set window_start = incremental_window_start('metric_date') %}
+    {#-
+        Of the lookback window, only the days a parent rewrote since this
+        model's last run are rewritten (usually just the new day), and the
+        days whose channel's CPM changed since they were built: the revenue
+        columns are functions of the parents' columns and the CPM.
+    #}
+    {%- set cpm_changed -%}
+        select min(built.metric_date)
+        from {{ this }} as built
+        left join {{ ref('int_channels_cpm_resolved') }} as channel_cpm
+            on built.channel_id = channel_cpm.channel_id
+        where
+            built.metric_date >= {{ window_start }}
+            and (built.base_cpm_usd, built.cpm_source) is distinct from (
+                coalesce(channel_cpm.base_cpm_usd, {{ var('default_base_cpm_usd') }}),
+                coalesce(channel_cpm.cpm_source, 'default')
+            )
+    {%- endset %}
+    {%- set changed_from -%}
+        least(
+            {{ first_rebuilt_date(
+                [
+                    (ref('int_video_snapshots_differenced'), 'collection_date'),
+                    (ref('int_video_shares_differenced'), 'collection_date'),
+                ],
+                window_start,
+            ) }},
+            {{ query_value(cpm_changed, 'date') }}
+        )
+    {%- endset %}
+{%- endif %}
+
 with
 
 video_deltas as (
@@ -29,7 +63,7 @@ video_deltas as (
         is_restated
     from {{ ref('int_video_snapshots_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('metric_date') }}
+        where collection_date >= {{ changed_from }}
     {% endif %}
 ),
 
@@ -40,7 +74,7 @@ share_deltas as (
         shares_daily
     from {{ ref('int_video_shares_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('metric_date') }}
+        where collection_date >= {{ changed_from }}
     {% endif %}
 ),
 
@@ -78,26 +112,6 @@ joined as (
         on video_deltas.channel_id = channel_cpm.channel_id
 ),
 
-{% if is_incremental() %}
-    -- Of the lookback window, only days whose inputs differ from the table
-    -- are rewritten (usually just the new day). The revenue columns are
-    -- functions of the compared ones, so they need no comparing.
-    changes as (
-        select {{ first_changed_date(
-            'joined',
-            this,
-            'metric_date',
-            [
-                'video_id', 'channel_id', 'days_since_previous', 'views_total',
-                'likes_total', 'comments_total', 'views_daily', 'likes_daily',
-                'comments_daily', 'shares_daily', 'is_restated',
-                'base_cpm_usd::numeric(10, 4)', 'cpm_source',
-            ],
-            incremental_window_start('metric_date'),
-        ) }} as changed_from
-    ),
-{% endif %}
-
 rated as (
     select
         *,
@@ -105,9 +119,6 @@ rated as (
             'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
         ) }} as engagement_rate
     from joined
-    {% if is_incremental() %}
-        where metric_date >= (select changes.changed_from from changes)
-    {% endif %}
 ),
 
 final as (
@@ -127,7 +138,9 @@ final as (
         base_cpm_usd::numeric(10, 4) as base_cpm_usd,
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
-        is_restated::boolean as is_restated
+        is_restated::boolean as is_restated,
+        -- The stamp a child's first_rebuilt_date compares (docs: built_at).
+        now() as built_at
     from rated
     {% if not is_incremental() %}
         -- Days stored contiguously: daily runs read and replace recent days.
