@@ -239,22 +239,45 @@
 
 {#
     The rows an incremental differencing model rewrites from `changed_from`
-    on, preceded by the rows this model already holds from the
-    `max_gap_days` before it: each entity's newest of those is the previous
-    snapshot its first rewritten row is differenced against (counter_deltas'
-    lag finds it; the model keeps only rows from `changed_from` on). The
-    stored row carries the counters it was built from, so the sources are
-    read only from the lookback window on. `changed` is the relation of new
-    input rows with `columns`.
+    on, preceded by each of their entities' newest row that this model
+    already holds from the `max_gap_days` before it: the previous snapshot
+    its first rewritten row is differenced against (counter_deltas' lag finds
+    it; the model keeps only rows from `changed_from` on). The stored row
+    carries the counters it was built from, so the sources are read only
+    from the lookback window on, and one stored row per rewritten entity is
+    all the lag has to sort with the new rows. `changed` is the relation of
+    new input rows with `columns`; `key_columns` are counter_deltas' keys,
+    the first of them the entity's id (never null).
 #}
-{% macro with_stored_previous(changed, date_column, columns, changed_from) -%}
+{% macro with_stored_previous(changed, key_columns, date_column, columns, changed_from) -%}
+    {%- set entity = key_columns[0] -%}
+    {%- set gap_start = changed_from ~ ' - ' ~ var('max_gap_days') -%}
     select
         {%- for column in columns %}
         stored.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ this }} as stored
+    inner join (
+        select
+            {%- for key in key_columns %}
+            {{ key }},
+            {%- endfor %}
+            max({{ date_column }}) as previous_date
+        from {{ this }}
+        where
+            {{ date_column }} >= {{ gap_start }}
+            and {{ date_column }} < {{ changed_from }}
+            and {{ entity }} in (
+                select {{ entity }} from {{ changed }}
+                where {{ date_column }} >= {{ changed_from }}
+            )
+        group by {{ key_columns | join(', ') }}
+    ) as newest
+        on
+            stored.{{ entity }} = newest.{{ entity }}
+            and stored.{{ date_column }} = newest.previous_date
     where
-        stored.{{ date_column }} >= {{ changed_from }} - {{ var('max_gap_days') }}
+        stored.{{ date_column }} >= {{ gap_start }}
         and stored.{{ date_column }} < {{ changed_from }}
     union all
     select

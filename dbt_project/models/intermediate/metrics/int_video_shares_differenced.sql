@@ -71,6 +71,7 @@ daily_last as (
     to_difference as (
         {{ with_stored_previous(
             'daily_last',
+            ['video_id', 'channel_id'],
             'collection_date',
             ['video_id', 'channel_id', 'collection_date', 'share_count'],
             '(select changes.changed_from from changes)',

@@ -49,6 +49,7 @@ videos as (
     to_difference as (
         {{ with_stored_previous(
             'snapshots',
+            ['video_id', 'channel_id'],
             'collection_date',
             [
                 'video_id', 'channel_id', 'collection_date', 'view_count',
