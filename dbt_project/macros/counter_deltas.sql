@@ -6,12 +6,14 @@
     counter column to the name of its delta. `starts_from_zero` is a boolean
     SQL expression over those columns (in scope as `linked.<column>`),
     evaluated only for a row without a previous snapshot, so it may look the
-    entity up: few rows of a daily run reach it.
+    entity up: few rows of a daily run reach it. `carried` columns pass
+    through unchanged.
     The result adds `previous_<date_column>`, `days_since_previous`, the
     previous value of each counter, each delta, and `is_restated`.
 #}
 {% macro counter_deltas(
-    snapshots, key_columns, date_column, counters, starts_from_zero='starts_from_zero'
+    snapshots, key_columns, date_column, counters, starts_from_zero='starts_from_zero',
+    carried=[]
 ) -%}
     {%- set keys = key_columns | join(', ') -%}
     with sequenced as (
@@ -70,6 +72,9 @@
             {%- if not loop.last %} or {% endif -%}
             {% endfor %}
         ) as is_restated
+        {%- for column in carried %},
+        {{ column }}
+        {%- endfor %}
     from based
 {%- endmacro %}
 
@@ -202,6 +207,36 @@
             (staged_days.row_count, staged_days.row_hash)
             is distinct from (built_days.row_count, built_days.row_hash)
     )
+{%- endmacro %}
+
+{#
+    The first day, from `window_start` on, whose loads differ from those of
+    the rows this model holds: `loads` counts the raw rows each dlt load
+    landed per day (date_column, dlt_load_id, `count_column`), and each
+    stored row keeps the dlt_load_id it was built from. A new day, a late or
+    re-collected snapshot (dlt's merge gives the row a new load) and a
+    removed one all change a day's counts; a load that commits while dbt
+    runs is simply found by the next run. Read while the model compiles and
+    inlined, as query_value does; null when no day changed.
+#}
+{% macro first_reloaded_date(loads, date_column, count_column, window_start) -%}
+    {%- set reloaded -%}
+        select min(coalesce(landed.day, built.day))
+        from (
+            select {{ date_column }} as day, dlt_load_id, {{ count_column }} as row_count
+            from {{ loads }}
+            where {{ date_column }} >= {{ window_start }}
+        ) as landed
+        full outer join (
+            select {{ date_column }} as day, dlt_load_id, count(*) as row_count
+            from {{ this }}
+            where {{ date_column }} >= {{ window_start }}
+            group by {{ date_column }}, dlt_load_id
+        ) as built
+            on landed.day = built.day and landed.dlt_load_id = built.dlt_load_id
+        where landed.row_count is distinct from built.row_count
+    {%- endset -%}
+    {{ query_value(reloaded, 'date') }}
 {%- endmacro %}
 
 {#

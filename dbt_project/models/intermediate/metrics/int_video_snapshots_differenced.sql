@@ -11,6 +11,17 @@
     )
 }}
 
+-- depends_on: {{ ref('stg_youtube__video_snapshot_loads') }}
+{%- if is_incremental() %}
+    {#- Only days from the first one whose loads changed are rewritten. #}
+    {%- set changed_from = first_reloaded_date(
+        ref('stg_youtube__video_snapshot_loads'),
+        'collection_date',
+        'snapshot_count',
+        incremental_window_start('collection_date'),
+    ) %}
+{%- endif %}
+
 with
 
 snapshots as (
@@ -20,10 +31,11 @@ snapshots as (
         collection_date,
         view_count,
         like_count,
-        comment_count
+        comment_count,
+        dlt_load_id
     from {{ ref('stg_youtube__video_snapshots') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('collection_date') }}
+        where collection_date >= {{ changed_from }}
     {% endif %}
 ),
 
@@ -35,17 +47,6 @@ videos as (
 ),
 
 {% if is_incremental() %}
-    -- Only days from the first one whose snapshots changed are rewritten.
-    changes as (
-        select {{ first_changed_date(
-            'snapshots',
-            this,
-            'collection_date',
-            ['video_id', 'channel_id', 'view_count', 'like_count', 'comment_count'],
-            incremental_window_start('collection_date'),
-        ) }} as changed_from
-    ),
-
     to_difference as (
         {{ with_stored_previous(
             'snapshots',
@@ -53,9 +54,9 @@ videos as (
             'collection_date',
             [
                 'video_id', 'channel_id', 'collection_date', 'view_count',
-                'like_count', 'comment_count',
+                'like_count', 'comment_count', 'dlt_load_id',
             ],
-            '(select changes.changed_from from changes)',
+            changed_from,
         ) }}
     ),
 {% endif %}
@@ -75,6 +76,7 @@ differenced as (
             'comment_count': 'comments_daily',
         },
         starts_from_zero,
+        carried=['dlt_load_id'],
     ) }}
 ),
 
@@ -85,7 +87,7 @@ final as (
         now() as built_at
     from differenced
     {% if is_incremental() %}
-        where collection_date >= (select changes.changed_from from changes)
+        where collection_date >= {{ changed_from }}
     {% else %}
         -- Days stored contiguously: daily runs read and replace recent days.
         order by collection_date, video_id
