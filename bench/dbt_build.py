@@ -6,14 +6,20 @@ videos a day) with the SQL generator of ytempire.simulation.warehouse_fixture,
 then in the same run prints:
 
 * a full refresh (`dbt build --full-refresh`, tests excluded) against the
-  incremental build after the next day lands, and their ratio (target <= 1/20);
+  daily incremental build, and their ratio (target <= 1/20). Two days are
+  landed and built one after the other, as production runs them; the ratio is
+  the second build's. The first build after a full refresh is printed too: it
+  finds none of its lookback window in PostgreSQL's buffer pool, because the
+  full refresh's bulk reads and writes go through small ring buffers, and a
+  host that reclaims an idle page cache within a minute (as this one does)
+  sends every one of those reads to disk;
 * p50/p95 of the analysts' common queries on the materialized views, as the
   analyst role (target p95 < 100 ms).
 
 Data tests are timed apart (`dbt test`), since they scan whole tables by
 design. Runs in its own database ``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
 dropped at the end unless ``--keep``; ``--reuse`` measures again on a kept
-database's history (same network options), landing only its next day. Usage:
+database's history (same network options), landing only its next two days. Usage:
 
     uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
 """
@@ -116,6 +122,14 @@ def settle_writes(database: str) -> None:
     os.sync()
 
 
+def daily_build(database: str, spec: NetworkSpec, day: int, label: str) -> float:
+    """Land ``day`` as the daily pipelines do, then time the incremental dbt build."""
+    with pg_connect("loader") as conn:
+        timed(f"land day {day}", lambda: land_days(conn, spec, day, day))
+    timed("analyze, checkpoint and sync", lambda: settle_writes(database))
+    return timed(f"dbt build (incremental, {label})", lambda: run_dbt("build", *NO_TESTS))
+
+
 def land_history(database: str, spec: NetworkSpec, days: int) -> None:
     drop_database(database)
     init_database(database)
@@ -173,15 +187,12 @@ def main() -> None:
             "dbt build --full-refresh (all history)",
             lambda: run_dbt("build", "--full-refresh", *NO_TESTS),
         )
-        with pg_connect("loader") as conn:
-            timed("land the next day", lambda: land_days(conn, spec, history, history))
-        timed("analyze, checkpoint and sync", lambda: settle_writes(database))
-        incremental = timed(
-            "dbt build (incremental, next day)", lambda: run_dbt("build", *NO_TESTS)
-        )
+        first = daily_build(database, spec, history, "first after the full refresh")
+        incremental = daily_build(database, spec, history + 1, "the next day's")
         if not args.no_tests:
             timed("dbt test (all data and unit tests)", lambda: run_dbt("test"))
-        print(f"[bench] incremental / full refresh = 1/{full / incremental:,.1f}")
+        print(f"[bench] first incremental after it / full refresh = 1/{full / first:,.1f}")
+        print(f"[bench] daily incremental / full refresh = 1/{full / incremental:,.1f}")
         with pg_connect("transformer") as conn:
             for table in ("fct_video_daily_metrics", "fct_channel_daily_metrics"):
                 row = conn.execute(f"select count(*) from marts.{table}").fetchone()
