@@ -240,6 +240,14 @@
 {%- endmacro %}
 
 {#
+    The `built_at` stamp of a row a model writes: the start of its run's
+    transaction, which first_rebuilt_date compares across parent and child.
+#}
+{% macro built_at() -%}
+    now()
+{%- endmacro %}
+
+{#
     The first day, from `window_start` on, that one of `parents` rewrote
     since this model last wrote a row. Each of them stamps the rows it writes
     with `built_at`, the start of its run's transaction, and dbt builds a

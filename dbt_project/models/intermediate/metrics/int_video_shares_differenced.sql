@@ -96,8 +96,7 @@ differenced as (
 final as (
     select
         *,
-        -- The stamp a child's first_rebuilt_date compares (docs: built_at).
-        now() as built_at
+        {{ built_at() }} as built_at
     from differenced
     {% if is_incremental() %}
         where collection_date >= (select changes.changed_from from changes)

@@ -139,8 +139,7 @@ final as (
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated,
-        -- The stamp a child's first_rebuilt_date compares (docs: built_at).
-        now() as built_at
+        {{ built_at() }} as built_at
     from rated
     {% if not is_incremental() %}
         -- Days stored contiguously: daily runs read and replace recent days.
