@@ -1,6 +1,8 @@
 # YTEmpire warehouse. The README's two commands: `make demo` and `make test`.
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
+# setup installs uv into ~/.local/bin, which a fresh shell's PATH lacks.
+export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run --frozen
 
 # Optional local overrides of the YTEMPIRE_* variables (see .env.example).

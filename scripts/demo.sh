@@ -3,6 +3,7 @@
 # Each capability adds its step here; `make setup` has already run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+export PATH="$HOME/.local/bin:$PATH" # where setup installs uv
 step() { printf '\n[ytempire demo] == %s\n' "$*"; }
 
 step "services"

@@ -17,10 +17,20 @@ SUDO=""
 [[ $(id -u) -eq 0 ]] || SUDO="sudo"
 
 step "1/6 Python environment (uv)"
+# uv lives in a virtual environment of its own (Debian's python3 refuses
+# `pip install --user`, PEP 668), linked into ~/.local/bin, which the Makefile
+# and the scripts put on PATH themselves: a fresh shell need not have it.
+UV_VERSION="${YTEMPIRE_UV_VERSION:-0.9.7}"
+export PATH="$HOME/.local/bin:$PATH"
 if ! command -v uv >/dev/null; then
-  python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv ||
-    die "could not install uv from PyPI"
-  export PATH="$HOME/.local/bin:$PATH"
+  uv_venv="$HOME/.local/share/ytempire/uv-venv"
+  echo "installing uv $UV_VERSION into $uv_venv (from PyPI)"
+  /usr/bin/python3 -m venv "$uv_venv" ||
+    die "could not create a venv for uv: install Debian's python3-venv (apt-get install python3-venv)"
+  "$uv_venv/bin/pip" install --quiet --disable-pip-version-check "uv==$UV_VERSION" ||
+    die "could not install uv $UV_VERSION from PyPI into $uv_venv"
+  mkdir -p "$HOME/.local/bin"
+  ln -sf "$uv_venv/bin/uv" "$HOME/.local/bin/uv"
 fi
 uv --version
 uv sync --frozen --python 3.11
