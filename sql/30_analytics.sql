@@ -38,4 +38,22 @@ create table if not exists analytics.quality_results (
     primary key (run_id, dimension)
 );
 
+-- One row per attempt of a pipeline stage for one business day: what the daily
+-- report reads for "what ran, how long, what failed". Written by
+-- ytempire.stage_runs.record_stage, whoever runs the stage (CLI, Airflow task).
+create table if not exists analytics.pipeline_stage_runs (
+    stage_run_id    bigint generated always as identity primary key,
+    run_date        date not null,
+    stage           text not null,
+    status          text not null check (status in ('running', 'success', 'failed')),
+    started_at      timestamptz not null default clock_timestamp(),
+    finished_at     timestamptz,
+    error           text,
+    details         jsonb not null default '{}'::jsonb,
+    check ((status = 'running') = (finished_at is null))
+);
+
+create index if not exists pipeline_stage_runs_date_stage_idx
+    on analytics.pipeline_stage_runs (run_date, stage, started_at);
+
 reset role;
