@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -56,6 +57,30 @@ def test_database(settings: Settings) -> Iterator[str]:
 
 def _keep() -> bool:
     return os.environ.get("YTEMPIRE_KEEP_TEST_DB") == "1"
+
+
+@contextmanager
+def own_database(suffix: str) -> Iterator[Settings]:
+    """A database of a scenario's own (``<base>_<suffix>_test``), built from ``sql/``.
+
+    For tests that run dbt or whole pipelines: the landers' tests fill the
+    session database's raw tables. The environment points at it while the
+    scenario runs, since dbt's profile reads ``YTEMPIRE_PG_DATABASE``.
+    """
+    name = f"{get_settings().pg_database.removesuffix('_test')}_{suffix}_test"
+    patch = pytest.MonkeyPatch()
+    patch.setenv("YTEMPIRE_PG_DATABASE", name)
+    get_settings.cache_clear()
+    scenario = get_settings()
+    drop_database(name, settings=scenario)
+    init_database(settings=scenario)
+    try:
+        yield scenario
+    finally:
+        if not _keep():
+            drop_database(name, settings=scenario)
+        patch.undo()
+        get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -16,9 +16,9 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.conftest import own_database
 from ytempire.clients import pg_connect
-from ytempire.db import drop_database, init_database
-from ytempire.settings import Settings, get_settings
+from ytempire.settings import Settings
 from ytempire.simulation import ids
 from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
 from ytempire.warehouse import ANALYST_VIEWS, run_dbt
@@ -53,17 +53,8 @@ def _marts(dbt_settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture(scope="module")
 def dbt_settings() -> Iterator[Settings]:
     """A database of the scenario's own: the landers' tests fill the session's raw tables."""
-    name = f"{get_settings().pg_database.removesuffix('_test')}_dbt_test"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("YTEMPIRE_PG_DATABASE", name)  # dbt's profile reads the environment
-    get_settings.cache_clear()
-    scenario = get_settings()
-    drop_database(name, settings=scenario)
-    init_database(settings=scenario)
-    yield scenario
-    drop_database(name, settings=scenario)
-    patch.undo()
-    get_settings.cache_clear()
+    with own_database("dbt") as scenario:
+        yield scenario
 
 
 @pytest.fixture(scope="module")

@@ -6,13 +6,15 @@ import base64
 import json
 import random
 import shutil
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events_pipeline import LandingSummary, land_events, make_pipeline
-from ytempire.clients import kafka_consumer, pg_connect
+from tests.read_topic import read_topic
+from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 from ytempire.simulation.traffic import simulated_events
 
@@ -80,11 +82,7 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_landed(
     for rule in ("json_invalid", "union_tag_invalid", "event_id: Field required", "channel_id"):
         assert rule in reasons
 
-    consumer = kafka_consumer(
-        dlq, settings=settings, auto_offset_reset="earliest", consumer_timeout_ms=5_000
-    )
-    on_topic = list(consumer)
-    consumer.close()
+    on_topic = read_topic(dlq, settings)
     assert len(on_topic) == 10_000
     assert all(dict(m.headers)["reason"] for m in on_topic)
 
@@ -104,7 +102,7 @@ def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
     assert land_events([topic], settings=settings, **run).messages == 3_000
     assert land_events([topic], settings=settings, **run).messages == 0
 
-    second = list(simulated_events(2_000, seed=11, first_upload=10_000))
+    second = list(simulated_events(2_000, seed=11, first_day=date(2025, 6, 1)))
     produce(topic, [(None, v) for _, _, v, _ in second])
     assert land_events([topic], settings=settings, **run).messages == 2_000
     rows = loader(

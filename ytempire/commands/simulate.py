@@ -6,7 +6,9 @@ import contextlib
 import signal
 import threading
 import time
-from datetime import date
+from collections import Counter
+from datetime import date, datetime
+from itertools import islice
 
 import click
 
@@ -42,7 +44,9 @@ def youtube(
 
     network = Network(seed=seed, channels=channels)
     if register:
-        click.echo(f"registered {register_channels(network)} channels in ytempire.channels")
+        from ytempire.simulation.seed import seed_channels
+
+        click.echo(f"registered {seed_channels(network)} channels in ytempire.channels")
     start: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
     sim = YouTubeSimulator(network, day=start, daily_quota=daily_quota)
     url = sim.start(host, port)
@@ -56,49 +60,80 @@ def youtube(
     click.echo("simulator stopped")
 
 
-def register_channels(network: object) -> int:
-    """Upsert the network's channels (id, title, niche) into ytempire.channels."""
-    from ytempire.clients import pg_cursor
-
-    rows = [(c.channel_id, c.title, c.niche) for c in network.channels]  # type: ignore[attr-defined]
-    with pg_cursor("loader") as cur:
-        cur.executemany(
-            "insert into ytempire.channels (channel_id, title, niche) values (%s, %s, %s) "
-            "on conflict (channel_id) do nothing",
-            rows,
-        )
-    return len(rows)
-
-
 @simulate.command("events")
-@click.option("--rate", type=float, default=1_000.0, show_default=True, help="Events per second.")
-@click.option("--count", type=int, default=10_000, show_default=True, help="Events to send.")
+@click.option(
+    "--from",
+    "first_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="First day of uploads to generate (default: the oldest of the videos the YouTube "
+    "collector tracks on the network's first day, so every tracked video has its events).",
+)
+@click.option(
+    "--to",
+    "last_day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of uploads to generate (default: the network's epoch, 2025-01-01).",
+)
+@click.option("--count", type=int, default=None, help="Stop after this many events.")
+@click.option("--rate", type=float, default=None, help="Events per second (default: no limit).")
 @click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
 @click.option("--channels", type=int, default=DEFAULT_CHANNELS, show_default=True)
-@click.option("--first-upload", type=int, default=0, help="Upload index to start from.")
-def events(rate: float, count: int, seed: int, channels: int, first_upload: int) -> None:
-    """Seed ytempire.channels, then publish video, channel and user events at --rate."""
+@click.option(
+    "--tracked-videos",
+    type=int,
+    default=10,
+    show_default=True,
+    help="Videos per channel the YouTube collector tracks (YTEMPIRE_YOUTUBE_REFRESH_LAST_N); "
+    "sets the default --from.",
+)
+def events(
+    first_day: datetime | None,
+    last_day: datetime | None,
+    count: int | None,
+    rate: float | None,
+    seed: int,
+    channels: int,
+    tracked_videos: int,
+) -> None:
+    """Publish the platform's events for the simulated network's uploads of --from .. --to.
+
+    The videos, channels and counters are the ones `ytempire simulate youtube`
+    serves for the same --seed and --channels. The channels are registered in
+    ytempire.channels first.
+    """
     from ytempire.clients import kafka_producer
+    from ytempire.progress import progress_bar
+    from ytempire.simulation.network import Network
     from ytempire.simulation.seed import seed_channels
-    from ytempire.simulation.traffic import simulated_events
+    from ytempire.simulation.traffic import network_events, tracked_since
     from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
 
-    seeded = seed_channels(channels, seed)
-    click.echo(f"  {seeded} new channels in ytempire.channels ({channels} simulated)")
+    network = Network(seed=seed, channels=channels)
+    last = last_day.date() if last_day else network.epoch
+    first = first_day.date() if first_day else tracked_since(network, network.epoch, tracked_videos)
+    if first > last:
+        raise click.BadParameter(f"--from {first} is after --to {last}", param_hint="--from")
+    stream = list(islice(network_events(network, first, last), count))
+    seeded = seed_channels(network)
     topics = {"video": VIDEO_EVENTS.name, "channel": CHANNEL_EVENTS.name, "user": USER_EVENTS.name}
     producer = kafka_producer(compression_type="gzip", linger_ms=20)
     started = time.monotonic()
-    sent = 0
-    stream = simulated_events(count, seed=seed, channels=channels, first_upload=first_upload)
-    for kind, key, value, _ in stream:
-        producer.send(topics[kind], key=key.encode(), value=value)
-        sent += 1
-        ahead = sent / rate - (time.monotonic() - started)
-        if ahead > 0.05:
-            time.sleep(ahead)
-        if sent % 10_000 == 0:
-            click.echo(f"  {sent:,}/{count:,} events sent")
-    producer.flush()
+    sent: Counter[str] = Counter()
+    with progress_bar("sending events", len(stream), "events") as advance:
+        for kind, key, value, _ in stream:
+            producer.send(topics[kind], key=key.encode(), value=value)
+            sent[kind] += 1
+            advance()
+            if rate and (ahead := sum(sent.values()) / rate - (time.monotonic() - started)) > 0.05:
+                time.sleep(ahead)
+        producer.flush()
     producer.close()
     elapsed = time.monotonic() - started
-    click.echo(f"sent {sent:,} events in {elapsed:.1f}s ({sent / elapsed:,.0f}/s)")
+    total = sum(sent.values())
+    click.echo(
+        f"simulate events {first}..{last}: {total:,} events in {elapsed:.1f}s "
+        f"({total / elapsed:,.0f}/s): {sent['video']:,} video, {sent['channel']:,} channel, "
+        f"{sent['user']:,} user; {seeded} channels registered or updated"
+    )

@@ -1,11 +1,28 @@
-"""Event traffic of the simulated network: video lifecycles, metrics, channels, users.
+"""Event traffic of the simulated network: the platform's side of the YouTube network model.
 
-Pure and deterministic for a seed: :func:`simulated_events` yields
-``(topic_kind, key, value_bytes, event_id)`` tuples in the wire format of
-:mod:`ytempire.events` (serialised directly with ``json`` for speed; the
-tests check every kind validates against the contract). Videos follow their
-lifecycle in order: generated -> uploaded -> published -> quality check ->
-metrics updates with growing counters.
+The platform generates the videos that the simulated YouTube network
+(:mod:`ytempire.simulation.network`) publishes, so both simulators tell one
+story: a video's ``video_published`` event carries the YouTube id, publish time,
+title and duration that the YouTube simulator serves for it, its channel is
+the same channel with the same title and niche, and its ``metrics_update``
+counters are the ones ``videos.list`` reports at that instant. The warehouse's
+join of platform data (generation cost, quality score) to YouTube data then
+happens in the demo as it does in production.
+
+Pure and deterministic for a seed: :func:`network_events` yields, day by day
+and in ``occurred_at`` order, ``(topic_kind, key, value_bytes, event_id)``
+tuples in the wire format of :mod:`ytempire.events` (serialised directly with
+``json`` for speed; the tests check every kind validates against the
+contract). Per video, in order: generated -> uploaded -> published -> quality
+check -> a metrics update an hour after publishing and one at the end of each
+of the following days (at most :data:`METRICS_DAYS`). Each channel announces
+itself with ``channel_updated`` on the first day, and viewers' actions arrive as
+``user_action`` events: those two kinds are for the warehouse only (the
+real-time processor has no handler for them, see ``streaming/processor.py``).
+
+Videos the platform cannot have made (durations outside 30-3600 s, the
+platform's generation limits) are left out: they are uploads made by hand on
+the channel, and appear only on the YouTube side.
 """
 
 from __future__ import annotations
@@ -14,26 +31,35 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from itertools import count as days_from
+from itertools import islice
 
-from ytempire.simulation.ids import (
-    DEFAULT_CHANNELS,
-    DEFAULT_SEED,
-    channel_id,
-    platform_video_id,
-    youtube_video_id,
-)
+from ytempire.simulation import ids
+from ytempire.simulation.network import Channel, Network, Video
 
-NICHES = ("tech", "gaming", "finance", "cooking", "fitness", "travel", "music", "education")
-METRICS_PER_VIDEO = 6
+METRICS_DAYS = 3  # daily metrics updates after the publish day
+PLATFORM_DURATION_S = (30, 3600)  # what the platform generates (ytempire.videos' rule)
+USER_ACTION_SHARE = 0.3  # user_action events per published video
+
+SimEvent = tuple[str, str, bytes, str]  # (video|channel|user, key, value, event_id)
 
 
 def _iso(ts: datetime) -> str:
     return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _envelope(
-    rng: random.Random, event_type: str, channel: str, video: uuid.UUID | None, at: datetime
+def _day_start(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _event(
+    rng: random.Random,
+    event_type: str,
+    channel: str,
+    video: uuid.UUID | None,
+    at: datetime,
+    payload: dict[str, object],
 ) -> dict[str, object]:
     return {
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
@@ -42,101 +68,171 @@ def _envelope(
         "occurred_at": _iso(at),
         "channel_id": channel,
         "video_id": None if video is None else str(video),
+        "payload": payload,
     }
 
 
-def niche_of(channel_index: int) -> str:
-    return NICHES[channel_index % len(NICHES)]
+def is_platform_video(video: Video) -> bool:
+    """Could the platform have generated ``video``? (Is its duration within the limits?)"""
+    low, high = PLATFORM_DURATION_S
+    return low <= video.duration_seconds <= high
 
 
-def video_lifecycle(
-    rng: random.Random, channel_index: int, upload_index: int, seed: int, start: datetime
-) -> Iterator[dict[str, object]]:
-    """The events of one video, in the order they happen."""
-    channel = channel_id(channel_index, seed)
-    video = platform_video_id(channel_index, upload_index, seed)
-    yt = youtube_video_id(channel_index, upload_index, seed)
-    at = start
+def _publishing(network: Network, channel: Channel, video: Video) -> list[dict[str, object]]:
+    """Generated, uploaded, published, quality check and the first metrics update of a video."""
+    rng = random.Random(f"{network.seed}:lifecycle:{channel.index}:{video.upload_index}")  # noqa: S311
+    platform_id = ids.platform_video_id(channel.index, video.upload_index, network.seed)
+    published = video.published_at
+    generated = published - timedelta(seconds=rng.randint(1_800, 4 * 3_600))
+    uploaded = published - timedelta(seconds=rng.randint(60, 1_500))
+    checked = published + timedelta(seconds=rng.randint(60, 1_800))
 
-    def event(event_type: str, payload: dict[str, object]) -> dict[str, object]:
-        nonlocal at
-        at += timedelta(seconds=rng.randint(1, 600))
-        return {**_envelope(rng, event_type, channel, video, at), "payload": payload}
+    def event(event_type: str, at: datetime, payload: dict[str, object]) -> dict[str, object]:
+        return _event(rng, event_type, channel.channel_id, platform_id, at, payload)
 
-    yield event(
-        "video_generated",
+    return [
+        event(
+            "video_generated",
+            generated,
+            {
+                "title": video.title,
+                "duration_seconds": video.duration_seconds,
+                "generation_cost_usd": round(rng.uniform(0.2, 2.5), 4),
+                "niche": channel.niche,
+            },
+        ),
+        event("video_uploaded", uploaded, {"youtube_video_id": video.video_id}),
+        event(
+            "video_published",
+            published,
+            {"youtube_video_id": video.video_id, "published_at": _iso(published)},
+        ),
+        event("quality_check", checked, {"quality_score": round(rng.uniform(60, 100), 2)}),
+        _metrics(network, channel, video, published + timedelta(hours=1)),
+    ]
+
+
+def _metrics(network: Network, channel: Channel, video: Video, at: datetime) -> dict[str, object]:
+    """A ``metrics_update`` with the counters YouTube reports for ``video`` at ``at``."""
+    rng = random.Random(f"{network.seed}:metrics:{video.video_id}:{at.isoformat()}")  # noqa: S311
+    counters = network.counters(video, at)
+    watched_minutes = video.duration_seconds / 60 * rng.uniform(0.3, 0.6)  # average view
+    return _event(
+        rng,
+        "metrics_update",
+        channel.channel_id,
+        ids.platform_video_id(channel.index, video.upload_index, network.seed),
+        at,
         {
-            "title": f"{niche_of(channel_index).title()} video #{upload_index}",
-            "duration_seconds": rng.randint(60, 1200),
-            "generation_cost_usd": round(rng.uniform(0.2, 2.5), 4),
-            "niche": niche_of(channel_index),
+            "youtube_video_id": video.video_id,
+            "views": counters.views,
+            "likes": counters.likes,
+            "comments": counters.comments,
+            "shares": counters.likes // 20,
+            "watch_time_minutes": round(counters.views * watched_minutes, 2),
+            "revenue_usd": round(counters.views * rng.uniform(0.5, 4.0) / 1000, 4),
         },
     )
-    yield event("video_uploaded", {"youtube_video_id": yt})
-    yield event("video_published", {"youtube_video_id": yt, "published_at": _iso(at)})
-    yield event("quality_check", {"quality_score": round(rng.uniform(60, 100), 2)})
-    views = likes = comments = shares = 0
-    for _ in range(METRICS_PER_VIDEO):
-        views += rng.randint(0, 5000)
-        likes += rng.randint(0, views // 20 + 1)
-        comments += rng.randint(0, 20)
-        shares += rng.randint(0, 10)
-        yield event(
-            "metrics_update",
-            {
-                "youtube_video_id": yt,
-                "views": views,
-                "likes": min(likes, views),
-                "comments": comments,
-                "shares": shares,
-                "watch_time_minutes": round(views * rng.uniform(1.0, 6.0), 2),
-                "revenue_usd": round(views * rng.uniform(0.5, 4.0) / 1000, 4),
-            },
-        )
+
+
+def _uploads_on(network: Network, channel: Channel, day: date) -> range:
+    """Upload indexes of ``channel``'s videos published on ``day``."""
+    start = _day_start(day)
+    return range(
+        network.uploads(channel, start), network.uploads(channel, start + timedelta(days=1))
+    )
+
+
+def day_events(network: Network, day: date, first_day: date) -> list[dict[str, object]]:
+    """Every platform event that happens because of ``day``'s uploads, sorted by time.
+
+    ``first_day`` is the first day of the stream: its channels announce
+    themselves, and no update is made for videos published before it (the
+    platform's stream does not know them).
+    """
+    events: list[dict[str, object]] = []
+    for channel in network.channels:
+        rng = random.Random(f"{network.seed}:day:{channel.index}:{day.isoformat()}")  # noqa: S311
+        if day == first_day:
+            events.append(
+                _event(
+                    rng,
+                    "channel_updated",
+                    channel.channel_id,
+                    None,
+                    _day_start(day),
+                    {"title": channel.title, "niche": channel.niche, "status": "active"},
+                )
+            )
+        for upload in _uploads_on(network, channel, day):
+            video = network.video(channel.index, upload)
+            if not is_platform_video(video):
+                continue
+            events.extend(_publishing(network, channel, video))
+            if rng.random() < USER_ACTION_SHARE:
+                at = video.published_at + timedelta(seconds=rng.randint(60, 7_200))
+                payload: dict[str, object] = {
+                    "user_id": f"user-{rng.randrange(100_000)}",
+                    "action": "view",
+                }
+                events.append(_event(rng, "user_action", channel.channel_id, None, at, payload))
+        for back in range(1, METRICS_DAYS + 1):
+            earlier = day - timedelta(days=back)
+            if earlier < first_day:
+                break
+            for upload in _uploads_on(network, channel, earlier):
+                video = network.video(channel.index, upload)
+                if is_platform_video(video):
+                    end = _day_start(day) + timedelta(seconds=86_399 - rng.randrange(3_600))
+                    events.append(_metrics(network, channel, video, end))
+    events.sort(key=lambda e: (str(e["occurred_at"]), str(e["event_id"])))
+    return events
+
+
+_KIND = {"channel_updated": "channel", "user_action": "user"}
+
+
+def network_events(
+    network: Network, first_day: date, last_day: date | None = None
+) -> Iterator[SimEvent]:
+    """The platform's events for the uploads of ``first_day`` .. ``last_day`` (unbounded: None)."""
+    for offset in days_from():
+        day = first_day + timedelta(days=offset)
+        if last_day is not None and day > last_day:
+            return
+        for event in day_events(network, day, first_day):
+            kind = _KIND.get(str(event["event_type"]), "video")
+            yield kind, str(event["channel_id"]), json.dumps(event).encode(), str(event["event_id"])
+
+
+def tracked_since(network: Network, day: date, last_n: int = 10) -> date:
+    """The earliest publish day among every channel's last ``last_n`` uploads as of ``day``.
+
+    The YouTube collector tracks each channel's last N uploads; a platform
+    stream starting on this day has generated every video it will track.
+    """
+    end = _day_start(day) + timedelta(days=1)
+    earliest = day
+    for channel in network.channels:
+        uploads = network.uploads(channel, end)
+        if uploads:
+            oldest = network.video(channel.index, max(0, uploads - last_n))
+            earliest = min(earliest, oldest.published_at.date())
+    return earliest
 
 
 def simulated_events(
     count: int,
     *,
-    seed: int = DEFAULT_SEED,
-    channels: int = DEFAULT_CHANNELS,
-    first_upload: int = 0,
-    start: datetime | None = None,
-) -> Iterator[tuple[str, str, bytes, str]]:
-    """``count`` events as (kind: video|channel|user, key, value, event_id)."""
-    rng = random.Random(f"{seed}:{first_upload}")  # noqa: S311  (simulation, not secrets)
-    start = start or datetime(2026, 1, 1, tzinfo=UTC)
-    produced = 0
-    upload = first_upload
-    while produced < count:
-        for channel_index in range(channels):
-            if produced >= count:
-                return
-            kind, events = _next_batch(rng, channel_index, upload, seed, start)
-            for event in events:
-                if produced >= count:
-                    return
-                yield (
-                    kind,
-                    str(event["channel_id"]),
-                    json.dumps(event).encode(),
-                    str(event["event_id"]),
-                )
-                produced += 1
-        upload += 1
+    seed: int = ids.DEFAULT_SEED,
+    channels: int = ids.DEFAULT_CHANNELS,
+    first_day: date | None = None,
+) -> Iterator[SimEvent]:
+    """The first ``count`` events of the network's platform stream, from ``first_day``.
 
-
-def _next_batch(
-    rng: random.Random, channel_index: int, upload: int, seed: int, start: datetime
-) -> tuple[str, list[dict[str, object]]]:
-    roll = rng.random()
-    channel = channel_id(channel_index, seed)
-    at = start + timedelta(hours=upload)
-    if roll < 0.05:
-        payload = {"title": f"Channel {channel_index}", "niche": niche_of(channel_index)}
-        event = _envelope(rng, "channel_updated", channel, None, at)
-        return "channel", [{**event, "payload": {**payload, "status": "active"}}]
-    if roll < 0.10:
-        event = _envelope(rng, "user_action", channel, None, at)
-        return "user", [{**event, "payload": {"user_id": f"user-{upload}", "action": "view"}}]
-    return "video", list(video_lifecycle(rng, channel_index, upload, seed, at))
+    The default first day is the first day of the network's history (60 days
+    before its epoch). Streams over days that do not overlap share no event.
+    """
+    network = Network(seed=seed, channels=channels)
+    start = first_day or network.epoch - timedelta(days=network.history_days)
+    return islice(network_events(network, start), count)
