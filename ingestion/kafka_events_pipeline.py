@@ -161,8 +161,13 @@ def land_events(
     settings: Settings | None = None,
     progress: Callable[[str], None] = log.info,
     readers: int = DEFAULT_READERS,
+    on_landed: Callable[[int, int], None] | None = None,
 ) -> LandingSummary:
-    """Land ``topics`` up to their current high-water marks; return what was loaded."""
+    """Land ``topics`` up to their current high-water marks; return what was loaded.
+
+    ``progress`` gets a line per load; ``on_landed(landed, total)`` the message
+    counts, first with 0 landed, then after each load (for a progress bar).
+    """
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
@@ -172,6 +177,8 @@ def land_events(
     stop_at = high_water_marks(topics, s)
     total = _remaining(_offsets(pipeline), stop_at)
     progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
+    if on_landed:
+        on_landed(0, total)
     loads, landed = 0, 0
     steps: dict[str, float] = {}
     prefetcher = Prefetcher(
@@ -201,6 +208,8 @@ def land_events(
             landed += remaining - _remaining(_offsets(pipeline), stop_at)
             elapsed = time.perf_counter() - started
             progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
+            if on_landed:
+                on_landed(landed, total)
             if prefetcher.finished:
                 break
     finally:

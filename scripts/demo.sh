@@ -1,49 +1,64 @@
 #!/usr/bin/env bash
-# `make demo`: the warehouse's main job end to end on the local services.
-# Each capability adds its step here; `make setup` has already run.
+# `make demo`: the warehouse's main job end to end on the local services, for
+# one simulated network: the YouTube API simulator and the platform's event
+# traffic describe the same 250 channels and their videos. `make setup` has
+# already run. Each step prints one summary line (progress bars are drawn
+# only on a terminal); logs of the background simulator go to .local/logs/.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.local/bin:$PATH" # where setup installs uv
 step() { printf '\n[ytempire demo] == %s\n' "$*"; }
+yt() { uv run --frozen ytempire "$@"; }
+
+LOCAL_DIR="${YTEMPIRE_LOCAL_DIR:-.local}"
+FIRST_DAY=2025-01-01 LAST_DAY=2025-01-03 # the simulated network's first quota days
+started=$SECONDS
 
 step "services"
-uv run --frozen ytempire doctor
+yt doctor
 
-step "youtube: simulated API, three quota days landed in raw_youtube"
+step "youtube: the simulated Data API v3, three quota days landed in raw_youtube (dlt)"
 YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
 export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
-mkdir -p "${YTEMPIRE_LOCAL_DIR:-.local}/logs"
-uv run --frozen ytempire simulate youtube --port "$YT_PORT" --register \
-  >"${YTEMPIRE_LOCAL_DIR:-.local}/logs/youtube-simulator.log" 2>&1 &
+mkdir -p "$LOCAL_DIR/logs"
+yt simulate youtube --port "$YT_PORT" --register >"$LOCAL_DIR/logs/youtube-simulator.log" 2>&1 &
 YT_SIM_PID=$!
 trap 'kill "$YT_SIM_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 60); do
+for _ in $(seq 120); do
   curl -fsS "${YTEMPIRE_YOUTUBE_API_URL}_sim/state" >/dev/null 2>&1 && break
+  kill -0 "$YT_SIM_PID" 2>/dev/null || { cat "$LOCAL_DIR/logs/youtube-simulator.log" >&2; exit 1; }
   sleep 1
 done
-for day in 2025-01-01 2025-01-02 2025-01-03; do
+for day in $FIRST_DAY 2025-01-02 $LAST_DAY; do
   curl -fsS -X POST -d "{\"day\": \"$day\"}" "${YTEMPIRE_YOUTUBE_API_URL}_sim/day" >/dev/null
-  uv run --frozen ytempire ingest youtube --date "$day"
+  yt ingest youtube --date "$day"
 done
-uv run --frozen ytempire quota
+yt quota
 kill "$YT_SIM_PID" && wait "$YT_SIM_PID" 2>/dev/null || true
 trap - EXIT
 
-step "kafka events: simulated traffic -> raw_events (dlt) -> processor (tables, Redis, alerts)"
-uv run --frozen ytempire simulate events --rate 5000 --count 20000
-uv run --frozen ytempire ingest events
-uv run --frozen ytempire process events --idle-timeout 5
+step "kafka events: the platform's events for the same videos -> raw_events (dlt) -> processor"
+yt simulate events --to "$LAST_DAY"
+yt ingest events
+yt process events --idle-timeout 5
 
 step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
-# A bounded catch-up run of the Spark job over the simulated traffic above (it
-# resumes from its checkpoint on the next demo), then the real-time query.
-uv run --frozen ytempire stream windows --available-now
-uv run --frozen ytempire stream latest --limit 10
+# A bounded catch-up run of the Spark job (it resumes from its checkpoint on
+# the next demo), then the real-time query.
+yt stream windows --available-now
+yt stream latest --limit 5
 
 step "dbt warehouse: build, analyst views, docs"
-# The YouTube and event landings above fill the raw schemas; --if-empty lands a
-# simulated network directly only when raw_youtube is still empty.
-uv run --frozen ytempire warehouse simulate --if-empty --days 14 --channels 25
-uv run --frozen ytempire warehouse build
-uv run --frozen ytempire warehouse show --limit 3
-uv run --frozen ytempire warehouse docs
+yt warehouse build
+yt warehouse show --limit 3
+yt warehouse docs
+
+step "done in $((SECONDS - started))s: where to look next"
+cat <<EOF
+  dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:8580/
+  analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
+  the analyst views:                        marts.mv_channel_performance, mv_video_analytics, mv_revenue_summary
+  run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
+                                            uv run ytempire stream windows --available-now | warehouse build
+  every command:                            uv run ytempire --help   (add -v for library logs)
+EOF

@@ -233,8 +233,6 @@ def window_options(func: Any) -> Any:
 @window_options
 def windows_command(available_now: bool, **overrides: Any) -> None:
     """Sliding-window channel stats from Kafka into streaming.channel_window_stats."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    logging.getLogger("py4j").setLevel(logging.WARNING)
     try:
         config = StreamConfig.from_env(**overrides)
     except ValueError as exc:

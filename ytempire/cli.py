@@ -44,8 +44,14 @@ class LazyGroup(click.Group):
 
 
 @click.group(cls=LazyGroup)
-def cli() -> None:
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Log progress and the libraries' INFO lines too."
+)
+def cli(verbose: bool) -> None:
     """YTEmpire warehouse: land, transform, stream and check YouTube network data."""
+    from ytempire.progress import configure_logging
+
+    configure_logging(verbose)
 
 
 @cli.command()
@@ -76,6 +82,20 @@ def db_init(database: str | None) -> None:
 
     name = init_database(database, progress=lambda msg: click.echo(f"  {msg}"))
     click.echo(f"database {name} is up to date")
+
+
+@db.command("conninfo")
+@click.option(
+    "--role",
+    type=click.Choice(["analyst", "loader", "transformer"]),
+    default="analyst",
+    show_default=True,
+)
+def db_conninfo(role: str) -> None:
+    """Print a libpq connection string for ROLE (for psql, BI tools)."""
+    from ytempire.clients import pg_conninfo
+
+    click.echo(pg_conninfo(role))
 
 
 @cli.group()

@@ -9,6 +9,8 @@ can see.
 
 from __future__ import annotations
 
+import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -33,11 +35,25 @@ def dbt_args(command: str, *extra: str) -> list[str]:
     return [*command.split(), "--project-dir", folder, "--profiles-dir", folder, *extra]
 
 
-def run_dbt(command: str, *extra: str) -> Any:
-    """Run one dbt command in-process; raise YTEmpireError naming it when it fails."""
+def run_dbt(command: str, *extra: str, on_node: Any = None, quiet: bool = False) -> Any:
+    """Run one dbt command in-process; raise YTEmpireError naming it when it fails.
+
+    ``on_node(index, total)``, when given, is called as each node starts (for a
+    progress bar). With ``on_node`` or ``quiet``, dbt's console shows warnings
+    and errors only; the full log stays in ``dbt_project/logs/dbt.log``.
+    """
     from dbt.cli.main import dbtRunner
 
-    result = dbtRunner().invoke(dbt_args(command, *extra))
+    callbacks: list[Any] = []
+    level = ("--log-level", "warn") if quiet or on_node is not None else ()
+    if on_node is not None:
+
+        def callback(event: Any) -> None:
+            if event.info.name == "LogStartLine":
+                on_node(event.data.index, event.data.total)
+
+        callbacks.append(callback)
+    result = dbtRunner(callbacks=callbacks).invoke(dbt_args(command, *level, *extra))
     if not result.success:
         detail = result.exception or "see dbt_project/logs/dbt.log for the failing nodes"
         raise YTEmpireError(
@@ -45,6 +61,15 @@ def run_dbt(command: str, *extra: str) -> Any:
             "model or test, then rerun (`ytempire warehouse build`)."
         )
     return result
+
+
+def node_summary(results: Any) -> str:
+    """``12 models, 80 tests, ...: 95 success, 1 warn`` from dbt's run results (pure)."""
+    kinds = Counter(str(r.node.resource_type) for r in results)
+    statuses = Counter(str(r.status) for r in results)
+    plural = {"model": "models", "test": "tests", "seed": "seeds", "snapshot": "snapshots"}
+    what = ", ".join(f"{n} {plural.get(k, k)}" for k, n in sorted(kinds.items()))
+    return f"{what}: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
 
 def read_view(view: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -76,15 +101,33 @@ def warehouse() -> None:
 @click.argument("dbt_options", nargs=-1, type=click.UNPROCESSED)
 def build(dbt_options: tuple[str, ...]) -> None:
     """`dbt build` (seeds, snapshot, models, tests); extra options go to dbt."""
-    run_dbt("build", *dbt_options)
-    click.echo("dbt build passed")
+    from ytempire.progress import progress_bar
+
+    started = time.monotonic()
+    with progress_bar("dbt build", None, "nodes") as advance:
+        done = 0
+
+        def on_node(index: int, total: int) -> None:
+            nonlocal done
+            advance(index - done, total=total)
+            done = index
+
+        result = run_dbt("build", *dbt_options, on_node=on_node)
+    click.echo(
+        f"dbt build passed in {time.monotonic() - started:.0f}s: {node_summary(result.result)}"
+    )
 
 
 @warehouse.command()
-def docs() -> None:
-    """`dbt docs generate` into dbt_project/target (serve with `dbt docs serve`)."""
-    run_dbt("docs generate")
-    click.echo(f"docs site generated in {DBT_PROJECT_DIR / 'target'}")
+@click.option("--serve", is_flag=True, help="Then serve the site on 127.0.0.1 until Ctrl-C.")
+@click.option("--port", default=8580, show_default=True, help="Port of --serve.")
+def docs(serve: bool, port: int) -> None:
+    """`dbt docs generate` into dbt_project/target; with --serve, serve the site too."""
+    run_dbt("docs generate", quiet=True)
+    click.echo(f"dbt docs site generated in {DBT_PROJECT_DIR / 'target'}")
+    if serve:
+        click.echo(f"serving it on http://127.0.0.1:{port}/ (Ctrl-C stops)")
+        run_dbt("docs serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser")
 
 
 @warehouse.command()

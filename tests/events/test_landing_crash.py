@@ -1,18 +1,26 @@
-"""Exactly-once landing: 1,000,000 events while the loader is SIGKILLed at random points."""
+"""Exactly-once landing: 1,000,000 events while the loader is SIGKILLed at observed points.
+
+Each kill waits for a state of the landing that it can see (the process
+started, a load committed rows, a load package sitting on disk), never for a
+number of seconds, so the kills fall where they are meant to on a fast or a
+loaded machine alike.
+"""
 
 from __future__ import annotations
 
-import random
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from ytempire.simulation.traffic import simulated_events
 
 EVENTS = 1_000_000
-KILLS = 5
+CHUNK = 100_000  # messages per dlt load: ten loads
+HANG_S = 600  # a landing that shows no progress for this long has hung: fail, don't wait
 
 
 def _landed(loader, topic: str) -> int:
@@ -21,8 +29,23 @@ def _landed(loader, topic: str) -> int:
     return loader("select count(*) from raw_events.events where kafka_topic = %s", (topic,))[0][0]
 
 
+def _wait_until(process: subprocess.Popen, observed: Callable[[], bool], what: str) -> None:
+    """Poll until ``observed()``; fail if the loader exits first or shows nothing for HANG_S."""
+    deadline = time.monotonic() + HANG_S
+    while not observed():
+        assert process.poll() is None, f"the loader exited (rc {process.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"not {what} within {HANG_S}s: the loader hung"
+        time.sleep(0.005)
+
+
+def _package_on_disk(pipeline_dir: Path) -> bool:
+    """Is a normalized load package waiting to be (or being) loaded?"""
+    normalized = pipeline_dir / "load" / "normalized"
+    return normalized.is_dir() and any(normalized.iterdir())
+
+
 @pytest.mark.slow
-def test_a_loader_killed_at_random_points_lands_every_event_exactly_once(
+def test_a_loader_killed_at_observed_points_lands_every_event_exactly_once(
     settings, new_topic, produce, loader, tmp_path
 ):
     topic, dlq = new_topic("events", partitions=6), new_topic("dlq")
@@ -34,30 +57,42 @@ def test_a_loader_killed_at_random_points_lands_every_event_exactly_once(
             yield key, value
 
     assert produce(topic, traffic()) == EVENTS
+    pipelines_dir = tmp_path / "dlt"
     command = [
         sys.executable, "-m", "ytempire.cli", "ingest", "events", "--topic", topic,
-        "--dead-letter-topic", dlq, "--pipelines-dir", str(tmp_path / "dlt"),
-        "--pipeline-name", topic,
-        "--chunk-size", "100000",
+        "--dead-letter-topic", dlq, "--pipelines-dir", str(pipelines_dir),
+        "--pipeline-name", topic, "--chunk-size", str(CHUNK),
     ]  # fmt: skip
-    # kills 2.5-8 s after start: in startup (~2.5 s of imports), mid-read, mid-load and
-    # between loads. The window is a few loads long: the landing reads ahead in parallel
-    # with its loads (~50k events/s), so a longer one would let it finish the million
-    # before the fifth kill
-    rng = random.Random(1)
-    kills = 0
-    progress: list[int] = []
-    while kills < KILLS:
+    landed_before = 0
+
+    def more_landed() -> bool:
+        return _landed(loader, topic) > landed_before
+
+    def package_on_disk() -> bool:
+        return _package_on_disk(pipelines_dir / topic)
+
+    # (where the kill falls, the states to observe in order before killing)
+    kill_points: list[tuple[str, list[Callable[[], bool]]]] = [
+        ("at start-up, before anything is read", []),
+        ("after the first committed load", [more_landed]),
+        ("while a fresh load package is on disk", [more_landed, package_on_disk]),
+        ("after another committed load", [more_landed]),
+        ("at start-up, with a package left behind", []),
+    ]
+    landed_at_kill: list[int] = []
+    for what, states in kill_points:
+        landed_before = _landed(loader, topic)
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-        time.sleep(rng.uniform(2.5, 8.0))
-        assert process.poll() is None, "the loader finished before it could be killed"
+        for observed in states:
+            _wait_until(process, observed, what)
         process.kill()
         process.wait()
-        kills += 1
-        progress.append(_landed(loader, topic))
-        print(f"kill {kills}: {progress[-1]:,} events landed so far")
+        landed_at_kill.append(_landed(loader, topic))
+        print(f"killed {what}: {landed_at_kill[-1]:,} events landed so far")
 
-    assert any(0 < landed < EVENTS for landed in progress), "no kill fell between loads"
+    assert landed_at_kill[0] == 0
+    assert 0 < landed_at_kill[1] < EVENTS  # a kill between loads, by construction
+    assert landed_at_kill[3] > landed_at_kill[1]
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
 
     rows = loader("select event_id::text from raw_events.events where kafka_topic = %s", (topic,))

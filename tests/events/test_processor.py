@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 
 import pytest
 
-from streaming.processor import EventProcessor, Topics
-from ytempire.clients import kafka_consumer, redis_client
+from streaming.processor import SKIPPED, WAREHOUSE_ONLY, EventProcessor, Topics
+from tests.read_topic import read_topic
+from ytempire.clients import redis_client
 from ytempire.events import new_event
 from ytempire.simulation.ids import channel_id
 from ytempire.simulation.traffic import simulated_events
@@ -43,12 +45,7 @@ def _redis(prefix: str) -> dict[str, dict[str, str]]:
 
 
 def _count(settings, topic: str) -> list:
-    consumer = kafka_consumer(
-        topic, settings=settings, auto_offset_reset="earliest", consumer_timeout_ms=4_000
-    )
-    messages = list(consumer)
-    consumer.close()
-    return messages
+    return read_topic(topic, settings)
 
 
 @pytest.fixture
@@ -113,8 +110,13 @@ def test_handlers_apply_and_a_replay_changes_nothing(
         == (first["video_uploaded"])
     )
 
+    sent_types = Counter(json.loads(v)["event_type"] for _, _, v, _ in events)
+    skipped = {t.removeprefix(SKIPPED): n for t, n in first.items() if t.startswith(SKIPPED)}
+    assert skipped == {t: sent_types[t] for t in WAREHOUSE_ONLY if sent_types[t]}
+    assert set(skipped) == WAREHOUSE_ONLY  # the simulated traffic has both kinds
+
     replay = _process(settings, topics, redis_prefix, "g-replay")
-    handled = sum(first[t] for t in first if t not in ("dead_lettered", "skipped_no_handler"))
+    handled = sum(first[t] for t in first if t != "dead_lettered" and not t.startswith("skipped:"))
     assert replay["replayed"] == handled
     assert replay["dead_lettered"] == 3
     assert _tables(loader, channels) == tables

@@ -9,7 +9,8 @@ import pytest
 
 from ingestion.kafka_events_pipeline import land_events
 from streaming.producer import InvalidEvent, record_video_generated, relay_outbox
-from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
+from tests.read_topic import read_topic
+from ytempire.clients import kafka_producer, pg_connect, redis_client
 from ytempire.errors import YTEmpireError
 from ytempire.events import new_event
 from ytempire.simulation.ids import channel_id
@@ -22,12 +23,7 @@ class _Killed(Exception):
 
 
 def _messages(settings, topic: str) -> list:
-    consumer = kafka_consumer(
-        topic, settings=settings, auto_offset_reset="earliest", consumer_timeout_ms=4_000
-    )
-    messages = list(consumer)
-    consumer.close()
-    return messages
+    return read_topic(topic, settings)
 
 
 def _generated(channel: str = CHANNEL) -> dict:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import date
 from pathlib import Path
 
@@ -26,8 +25,6 @@ def youtube(day: object) -> None:
     """Collect the channels' YouTube statistics for one day into raw_youtube."""
     from ingestion.youtube_pipeline import run_day
 
-    logging.basicConfig(level=logging.INFO, format="[ytempire %(asctime)s] %(message)s")
-    logging.getLogger("dlt").setLevel(logging.ERROR)
     collection_date: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
     report = run_day(collection_date)
     click.echo(
@@ -72,12 +69,9 @@ def events(
 ) -> None:
     """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
     from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, land_events
+    from ytempire.progress import progress_bar
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    options: dict[str, object] = {
-        "pipelines_dir": pipelines_dir,
-        "progress": lambda msg: click.echo(f"  {msg}"),
-    }
+    options: dict[str, object] = {"pipelines_dir": pipelines_dir}
     if pipeline_name:
         options["pipeline_name"] = pipeline_name
     if dead_letter_topic:
@@ -88,8 +82,20 @@ def events(
         options["page_size"] = page_size
     if readers:
         options["readers"] = readers
-    summary = land_events(list(topics) or list(DEFAULT_TOPICS), **options)  # type: ignore[arg-type]
+    with progress_bar("landing events", None, "messages") as advance:
+        landed_so_far = 0
+
+        def on_landed(landed: int, total: int) -> None:
+            nonlocal landed_so_far
+            advance(landed - landed_so_far, total=total)
+            landed_so_far = landed
+
+        summary = land_events(
+            list(topics) or list(DEFAULT_TOPICS),
+            on_landed=on_landed,
+            **options,  # type: ignore[arg-type]
+        )
     click.echo(
-        f"landed {summary.messages:,} messages in {summary.loads} loads "
-        f"({summary.rate:,.0f} messages/s)"
+        f"ingest events: landed {summary.messages:,} messages in {summary.loads} loads, "
+        f"{summary.seconds:.1f}s ({summary.rate:,.0f} messages/s)"
     )

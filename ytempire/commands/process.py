@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import logging
+import time
+from collections.abc import Mapping
 
 import click
 
@@ -24,18 +25,44 @@ def process() -> None:
 def events(group_id: str, idle_timeout: float | None, redis_prefix: str) -> None:
     """Process video, channel and user events: operational tables, Redis dashboards, alerts."""
     from streaming.processor import EventProcessor
+    from ytempire.progress import progress_bar
 
-    logging.basicConfig(level=logging.WARNING)
     processor = EventProcessor(group_id=group_id, redis_prefix=redis_prefix)
-    try:
-        counts = processor.run(
-            idle_timeout_s=idle_timeout, progress=lambda msg: click.echo(f"  {msg}")
+    started = time.monotonic()
+    with progress_bar("processing events", None, "events") as advance:
+        seen = 0
+
+        def on_poll(_message: str) -> None:
+            nonlocal seen
+            now = sum(processor.counts.values())
+            advance(now - seen)
+            seen = now
+
+        try:
+            counts = processor.run(idle_timeout_s=idle_timeout, progress=on_poll)
+        except KeyboardInterrupt:
+            counts = processor.counts
+        finally:
+            processor.close()
+    click.echo(summary(counts, time.monotonic() - started))
+
+
+def summary(counts: Mapping[str, int], elapsed_s: float) -> str:
+    """The processor's closing lines: handled by type, then what was left to the warehouse."""
+    from streaming.processor import SKIPPED
+
+    total = sum(counts.values())
+    handled = {k: n for k, n in sorted(counts.items()) if not k.startswith(SKIPPED)}
+    skipped = {
+        k.removeprefix(SKIPPED): n for k, n in sorted(counts.items()) if k.startswith(SKIPPED)
+    }
+    line = f"processed {total:,} events in {elapsed_s:.1f}s ({total / max(elapsed_s, 1e-9):,.0f}/s)"
+    line += ": " + (", ".join(f"{k} {n:,}" for k, n in handled.items()) or "none")
+    if skipped:
+        line += "\n  left to the warehouse (no real-time handler, as designed): " + ", ".join(
+            f"{k} {n:,}" for k, n in skipped.items()
         )
-    except KeyboardInterrupt:
-        counts = processor.counts
-    finally:
-        processor.close()
-    click.echo(f"processed: {dict(sorted(counts.items()))}")
+    return line
 
 
 @process.command("outbox")
