@@ -104,6 +104,7 @@ def make_pipeline(
 
 def finish_pending(pipeline: dlt.Pipeline) -> int:
     """Load what a killed run left behind (normalized or extracted packages)."""
+    _drop_committed_extracts(pipeline)
     pending = len(pipeline.list_extracted_load_packages()) + len(
         pipeline.list_normalized_load_packages()
     )
@@ -111,6 +112,23 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
         pipeline.normalize()  # the package remembers its loader file format (csv)
         pipeline.load().raise_on_failed_jobs()
     return pending
+
+
+def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """Delete extracted packages whose normalized package is already committed.
+
+    dlt's normalize renames the finished package into ``load/normalized`` and
+    then deletes its extracted copy ("do not kill this process" in between). A
+    SIGKILL there leaves both; normalizing the copy again would collide with
+    the committed package ("Directory not empty") on every later run. The
+    committed package holds the same rows, so the copy goes. (dlt exposes no
+    public call for this; ``_get_normalize_storage`` is its own accessor.)
+    """
+    committed = set(pipeline.list_normalized_load_packages())
+    storage = pipeline._get_normalize_storage().extracted_packages
+    for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
+        log.warning("dropping the extracted copy of committed load package %s", load_id)
+        storage.delete_package(load_id)
 
 
 def allow_state_replay(settings: Settings) -> None:

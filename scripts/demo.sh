@@ -21,6 +21,10 @@ step "youtube: the simulated Data API v3, three quota days landed in raw_youtube
 YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
 export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
 mkdir -p "$LOCAL_DIR/logs"
+if (exec 3<>"/dev/tcp/127.0.0.1/$YT_PORT") 2>/dev/null; then
+  echo "port $YT_PORT is in use (an earlier simulator?): stop it, or set YTEMPIRE_YOUTUBE_SIM_PORT" >&2
+  exit 1
+fi
 yt simulate youtube --port "$YT_PORT" --register >"$LOCAL_DIR/logs/youtube-simulator.log" 2>&1 &
 YT_SIM_PID=$!
 trap 'kill "$YT_SIM_PID" 2>/dev/null || true' EXIT
@@ -34,7 +38,7 @@ for day in $FIRST_DAY 2025-01-02 $LAST_DAY; do
   yt ingest youtube --date "$day"
 done
 yt quota
-kill "$YT_SIM_PID" && wait "$YT_SIM_PID" 2>/dev/null || true
+kill "$YT_SIM_PID" 2>/dev/null && wait "$YT_SIM_PID" 2>/dev/null || true
 trap - EXIT
 
 step "kafka events: the platform's events for the same videos -> raw_events (dlt) -> processor"

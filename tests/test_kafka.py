@@ -46,7 +46,7 @@ def test_produce_and_consume_across_topics(settings, new_topic):
         settings=settings,
         group_id=f"g-{videos}",
         auto_offset_reset="earliest",
-        consumer_timeout_ms=10_000,
+        consumer_timeout_ms=120_000,  # a hang bound: the loop stops at the count
         value_deserializer=JsonSerializer(),
     )
     received: dict[str, list] = {videos: [], channels: []}
@@ -79,7 +79,7 @@ def test_committed_offsets_resume_where_the_group_stopped(settings, new_topic):
             settings=settings,
             group_id=group,
             auto_offset_reset="earliest",
-            consumer_timeout_ms=10_000,
+            consumer_timeout_ms=120_000,  # a hang bound: the loop stops at the count
             max_poll_records=n,
         )
         out = []

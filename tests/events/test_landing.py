@@ -151,21 +151,36 @@ def _landed_ids(loader, topic: str) -> list[str]:
     return sorted(r[0] for r in rows)
 
 
-@pytest.mark.parametrize("died_after", ["extract", "normalize"])
+SEEDS = {"extract": 21, "normalize": 22, "normalize_commit": 24}
+
+
+@pytest.mark.parametrize("died_after", list(SEEDS))
 def test_a_package_left_by_a_killed_run_is_loaded_first_and_not_read_again(
     settings, new_topic, produce, loader, tmp_path, died_after
 ):
+    """Killed after extract, after normalize, or inside normalize's commit.
+
+    ``normalize_commit``: dlt renames the normalized package into place, then
+    deletes its extracted copy; a SIGKILL between the two leaves both, and
+    normalizing again used to fail every later run ("Directory not empty").
+    """
     topic, dlq = new_topic("events", partitions=2), new_topic("dlq")
     # event ids are the identity: each case needs its own
-    events = list(simulated_events(2_000, seed=21 if died_after == "extract" else 22))
+    events = list(simulated_events(2_000, seed=SEEDS[died_after]))
     produce(topic, [(k, v) for _, k, v, _ in events])
     pipeline = make_pipeline(settings, tmp_path, tmp_path.name)
     source = kafka_events(
         [topic], max_messages=1_500, page_size=500, dead_letter_topic=dlq, settings=settings
     )
     pipeline.extract(source, loader_file_format="csv")  # offsets now committed locally ...
-    if died_after == "normalize":
+    extracted = Path(pipeline.working_dir) / "normalize" / "extracted"
+    if died_after == "normalize_commit":
+        shutil.copytree(extracted, tmp_path / "extracted-copy")
+    if died_after != "extract":
         pipeline.normalize()  # ... and the package is ready, but never loaded
+    if died_after == "normalize_commit":  # the extracted copy was never deleted
+        shutil.rmtree(extracted)
+        shutil.copytree(tmp_path / "extracted-copy", extracted)
     summary = _resume(topic, dlq, tmp_path, settings)
     assert summary.messages == 500  # only what the killed run had not read
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
