@@ -8,6 +8,7 @@ driver's own exception, so commands can tell the user what to do next.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -189,6 +190,10 @@ def spark_connector_jars(settings: Settings | None = None) -> list[Path]:
     return jars
 
 
+# The driver's console logging (errors only, unless `ytempire -v`).
+SPARK_LOG4J2 = Path(__file__).with_name("spark-log4j2.properties")
+
+
 def spark_session(
     app_name: str = "ytempire", settings: Settings | None = None, **conf: str
 ) -> SparkSession:
@@ -196,18 +201,24 @@ def spark_session(
     from pyspark.sql import SparkSession
 
     s = _settings(settings)
+    log_level = "WARN" if logging.getLogger().isEnabledFor(logging.INFO) else "ERROR"
+    java_options = (
+        f"-Dlog4j2.configurationFile=file:{SPARK_LOG4J2} -Dytempire.spark.log.level={log_level}"
+    )
     builder = (
         SparkSession.builder.appName(app_name)
+        .config("spark.driver.extraJavaOptions", java_options)
         .master(s.spark_master)
         .config("spark.jars", ",".join(str(j) for j in spark_connector_jars(s)))
         .config("spark.sql.shuffle.partitions", str(s.spark_shuffle_partitions))
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.driver.host", "127.0.0.1")
     )
     for key, value in conf.items():
         builder = builder.config(key, value)
     session = builder.getOrCreate()
-    session.sparkContext.setLogLevel("WARN")
+    session.sparkContext.setLogLevel(log_level)
     return session

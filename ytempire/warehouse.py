@@ -67,8 +67,7 @@ def node_summary(results: Any) -> str:
     """``12 models, 80 tests, ...: 95 success, 1 warn`` from dbt's run results (pure)."""
     kinds = Counter(str(r.node.resource_type) for r in results)
     statuses = Counter(str(r.status) for r in results)
-    plural = {"model": "models", "test": "tests", "seed": "seeds", "snapshot": "snapshots"}
-    what = ", ".join(f"{n} {plural.get(k, k)}" for k, n in sorted(kinds.items()))
+    what = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(kinds.items()))
     return f"{what}: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
 
