@@ -19,3 +19,53 @@ grant usage on schema marts to analyst;
 grant select on all tables in schema marts to analyst;
 alter default privileges for role ytempire_transformer in schema marts
     grant select on tables to analyst;
+
+-- The rest of the cluster. PostgreSQL grants CONNECT and TEMPORARY on every
+-- database to PUBLIC, so without this the analyst could connect to
+-- `postgres` or `template1`, lift its read-only default there and create
+-- temporary tables. 10_schemas.sql closes the warehouse itself; here every
+-- other database loses PUBLIC's TEMPORARY, and every database that is not a
+-- warehouse also loses PUBLIC's CONNECT. A warehouse is a database in which
+-- ytempire_loader owns objects (one that `ytempire db init` built; its own
+-- init grants the analyst CONNECT there). Every other non-superuser login
+-- role is granted back what PUBLIC gave it, so only the analyst loses access:
+-- loaders, dbt and other applications sharing the cluster connect as before.
+-- A database dropped while this runs (a test session ending) is skipped.
+do $$
+declare
+    db record;
+    keep text;
+begin
+    select string_agg(quote_ident(rolname), ', ' order by rolname) into keep
+    from pg_roles
+    where rolcanlogin and not rolsuper and rolname <> 'analyst';
+    for db in
+        select
+            d.datname,
+            exists (
+                select from pg_shdepend as dep
+                where dep.dbid = d.oid
+                    and dep.deptype = 'o'
+                    and dep.refclassid = 'pg_authid'::regclass
+                    and dep.refobjid = 'ytempire_loader'::regrole
+            ) as is_warehouse
+        from pg_database as d
+        where d.datallowconn and d.datname <> current_database()
+    loop
+        begin
+            execute format('revoke temporary on database %I from public, analyst', db.datname);
+            if keep is not null then
+                execute format('grant temporary on database %I to %s', db.datname, keep);
+            end if;
+            if not db.is_warehouse then
+                execute format('revoke connect on database %I from public, analyst', db.datname);
+                if keep is not null then
+                    execute format('grant connect on database %I to %s', db.datname, keep);
+                end if;
+            end if;
+        exception when invalid_catalog_name or undefined_object then
+            raise notice 'database % was dropped while privileges were set', db.datname;
+        end;
+    end loop;
+end
+$$;

@@ -10,6 +10,7 @@ from psycopg import errors
 
 from ytempire.clients import pg_connect
 from ytempire.db import init_database
+from ytempire.errors import YTEmpireError
 
 CHANNEL_ID = "UC" + "a" * 22
 
@@ -150,3 +151,58 @@ def test_unreachable_postgres_names_the_service(settings):
 
 def test_psycopg_is_version_3():
     assert psycopg.__version__.startswith("3.")
+
+
+# Databases where ytempire_loader owns objects: the warehouses `ytempire db init` built.
+_DATABASES = """
+select d.datname, exists (
+    select from pg_shdepend as dep
+    where dep.dbid = d.oid and dep.deptype = 'o' and dep.refclassid = 'pg_authid'::regclass
+        and dep.refobjid = 'ytempire_loader'::regrole
+) as is_warehouse,
+has_database_privilege('analyst', d.oid, 'CONNECT') as analyst_connect,
+has_database_privilege('analyst', d.oid, 'TEMPORARY') as analyst_temp,
+has_database_privilege('ytempire_loader', d.oid, 'CONNECT') as loader_connect,
+has_database_privilege('ytempire_transformer', d.oid, 'TEMPORARY') as transformer_temp
+from pg_database as d where d.datallowconn order by d.datname
+"""
+
+
+@pytest.fixture
+def cluster(settings):
+    """Every connectable database of the cluster, with the DDL's sweep freshly applied.
+
+    Under the init lock: no database is created or half-initialised meanwhile
+    (another session's init, perhaps of an older checkout, may have run since ours).
+    """
+    from ytempire.db import SQL_DIR, cluster_lock
+
+    with cluster_lock(settings) as admin:
+        with pg_connect("admin", settings=settings) as conn:
+            conn.execute((SQL_DIR / "90_grants.sql").read_text().encode())
+        yield admin.execute(_DATABASES).fetchall()
+
+
+def test_the_cluster_holds_more_than_the_warehouse(cluster, settings):
+    names = {row[0] for row in cluster}
+    assert {"postgres", "template1", settings.pg_database} <= names
+
+
+def test_analyst_connects_only_to_warehouses_and_makes_temp_tables_nowhere(cluster, settings):
+    for datname, is_warehouse, connect, temp, _, _ in cluster:
+        assert connect == is_warehouse, f"analyst CONNECT on {datname}: {connect}"
+        assert not temp, f"analyst TEMPORARY on {datname}"
+    refused = [name for name, is_warehouse, *_ in cluster if not is_warehouse]
+    assert "postgres" in refused
+    for datname in refused:
+        with pytest.raises(YTEmpireError, match="permission denied for database"):
+            pg_connect("analyst", datname, settings=settings).close()
+
+
+def test_the_service_roles_keep_their_access(cluster, settings):
+    for datname, _, _, _, loader_connect, transformer_temp in cluster:
+        assert loader_connect, f"ytempire_loader lost CONNECT on {datname}"
+        assert transformer_temp, f"ytempire_transformer lost TEMPORARY on {datname}"
+    # dbt's incremental models build in temporary tables.
+    with pg_connect("transformer", settings=settings) as conn:
+        conn.execute("create temporary table dbt_tmp (id int)")

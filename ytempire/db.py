@@ -8,8 +8,10 @@ concurrent inits (two setups, parallel test sessions) from racing on roles.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from psycopg import sql
 
@@ -26,6 +28,22 @@ def ddl_files(sql_dir: Path = SQL_DIR) -> list[Path]:
     return sorted(sql_dir.glob("*.sql"))
 
 
+@contextmanager
+def cluster_lock(settings: Settings | None = None) -> Iterator[Any]:
+    """Hold the lock ``init_database`` takes; yield an autocommit admin connection to ``postgres``.
+
+    While it is held no init creates a database or changes privileges, so the
+    cluster's databases and their ACLs stay as they are (privilege tests).
+    """
+    s = settings or get_settings()
+    with pg_connect("admin", "postgres", autocommit=True, settings=s) as admin:
+        admin.execute("select pg_advisory_lock(%s)", (_INIT_LOCK_KEY,))
+        try:
+            yield admin
+        finally:
+            admin.execute("select pg_advisory_unlock(%s)", (_INIT_LOCK_KEY,))
+
+
 def init_database(
     database: str | None = None,
     *,
@@ -35,8 +53,7 @@ def init_database(
     """Create ``database`` if missing and apply every DDL file to it; return its name."""
     s = settings or get_settings()
     dbname = database or s.pg_database
-    with pg_connect("admin", "postgres", autocommit=True, settings=s) as admin:
-        admin.execute("select pg_advisory_lock(%s)", (_INIT_LOCK_KEY,))
+    with cluster_lock(s) as admin:
         exists = admin.execute("select 1 from pg_database where datname = %s", (dbname,)).fetchone()
         if not exists:
             admin.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
@@ -55,7 +72,6 @@ def init_database(
                 )
             conn.commit()
             progress(f"set passwords of {', '.join(s.role(r).user for r in _LOGIN_ROLES)}")
-        admin.execute("select pg_advisory_unlock(%s)", (_INIT_LOCK_KEY,))
     return dbname
 
 
