@@ -39,6 +39,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -65,6 +66,8 @@ DASHBOARD_TTL_S = 3600
 VIRAL_VIEWS = 10_000
 QUALITY_THRESHOLD = 85
 HANDLER_ATTEMPTS = 3
+# How long a run with an idle timeout waits for the group to assign it partitions.
+ASSIGNMENT_TIMEOUT_S = 120.0
 
 # Set the hash only if the event is not older than what it holds, then (re)arm the TTL.
 _SET_IF_NEWER = """
@@ -302,27 +305,76 @@ class EventProcessor:
         self._stopping = True
 
     def run(
-        self, *, idle_timeout_s: float | None = None, progress: Callable[[str], None] = log.info
+        self,
+        *,
+        idle_timeout_s: float | None = None,
+        assignment_timeout_s: float = ASSIGNMENT_TIMEOUT_S,
+        progress: Callable[[str], None] = log.info,
     ) -> Counter[str]:
-        """Process until stopped (SIGTERM/SIGINT) or, with ``idle_timeout_s``, until idle."""
+        """Process until stopped (SIGTERM/SIGINT) or, with ``idle_timeout_s``, until idle.
+
+        Idle time counts from the moment the group assigns this consumer its
+        partitions (again after every rebalance) and from the last message,
+        never from start-up: after a crash the group holds the dead member's
+        partitions until its session times out, and a run that gave up
+        before then would have done nothing. A run that waited
+        ``assignment_timeout_s`` without partitions stops. Either way
+        :meth:`lag` then tells what is left.
+        """
         signal.signal(signal.SIGTERM, self.stop)
-        idle = 0.0
+        started = last_activity = time.monotonic()
+        assignment: set[Any] = set()
         while not self._stopping:
             batches = self.consumer.poll(timeout_ms=1_000)
-            if not batches:
-                idle += 1.0
-                if idle_timeout_s is not None and idle >= idle_timeout_s:
-                    break
+            now = time.monotonic()
+            current = set(self.consumer.assignment())
+            if current != assignment:
+                assignment, last_activity = current, now
+                progress(f"assigned {len(current)} partition(s)")
+            if batches:
+                with self.conn.transaction():  # the poll's events commit together
+                    for records in batches.values():
+                        for record in records:
+                            self.handle(record)
+                    self.producer.flush()  # side effects first: redone on a crash, never lost
+                self.consumer.commit()
+                last_activity = now
+                progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
                 continue
-            idle = 0.0
-            with self.conn.transaction():  # the poll's events commit together
-                for records in batches.values():
-                    for record in records:
-                        self.handle(record)
-                self.producer.flush()  # side effects first: redone on a crash, never lost
-            self.consumer.commit()
-            progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+            if idle_timeout_s is None:
+                continue
+            if not assignment:
+                if now - started >= assignment_timeout_s:
+                    progress(f"no partitions assigned after {assignment_timeout_s:.0f} s")
+                    break
+            elif now - last_activity >= idle_timeout_s:
+                break
         return self.counts
+
+    def lag(self) -> dict[str, int]:
+        """Messages left per ``topic[partition]``: end offset minus the group's committed offset.
+
+        Over every partition of the source topics, not only this consumer's:
+        a partition nobody was assigned is work left too. A partition the
+        group never committed counts from its beginning offset.
+        """
+        from kafka import TopicPartition
+
+        partitions = [
+            TopicPartition(topic, p)
+            for topic in self.topics.sources
+            for p in sorted(self.consumer.partitions_for_topic(topic) or ())
+        ]
+        if not partitions:
+            return {}
+        ends = self.consumer.end_offsets(partitions)
+        starts = self.consumer.beginning_offsets(partitions)
+        left = {}
+        for tp in partitions:
+            committed = self.consumer.committed(tp)
+            position = starts[tp] if committed is None else committed
+            left[f"{tp.topic}[{tp.partition}]"] = max(0, ends[tp] - position)
+        return left
 
     def handle(self, record: Any) -> None:
         parsed = parse_event(record.value)

@@ -7,6 +7,14 @@ from collections.abc import Mapping
 
 import click
 
+from ytempire.errors import YTEmpireError
+
+
+class LagLeft(YTEmpireError):
+    """A run with an idle timeout ended with messages left in its topics."""
+
+    exit_code = 3
+
 
 @click.group()
 def process() -> None:
@@ -19,15 +27,40 @@ def process() -> None:
     "--idle-timeout",
     type=float,
     default=None,
-    help="Stop after this many seconds without messages (default: run until SIGTERM/Ctrl-C).",
+    help="Stop after this many seconds without messages, counted from the partition "
+    "assignment and the last message (default: run until SIGTERM/Ctrl-C). Exits 3 if "
+    "messages are left.",
+)
+@click.option(
+    "--assignment-timeout",
+    type=float,
+    default=120.0,
+    show_default=True,
+    help="With --idle-timeout: stop if the group assigns no partition within this many seconds.",
+)
+@click.option(
+    "--topic",
+    "topics",
+    multiple=True,
+    help="Source topic (repeatable; default: video-events, channel-events, user-events).",
 )
 @click.option("--redis-prefix", default="", help="Prefix of the Redis keys written.")
-def events(group_id: str, idle_timeout: float | None, redis_prefix: str) -> None:
+def events(
+    group_id: str,
+    idle_timeout: float | None,
+    assignment_timeout: float,
+    topics: tuple[str, ...],
+    redis_prefix: str,
+) -> None:
     """Process video, channel and user events: operational tables, Redis dashboards, alerts."""
-    from streaming.processor import EventProcessor
+    from streaming.processor import EventProcessor, Topics
     from ytempire.progress import progress_bar
 
-    processor = EventProcessor(group_id=group_id, redis_prefix=redis_prefix)
+    processor = EventProcessor(
+        group_id=group_id,
+        topics=Topics(sources=topics) if topics else None,
+        redis_prefix=redis_prefix,
+    )
     started = time.monotonic()
     with progress_bar("processing events", None, "events") as advance:
         seen = 0
@@ -39,12 +72,27 @@ def events(group_id: str, idle_timeout: float | None, redis_prefix: str) -> None
             seen = now
 
         try:
-            counts = processor.run(idle_timeout_s=idle_timeout, progress=on_poll)
-        except KeyboardInterrupt:
-            counts = processor.counts
+            try:
+                counts = processor.run(
+                    idle_timeout_s=idle_timeout,
+                    assignment_timeout_s=assignment_timeout,
+                    progress=on_poll,
+                )
+            except KeyboardInterrupt:
+                counts = processor.counts
+            lag = processor.lag()
         finally:
             processor.close()
     click.echo(summary(counts, time.monotonic() - started))
+    left = sum(lag.values())
+    detail = ", ".join(f"{where} {n:,}" for where, n in lag.items() if n)
+    click.echo(f"lag left: {left:,}" + (f" ({detail})" if detail else ""))
+    if left and idle_timeout is not None:
+        raise LagLeft(
+            f"{left:,} messages are left unprocessed in consumer group {group_id} ({detail}). "
+            "Next: run `ytempire process events` again; partitions a crashed run held are "
+            "reassigned once its session times out."
+        )
 
 
 def summary(counts: Mapping[str, int], elapsed_s: float) -> str:

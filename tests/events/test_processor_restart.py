@@ -1,0 +1,153 @@
+"""A processor restarted after SIGKILL: the idle timeout waits for the group's partitions.
+
+After a crash the consumer group keeps the dead member's partitions until its
+session times out; a restart with ``--idle-timeout`` must count from the
+assignment, process the whole backlog and print the lag it left (0), or exit
+non-zero naming what is left. Real Kafka, PostgreSQL and Redis; the CLI runs
+in child processes as a user runs it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from tests.cli import run_ytempire
+from ytempire.events import encode, new_event
+from ytempire.simulation.ids import channel_id, youtube_video_id
+
+SEED, CHANNELS, VIDEOS_PER_CHANNEL, UPDATES_PER_VIDEO = 616, 6, 5, 120
+
+
+def _backlog() -> list[tuple[str, bytes]]:
+    """Generated videos and their metrics updates; below the viral threshold, so the
+    processor publishes no side message (the CLI's side topics are the standard ones)."""
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    messages = []
+    for c in range(CHANNELS):
+        channel = channel_id(c, SEED)
+        for v in range(VIDEOS_PER_CHANNEL):
+            video = uuid.uuid4()
+            generated = {
+                "title": f"video {v}",
+                "duration_seconds": 600,
+                "generation_cost_usd": 0.5,
+                "niche": "tech",
+            }
+            event = new_event("video_generated", channel, generated, video_id=video)
+            messages.append((channel, encode(event)))
+            for n in range(UPDATES_PER_VIDEO):
+                metrics = {
+                    "youtube_video_id": youtube_video_id(c, v, SEED),
+                    "views": 10 * n,
+                    "likes": n,
+                    "comments": 0,
+                    "shares": 0,
+                    "watch_time_minutes": 1.5 * n,
+                    "revenue_usd": 0,
+                }
+                at = start + timedelta(minutes=n)
+                update = new_event(
+                    "metrics_update", channel, metrics, video_id=video, occurred_at=at
+                )
+                messages.append((channel, encode(update)))
+    return messages
+
+
+def _processed(loader, topic: str) -> int:
+    return loader(
+        "select count(*) from ytempire.processed_events where kafka_topic = %s", (topic,)
+    )[0][0]
+
+
+def _wait_for(condition, what: str, bound_s: float = 180.0) -> None:
+    deadline = time.monotonic() + bound_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting after {bound_s:.0f} s for {what}")
+        time.sleep(0.2)
+
+
+def test_a_restart_after_sigkill_processes_the_whole_backlog(
+    settings, new_topic, produce, loader, redis_prefix
+):
+    topic = new_topic("video-events", partitions=3)
+    backlog = _backlog()
+    assert produce(topic, backlog) == len(backlog)
+    group = f"test-restart-{uuid.uuid4().hex[:8]}"
+    args = ["process", "events", "--topic", topic, "--group-id", group]
+    args += ["--redis-prefix", redis_prefix]
+
+    crashed = subprocess.Popen(
+        [sys.executable, "-m", "ytempire.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ),
+        start_new_session=True,
+    )
+    try:
+        _wait_for(lambda: _processed(loader, topic) > 0, "the first run to process messages")
+    finally:
+        os.killpg(crashed.pid, signal.SIGKILL)
+        crashed.wait()
+    before = _processed(loader, topic)
+    assert 0 < before < len(backlog)
+
+    # The dead member holds its partitions until its session times out: far
+    # longer than this idle timeout, which therefore must count from assignment.
+    restart = run_ytempire(*args, "--idle-timeout", "2")
+
+    assert restart.returncode == 0, restart.stdout + restart.stderr
+    assert "lag left: 0\n" in restart.stdout
+    assert _processed(loader, topic) == len(backlog)
+    channels = [channel_id(c, SEED) for c in range(CHANNELS)]
+    stored = loader(
+        "select count(*) from ytempire.video_metrics m join ytempire.videos v using (video_id) "
+        "where v.channel_id = any(%s)",
+        (channels,),
+    )
+    assert stored == [(CHANNELS * VIDEOS_PER_CHANNEL * UPDATES_PER_VIDEO,)]
+
+
+def test_a_run_that_never_gets_partitions_exits_non_zero_with_the_lag(
+    settings, new_topic, produce, redis_prefix
+):
+    topic = new_topic("video-events")
+    channel = channel_id(0, SEED)
+    produce(topic, [(channel, b"{not json") for _ in range(7)])
+    group = f"test-unassigned-{uuid.uuid4().hex[:8]}"
+    # A member that holds the only partition and never lets go within the run below.
+    from ytempire.clients import kafka_consumer
+
+    holder = kafka_consumer(topic, settings=settings, group_id=group)
+    _wait_for(
+        lambda: (
+            holder.poll(timeout_ms=500, max_records=1) is not None and bool(holder.assignment())
+        ),
+        "the holder to be assigned",
+    )
+    try:
+        result = run_ytempire(
+            "process",
+            "events",
+            "--topic",
+            topic,
+            "--group-id",
+            group,
+            "--redis-prefix",
+            redis_prefix,
+            "--idle-timeout",
+            "1",
+            "--assignment-timeout",
+            "4",
+        )
+    finally:
+        holder.close()
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "lag left: 7" in result.stdout
+    assert f"7 messages are left unprocessed in consumer group {group}" in result.stderr
