@@ -88,6 +88,29 @@ class Settings:
     webhook_max_body_bytes: int = setting(
         "YTEMPIRE_WEBHOOK_MAX_BODY_BYTES", 16_384, "Largest webhook body accepted, in bytes."
     )
+    webhook_signature_tolerance_s: int = setting(
+        "YTEMPIRE_WEBHOOK_SIGNATURE_TOLERANCE_S",
+        300,
+        "Largest gap, in seconds, between a delivery's signed timestamp and the server clock.",
+    )
+    webhook_header_timeout_s: int = setting(
+        "YTEMPIRE_WEBHOOK_HEADER_TIMEOUT_S",
+        10,
+        "Seconds a client has to send a request's headers before the webhook cuts it.",
+    )
+    webhook_body_timeout_s: int = setting(
+        "YTEMPIRE_WEBHOOK_BODY_TIMEOUT_S",
+        10,
+        "Seconds a client has to send a request's body before the webhook cuts it.",
+    )
+    webhook_max_connections: int = setting(
+        "YTEMPIRE_WEBHOOK_MAX_CONNECTIONS",
+        100,
+        "Open connections the webhook holds; more are answered 503 and closed.",
+    )
+    webhook_docs: int = setting(
+        "YTEMPIRE_WEBHOOK_DOCS", 0, "1 serves the webhook's /docs and /openapi.json (0: off)."
+    )
     local_dir: str = setting(
         "YTEMPIRE_LOCAL_DIR",
         str(PROJECT_ROOT / ".local"),

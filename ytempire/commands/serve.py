@@ -14,9 +14,10 @@ def serve() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8088, show_default=True, type=int)
 def webhook(host: str, port: int) -> None:
-    """POST /webhooks/video-uploaded (HMAC-signed with YTEMPIRE_WEBHOOK_SECRET)."""
-    import uvicorn
+    """POST /webhooks/video-uploaded (HMAC-signed with YTEMPIRE_WEBHOOK_SECRET).
 
-    from streaming.webhook import create_app
+    Timeouts and the connection limit come from YTEMPIRE_WEBHOOK_* (see .env.example).
+    """
+    from streaming.webhook import serve
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    serve(host, port)
