@@ -323,6 +323,7 @@ def test_a_youtube_id_another_video_owns_is_refused_for_a_video_without_one(hook
 
 # --- every bad header and field: a clear 4xx, nothing stored -----------------------------
 
+
 def _bad_request(case: str, video: Video, secret: str) -> tuple[bytes, dict[str, str]]:
     body = event_body(video)
     delivery = uuid.uuid4().hex
