@@ -54,8 +54,8 @@ import logging
 import re
 import threading
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -67,12 +67,13 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from ingestion.youtube.api import ApiCallFailed, QuotaExhausted, RetryPolicy, YouTubeApi
 from ingestion.youtube.api import build_client as build_youtube_client
-from ytempire.clients import kafka_producer, pg_connect, redis_client
+from ytempire.clients import kafka_producer, pg_conninfo, redis_client
 from ytempire.errors import ServiceUnavailable
 from ytempire.events import EVENT_ADAPTER, VideoUploadedEvent, describe_errors
 from ytempire.quota import PACIFIC, QuotaBudget, quota_day
@@ -87,6 +88,8 @@ DELIVERY_HEADER = "X-YTEmpire-Delivery"
 METRICS_TTL_S = 3600
 RETRY_AFTER_S = 30
 KAFKA_TIMEOUT_S = 10
+PG_POOL_SIZE = 8
+PG_WAIT_S = 5.0
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # One quick retry: the sender retries the whole delivery anyway.
 _YOUTUBE_RETRY = RetryPolicy(max_attempts=2, base_s=0.25, cap_s=1.0)
@@ -252,13 +255,35 @@ class WebhookCounters:
 
 
 class _Effects:
-    """The app's connections to Kafka and YouTube; the producer is (re)made on demand."""
+    """The app's connections: a PostgreSQL pool, a Kafka producer (re)made on demand, and
+    one YouTube client per worker thread (httplib2 is not thread-safe; building the client
+    from its discovery document costs more than the call)."""
 
     def __init__(self, settings: Settings, budget: QuotaBudget):
         self.settings = settings
         self.budget = budget
+        self.pool = ConnectionPool(
+            pg_conninfo("loader", settings=settings),
+            min_size=1,
+            max_size=PG_POOL_SIZE,
+            open=False,
+            check=ConnectionPool.check_connection,
+            timeout=PG_WAIT_S,
+            name="webhook",
+        )
         self._producer: Any = None
         self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled loader connection in a transaction; 503 PostgreSQL if none comes."""
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except PoolTimeout as exc:
+            where = f"{self.settings.pg_host}:{self.settings.pg_port}"
+            raise ServiceUnavailable("PostgreSQL", where, exc) from exc
 
     def producer(self) -> Any:
         with self._lock:
@@ -287,11 +312,14 @@ class _Effects:
             producer, self._producer = self._producer, None
         if producer is not None:
             producer.close(timeout=KAFKA_TIMEOUT_S)
+        self.pool.close()
 
     def youtube(self) -> YouTubeApi:
-        client = build_youtube_client(
-            self.settings.youtube_api_url, self.settings.youtube_api_key, timeout_s=10.0
-        )
+        client = getattr(self._local, "youtube", None)
+        if client is None:
+            client = self._local.youtube = build_youtube_client(
+                self.settings.youtube_api_url, self.settings.youtube_api_key, timeout_s=10.0
+            )
         return YouTubeApi(client, self.budget, quota_day(), retry=_YOUTUBE_RETRY)
 
 
@@ -314,6 +342,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        effects.pool.open()
         yield
         effects.close()
 
@@ -364,7 +393,7 @@ def create_app(
             tolerance_s=s.webhook_signature_tolerance_s,
         )
         event = parse_body(body)
-        with pg_connect("loader", settings=s) as conn:
+        with effects.connection() as conn:
             if (stored := _stored_delivery(conn, delivery_id, event)) is not None:
                 return stored
             _require_matching_video(conn, event)
@@ -497,7 +526,7 @@ def _store(
         "duration_iso": stats.duration_iso,
         "observed_at": observed_at.isoformat().replace("+00:00", "Z"),
     }
-    with pg_connect("loader", settings=s) as conn:
+    with effects.connection() as conn:
         claimed = conn.execute(
             "insert into ytempire.webhook_deliveries (delivery_id, event_id, video_id, "
             "youtube_video_id, signed_at, response) values (%s, %s, %s, %s, %s, %s) "

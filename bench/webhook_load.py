@@ -1,0 +1,250 @@
+"""Load on the signed webhook at its sustained rate, 5 % bad requests mixed in (loopback only).
+
+The webhook runs as ``ytempire serve webhook`` does (uvicorn with its header
+and body deadlines and connection limit) in a child process on 127.0.0.1,
+against the real PostgreSQL, Redis and Kafka and the YouTube simulator. A
+closed loop of ``--concurrency`` clients sends ``--requests`` deliveries (and
+stops by itself, also after ``--max-seconds``; the first ``--warmup`` ones, which
+build each worker's clients, are checked but not timed); one in twenty is bad (bad
+signature, stale timestamp, wrong content type, invalid field, mismatched
+ids). It prints the rate, p50/p99 latency per kind, and then checks the
+outcome: every good delivery answered 200 and stored exactly once (one
+``webhook_deliveries`` and one ``video_metrics`` row, one Kafka message),
+every bad one refused with a 4xx and nothing stored for it.
+
+    uv run python bench/webhook_load.py [--requests 3000] [--concurrency 16] [--port 18100]
+
+It writes its own videos into the configured database (``YTEMPIRE_PG_DATABASE``),
+its own Kafka topic (deleted afterwards) and Redis keys (deleted afterwards).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import random
+import statistics
+import time
+import uuid
+from collections import Counter
+from dataclasses import replace
+from datetime import date
+
+import httpx
+from kafka import TopicPartition
+from kafka.admin import NewTopic
+
+from streaming.webhook import DELIVERY_HEADER, PATH, SIGNATURE_HEADER, sign
+from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
+from ytempire.events import new_event
+from ytempire.settings import Settings, get_settings
+from ytempire.simulation import ids
+from ytempire.simulation.network import Network
+from ytempire.simulation.youtube import YouTubeSimulator
+
+SIM_DAY = date(2025, 3, 1)
+BAD_SHARE = 0.05
+BAD_KINDS = ("bad signature", "stale timestamp", "not json content type", "invalid field", "409")
+
+
+def _serve(settings: Settings, port: int, topic: str, prefix: str) -> None:
+    import logging
+
+    import uvicorn
+
+    from streaming.webhook import create_app, server_config
+
+    logging.getLogger("streaming.webhook").setLevel(logging.ERROR)
+    app = create_app(settings, analytics_topic=topic, redis_prefix=prefix)
+    uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error", access_log=False)).run()
+
+
+def _videos(settings: Settings, count: int) -> list[tuple[uuid.UUID, str, str]]:
+    """(video_id, channel_id, youtube_video_id) of ``count`` simulated uploads, in the warehouse."""
+    wanted = [(c % 250, 5 + c // 250) for c in range(count)]
+    out = []
+    with pg_connect("loader", settings=settings) as conn:
+        for channel_index, upload in wanted:
+            channel, yt = ids.channel_id(channel_index), ids.youtube_video_id(channel_index, upload)
+            conn.execute(
+                "insert into ytempire.channels (channel_id) values (%s) on conflict do nothing",
+                (channel,),
+            )
+            conn.execute(
+                "insert into ytempire.videos (video_id, channel_id, youtube_video_id) "
+                "values (%s, %s, %s) on conflict (youtube_video_id) do nothing",
+                (uuid.uuid4(), channel, yt),
+            )
+            row = conn.execute(
+                "select video_id from ytempire.videos where youtube_video_id = %s", (yt,)
+            ).fetchone()
+            assert row is not None
+            out.append((row[0], channel, yt))
+    return out
+
+
+def _request(
+    kind: str, video: tuple[uuid.UUID, str, str], other_yt: str, run: str, i: int, secret: str
+) -> tuple[bytes, dict[str, str]]:
+    video_id, channel, yt = video
+    payload = {"youtube_video_id": other_yt if kind == "409" else yt}
+    body = new_event("video_uploaded", channel, payload, video_id=video_id).model_dump_json()
+    if kind == "invalid field":
+        body = body.replace('"video_uploaded"', '"video_teleported"')
+    data = body.encode()
+    delivery = f"{run}-{i}"
+    stamp = int(time.time()) - (3600 if kind == "stale timestamp" else 0)
+    headers = {
+        "Content-Type": "text/plain" if kind == "not json content type" else "application/json",
+        DELIVERY_HEADER: delivery,
+        SIGNATURE_HEADER: sign(
+            data,
+            "guessed" if kind == "bad signature" else secret,
+            delivery_id=delivery,
+            timestamp=stamp,
+        ),
+    }
+    return data, headers
+
+
+async def _load(
+    url: str, requests: list[tuple[str, bytes, dict[str, str]]], concurrency: int, max_s: float
+) -> tuple[list[tuple[str, int, float]], float]:
+    results: list[tuple[str, int, float]] = []
+    queue = iter(requests)
+    deadline = time.monotonic() + max_s
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            for kind, body, headers in queue:
+                if time.monotonic() > deadline:
+                    return
+                start = time.perf_counter()
+                response = await client.post(PATH, content=body, headers=headers)
+                results.append((kind, response.status_code, time.perf_counter() - start))
+
+        began = time.monotonic()
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        return results, time.monotonic() - began
+
+
+def _pct(values: list[float], q: float) -> float:
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if values else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3_000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--port", type=int, default=18100)
+    parser.add_argument("--max-seconds", type=float, default=300.0)
+    parser.add_argument("--warmup", type=int, default=200, help="untimed first requests")
+    args = parser.parse_args()
+
+    base = get_settings()
+    run = f"bench{uuid.uuid4().hex[:8]}"
+    topic, prefix = f"bench-webhook-{run}", f"bench:{run}:"
+    admin = kafka_admin(settings=base)
+    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
+    admin.wait_for_topics([topic])
+    sim = YouTubeSimulator(Network(), day=SIM_DAY, api_key="bench", daily_quota=1_000_000)
+    sim.start()
+    settings = replace(base, youtube_api_url=sim.url, youtube_api_key="bench")
+    server = multiprocessing.get_context("spawn").Process(
+        target=_serve, args=(settings, args.port, topic, prefix), daemon=True
+    )
+    try:
+        videos = _videos(settings, 250)
+        rng = random.Random(16)
+        requests = []
+        for i in range(args.requests):
+            kind = rng.choice(BAD_KINDS) if rng.random() < BAD_SHARE else "good"
+            video, other = rng.sample(videos, 2)
+            body, headers = _request(kind, video, other[2], run, i, settings.webhook_secret)
+            requests.append((kind, body, headers))
+        server.start()
+        url = f"http://127.0.0.1:{args.port}"
+        _wait_until_up(url)
+        # Warm-up: the first requests build each worker thread's YouTube client and fill
+        # the connection pool; they are checked with the rest but not timed.
+        warmup, timed = requests[: args.warmup], requests[args.warmup :]
+        early, _ = asyncio.run(_load(url, warmup, args.concurrency, args.max_seconds))
+        results, elapsed = asyncio.run(_load(url, timed, args.concurrency, args.max_seconds))
+        _report(results, elapsed, args.concurrency)
+        _check(settings, early + results, run, topic)
+    finally:
+        server.terminate()
+        server.join(30)
+        sim.stop()
+        admin.delete_topics([topic])
+        admin.close()
+        client = redis_client(settings=base)
+        for key in client.scan_iter(f"{prefix}*"):
+            client.delete(key)
+
+
+def _wait_until_up(url: str, bound_s: float = 60.0) -> None:
+    deadline = time.monotonic() + bound_s
+    while True:
+        try:
+            httpx.get(f"{url}/metrics", timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise SystemExit(
+                    f"the webhook did not start on {url} within {bound_s:.0f} s"
+                ) from None
+            time.sleep(0.2)
+
+
+def _report(results: list[tuple[str, int, float]], elapsed: float, concurrency: int) -> None:
+    latencies = sorted(ms * 1000 for _, _, ms in results)
+    print(
+        f"{len(results):,} requests in {elapsed:.1f} s with {concurrency} clients: "
+        f"{len(results) / elapsed:,.1f} req/s; latency p50 {_pct(latencies, 50):.1f} ms, "
+        f"p99 {_pct(latencies, 99):.1f} ms"
+    )
+    for kind in ("good", *BAD_KINDS):
+        mine = sorted(ms * 1000 for k, _, ms in results if k == kind)
+        if mine:
+            statuses = Counter(status for k, status, _ in results if k == kind)
+            print(
+                f"  {kind:<22} {len(mine):>6,}  p50 {_pct(mine, 50):7.1f} ms  "
+                f"p99 {_pct(mine, 99):7.1f} ms  status {dict(sorted(statuses.items()))}"
+            )
+
+
+def _check(settings: Settings, results: list[tuple[str, int, float]], run: str, topic: str) -> None:
+    good = sum(1 for kind, _, _ in results if kind == "good")
+    good_ok = sum(1 for kind, status, _ in results if kind == "good" and status == 200)
+    bad_4xx = sum(1 for kind, status, _ in results if kind != "good" and 400 <= status < 500)
+    with pg_connect("loader", settings=settings) as conn:
+        deliveries, metrics = conn.execute(
+            "select count(*), count(distinct (m.video_id, m.observed_at)) "
+            "from ytempire.webhook_deliveries d join ytempire.video_metrics m "
+            "on m.video_id = d.video_id and m.source = 'webhook' "
+            "and m.observed_at = (d.response ->> 'observed_at')::timestamptz "
+            "where d.delivery_id like %s",
+            (f"{run}-%",),
+        ).fetchone() or (0, 0)
+    consumer = kafka_consumer(settings=settings)
+    partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+    messages = sum(consumer.end_offsets(partitions).values())
+    consumer.close()
+    bad = len(results) - good
+    print(
+        f"good: {good_ok:,}/{good:,} answered 200; stored {deliveries:,} deliveries, "
+        f"{metrics:,} metrics rows, {messages:,} messages; bad: {bad_4xx:,}/{bad:,} refused 4xx"
+    )
+    ok = good_ok == good == deliveries == metrics == messages and bad_4xx == bad
+    print("outcome: every good delivery stored once, every bad one refused" if ok else "MISMATCH")
+    if not ok:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
