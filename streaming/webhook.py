@@ -513,20 +513,21 @@ def _store(
     topic: str,
 ) -> dict[str, Any]:
     """Row, cache entry and message: all three, or none (see the module docstring)."""
-    observed_at = datetime.now(UTC)
-    record = {
-        "delivery_id": delivery_id,
-        "source_event_id": str(event.event_id),
-        "video_id": str(event.video_id),
-        "channel_id": event.channel_id,
-        "youtube_video_id": stats.youtube_video_id,
-        "views": stats.views,
-        "likes": stats.likes,
-        "comments": stats.comments,
-        "duration_iso": stats.duration_iso,
-        "observed_at": observed_at.isoformat().replace("+00:00", "Z"),
-    }
     with effects.connection() as conn:
+        observed_at = _insert_metrics(conn, event, stats)
+        record = {
+            "delivery_id": delivery_id,
+            "source_event_id": str(event.event_id),
+            "video_id": str(event.video_id),
+            "channel_id": event.channel_id,
+            "youtube_video_id": stats.youtube_video_id,
+            "views": stats.views,
+            "likes": stats.likes,
+            "comments": stats.comments,
+            "duration_iso": stats.duration_iso,
+            "observed_at": observed_at.isoformat().replace("+00:00", "Z"),
+        }
+        # Waits for a concurrent copy of this delivery to commit or roll back.
         claimed = conn.execute(
             "insert into ytempire.webhook_deliveries (delivery_id, event_id, video_id, "
             "youtube_video_id, signed_at, response) values (%s, %s, %s, %s, %s, %s) "
@@ -540,20 +541,33 @@ def _store(
                 Jsonb(record),
             ),
         ).rowcount
-        if not claimed:  # a concurrent copy of this delivery committed first
+        if not claimed:  # that copy committed first: take back the row, answer as a replay
             conn.rollback()
             stored = _stored_delivery(conn, delivery_id, event)
             if stored is not None:
                 return stored
             raise Rejection(409, f"delivery {delivery_id} conflicts with another delivery")
-        conn.execute(
-            "insert into ytempire.video_metrics (video_id, observed_at, views, likes, "
-            "comments, source) values (%s, %s, %s, %s, %s, 'webhook')",
-            (event.video_id, observed_at, stats.views, stats.likes, stats.comments),
-        )
         _cache_and_publish(record, event, cache, effects, cache_key, topic, s)
         conn.commit()
     return {**record, "replayed": False}
+
+
+def _insert_metrics(
+    conn: psycopg.Connection[Any], event: VideoUploadedEvent, stats: VideoStatistics
+) -> datetime:
+    """Append the observation, stamped now; return its ``observed_at``.
+
+    ``(video_id, observed_at)`` is the key: two deliveries of one video in the
+    same microsecond are two observations, so the later one moves on by 1 µs.
+    """
+    observed_at = datetime.now(UTC)
+    while not conn.execute(
+        "insert into ytempire.video_metrics (video_id, observed_at, views, likes, comments, "
+        "source) values (%s, %s, %s, %s, %s, 'webhook') on conflict do nothing",
+        (event.video_id, observed_at, stats.views, stats.likes, stats.comments),
+    ).rowcount:
+        observed_at += timedelta(microseconds=1)
+    return observed_at
 
 
 def _cache_and_publish(
