@@ -19,6 +19,7 @@ from ytempire.settings import get_settings
 
 # name -> "module:attribute" of a click command or group, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
+    "airflow": "ytempire.commands.airflow:airflow",
     "ingest": "ytempire.commands.ingest:ingest",
     "process": "ytempire.commands.process:process",
     "quota": "ytempire.commands.quota:quota",

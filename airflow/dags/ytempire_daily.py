@@ -1,0 +1,194 @@
+"""``ytempire_daily``: the warehouse's daily run, every dbt model a task.
+
+Schedule and data interval: at 02:00 America/Los_Angeles each day, for the
+interval that began at 02:00 Pacific the day before. The run collects and
+models the YouTube quota day that just ended (the Pacific date of
+``data_interval_start``, see ``ytempire.orchestration.daily``); the two hours
+after midnight let the day's late events reach Kafka. A re-run or a backfill
+of a day collects that day again and converges to the same rows.
+
+    collect_youtube ─┐
+                     ├─ catch_up_windows ─ validate_raw_placeholder ─ transform (Cosmos)
+    land_kafka_events┘     ─ validate_marts_placeholder ─ detect_anomalies_placeholder
+                           ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report_placeholder
+
+The landings publish the Assets ``RAW_YOUTUBE`` and ``RAW_EVENTS``: a DAG
+scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
+triggered it. ``transform`` and ``analyst_views`` are Cosmos ``DbtTaskGroup``s
+rendered from dbt's manifest (no dbt call at parse time): one ``dbt build``
+task per model, seed and snapshot, which runs the node and then its tests,
+so a failing test fails its model's task and its dependants are
+``upstream_failed``. The report runs whatever happened (``all_done``).
+
+The file only wires tasks; each task calls one project function.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, chain, task
+from cosmos import (
+    DbtTaskGroup,
+    ExecutionConfig,
+    LoadMode,
+    ProfileConfig,
+    ProjectConfig,
+    RenderConfig,
+)
+from cosmos.constants import ExecutionMode, InvocationMode, TestBehavior
+
+DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
+# Assets name the landed schemas by URI; consumers schedule on them.
+RAW_YOUTUBE = Asset(name="raw_youtube", uri="postgres://ytempire/raw_youtube")
+RAW_EVENTS = Asset(name="raw_events", uri="postgres://ytempire/raw_events")
+STREAMING_WINDOWS = Asset(name="streaming_windows", uri="postgres://ytempire/streaming")
+ANALYST_VIEWS_PATH = "path:models/marts/analytics"
+
+# Retries wait 1, 2, 4 ... minutes (capped at 15); tests shorten the first wait.
+RETRY_DELAY = timedelta(seconds=int(os.environ.get("YTEMPIRE_AIRFLOW_RETRY_DELAY_S", "60")))
+default_args = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": RETRY_DELAY,
+    "retry_exponential_backoff": 2.0,
+    "max_retry_delay": timedelta(minutes=15),
+}
+
+project_config = ProjectConfig(
+    dbt_project_path=DBT_PROJECT,
+    manifest_path=DBT_PROJECT / "target" / "manifest.json",
+    install_dbt_deps=False,  # no packages; dbt hub is unreachable anyway
+)
+profile_config = ProfileConfig(
+    profile_name="ytempire",
+    target_name="local",
+    profiles_yml_filepath=DBT_PROJECT / "profiles.yml",  # YTEMPIRE_PG_* variables
+)
+execution_config = ExecutionConfig(
+    execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+)
+
+
+def _render(**selection: list[str]) -> RenderConfig:
+    return RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        test_behavior=TestBehavior.BUILD,
+        # A test over two models (relationships, singular tests) runs in a task of
+        # its own after both; inside either model's build it would read a missing table.
+        should_detach_multiple_parents_tests=True,
+        dbt_deps=False,
+        **selection,  # type: ignore[arg-type]
+    )
+
+
+with DAG(
+    dag_id="ytempire_daily",
+    description="Collect, land, model, check and report one YouTube quota day.",
+    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="America/Los_Angeles"),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,  # days share the dlt pipelines, Spark checkpoints and dbt's incrementals
+    default_args=default_args,
+    tags=["ytempire", "daily", "dbt", "cosmos"],
+    doc_md=__doc__,
+) as dag:
+
+    @task(outlets=[RAW_YOUTUBE])
+    def collect_youtube(data_interval_start: datetime | None = None) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.collect_youtube(daily.quota_day_of_interval(data_interval_start))
+
+    @task(outlets=[RAW_EVENTS])
+    def land_kafka_events(data_interval_start: datetime | None = None) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.land_kafka_events(daily.quota_day_of_interval(data_interval_start))
+
+    @task(outlets=[STREAMING_WINDOWS])
+    def catch_up_windows(data_interval_start: datetime | None = None) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.catch_up_windows(daily.quota_day_of_interval(data_interval_start))
+
+    @task
+    def validate_raw_placeholder(data_interval_start: datetime | None = None) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.validate_raw_placeholder(daily.quota_day_of_interval(data_interval_start))
+
+    @task
+    def validate_marts_placeholder(
+        data_interval_start: datetime | None = None,
+    ) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.validate_marts_placeholder(daily.quota_day_of_interval(data_interval_start))
+
+    @task
+    def detect_anomalies_placeholder(
+        data_interval_start: datetime | None = None,
+    ) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.detect_anomalies_placeholder(daily.quota_day_of_interval(data_interval_start))
+
+    @task
+    def dbt_docs() -> str:
+        from ytempire.orchestration import daily
+
+        return daily.generate_dbt_docs()
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def daily_report_placeholder(data_interval_start: datetime | None = None) -> dict[str, object]:
+        from ytempire.orchestration import daily
+
+        assert data_interval_start is not None
+        return daily.daily_report_placeholder(daily.quota_day_of_interval(data_interval_start))
+
+    transform = DbtTaskGroup(
+        group_id="transform",
+        project_config=project_config,
+        profile_config=profile_config,
+        execution_config=execution_config,
+        render_config=_render(exclude=[ANALYST_VIEWS_PATH]),
+        operator_args={"install_deps": False},
+    )
+    analyst_views = DbtTaskGroup(
+        group_id="analyst_views",
+        project_config=project_config,
+        profile_config=profile_config,
+        execution_config=execution_config,
+        render_config=_render(select=[ANALYST_VIEWS_PATH]),
+        operator_args={"install_deps": False},
+    )
+
+    @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)
+    def fail_if_any_task_failed() -> None:
+        """Mark the run failed when a task failed: the all_done report alone would pass it."""
+        raise RuntimeError("a task of this run failed; see the grid for which")
+
+    report = daily_report_placeholder()
+    chain(
+        [collect_youtube(), land_kafka_events()],
+        catch_up_windows(),
+        validate_raw_placeholder(),
+        transform,
+        validate_marts_placeholder(),
+        detect_anomalies_placeholder(),
+        analyst_views,
+        dbt_docs(),
+        report,
+    )
+    # Downstream of every task, so any failure anywhere reaches it.
+    every_task = list(dag.tasks)
+    every_task >> fail_if_any_task_failed()

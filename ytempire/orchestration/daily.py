@@ -1,0 +1,153 @@
+"""The stages of the daily run, one function per Airflow task of ``ytempire_daily``.
+
+Each function takes the quota day the run is for (a Pacific date, see
+:func:`quota_day_of_interval`), records its attempt with
+:func:`ytempire.stage_runs.record_stage`, and is idempotent: a retry or a
+re-run of the day converges to the same rows (the landings are exactly-once
+by key and offset, the Spark sinks upsert, dbt's incremental models rewrite
+the days they touch). The same functions can be called without Airflow.
+
+Where a stage's owner has not landed yet (Great Expectations checkpoints,
+anomaly detection, the daily report) the function is a placeholder that says
+so in its recorded details, and in its name.
+
+Configuration (each with one default; the landings' own settings stay in
+:mod:`ytempire.settings` and :mod:`streaming.config`):
+
+* ``YTEMPIRE_EVENTS_TOPICS``: topics the events landing reads (comma-separated;
+  default video-events, channel-events, user-events);
+* ``YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC``: where invalid messages go (default
+  dead-letter);
+* ``YTEMPIRE_DLT_PIPELINES_DIR``: dlt working folders (default
+  ``$YTEMPIRE_LOCAL_DIR/dlt``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from ytempire.quota import PACIFIC
+from ytempire.settings import get_settings
+from ytempire.stage_runs import record_stage
+
+log = logging.getLogger(__name__)
+
+
+def quota_day_of_interval(data_interval_start: datetime) -> date:
+    """The YouTube quota day (Pacific date) a daily run's data interval covers.
+
+    ``ytempire_daily`` runs at 02:00 Pacific for the interval that started at
+    02:00 Pacific the day before, so the Pacific date of the interval's start
+    is the quota day that just ended. Raises ``ValueError`` on a naive datetime.
+    """
+    if data_interval_start.tzinfo is None:
+        raise ValueError(f"data interval start {data_interval_start!r} has no time zone")
+    return data_interval_start.astimezone(PACIFIC).date()
+
+
+def _pipelines_dir() -> Path:
+    return Path(os.environ.get("YTEMPIRE_DLT_PIPELINES_DIR") or get_settings().dlt_pipelines_dir)
+
+
+def _event_topics() -> list[str]:
+    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS
+
+    raw = os.environ.get("YTEMPIRE_EVENTS_TOPICS", "")
+    return [t.strip() for t in raw.split(",") if t.strip()] or list(DEFAULT_TOPICS)
+
+
+def collect_youtube(day: date) -> dict[str, Any]:
+    """Collect the channels' YouTube statistics of quota ``day`` into ``raw_youtube``.
+
+    Returns the run report as a dict (status, units used, snapshots landed).
+    A partial run (quota exhausted, channels failing) records its error and
+    succeeds: the next attempt resumes where it stopped.
+    """
+    from ingestion.youtube_pipeline import run_day
+
+    with record_stage("collection", day) as run:
+        report = run_day(day, pipelines_dir=_pipelines_dir())
+        run.details = {
+            "status": report.status,
+            "units_used": report.units_used,
+            "channels": report.channels_collected,
+            "videos": report.videos_collected,
+            "error": report.error,
+        }
+    return run.details
+
+
+def land_kafka_events(day: date) -> dict[str, Any]:
+    """Land the event topics into ``raw_events`` up to their high-water marks, then stop.
+
+    Exactly once (offsets are committed with the load), so a retry lands only
+    what the failed attempt did not. Returns messages and loads landed.
+    """
+    from ingestion.kafka_events_pipeline import land_events
+
+    options: dict[str, Any] = {"pipelines_dir": _pipelines_dir(), "progress": log.info}
+    dead_letter = os.environ.get("YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC")
+    if dead_letter:
+        options["dead_letter_topic"] = dead_letter
+    with record_stage("events_landing", day) as run:
+        summary = land_events(_event_topics(), **options)
+        run.details = {"messages": summary.messages, "loads": summary.loads}
+    return run.details
+
+
+def catch_up_windows(day: date) -> dict[str, Any]:
+    """Run the Spark channel-windows job with ``availableNow``: what the topics hold, then stop.
+
+    It resumes from the same checkpoints as the continuous service (only one
+    of the two may run at a time on one checkpoint folder), and its sink
+    upserts, so a retry converges. Returns micro-batches and events read.
+    """
+    from streaming.channel_windows import run
+    from streaming.config import StreamConfig
+
+    with record_stage("streaming_windows", day) as run_record:
+        result = run(StreamConfig.from_env(), available_now=True)
+        run_record.details = {"batches": result.batches, "events": result.input_rows}
+    return run_record.details
+
+
+def _placeholder(stage: str, day: date, owner: str) -> dict[str, Any]:
+    with record_stage(stage, day) as run:
+        run.details = {"placeholder": True, "checked": 0, "until": owner}
+    log.warning("%s for %s: placeholder, nothing checked until %s", stage, day, owner)
+    return run.details
+
+
+def validate_raw_placeholder(day: date) -> dict[str, Any]:
+    """Placeholder for the raw-data Great Expectations checkpoint (issue 18); checks nothing."""
+    return _placeholder("validation_raw", day, "issue 18 (expectations/)")
+
+
+def validate_marts_placeholder(day: date) -> dict[str, Any]:
+    """Placeholder for the marts' Great Expectations checkpoint (issue 18); checks nothing."""
+    return _placeholder("validation_marts", day, "issue 18 (expectations/)")
+
+
+def detect_anomalies_placeholder(day: date) -> dict[str, Any]:
+    """Placeholder for anomaly detection over the day's metrics (issue 18); detects nothing."""
+    return _placeholder("anomaly_detection", day, "issue 18 (monitoring/)")
+
+
+def daily_report_placeholder(day: date) -> dict[str, Any]:
+    """Placeholder for the daily report (issue 19); records the attempt, writes no report."""
+    return _placeholder("report", day, "issue 19 (reporting/)")
+
+
+def generate_dbt_docs() -> str:
+    """Regenerate the dbt docs site (``dbt_project/target``) that the Airflow UI serves.
+
+    Returns the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
+    """
+    from ytempire.warehouse import DBT_PROJECT_DIR, run_dbt
+
+    run_dbt("docs generate")
+    return str(DBT_PROJECT_DIR / "target")

@@ -1,0 +1,136 @@
+"""Runs of ``ytempire_daily`` through Airflow, and what each task did.
+
+A quota day ``D`` is the data interval [D 02:00, D+1 02:00) Pacific, so a
+manual run for it has the logical date D+1 02:00 Pacific (Airflow infers a
+manual run's interval as the last complete one before its logical date).
+:func:`run_day` runs the whole DAG with ``airflow dags test`` (every task in
+one process, recorded in the metadata database like a scheduled run) and
+reads the task instances back.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as clock
+
+from ytempire.orchestration.airflow_local import (
+    AIRFLOW_ROLE,
+    AirflowConfig,
+    airflow_env,
+    airflow_executable,
+)
+from ytempire.quota import PACIFIC
+from ytempire.settings import Settings, get_settings
+
+DAG_ID = "ytempire_daily"
+RUN_HOUR = 2  # the DAG's cron: 0 2 * * * America/Los_Angeles
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One task instance of a run: state (success, failed, upstream_failed, ...) and seconds."""
+
+    task_id: str
+    state: str | None
+    seconds: float | None
+    tries: int
+
+
+@dataclass(frozen=True)
+class DagRunResult:
+    run_id: str
+    state: str
+    seconds: float
+    tasks: list[TaskResult]
+    output: str
+
+    def state_of(self, task_id: str) -> str | None:
+        """The state of ``task_id``; ``KeyError`` if the run has no such task."""
+        return next(t.state for t in self.tasks if t.task_id == task_id)
+
+
+def logical_date_for(day: date) -> datetime:
+    """The logical date of a manual run whose data interval is quota ``day`` (pure)."""
+    return datetime.combine(day + timedelta(days=1), clock(RUN_HOUR), tzinfo=PACIFIC)
+
+
+def run_day(
+    config: AirflowConfig,
+    day: date,
+    *,
+    settings: Settings | None = None,
+    env: Mapping[str, str] | None = None,
+) -> DagRunResult:
+    """Run ``ytempire_daily`` for quota ``day`` with ``airflow dags test``; return its tasks.
+
+    A failed task does not raise: the result's ``state`` says ``failed``.
+    Raises ``RuntimeError`` when Airflow recorded no run at all (the DAG did
+    not import, the metadata database is unreachable), with Airflow's output.
+    """
+    s = settings or get_settings()
+    logical = logical_date_for(day)
+    started = time.monotonic()
+    proc = subprocess.run(
+        [airflow_executable(), "dags", "test", DAG_ID, logical.isoformat()],
+        env=airflow_env(config, s, env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    seconds = time.monotonic() - started
+    output = proc.stdout + proc.stderr
+    found = _read_run(config, s, logical)
+    if found is None:
+        raise RuntimeError(
+            f"airflow dags test {DAG_ID} {logical.isoformat()} recorded no run "
+            f"(exit {proc.returncode}):\n{output[-3000:]}"
+        )
+    run_id, state, tasks = found
+    return DagRunResult(run_id, state, seconds, tasks, output)
+
+
+def _read_run(
+    config: AirflowConfig, settings: Settings, logical: datetime
+) -> tuple[str, str, list[TaskResult]] | None:
+    import psycopg
+
+    with psycopg.connect(
+        host=settings.pg_host,
+        port=settings.pg_port,
+        dbname=config.database,
+        user=AIRFLOW_ROLE,
+        password=config.password,
+        connect_timeout=10,
+    ) as conn:
+        row = conn.execute(
+            "select run_id, state from dag_run where dag_id = %s and logical_date = %s "
+            "order by id desc limit 1",
+            (DAG_ID, logical),
+        ).fetchone()
+        if row is None:
+            return None
+        tasks = conn.execute(
+            "select task_id, state, extract(epoch from end_date - start_date), try_number "
+            "from task_instance where dag_id = %s and run_id = %s "
+            "order by start_date nulls last, task_id",
+            (DAG_ID, row[0]),
+        ).fetchall()
+    return (
+        row[0],
+        row[1],
+        [TaskResult(t[0], t[1], None if t[2] is None else float(t[2]), t[3]) for t in tasks],
+    )
+
+
+def task_table(tasks: Sequence[TaskResult]) -> str:
+    """Task id, state, seconds and tries, one task per line (pure)."""
+    width = max((len(t.task_id) for t in tasks), default=7)
+    lines = [f"  {'task':<{width}}  {'state':<16} {'seconds':>8}  tries"]
+    for t in tasks:
+        secs = "-" if t.seconds is None else f"{t.seconds:.1f}"
+        lines.append(f"  {t.task_id:<{width}}  {t.state or 'none':<16} {secs:>8}  {t.tries}")
+    return "\n".join(lines)
