@@ -9,7 +9,8 @@ UV := uv run --frozen
 -include .env
 export
 
-.PHONY: help setup jars services-start services-stop services-status doctor demo test lint format
+.PHONY: help setup jars services-start services-stop services-status doctor demo test lint format \
+	airflow airflow-stop
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -31,6 +32,12 @@ services-status: ## Is each local service listening?
 
 doctor: ## Health and version of every service
 	@$(UV) ytempire doctor
+
+airflow: ## Start Airflow (api-server, scheduler, dag-processor) on loopback; print the UI address
+	@$(UV) ytempire airflow start
+
+airflow-stop: ## Stop the Airflow processes `make airflow` started
+	@$(UV) ytempire airflow stop
 
 demo: setup ## The main job end to end on the local services and simulated network
 	@bash scripts/demo.sh

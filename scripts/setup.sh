@@ -68,6 +68,8 @@ scripts/services.sh start
 step "5/6 database DDL and Kafka topics"
 uv run --frozen ytempire db init
 uv run --frozen ytempire topics create
+# Airflow's own role and metadata database, and the dbt manifest its DAG renders from.
+uv run --frozen ytempire airflow init
 
 step "6/6 health"
 uv run --frozen ytempire doctor

@@ -24,6 +24,7 @@ from ytempire.orchestration.airflow_local import (
     AirflowConfig,
     airflow_env,
     airflow_executable,
+    api_ready,
     init_metadata_database,
     parse_dbt_project,
 )
@@ -63,16 +64,6 @@ def _running(config: AirflowConfig, process: str) -> int | None:
     return pid
 
 
-def _api_ready(config: AirflowConfig) -> bool:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{config.url}/api/v2/monitor/health", timeout=5) as resp:  # noqa: S310
-            return bool(resp.status == 200)
-    except OSError:
-        return False
-
-
 @airflow.command("start")
 @click.option("--no-init", is_flag=True, help="Skip `ytempire airflow init`.")
 def start(no_init: bool) -> None:
@@ -100,7 +91,7 @@ def start(no_init: bool) -> None:
         _pid_file(config, process).write_text(str(child.pid))
         click.echo(f"  {process}: started (pid {child.pid}, log {logs / f'{process}.log'})")
     deadline = time.monotonic() + START_TIMEOUT_S
-    while not _api_ready(config):
+    while not api_ready(config):
         if time.monotonic() > deadline or not _running(config, "api-server"):
             raise YTEmpireError(
                 f"the Airflow api-server did not answer on {config.url} within "
@@ -108,7 +99,7 @@ def start(no_init: bool) -> None:
             )
         time.sleep(1)
     click.echo(f"Airflow UI: {config.url}  (login {config.admin_user} / {config.admin_password})")
-    click.echo(f"dbt docs:   {config.url}/cosmos/dbt_docs (also under the UI's Browse menu)")
+    click.echo(f"dbt docs:   {config.docs_url} (the UI's Browse menu links it)")
 
 
 @airflow.command("stop")
@@ -132,7 +123,7 @@ def status() -> None:
     for process in PROCESSES:
         pid = _running(config, process)
         click.echo(f"  {process:<14} {'up' if pid else 'DOWN':<5} {pid or ''}")
-    click.echo(f"  api health     {'ok' if _api_ready(config) else 'no answer'}  {config.url}")
+    click.echo(f"  api health     {'ok' if api_ready(config) else 'no answer'}  {config.url}")
 
 
 @airflow.command("run")

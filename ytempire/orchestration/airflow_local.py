@@ -42,6 +42,7 @@ DAGS_FOLDER = PROJECT_ROOT / "airflow" / "dags"
 DBT_TARGET = PROJECT_ROOT / "dbt_project" / "target"
 AIRFLOW_ROLE = "airflow"
 PROCESSES = ("api-server", "scheduler", "dag-processor")
+DOCS_SLUG = "ytempire"  # the dbt docs site is at /cosmos/<slug>/dbt_docs_index.html
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,10 @@ class AirflowConfig:
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def docs_url(self) -> str:
+        return f"{self.url}/cosmos/{DOCS_SLUG}/dbt_docs_index.html"
 
     @property
     def passwords_file(self) -> Path:
@@ -117,7 +122,9 @@ def airflow_env(
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.home / "logs"),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             # The dbt docs site that the DAG's dbt_docs task regenerates, in the UI.
-            "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(DBT_TARGET),
+            "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
+                {DOCS_SLUG: {"dir": str(DBT_TARGET), "name": "dbt docs (ytempire)"}}
+            ),
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
             "SCARF_ANALYTICS": "false",
             "DO_NOT_TRACK": "true",
@@ -192,6 +199,17 @@ def run_airflow(
             f"Next: see the task logs under {config.home / 'logs'}."
         )
     return result
+
+
+def api_ready(config: AirflowConfig) -> bool:
+    """Does the api-server answer its health endpoint with 200?"""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{config.url}/api/v2/monitor/health", timeout=5) as resp:  # noqa: S310
+            return bool(resp.status == 200)
+    except OSError:
+        return False
 
 
 def parse_dbt_project() -> Path:

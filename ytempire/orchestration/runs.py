@@ -64,9 +64,11 @@ def run_day(
     *,
     settings: Settings | None = None,
     env: Mapping[str, str] | None = None,
+    extra_args: Sequence[str] = (),
 ) -> DagRunResult:
     """Run ``ytempire_daily`` for quota ``day`` with ``airflow dags test``; return its tasks.
 
+    ``extra_args`` go to ``airflow dags test`` (e.g. ``--mark-success-pattern``).
     A failed task does not raise: the result's ``state`` says ``failed``.
     Raises ``RuntimeError`` when Airflow recorded no run at all (the DAG did
     not import, the metadata database is unreachable), with Airflow's output.
@@ -75,7 +77,7 @@ def run_day(
     logical = logical_date_for(day)
     started = time.monotonic()
     proc = subprocess.run(
-        [airflow_executable(), "dags", "test", DAG_ID, logical.isoformat()],
+        [airflow_executable(), "dags", "test", DAG_ID, logical.isoformat(), *extra_args],
         env=airflow_env(config, s, env),
         capture_output=True,
         text=True,

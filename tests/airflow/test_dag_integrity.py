@@ -1,0 +1,147 @@
+"""DAG integrity: every DAG imports with the services stopped, with retries, owners and tags.
+
+The DagBag is filled in a subprocess whose every service address points at a
+closed port, so a DAG that touched PostgreSQL, Redis or Kafka at import time
+fails to import here. The dbt tasks are checked against dbt's manifest: each
+model, seed and snapshot is one task.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ytempire.orchestration.airflow_local import AirflowConfig, airflow_env
+from ytempire.settings import PROJECT_ROOT, Settings
+
+REPORT_SCRIPT = Path(__file__).with_name("dagbag_report.py")
+MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+FIXED_TASKS = {
+    "collect_youtube",
+    "land_kafka_events",
+    "catch_up_windows",
+    "validate_raw_placeholder",
+    "validate_marts_placeholder",
+    "detect_anomalies_placeholder",
+    "dbt_docs",
+    "daily_report_placeholder",
+    "fail_if_any_task_failed",
+}
+# The sentinel only turns a failure upstream into a failed run: retrying it changes nothing.
+NO_RETRIES = {"fail_if_any_task_failed"}
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])  # closed again when the block ends
+
+
+@pytest.fixture(scope="module")
+def dagbag(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    if not MANIFEST.exists():
+        from ytempire.orchestration.airflow_local import parse_dbt_project
+
+        parse_dbt_project()
+    port = _closed_port()
+    stopped = replace(settings, pg_port=port)
+    config = replace(AirflowConfig.from_env(stopped), home=tmp_path_factory.mktemp("airflow"))
+    env = airflow_env(config, stopped)
+    env.update(
+        {
+            "YTEMPIRE_PG_PORT": str(port),
+            "YTEMPIRE_REDIS_URL": f"redis://127.0.0.1:{port}/0",
+            "YTEMPIRE_KAFKA_BOOTSTRAP": f"127.0.0.1:{port}",
+        }
+    )
+    proc = subprocess.run(
+        [sys.executable, str(REPORT_SCRIPT)], env=env, capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report: dict[str, Any] = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(f"DagBag filled in {report['seconds']:.2f} s: {report['file_seconds']}")
+    return report
+
+
+def test_every_dag_imports_with_the_services_stopped(dagbag: dict[str, Any]) -> None:
+    assert dagbag["import_errors"] == {}
+    assert set(dagbag["dags"]) == {"ytempire_daily"}
+
+
+def test_every_task_retries_with_backoff_and_has_an_owner(dagbag: dict[str, Any]) -> None:
+    for dag_id, dag in dagbag["dags"].items():
+        assert dag["tags"], dag_id
+        assert dag["catchup"] is False, dag_id
+        for task_id, task in dag["tasks"].items():
+            assert task["owner"] == "data-engineering", task_id
+            if task_id in NO_RETRIES:
+                continue
+            assert task["retries"] >= 2, task_id
+            assert task["exponential_backoff"], task_id
+
+
+def test_every_dbt_node_is_one_task(dagbag: dict[str, Any]) -> None:
+    manifest = json.loads(MANIFEST.read_text())
+    nodes = [
+        node
+        for node in manifest["nodes"].values()
+        if node["resource_type"] in {"model", "seed", "snapshot"}
+        and node["package_name"] == "ytempire"
+    ]
+    suffix = {"model": "model_build", "seed": "seed_build", "snapshot": "snapshot_build"}
+    expected = {
+        f"{'analyst_views' if n['name'].startswith('mv_') else 'transform'}."
+        f"{n['name']}_{suffix[n['resource_type']]}"
+        for n in nodes
+    }
+    tasks = set(dagbag["dags"]["ytempire_daily"]["tasks"])
+    assert tasks >= FIXED_TASKS
+    assert expected <= tasks
+    assert len(expected) >= 20  # the manifest was read, not an empty project
+    # Anything else is a test over two models, run after both.
+    assert all(t.endswith("_test") for t in tasks - FIXED_TASKS - expected)
+
+
+def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any]) -> None:
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    assert set(tasks["catch_up_windows"]["upstream"]) == {"collect_youtube", "land_kafka_events"}
+    assert tasks["daily_report_placeholder"]["trigger_rule"] == "all_done"
+    assert tasks["daily_report_placeholder"]["upstream"] == ["dbt_docs"]
+    assert tasks["fail_if_any_task_failed"]["trigger_rule"] == "one_failed"
+    assert set(tasks["fail_if_any_task_failed"]["upstream"]) == set(tasks) - {
+        "fail_if_any_task_failed"
+    }
+    staging = [t for t in tasks if t.startswith("transform.stg_")]
+    assert staging
+    for task_id in staging:  # staging reads raw data only after the raw checks
+        ancestors = _ancestors(tasks, task_id)
+        assert "validate_raw_placeholder" in ancestors, task_id
+    for task_id in (t for t in tasks if t.startswith("analyst_views.")):
+        assert "detect_anomalies_placeholder" in _ancestors(tasks, task_id), task_id
+
+
+def _ancestors(tasks: dict[str, Any], task_id: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(tasks[task_id]["upstream"])
+    while todo:
+        current = todo.pop()
+        if current not in seen:
+            seen.add(current)
+            todo.extend(tasks[current]["upstream"])
+    return seen
+
+
+def test_no_cycles(dagbag: dict[str, Any]) -> None:
+    for dag_id, dag in dagbag["dags"].items():
+        upstream = {task_id: set(task["upstream"]) for task_id, task in dag["tasks"].items()}
+        while upstream:  # Kahn: repeatedly remove the tasks with no upstream left
+            ready = {task_id for task_id, ups in upstream.items() if not ups}
+            assert ready, f"{dag_id} has a cycle among {sorted(upstream)}"
+            upstream = {t: ups - ready for t, ups in upstream.items() if t not in ready}

@@ -1,0 +1,196 @@
+"""A disposable warehouse fed by the simulators, run directly or through ``ytempire_daily``.
+
+The DAG test and ``bench/airflow_daily.py`` both need the same thing: a quota
+day of simulated YouTube statistics and Kafka events, processed once by the
+``ytempire`` commands (the direct run) and once by the DAG (through Airflow),
+each into a warehouse database of its own, so that the two sets of marts can
+be compared and the two wall times set side by side.
+
+Everything a run touches is its own: databases (``*_test``), Kafka topics,
+Redis key prefix, dlt folders and Spark checkpoints under ``work_dir``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from ytempire.clients import kafka_admin, pg_connect, redis_client
+from ytempire.db import drop_database, init_database
+from ytempire.orchestration.airflow_local import AirflowConfig, init_metadata_database
+from ytempire.settings import Settings
+
+DAY = date(2025, 1, 1)  # the simulator's epoch day
+EVENTS = 4_000
+CHANNELS = 25
+API_KEY = "scenario-key"
+# Each relation's rows, compared without built_at (when a row was written, not what it says).
+MARTS = (
+    "dim_channels",
+    "dim_videos",
+    "fct_channel_daily_metrics",
+    "fct_video_daily_metrics",
+    "fct_video_settled_totals",
+    "fct_revenue_estimates",
+    "fct_video_lifecycle",
+    "mv_channel_performance",
+    "mv_video_analytics",
+    "mv_revenue_summary",
+)
+
+
+@dataclass
+class Scenario:
+    """Names and folders of one scenario; :func:`scenario` creates and removes them."""
+
+    settings: Settings
+    work_dir: Path
+    api_url: str
+    tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def topics(self) -> dict[str, str]:
+        kinds = ("video-events", "channel-events", "user-events", "dead-letter")
+        return {kind: f"scenario-{self.tag}-{kind}" for kind in kinds}
+
+    def database(self, kind: str) -> str:
+        return f"{self.settings.pg_database.removesuffix('_test')}_{kind}_test"
+
+    def env(self, kind: str) -> dict[str, str]:
+        """Environment of a run into database ``kind`` (``direct`` or ``dag``)."""
+        t = self.topics
+        return {
+            "YTEMPIRE_PG_DATABASE": self.database(kind),
+            "YTEMPIRE_YOUTUBE_API_URL": self.api_url,
+            "YTEMPIRE_YOUTUBE_API_KEY": API_KEY,
+            "YTEMPIRE_REDIS_KEY_PREFIX": f"scenario:{self.tag}:{kind}:",
+            "YTEMPIRE_EVENTS_TOPICS": ",".join(
+                [t["video-events"], t["channel-events"], t["user-events"]]
+            ),
+            "YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC": t["dead-letter"],
+            "YTEMPIRE_STREAM_TOPICS": f"{t['video-events']},{t['channel-events']}",
+            "YTEMPIRE_STREAM_CHECKPOINT_DIR": str(self.work_dir / kind / "checkpoints"),
+            "YTEMPIRE_DLT_PIPELINES_DIR": str(self.work_dir / kind / "dlt"),
+            "YTEMPIRE_AIRFLOW_RETRY_DELAY_S": "1",
+        }
+
+    def airflow_config(self) -> AirflowConfig:
+        # The role and its password are the local stack's (one airflow role per cluster).
+        return replace(
+            AirflowConfig.from_env(self.settings),
+            home=self.work_dir / "airflow",
+            database=self.database("airflow"),
+            jwt_secret=f"scenario-{self.tag}",
+        )
+
+
+@contextmanager
+def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
+    """Create the scenario's databases, topics, simulator and events; remove them after."""
+    from kafka.admin import NewTopic
+
+    from streaming.sample_events import generate, produce
+    from ytempire.simulation.network import Network
+    from ytempire.simulation.youtube import YouTubeSimulator
+
+    network = Network(channels=CHANNELS)
+    sim = YouTubeSimulator(network, day=DAY, api_key=API_KEY)
+    sim.start()
+    scn = Scenario(settings, work_dir, sim.url)
+    admin = kafka_admin(settings=settings)
+    names = list(scn.topics.values())
+    try:
+        for kind in ("direct", "dag"):
+            own = replace(settings, pg_database=scn.database(kind))
+            drop_database(own.pg_database, settings=own)
+            init_database(settings=own)
+            _register_channels(network, own)
+        admin.create_topics([NewTopic(n, num_partitions=1, replication_factor=1) for n in names])
+        admin.wait_for_topics(names)
+        produce(
+            generate(
+                EVENTS,
+                start=datetime(2025, 1, 1, 9, tzinfo=UTC),
+                span=timedelta(hours=12),
+                channels=CHANNELS,
+            ),
+            video_topic=scn.topics["video-events"],
+            channel_topic=scn.topics["channel-events"],
+            settings=settings,
+        )
+        drop_database(scn.database("airflow"), settings=settings)
+        init_metadata_database(scn.airflow_config(), settings)
+        yield scn
+    finally:
+        sim.stop()
+        admin.delete_topics([n for n in names if n in set(admin.list_topics())])
+        admin.close()
+        redis = redis_client(settings=settings)
+        keys = list(redis.scan_iter(f"scenario:{scn.tag}:*"))
+        if keys:
+            redis.delete(*keys)
+        for kind in ("direct", "dag", "airflow"):
+            drop_database(scn.database(kind), settings=settings)
+
+
+def _register_channels(network: Any, settings: Settings) -> None:
+    rows = [(c.channel_id, c.title, c.niche) for c in network.channels]
+    with pg_connect("loader", settings=settings) as conn, conn.cursor() as cur:
+        cur.executemany(
+            "insert into ytempire.channels (channel_id, title, niche) values (%s, %s, %s) "
+            "on conflict (channel_id) do nothing",
+            rows,
+        )
+
+
+def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
+    """The day's work with the ``ytempire`` commands and one ``dbt build``; seconds per step."""
+    env = {**base_env, **scn.env("direct")}
+    topics = scn.topics
+    steps = {
+        "collect youtube": ["ingest", "youtube", "--date", DAY.isoformat()],
+        "land kafka events": [
+            "ingest",
+            "events",
+            *[f"--topic={topics[k]}" for k in ("video-events", "channel-events", "user-events")],
+            f"--dead-letter-topic={topics['dead-letter']}",
+            f"--pipelines-dir={env['YTEMPIRE_DLT_PIPELINES_DIR']}",
+        ],
+        "spark windows": ["stream", "windows", "--available-now"],
+        "dbt build": ["warehouse", "build"],
+    }
+    seconds: dict[str, float] = {}
+    for name, args in steps.items():
+        started = time.monotonic()
+        proc = subprocess.run(
+            [sys.executable, "-m", "ytempire.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"direct run: {name} failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
+        seconds[name] = time.monotonic() - started
+    return seconds
+
+
+def marts(settings: Settings, database: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every mart's rows (sorted, without ``built_at``) in ``database``."""
+    with pg_connect("transformer", database, settings=settings) as conn:
+        result = {}
+        for relation in MARTS:
+            cursor = conn.execute(f"select * from marts.{relation}")
+            names = [column.name for column in cursor.description or []]
+            kept = [i for i, name in enumerate(names) if name != "built_at"]
+            rows = (tuple(row[i] for i in kept) for row in cursor)
+            result[relation] = sorted(rows, key=repr)
+    return result
