@@ -216,5 +216,5 @@ def parse_dbt_project() -> Path:
     """``dbt parse``: write the manifest the DAG renders its dbt tasks from; return its path."""
     from ytempire.warehouse import run_dbt
 
-    run_dbt("parse")
+    run_dbt("parse", quiet=True)
     return DBT_TARGET / "manifest.json"

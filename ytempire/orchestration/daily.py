@@ -149,5 +149,5 @@ def generate_dbt_docs() -> str:
     """
     from ytempire.warehouse import DBT_PROJECT_DIR, run_dbt
 
-    run_dbt("docs generate")
+    run_dbt("docs generate", quiet=True)
     return str(DBT_PROJECT_DIR / "target")
