@@ -29,7 +29,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, chain, task
+from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, XComArg, chain, task
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -72,6 +72,19 @@ execution_config = ExecutionConfig(
 )
 
 
+def _stage(function: str, data_interval_start: datetime | None = None) -> dict[str, object]:
+    """Call ``ytempire.orchestration.daily.<function>`` for the run's quota day."""
+    from ytempire.orchestration import daily
+
+    assert data_interval_start is not None  # Airflow passes the run's interval
+    return daily.run_for_interval(function, data_interval_start)
+
+
+def stage(function: str, **task_args: object) -> XComArg:
+    """A task named after the project function it calls (one per stage of ``daily``)."""
+    return task(task_id=function, **task_args)(_stage)(function)  # type: ignore[no-any-return]
+
+
 def _render(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
@@ -96,64 +109,11 @@ with DAG(
     doc_md=__doc__,
 ) as dag:
 
-    @task(outlets=[RAW_YOUTUBE])
-    def collect_youtube(data_interval_start: datetime | None = None) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.collect_youtube(daily.quota_day_of_interval(data_interval_start))
-
-    @task(outlets=[RAW_EVENTS])
-    def land_kafka_events(data_interval_start: datetime | None = None) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.land_kafka_events(daily.quota_day_of_interval(data_interval_start))
-
-    @task(outlets=[STREAMING_WINDOWS])
-    def catch_up_windows(data_interval_start: datetime | None = None) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.catch_up_windows(daily.quota_day_of_interval(data_interval_start))
-
-    @task
-    def validate_raw_placeholder(data_interval_start: datetime | None = None) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.validate_raw_placeholder(daily.quota_day_of_interval(data_interval_start))
-
-    @task
-    def validate_marts_placeholder(
-        data_interval_start: datetime | None = None,
-    ) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.validate_marts_placeholder(daily.quota_day_of_interval(data_interval_start))
-
-    @task
-    def detect_anomalies_placeholder(
-        data_interval_start: datetime | None = None,
-    ) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.detect_anomalies_placeholder(daily.quota_day_of_interval(data_interval_start))
-
     @task
     def dbt_docs() -> str:
         from ytempire.orchestration import daily
 
         return daily.generate_dbt_docs()
-
-    @task(trigger_rule=TriggerRule.ALL_DONE)
-    def daily_report_placeholder(data_interval_start: datetime | None = None) -> dict[str, object]:
-        from ytempire.orchestration import daily
-
-        assert data_interval_start is not None
-        return daily.daily_report_placeholder(daily.quota_day_of_interval(data_interval_start))
 
     transform = DbtTaskGroup(
         group_id="transform",
@@ -177,14 +137,17 @@ with DAG(
         """Mark the run failed when a task failed: the all_done report alone would pass it."""
         raise RuntimeError("a task of this run failed; see the grid for which")
 
-    report = daily_report_placeholder()
+    report = stage("daily_report_placeholder", trigger_rule=TriggerRule.ALL_DONE)
     chain(
-        [collect_youtube(), land_kafka_events()],
-        catch_up_windows(),
-        validate_raw_placeholder(),
+        [
+            stage("collect_youtube", outlets=[RAW_YOUTUBE]),
+            stage("land_kafka_events", outlets=[RAW_EVENTS]),
+        ],
+        stage("catch_up_windows", outlets=[STREAMING_WINDOWS]),
+        stage("validate_raw_placeholder"),
         transform,
-        validate_marts_placeholder(),
-        detect_anomalies_placeholder(),
+        stage("validate_marts_placeholder"),
+        stage("detect_anomalies_placeholder"),
         analyst_views,
         dbt_docs(),
         report,

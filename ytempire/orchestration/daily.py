@@ -151,3 +151,28 @@ def generate_dbt_docs() -> str:
 
     run_dbt("docs generate", quiet=True)
     return str(DBT_PROJECT_DIR / "target")
+
+
+STAGE_FUNCTIONS = {
+    f.__name__: f
+    for f in (
+        collect_youtube,
+        land_kafka_events,
+        catch_up_windows,
+        validate_raw_placeholder,
+        validate_marts_placeholder,
+        detect_anomalies_placeholder,
+        daily_report_placeholder,
+    )
+}
+
+
+def run_for_interval(function: str, data_interval_start: datetime) -> dict[str, Any]:
+    """Run the stage function named ``function`` for the quota day of a data interval.
+
+    What an Airflow task calls. Raises ``KeyError`` naming the known stages for
+    an unknown name.
+    """
+    if function not in STAGE_FUNCTIONS:
+        raise KeyError(f"no stage function {function!r}; known: {', '.join(STAGE_FUNCTIONS)}")
+    return STAGE_FUNCTIONS[function](quota_day_of_interval(data_interval_start))
