@@ -21,12 +21,18 @@ def ingest() -> None:
     default=None,
     help="Quota day (Pacific) to collect; default: today.",
 )
-def youtube(day: object) -> None:
+@click.option(
+    "--pipelines-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="dlt working folder (default: $YTEMPIRE_LOCAL_DIR/dlt).",
+)
+def youtube(day: object, pipelines_dir: Path | None) -> None:
     """Collect the channels' YouTube statistics for one day into raw_youtube."""
     from ingestion.youtube_pipeline import run_day
 
     collection_date: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
-    report = run_day(collection_date)
+    report = run_day(collection_date, pipelines_dir=pipelines_dir)
     click.echo(
         f"youtube {report.collection_date}: {report.status}; {report.units_used} quota units, "
         f"{report.channels_collected} channel and {report.videos_collected} video snapshots"

@@ -156,7 +156,12 @@ def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
     env = {**base_env, **scn.env("direct")}
     topics = scn.topics
     steps = {
-        "collect youtube": ["ingest", "youtube", "--date", DAY.isoformat()],
+        "collect youtube": [
+            "ingest",
+            "youtube",
+            f"--date={DAY.isoformat()}",
+            f"--pipelines-dir={env['YTEMPIRE_DLT_PIPELINES_DIR']}",
+        ],
         "land kafka events": [
             "ingest",
             "events",
