@@ -41,6 +41,8 @@ ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
+# The Airflow UI check (tests/airflow) drives Debian's chromium; Playwright never downloads one.
+command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   # Keep Debian's maintainer scripts from starting their own server on the
