@@ -72,12 +72,14 @@ def _pipeline(report: DailyReport, ops: Any, s: Settings, redis_prefix: str | No
     day = report.day
     report.stages = _part(report, "stages", lambda: queries.stage_runs(ops, day), [])
     runs: list[dict[str, Any]] = _part(
-        report, "collection", lambda: queries.collection_runs(ops, day), []
+        report,
+        "collection",
+        lambda: queries.collection_runs(ops, day),
+        [],
+        empty="not run: no collection run recorded for the day",
     )
     if runs:
         report.collection = _part(report, "collection", lambda: _collection(ops, day, runs), None)
-    elif "collection" not in report.notes:
-        report.notes["collection"] = "not run: no collection run recorded for the day"
     report.quota = _quota(report, runs, s, redis_prefix)
     report.events = _part(report, "events", lambda: queries.events(ops, day), None)
     if report.events is not None and not report.events.landed and not report.events.dead_by_reason:
@@ -150,13 +152,13 @@ def _anomaly_days(report: DailyReport, channel_id: str) -> list[date]:
 
 def _collection(ops: Any, day: date, runs: list[dict[str, Any]]) -> Collection:
     expected, collected, missing = queries.channels_not_collected(ops, day)
-    failures = queries.channel_failures(runs, missing)
+    issues = queries.channel_issues(runs, missing)
     return Collection(
         runs=len(runs),
         run_statuses=tuple(str(r["status"]) for r in runs),
         channels_expected=expected,
         channels_collected=collected,
-        failures=tuple(failures),
+        issues=tuple(issues),
     )
 
 
@@ -240,8 +242,15 @@ def _parse_ts(value: str | None) -> datetime | None:
     return None if parsed.year == 1 else parsed
 
 
-def _part(report: DailyReport, name: str, read: Callable[[], T], default: T) -> T:
-    """``read()``, or ``default`` with a note naming why the part is missing or empty."""
+def _part(
+    report: DailyReport,
+    name: str,
+    read: Callable[[], T],
+    default: T,
+    empty: str = "no data for the day",
+) -> T:
+    """``read()``, or ``default`` with a note naming why the part is missing; ``empty``
+    is the note when it read nothing."""
     try:
         value = read()
     except psycopg.Error as exc:
@@ -249,12 +258,12 @@ def _part(report: DailyReport, name: str, read: Callable[[], T], default: T) -> 
         report.notes[name] = f"unavailable: {type(exc).__name__}: {reason}"
         log.warning("report part %s unavailable: %s", name, reason)
         return default
-    except Exception as exc:
+    except Exception as exc:  # dbt, Redis: the report goes on without the part
         report.notes[name] = f"unavailable: {type(exc).__name__}: {exc}"
         log.warning("report part %s unavailable: %s", name, exc)
         return default
     if not value and name not in report.notes:
-        report.notes[name] = "no data for the day"
+        report.notes[name] = empty
     return value
 
 

@@ -46,20 +46,35 @@ class Quota:
 
 
 @dataclass(frozen=True)
-class ChannelFailure:
+class ChannelIssue:
+    """A channel the day's collection did not collect in full, and why."""
+
     channel_id: str
+    status: str  # failed | missing (no snapshot) | not_found | gone | no_uploads
     reason: str
+
+    @property
+    def is_failure(self) -> bool:
+        """Failed or missing: the channel's day is lost, not merely empty or retired."""
+        return self.status in FAILURE_STATUSES
+
+
+FAILURE_STATUSES = ("failed", "missing")
 
 
 @dataclass(frozen=True)
 class Collection:
-    """Channels the day should have collected, those collected, and why the others failed."""
+    """Channels the day should have collected, those collected, and why the others were not."""
 
     runs: int
     run_statuses: tuple[str, ...]
     channels_expected: int
     channels_collected: int
-    failures: tuple[ChannelFailure, ...]
+    issues: tuple[ChannelIssue, ...]
+
+    @property
+    def failures(self) -> list[ChannelIssue]:
+        return [i for i in self.issues if i.is_failure]
 
 
 @dataclass(frozen=True)
@@ -89,11 +104,16 @@ class DbtResults:
 
 @dataclass(frozen=True)
 class ExpectationFailure:
+    """One failed expectation of a GX checkpoint run (``observed``/``sample`` as JSON text)."""
+
     suite: str
+    asset: str
     expectation: str
     column: str | None
     unexpected_count: int | None
     observed: str | None
+    sample: str | None = None
+    error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -147,7 +167,10 @@ class QualityScore:
 
 @dataclass(frozen=True)
 class Anomaly:
+    """One flagged day of one series; ``channel_id`` set when the series' entity is a channel."""
+
     metric: str
+    entity: str
     channel_id: str | None
     observed_on: date | None
     value: float

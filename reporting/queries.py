@@ -22,6 +22,7 @@ America/Los_Angeles.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -30,8 +31,8 @@ import psycopg
 
 from reporting.model import (
     Anomaly,
-    ChannelFailure,
     ChannelGrowth,
+    ChannelIssue,
     DayPoint,
     Events,
     ExpectationFailure,
@@ -86,9 +87,9 @@ class Ops:
     quality: str = "analytics.quality_results"
     anomalies: str = "analytics.anomalies"
     validation_results: str = "analytics.validation_results"
-    # per-channel failure records of a collection run: a JSON list of
-    # {"channel_id", "reason"} (ingestion/youtube's run record)
-    channel_failures_column: str = "channel_failures"
+    # per-channel issues of a collection run (ingestion/youtube's run record):
+    # JSON {channel_id: {"status": no_uploads|not_found|gone|failed, "reason": text}}
+    channel_issues_column: str = "channel_issues"
 
 
 OPS = Ops()
@@ -133,12 +134,15 @@ def stage_runs(conn: Conn, day: date) -> list[StageRow]:
 
 
 def collection_runs(conn: Conn, day: date) -> list[dict[str, Any]]:
-    """The collector's run records for ``day`` (raw_youtube.collection_runs), oldest first."""
-    has_failures = _has_column(conn, OPS.collection_runs, OPS.channel_failures_column)
-    failures = f", {OPS.channel_failures_column}" if has_failures else ", null"
+    """The collector's run records for ``day`` (raw_youtube.collection_runs), oldest first.
+
+    ``issues`` is each run's per-channel issues, None where the table predates them.
+    """
+    has_issues = _has_column(conn, OPS.collection_runs, OPS.channel_issues_column)
+    issues = OPS.channel_issues_column if has_issues else "null"
     cur = conn.execute(
         f"""
-        select status, quota_units_used, channels_collected, error{failures} as failures
+        select status, quota_units_used, channels_collected, error, {issues} as issues
         from {OPS.collection_runs}
         where collection_date = %s
         order by started_at
@@ -150,7 +154,7 @@ def collection_runs(conn: Conn, day: date) -> list[dict[str, Any]]:
 
 
 def channels_not_collected(conn: Conn, day: date) -> tuple[int, int, list[str]]:
-    """(active channels, channels with a snapshot for ``day``, active ids without one)."""
+    """(active channels, those with a snapshot for ``day``, active ids without one)."""
     rows = conn.execute(
         f"""
         select channels.channel_id, snapshots.channel_id is not null as collected
@@ -167,24 +171,27 @@ def channels_not_collected(conn: Conn, day: date) -> tuple[int, int, list[str]]:
     return len(rows), len(rows) - len(missing), missing
 
 
-def channel_failures(runs: list[dict[str, Any]], missing: list[str]) -> list[ChannelFailure]:
-    """Each failed channel once, with the reason its run recorded (pure).
+def channel_issues(runs: list[dict[str, Any]], missing: list[str]) -> list[ChannelIssue]:
+    """Each channel the day's runs did not collect in full, once, with why (pure).
 
-    A channel the runs recorded as failed keeps the newest recorded reason; an
-    active channel with no snapshot and no record gets the last run's error, or
-    "no snapshot landed for the day".
+    A channel keeps the status and reason of the newest run that recorded it
+    (statuses of ingestion/youtube: no_uploads, not_found, gone, failed); an
+    active channel with no snapshot and no record is ``missing``, with the last
+    run's error as the reason, or "no snapshot landed for the day".
     """
-    reasons: dict[str, str] = {}
+    found: dict[str, ChannelIssue] = {}
     for run in runs:
-        for failure in run.get("failures") or []:
-            reasons[str(failure["channel_id"])] = str(failure.get("reason") or "failed")
+        for channel_id, issue in (run.get("issues") or {}).items():
+            found[channel_id] = ChannelIssue(
+                channel_id, str(issue.get("status") or "failed"), str(issue.get("reason") or "")
+            )
     fallback = next(
         (str(r["error"]) for r in reversed(runs) if r.get("error")),
         "no snapshot landed for the day",
     )
     for channel_id in missing:
-        reasons.setdefault(channel_id, fallback)
-    return [ChannelFailure(c, reasons[c]) for c in sorted(reasons)]
+        found.setdefault(channel_id, ChannelIssue(channel_id, "missing", fallback))
+    return [found[c] for c in sorted(found)]
 
 
 def events(conn: Conn, day: date, top_reasons: int = 12) -> Events:
@@ -215,75 +222,86 @@ def events(conn: Conn, day: date, top_reasons: int = 12) -> Events:
 
 
 def expectation_results(conn: Conn, day: date) -> tuple[int, list[ExpectationFailure]]:
-    """(expectations evaluated on ``day``, the failed ones) from the stored GX results."""
+    """(expectations evaluated, the failed ones) in the latest run of each GX checkpoint of
+    ``day`` (analytics.validation_results, written by expectations/)."""
     rows = conn.execute(
         f"""
-        select suite_name, expectation_type, column_name, success,
-            unexpected_count, observed_value::text
-        from {OPS.validation_results}
-        where {_on_day("validated_at")}
-        order by suite_name, expectation_type, column_name
+        with latest as (
+            select distinct on (checkpoint_name) checkpoint_name, run_id
+            from {OPS.validation_results}
+            where run_date = %s
+            order by checkpoint_name, validated_at desc
+        )
+        select results.suite_name, results.asset_name, results.expectation_type,
+            results.column_name, results.success, results.unexpected_count,
+            results.observed_value::text, results.unexpected_sample::text,
+            results.exception_message
+        from {OPS.validation_results} as results
+        join latest using (checkpoint_name, run_id)
+        order by results.suite_name, results.expectation_index
         """,
-        {"day": day},
+        (day,),
     ).fetchall()
     failed = [
-        ExpectationFailure(suite, expectation, column, unexpected, observed)
-        for suite, expectation, column, success, unexpected, observed in rows
+        ExpectationFailure(suite, asset, expectation, column, unexpected, observed, sample, error)
+        for suite, asset, expectation, column, success, unexpected, observed, sample, error in rows
         if not success
     ]
     return len(rows), failed
 
 
 def quality_scores(conn: Conn, day: date) -> list[QualityScore]:
-    """The day's latest quality run: one score (0-100) per dimension."""
+    """The day's latest quality run over the whole network (table ``all``): one score
+    (0-100) per dimension, ``overall`` (the weighted score) last."""
     rows = conn.execute(
         f"""
         with latest as (
             select run_id from {OPS.quality}
-            where checked_at < {_DAY_END}
+            where run_date = %s and table_name = 'all'
             order by checked_at desc limit 1
         )
         select dimension, score, checked_at from {OPS.quality}
-        where run_id = (select run_id from latest)
-        order by dimension
+        where run_id = (select run_id from latest) and table_name = 'all'
+        order by dimension = 'overall', dimension
         """,
-        {"day": day},
+        (day,),
     ).fetchall()
     return [QualityScore(d, float(s), at) for d, s, at in rows]
 
 
+# YouTube channel ids: the anomaly series whose entity is a channel
+CHANNEL_ID_PATTERN = "^UC[A-Za-z0-9_-]{22}$"
+
+
 def anomalies(conn: Conn, first: date, last: date) -> list[Anomaly]:
-    """Anomalies observed from ``first`` to ``last`` (the metric day the detector
-    gives in ``details.metric_date``, else the Pacific day it ran), oldest first."""
+    """Anomalies the detector flagged on days ``first`` to ``last`` (monitoring/), oldest first.
+
+    One row per series, day and method; a series' entity is a channel id, a raw
+    relation, a source or a stage, '' for the network.
+    """
     rows = conn.execute(
         f"""
-        with found as (
-            select
-                metric_name, value, expected_low, expected_high, severity, method,
-                details ->> 'channel_id' as channel_id,
-                coalesce(
-                    (details ->> 'metric_date')::date,
-                    (detected_at at time zone '{BUSINESS_TZ}')::date
-                ) as observed_on
-            from {OPS.anomalies}
-        )
-        select * from found where observed_on between %s and %s
-        order by observed_on, severity desc, metric_name, channel_id
+        select metric_name, entity_id, observed_date, value, expected_low, expected_high,
+            severity, method
+        from {OPS.anomalies}
+        where observed_date between %s and %s
+        order by observed_date, severity = 'high' desc, metric_name, entity_id, method
         """,
         (first, last),
     ).fetchall()
     return [
         Anomaly(
-            metric=m,
-            channel_id=ch,
-            observed_on=on,
-            value=float(v),
-            expected_low=None if lo is None else float(lo),
-            expected_high=None if hi is None else float(hi),
-            severity=sev,
-            method=meth,
+            metric=metric,
+            entity=entity,
+            channel_id=entity if re.match(CHANNEL_ID_PATTERN, entity or "") else None,
+            observed_on=observed_on,
+            value=float(value),
+            expected_low=None if low is None else float(low),
+            expected_high=None if high is None else float(high),
+            severity=severity,
+            method=method,
         )
-        for m, v, lo, hi, sev, meth, ch, on in rows
+        for metric, entity, observed_on, value, low, high, severity, method in rows
     ]
 
 

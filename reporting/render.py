@@ -26,7 +26,12 @@ def channel_anchor(channel_id: str) -> str:
 
 
 def number(value: float | int | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    """Thousands separated; two decimals for a fraction below 100 (a share, a rate)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer() and abs(value) < 100:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
 
 
 def usd(value: float | None) -> str:
@@ -159,7 +164,7 @@ def text(report: DailyReport) -> str:
     lines += [f"  {q.dimension:<14} {q.score:6.2f}" for q in report.quality]
     lines += ["", f"ANOMALIES ON {report.day}" + _note(report, "anomalies")]
     lines += [
-        f"  [{a.severity}] {a.metric}{' channel ' + a.channel_id if a.channel_id else ''}: "
+        f"  [{a.severity}] {a.metric} of {a.entity or 'the network'}: "
         f"{number(a.value)} (expected {expected_range(a.expected_low, a.expected_high)}; "
         f"{a.method})"
         for a in report.anomalies
@@ -177,11 +182,13 @@ def _collection_lines(report: DailyReport) -> list[str]:
     c = report.collection
     if c is None:
         return ["  channels:" + _note(report, "collection")]
+    others = len(c.issues) - len(c.failures)
     lines = [
-        f"  channels: {c.channels_collected} collected, {len(c.failures)} failed of "
-        f"{c.channels_expected} active ({c.runs} run(s): {', '.join(c.run_statuses)})"
+        f"  channels: {c.channels_collected} collected, {len(c.failures)} failed"
+        f"{f', {others} with other issues' if others else ''} of {c.channels_expected} active "
+        f"({c.runs} run(s): {', '.join(c.run_statuses)})"
     ]
-    lines += [f"    failed {f.channel_id}: {f.reason}" for f in c.failures]
+    lines += [f"    {i.status} {i.channel_id}: {i.reason}" for i in c.issues]
     return lines
 
 
@@ -216,9 +223,10 @@ def _expectation_lines(report: DailyReport) -> list[str]:
         f"  expectations: {len(report.expectation_failures)} failed of {report.expectations_run}"
     ]
     lines += [
-        f"    failed {f.suite}: {f.expectation}"
+        f"    failed {f.suite} on {f.asset}: {f.expectation}"
         f"{' on ' + f.column if f.column else ''}, {number(f.unexpected_count)} unexpected"
         f"{' (observed ' + f.observed + ')' if f.observed else ''}"
+        f"{', e.g. ' + f.sample if f.sample else ''}{', error: ' + f.error if f.error else ''}"
         for f in report.expectation_failures
     ]
     return lines
