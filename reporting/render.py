@@ -254,12 +254,13 @@ def _network_lines(report: DailyReport) -> list[str]:
             f"({number(g.gained)} subscribers)"
             for g in rows
         ]
-    published = [v for v in report.new_videos if v.published_date == report.day]
-    if published:
-        lines.append(
-            f"  new videos: {published[0].videos}, first-day views "
-            f"{number(published[0].first_day_views)}"
-        )
+    published = next((v for v in report.new_videos if v.published_date == report.day), None)
+    lines.append(
+        f"  new videos on the day: {published.videos if published else 0}, first-day views "
+        f"{number(published.first_day_views if published else 0)}; last 28 days: "
+        f"{sum(v.videos for v in report.new_videos)}, first-day views "
+        f"{number(sum(v.first_day_views for v in report.new_videos))}"
+    )
     return lines
 
 
