@@ -47,7 +47,6 @@ def daily(day: object, out_dir: Path | None, no_freshness: bool, no_email: bool)
     from ytempire.settings import get_settings
     from ytempire.stage_runs import record_stage
 
-    logging.basicConfig(level=logging.INFO, format="[ytempire %(asctime)s] %(message)s")
     settings = get_settings()
     the_day: date = day.date() if day is not None else default_day()  # type: ignore[attr-defined]
     folder = out_dir or Path(settings.local_dir) / "reports"
@@ -59,8 +58,7 @@ def daily(day: object, out_dir: Path | None, no_freshness: bool, no_email: bool)
             run = None
         report = gather(the_day, settings=settings, freshness=not no_freshness)
         files = write_files(folder, the_day, html(report), text(report))
-        log.info("report page: %s", files.html)
-        log.info("report summary: %s", files.text)
+        click.echo(f"report summary: {files.text}")
         outcome = (
             "email: skipped (--no-email)"
             if no_email
@@ -68,7 +66,7 @@ def daily(day: object, out_dir: Path | None, no_freshness: bool, no_email: bool)
                 the_day, headline(report), files, recipients_of(settings.report_email_to)
             )
         )
-        log.info(outcome)
+        click.echo(outcome)
         if run is not None:
             run.details.update(
                 html=str(files.html),
@@ -77,7 +75,7 @@ def daily(day: object, out_dir: Path | None, no_freshness: bool, no_email: bool)
                 email=outcome,
             )
     click.echo(headline(report))
-    click.echo(f"report: {files.html}")
+    click.echo(f"report: {files.html}")  # last: the path the DAG's log and the demo show
 
 
 def default_day() -> date:

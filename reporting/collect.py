@@ -256,11 +256,11 @@ def _part(
     except psycopg.Error as exc:
         reason = str(exc).strip().splitlines()[0]
         report.notes[name] = f"unavailable: {type(exc).__name__}: {reason}"
-        log.warning("report part %s unavailable: %s", name, reason)
+        log.info("report part %s unavailable: %s", name, reason)
         return default
     except Exception as exc:  # dbt, Redis: the report goes on without the part
         report.notes[name] = f"unavailable: {type(exc).__name__}: {exc}"
-        log.warning("report part %s unavailable: %s", name, exc)
+        log.info("report part %s unavailable: %s", name, exc)
         return default
     if not value and name not in report.notes:
         report.notes[name] = empty
