@@ -67,6 +67,21 @@ def _date_axis(ax: Any) -> None:
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d"))
 
 
+def _mark_anomalies(ax: Any, days: list[date], value_on: dict[date, Any]) -> None:
+    """Ring each anomaly day's point in red (legend entry "anomaly found")."""
+    if days:
+        ax.scatter(
+            days,
+            [value_on[d] for d in days],
+            s=75,
+            facecolors="none",
+            edgecolors=ANOMALY_COLOR,
+            linewidths=2,
+            zorder=3,
+            label="anomaly found",
+        )
+
+
 def network_series(series: list[DayPoint], anomalies: list[Anomaly], day: date) -> str | None:
     """Daily views, subscribers gained and revenue; days with an anomaly marked in red."""
     if not series:
@@ -82,17 +97,7 @@ def network_series(series: list[DayPoint], anomalies: list[Anomaly], day: date) 
         for ax, (label, values) in zip(axes, panels, strict=True):
             ax.plot(dates, values, marker="o", markersize=3, linewidth=1.5)
             by_date = dict(zip(dates, values, strict=True))
-            if flagged:
-                ax.scatter(
-                    flagged,
-                    [by_date[d] for d in flagged],
-                    s=70,
-                    facecolors="none",
-                    edgecolors=ANOMALY_COLOR,
-                    linewidths=2,
-                    zorder=3,
-                    label="anomaly found",
-                )
+            _mark_anomalies(ax, flagged, by_date)
             ax.axvline(day, color="#999999", linestyle=":", linewidth=1)
             ax.set_ylabel(label)
             ax.yaxis.set_major_formatter(FuncFormatter(_human))
@@ -220,18 +225,7 @@ def channel(series: ChannelSeries) -> str | None:
         ax.set_ylabel("revenue (USD)")
         twin = ax.twinx()
         twin.plot(dates, [views[d] for d in dates], marker="o", markersize=3, label="views")
-        marked = [d for d in series.anomaly_dates if d in views]
-        if marked:
-            twin.scatter(
-                marked,
-                [views[d] for d in marked],
-                s=80,
-                facecolors="none",
-                edgecolors=ANOMALY_COLOR,
-                linewidths=2,
-                zorder=3,
-                label="anomaly",
-            )
+        _mark_anomalies(twin, [d for d in series.anomaly_dates if d in views], views)
         twin.set_ylabel("views")
         twin.yaxis.set_major_formatter(FuncFormatter(_human))
         ax.set_title(f"{series.title or series.channel_id} ({series.channel_id})")

@@ -25,10 +25,10 @@ from reporting.collect import gather
 from reporting.model import DailyReport
 from reporting.queries import channel_issues
 from reporting.screenshot import screenshot
+from tests.conftest import own_database
 from ytempire.cli import main as cli_main
 from ytempire.clients import pg_connect, redis_client
-from ytempire.db import drop_database, init_database
-from ytempire.settings import Settings, get_settings
+from ytempire.settings import Settings
 from ytempire.simulation import ids
 from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days
 from ytempire.stage_runs import record_stage
@@ -49,17 +49,8 @@ DEAD_REASONS = {"payload.video_id: missing [missing]": 3, "occurred_at: not a da
 @pytest.fixture(scope="module")
 def report_settings() -> Iterator[Settings]:
     """A database of the scenario's own (dbt reads its target from the environment)."""
-    name = f"{get_settings().pg_database.removesuffix('_test')}_report_test"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("YTEMPIRE_PG_DATABASE", name)
-    get_settings.cache_clear()
-    scenario = get_settings()
-    drop_database(name, settings=scenario)
-    init_database(settings=scenario)
-    yield scenario
-    drop_database(name, settings=scenario)
-    patch.undo()
-    get_settings.cache_clear()
+    with own_database("report") as scenario:
+        yield scenario
 
 
 def _channel(index: int) -> str:
