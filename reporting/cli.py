@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-from contextlib import ExitStack
 from datetime import date
 from pathlib import Path
 
 import click
-
-log = logging.getLogger("ytempire.report")
 
 
 @click.group()
@@ -40,42 +36,14 @@ def daily(day: object, out_dir: Path | None, no_freshness: bool, no_email: bool)
     Reports failed stages too: it exits 0 whenever the report was written, and
     is the stage `report` of the day in analytics.pipeline_stage_runs.
     """
-    from reporting.collect import gather
-    from reporting.delivery import recipients_of, send_email, write_files
-    from reporting.render import headline, html, text
-    from ytempire.errors import ServiceUnavailable
-    from ytempire.settings import get_settings
-    from ytempire.stage_runs import record_stage
+    from reporting.daily import write_daily_report
 
-    settings = get_settings()
     the_day: date = day.date() if day is not None else default_day()  # type: ignore[attr-defined]
-    folder = out_dir or Path(settings.local_dir) / "reports"
-    with ExitStack() as stack:
-        try:
-            run = stack.enter_context(record_stage("report", the_day, settings=settings))
-        except ServiceUnavailable as exc:
-            log.warning("not recording the report stage: %s", exc)
-            run = None
-        report = gather(the_day, settings=settings, freshness=not no_freshness)
-        files = write_files(folder, the_day, html(report), text(report))
-        click.echo(f"report summary: {files.text}")
-        outcome = (
-            "email: skipped (--no-email)"
-            if no_email
-            else send_email(
-                the_day, headline(report), files, recipients_of(settings.report_email_to)
-            )
-        )
-        click.echo(outcome)
-        if run is not None:
-            run.details.update(
-                html=str(files.html),
-                failed_stages=len(report.failed_stages),
-                anomalies=len(report.anomalies),
-                email=outcome,
-            )
-    click.echo(headline(report))
-    click.echo(f"report: {files.html}")  # last: the path the DAG's log and the demo show
+    outcome = write_daily_report(the_day, out_dir, email=not no_email, freshness=not no_freshness)
+    click.echo(f"report summary: {outcome.files.text}")
+    click.echo(outcome.email)
+    click.echo(outcome.headline)
+    click.echo(f"report: {outcome.files.html}")  # last: the path the DAG's log and the demo show
 
 
 def default_day() -> date:
