@@ -16,6 +16,7 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import dlt
@@ -238,6 +239,22 @@ def land_events(
             "rerun `ytempire ingest events` to land them."
         )
     return LandingSummary(loads, landed, time.perf_counter() - started, steps)
+
+
+def dead_letters_since(since: datetime, settings: Settings | None = None) -> int:
+    """Messages dead-lettered into ``raw_events.dead_letters`` at or after ``since`` (UTC)."""
+    from ytempire.clients import pg_cursor
+
+    with pg_cursor("loader", settings=settings) as cur:
+        cur.execute("select to_regclass('raw_events.dead_letters') is not null")
+        row = cur.fetchone()
+        if not (row and row[0]):
+            return 0
+        cur.execute(
+            "select count(*) from raw_events.dead_letters where dead_lettered_at >= %s", (since,)
+        )
+        counted = cur.fetchone()
+    return int(counted[0]) if counted else 0
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command, idempotent set-up of the warehouse on a fresh Debian machine:
 #   1. uv and the locked Python environment (uv sync --frozen);
-#   2. PostgreSQL, Redis, Java and Maven from Debian packages, if absent;
+#   2. PostgreSQL, Redis, Java, Maven and Chromium from Debian packages, if absent;
 #   3. the Kafka broker, Spark connector and JDBC jars from Maven Central;
 #   4. the local services, started on loopback (scripts/services.sh);
 #   5. the database, schemas, roles and tables (sql/), and the Kafka topics;
@@ -35,13 +35,14 @@ fi
 uv --version
 uv sync --frozen --python 3.11
 
-step "2/6 system packages (PostgreSQL, Redis, Java, Maven)"
+step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium)"
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v java >/dev/null || missing+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || missing+=(maven)
-# The Airflow UI check (tests/airflow) drives Debian's chromium; Playwright never downloads one.
+# Debian's chromium: the Airflow UI check and the daily report's test drive it
+# through Playwright, which never downloads a browser of its own.
 command -v chromium >/dev/null || missing+=(chromium)
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"

@@ -20,7 +20,9 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
+from datetime import date
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
@@ -35,8 +37,10 @@ from streaming.windows import (
     video_window_stats,
 )
 from ytempire.clients import kafka_admin, pg_connect, spark_session
+from ytempire.commands.options import run_date_option, stage_day
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
+from ytempire.stage_runs import record_stage
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -231,15 +235,27 @@ def window_options(func: Any) -> Any:
 
 @click.command("windows")
 @window_options
-def windows_command(available_now: bool, **overrides: Any) -> None:
-    """Sliding-window channel stats from Kafka into streaming.channel_window_stats."""
+@run_date_option
+def windows_command(available_now: bool, run_date: date | None, **overrides: Any) -> None:
+    """Sliding-window channel stats from Kafka into streaming.channel_window_stats.
+
+    A bounded run (--available-now) is the day's `streaming_windows` stage.
+    """
     try:
         config = StreamConfig.from_env(**overrides)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
     _stop_on_sigterm()
     try:
-        result = run(config, available_now=available_now)
+        with ExitStack() as stack:  # an interrupted bounded run is recorded as failed
+            stage = (
+                stack.enter_context(record_stage("streaming_windows", stage_day(run_date)))
+                if available_now
+                else None
+            )
+            result = run(config, available_now=available_now)
+            if stage is not None:
+                stage.details.update(batches=result.batches, input_rows=result.input_rows)
     except KeyboardInterrupt:
         click.echo("stopped; the next run resumes from the checkpoint")
         return

@@ -23,6 +23,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "ingest": "ytempire.commands.ingest:ingest",
     "process": "ytempire.commands.process:process",
     "quota": "ytempire.commands.quota:quota",
+    "report": "reporting.cli:report",
     "serve": "ytempire.commands.serve:serve",
     "simulate": "ytempire.commands.simulate:simulate",
     "stream": "streaming.cli:stream",

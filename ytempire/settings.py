@@ -146,6 +146,11 @@ class Settings:
         "",
         "Comma-separated channel ids to collect (empty: active rows of ytempire.channels).",
     )
+    report_email_to: str = setting(
+        "YTEMPIRE_REPORT_EMAIL_TO",
+        "",
+        "Comma-separated recipients of the daily report (mailed via Airflow's SMTP settings).",
+    )
 
     @classmethod
     def from_env(cls) -> Settings:

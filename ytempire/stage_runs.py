@@ -14,9 +14,10 @@ failed stage still leaves its ``failed`` row with the error text.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -46,6 +47,12 @@ class StageRun:
     stage: str
     run_date: date
     details: dict[str, Any] = field(default_factory=dict)
+
+
+def as_details(result: Any) -> dict[str, Any]:
+    """A stage's result dataclass as JSON-ready ``details`` (dates and paths as strings)."""
+    loaded: dict[str, Any] = json.loads(json.dumps(asdict(result), default=str))
+    return loaded
 
 
 @contextmanager

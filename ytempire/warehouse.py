@@ -9,14 +9,17 @@ can see.
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 import click
 
 from ytempire.clients import pg_connect
+from ytempire.commands.options import run_date_option, stage_day
 from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT
 
@@ -97,13 +100,22 @@ def warehouse() -> None:
 
 
 @warehouse.command(context_settings={"ignore_unknown_options": True})
+@run_date_option
 @click.argument("dbt_options", nargs=-1, type=click.UNPROCESSED)
-def build(dbt_options: tuple[str, ...]) -> None:
-    """`dbt build` (seeds, snapshot, models, tests); extra options go to dbt."""
+def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
+    """`dbt build` (seeds, snapshot, models, tests); extra options go to dbt.
+
+    Recorded as the day's `dbt_build` stage with the counts of run_results.json.
+    """
     from ytempire.progress import progress_bar
+    from ytempire.stage_runs import record_stage
 
     started = time.monotonic()
-    with progress_bar("dbt build", None, "nodes") as advance:
+    with (
+        record_stage("dbt_build", stage_day(run_date)) as run,
+        progress_bar("dbt build", None, "nodes") as advance,
+    ):
+        written_after = time.time()
         done = 0
 
         def on_node(index: int, total: int) -> None:
@@ -111,10 +123,45 @@ def build(dbt_options: tuple[str, ...]) -> None:
             advance(index - done, total=total)
             done = index
 
-        result = run_dbt("build", *dbt_options, on_node=on_node)
+        try:
+            result = run_dbt("build", *dbt_options, on_node=on_node)
+        finally:
+            results = DBT_PROJECT_DIR / "target" / "run_results.json"
+            if results.exists() and results.stat().st_mtime >= written_after:
+                run.details.update(run_results_summary(json.loads(results.read_text())))
     click.echo(
         f"dbt build passed in {time.monotonic() - started:.0f}s: {node_summary(result.result)}"
     )
+
+
+# run_results.json statuses that are failures, by resource type
+_FAILED = {"error", "fail"}
+MAX_LISTED_FAILURES = 20
+
+
+def run_results_summary(run_results: dict[str, Any]) -> dict[str, Any]:
+    """Counts per resource type and status of a dbt run_results.json, and the failed nodes.
+
+    Shape: ``{"models": {"success": 12, "error": 1, "skipped": 3}, "tests": {"pass":
+    40, "fail": 1, ...}, "seeds": ..., "snapshots": ..., "unit_tests": ...,
+    "failures": [{"node", "status", "message"}] (at most 20), "elapsed_s": 41.2}``.
+    The resource type is the first part of each node's ``unique_id``.
+    """
+    summary: dict[str, Any] = {}
+    failures: list[dict[str, str]] = []
+    for result in run_results.get("results", []):
+        resource, _, name = str(result["unique_id"]).partition(".")
+        status = str(result["status"])
+        counts = summary.setdefault(f"{resource}s", {})
+        counts[status] = counts.get(status, 0) + 1
+        if status in _FAILED and len(failures) < MAX_LISTED_FAILURES:
+            message = str(result.get("message") or "").strip().splitlines()
+            failures.append(
+                {"node": name, "status": status, "message": message[0] if message else ""}
+            )
+    summary["failures"] = failures
+    summary["elapsed_s"] = round(float(run_results.get("elapsed_time") or 0.0), 1)
+    return summary
 
 
 @warehouse.command()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
+
+from ytempire.commands.options import run_date_option, stage_day
 
 
 @click.group()
@@ -30,9 +32,13 @@ def ingest() -> None:
 def youtube(day: object, pipelines_dir: Path | None) -> None:
     """Collect the channels' YouTube statistics for one day into raw_youtube."""
     from ingestion.youtube_pipeline import run_day
+    from ytempire.quota import quota_day
+    from ytempire.stage_runs import as_details, record_stage
 
-    collection_date: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
-    report = run_day(collection_date, pipelines_dir=pipelines_dir)
+    collection_date: date = day.date() if day is not None else quota_day()  # type: ignore[attr-defined]
+    with record_stage("collection", collection_date) as run:
+        report = run_day(collection_date, pipelines_dir=pipelines_dir)
+        run.details.update(as_details(report))
     click.echo(
         f"youtube {report.collection_date}: {report.status}; {report.units_used} quota units, "
         f"{report.channels_collected} channel and {report.videos_collected} video snapshots"
@@ -64,6 +70,7 @@ def youtube(day: object, pipelines_dir: Path | None) -> None:
 @click.option("--chunk-size", default=None, type=int, help="Messages per dlt load.")
 @click.option("--page-size", default=None, type=int, help="Messages per parsed page.")
 @click.option("--readers", default=None, type=int, help="Kafka reader processes (default: 2).")
+@run_date_option
 def events(
     topics: tuple[str, ...],
     dead_letter_topic: str | None,
@@ -72,10 +79,12 @@ def events(
     chunk_size: int | None,
     page_size: int | None,
     readers: int | None,
+    run_date: date | None,
 ) -> None:
     """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
-    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, land_events
+    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, dead_letters_since, land_events
     from ytempire.progress import progress_bar
+    from ytempire.stage_runs import as_details, record_stage
 
     options: dict[str, object] = {"pipelines_dir": pipelines_dir}
     if pipeline_name:
@@ -88,7 +97,11 @@ def events(
         options["page_size"] = page_size
     if readers:
         options["readers"] = readers
-    with progress_bar("landing events", None, "messages") as advance:
+    with (
+        record_stage("events_landing", stage_day(run_date)) as run,
+        progress_bar("landing events", None, "messages") as advance,
+    ):
+        started = datetime.now(UTC)
         landed_so_far = 0
 
         def on_landed(landed: int, total: int) -> None:
@@ -101,6 +114,7 @@ def events(
             on_landed=on_landed,
             **options,  # type: ignore[arg-type]
         )
+        run.details.update(as_details(summary), dead_lettered=dead_letters_since(started))
     click.echo(
         f"ingest events: landed {summary.messages:,} messages in {summary.loads} loads, "
         f"{summary.seconds:.1f}s ({summary.rate:,.0f} messages/s)"

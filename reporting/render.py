@@ -1,0 +1,276 @@
+"""Render a :class:`~reporting.model.DailyReport` as one self-contained HTML page and as text.
+
+The page is a Jinja2 template (``templates/daily.html.j2``, autoescaped) with
+its CSS inline and every chart a PNG data URI: it opens from a mail
+attachment or a file share with no network. The text summary says the same
+things in the same order for a terminal, a log or a mail body. Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from reporting import charts
+from reporting.model import DailyReport, StageRow
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def channel_anchor(channel_id: str) -> str:
+    """The page's anchor of a channel's series section (``#`` + this links to it)."""
+    return f"channel-{channel_id}"
+
+
+def number(value: float | int | None) -> str:
+    """Thousands separated; two decimals for a fraction below 100 (a share, a rate)."""
+    if value is None:
+        return "-"
+    if isinstance(value, float) and not value.is_integer() and abs(value) < 100:
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def usd(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.2f}"
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    minutes, secs = divmod(seconds, 60)
+    return f"{int(minutes)}m {secs:04.1f}s" if minutes else f"{secs:.1f}s"
+
+
+def expected_range(low: float | None, high: float | None) -> str:
+    if low is None and high is None:
+        return "-"
+    return f"{number(low)} to {number(high)}"
+
+
+def stage_summary(stage: StageRow) -> str:
+    """The stage's counts worth a glance (pure), e.g. "channels collected 249, failed 1"."""
+    d = stage.details
+    keep = [(k, v) for k, v in d.items() if isinstance(v, int | float) and not isinstance(v, bool)]
+    return ", ".join(f"{k.replace('_', ' ')} {number(v)}" for k, v in keep)
+
+
+def headline(report: DailyReport) -> str:
+    """One line: did the day's pipeline succeed, and if not, which stages failed."""
+    failed = report.failed_stages
+    if failed:
+        names = ", ".join(s.stage for s in failed)
+        return f"PIPELINE FAILED on {report.day}: {names}"
+    ran = [s for s in report.stages if s.status != "not run"]
+    if not ran:
+        return f"NO PIPELINE STAGE RAN on {report.day}"
+    running = [s.stage for s in ran if s.status == "running"]
+    if running:
+        return f"pipeline still running on {report.day}: {', '.join(running)}"
+    return f"pipeline succeeded on {report.day} ({len(ran)} stages)"
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(["html", "j2"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(
+        number=number,
+        usd=usd,
+        duration=duration,
+        anchor=channel_anchor,
+        stage_summary=stage_summary,
+    )
+    env.globals.update(expected_range=expected_range)
+    return env
+
+
+def chart_uris(report: DailyReport) -> dict[str, Any]:
+    """Every chart of the page as a data URI (None where there is nothing to draw)."""
+    return {
+        "network": charts.network_series(report.series, report.window_anomalies, report.day),
+        "components": charts.revenue_by_component(report.series),
+        "niches": charts.revenue_by_niche(report.revenue_by_niche),
+        "growth": charts.channel_growth(report.top_growth, report.bottom_growth),
+        "new_videos": charts.new_videos(report.new_videos),
+        "quality": charts.quality(report.quality),
+        "channels": {s.channel_id: charts.channel(s) for s in report.channel_series},
+    }
+
+
+def totals(report: DailyReport) -> dict[str, Any]:
+    """The day's and the window's network totals (views, subscribers gained, revenue)."""
+    today = report.on_day()
+    return {
+        "day": today,
+        "views_28d": sum(p.views for p in report.series),
+        "subscribers_gained_28d": sum(p.subscribers_gained for p in report.series),
+        "revenue_28d": sum(p.revenue_usd for p in report.series),
+    }
+
+
+def html(report: DailyReport) -> str:
+    """The page: self-contained HTML5 with embedded charts."""
+    return (
+        _environment()
+        .get_template("daily.html.j2")
+        .render(
+            r=report, headline=headline(report), charts=chart_uris(report), totals=totals(report)
+        )
+    )
+
+
+def text(report: DailyReport) -> str:
+    """The plain-text summary, in the page's order."""
+    lines = [
+        f"YTEmpire daily report for {report.day} (window {report.window_start} to "
+        f"{report.day}), generated {_ts(report.generated_at)}",
+        headline(report),
+        "",
+    ]
+    lines += ["PIPELINE"]
+    for s in report.stages:
+        extra = f"  error: {s.error}" if s.error else ""
+        summary = stage_summary(s)
+        lines.append(
+            f"  {s.stage:<20} {s.status:<8} {duration(s.duration_s):>10}"
+            f"{'  ' + summary if summary else ''}{extra}"
+        )
+    if report.quota is not None:
+        q = report.quota
+        counter = (
+            "" if q.counter_used is None else f" (Redis budget counter {number(q.counter_used)})"
+        )
+        lines.append(
+            f"  quota: {number(q.used)} units used by collection{counter}, "
+            f"{number(q.left)} left of {number(q.limit)}"
+        )
+    lines += _collection_lines(report) + _events_lines(report) + _dbt_lines(report)
+    lines += _expectation_lines(report)
+    lines.append("  freshness:" + _note(report, "freshness"))
+    lines += [
+        f"    {f.source:<36} {f.status:<14} max loaded at {_ts(f.max_loaded_at)}"
+        for f in report.freshness
+    ]
+    lines += ["", "NETWORK", *_network_lines(report)]
+    lines += ["", "QUALITY SCORES" + _note(report, "quality")]
+    lines += [f"  {q.dimension:<14} {q.score:6.2f}" for q in report.quality]
+    lines += ["", f"ANOMALIES ON {report.day}" + _note(report, "anomalies")]
+    lines += [
+        f"  [{a.severity}] {a.metric} of {a.entity or 'the network'}: "
+        f"{number(a.value)} (expected {expected_range(a.expected_low, a.expected_high)}; "
+        f"{a.method})"
+        for a in report.anomalies
+    ]
+    if report.read_as:
+        lines += ["", "READ AS ANOTHER ROLE THAN THE ANALYST"]
+        lines += [f"  {part}: {why}" for part, why in sorted(report.read_as.items())]
+    if report.notes:
+        lines += ["", "NOT IN THIS REPORT"]
+        lines += [f"  {part}: {why}" for part, why in sorted(report.notes.items())]
+    return "\n".join(lines) + "\n"
+
+
+def _collection_lines(report: DailyReport) -> list[str]:
+    c = report.collection
+    if c is None:
+        return ["  channels:" + _note(report, "collection")]
+    others = len(c.issues) - len(c.failures)
+    lines = [
+        f"  channels: {c.channels_collected} collected, {len(c.failures)} failed"
+        f"{f', {others} with other issues' if others else ''} of {c.channels_expected} active "
+        f"({c.runs} run(s): {', '.join(c.run_statuses)})"
+    ]
+    lines += [f"    {i.status} {i.channel_id}: {i.reason}" for i in c.issues]
+    return lines
+
+
+def _events_lines(report: DailyReport) -> list[str]:
+    e = report.events
+    if e is None:
+        return ["  events:" + _note(report, "events")]
+    by_type = ", ".join(f"{t} {number(n)}" for t, n in e.landed_by_type.items())
+    lines = [
+        f"  events: {number(e.landed)} landed ({by_type or 'none'}), "
+        f"{number(e.dead_lettered)} dead-lettered"
+    ]
+    lines += [f"    dead-lettered {number(n)}: {reason}" for reason, n in e.dead_by_reason]
+    return lines
+
+
+def _dbt_lines(report: DailyReport) -> list[str]:
+    d = report.dbt
+    if d is None:
+        return ["  dbt:" + _note(report, "dbt")]
+    lines = [
+        f"  dbt models: {_counts(d.models)}; tests: {_counts(d.tests)}",
+    ]
+    lines += [f"    {f['status']} {f['node']}: {f.get('message', '')}" for f in d.failures]
+    return lines
+
+
+def _expectation_lines(report: DailyReport) -> list[str]:
+    if "expectations" in report.notes:
+        return ["  expectations:" + _note(report, "expectations")]
+    lines = [
+        f"  expectations: {len(report.expectation_failures)} failed of {report.expectations_run}"
+    ]
+    lines += [
+        f"    failed {f.suite} on {f.asset}: {f.expectation}"
+        f"{' on ' + f.column if f.column else ''}, {number(f.unexpected_count)} unexpected"
+        f"{' (observed ' + f.observed + ')' if f.observed else ''}"
+        f"{', e.g. ' + f.sample if f.sample else ''}{', error: ' + f.error if f.error else ''}"
+        for f in report.expectation_failures
+    ]
+    return lines
+
+
+def _network_lines(report: DailyReport) -> list[str]:
+    t = totals(report)
+    day = t["day"]
+    if day is None:
+        return ["  no figures for the day in the marts" + _note(report, "network")]
+    lines = [
+        f"  {report.day}: {number(day.views)} views, {number(day.subscribers_gained)} "
+        f"subscribers gained ({number(day.subscribers)} in all), revenue estimate "
+        f"{usd(day.revenue_usd)} (ad {usd(day.ad_revenue_usd)}, affiliate "
+        f"{usd(day.affiliate_revenue_usd)}, sponsorship {usd(day.sponsorship_revenue_usd)}) "
+        f"over {day.channels} channels",
+        f"  last 28 days: {number(t['views_28d'])} views, "
+        f"{number(t['subscribers_gained_28d'])} subscribers gained, "
+        f"revenue estimate {usd(t['revenue_28d'])}",
+    ]
+    lines += [f"  revenue by niche: {niche} {usd(v)}" for niche, v in report.revenue_by_niche]
+    for label, rows in (("top", report.top_growth), ("bottom", report.bottom_growth)):
+        lines += [
+            f"  {label} growth: {g.channel_id} {g.title} {g.growth_pct:+.2f}% "
+            f"({number(g.gained)} subscribers)"
+            for g in rows
+        ]
+    published = next((v for v in report.new_videos if v.published_date == report.day), None)
+    lines.append(
+        f"  new videos on the day: {published.videos if published else 0}, first-day views "
+        f"{number(published.first_day_views if published else 0)}; last 28 days: "
+        f"{sum(v.videos for v in report.new_videos)}, first-day views "
+        f"{number(sum(v.first_day_views for v in report.new_videos))}"
+    )
+    return lines
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{number(n)} {status}" for status, n in sorted(counts.items())) or "none"
+
+
+def _note(report: DailyReport, part: str) -> str:
+    return f" {report.notes[part]}" if part in report.notes else ""
+
+
+def _ts(value: datetime | None) -> str:
+    return "-" if value is None else value.strftime("%Y-%m-%d %H:%M:%S %Z").strip()
