@@ -41,7 +41,7 @@ test: setup ## The test suite, against the real services
 lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
-	$(UV) mypy ytempire ingestion streaming
+	$(UV) mypy ytempire ingestion streaming expectations monitoring
 	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests --processes 1
 
 format: ## Apply ruff's formatting and fixes

@@ -195,7 +195,10 @@ def _connection_string(settings: Settings) -> str:
 def _context(settings: Settings, docs: Path) -> Any:
     import great_expectations as gx
 
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
     context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.list_data_docs_sites()):
         context.delete_data_docs_site(site)
     context.add_data_docs_site(

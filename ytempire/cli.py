@@ -21,6 +21,7 @@ from ytempire.settings import get_settings
 LAZY_COMMANDS: dict[str, str] = {
     "ingest": "ytempire.commands.ingest:ingest",
     "process": "ytempire.commands.process:process",
+    "quality": "ytempire.commands.quality:quality",
     "quota": "ytempire.commands.quota:quota",
     "serve": "ytempire.commands.serve:serve",
     "simulate": "ytempire.commands.simulate:simulate",
