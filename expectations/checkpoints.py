@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -65,7 +66,7 @@ select
     '{relation}'::text as relation,
     coalesce(max(rows) filter (where landed_day = day0), 0) as day_rows,
     coalesce(
-        max(rows) filter (where landed_day = day0)::float
+        coalesce(max(rows) filter (where landed_day = day0), 0)::float
         / nullif(percentile_cont(0.5) within group (order by rows)
             filter (where landed_day < day0), 0),
         1.0
@@ -233,7 +234,12 @@ def _checkpoint(
     else:
         assert validation.relation is not None
         schema, table = relations.get(validation.relation, validation.relation).split(".")
-        asset = source.add_table_asset(name=validation.asset, table_name=table, schema_name=schema)
+        with warnings.catch_warnings():
+            # One data source reads several schemas, so the schema stays per asset.
+            warnings.filterwarnings("ignore", "`schema_name` is deprecated", DeprecationWarning)
+            asset = source.add_table_asset(
+                name=validation.asset, table_name=table, schema_name=schema
+            )
     batch = asset.add_batch_definition_whole_table(f"{validation.asset} whole")
     suite = context.suites.add(SUITES[validation.suite]())
     definition = context.validation_definitions.add(

@@ -67,6 +67,10 @@ def outcomes(validation: Validation, result: Any) -> list[Outcome]:
         config = item.expectation_config
         kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
         detail = item.result or {}
+        sample = _plain(detail.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
+        rows = _plain(detail.get("partial_unexpected_index_list") or [])[:SAMPLE_SIZE]
+        if not rows and sample and all(isinstance(value, dict) for value in sample):
+            rows = sample  # multi-column rules sample whole key combinations
         exception = None
         if item.exception_info and item.exception_info.get("raised_exception"):
             exception = str(item.exception_info.get("exception_message"))
@@ -83,12 +87,8 @@ def outcomes(validation: Validation, result: Any) -> list[Outcome]:
                 element_count=detail.get("element_count"),
                 unexpected_count=detail.get("unexpected_count"),
                 unexpected_percent=detail.get("unexpected_percent"),
-                unexpected_sample=_plain(detail.get("partial_unexpected_list") or [])[
-                    :SAMPLE_SIZE
-                ],
-                unexpected_rows=_plain(detail.get("partial_unexpected_index_list") or [])[
-                    :SAMPLE_SIZE
-                ],
+                unexpected_sample=sample,
+                unexpected_rows=rows,
                 exception_message=exception,
             )
         )

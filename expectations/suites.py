@@ -115,7 +115,6 @@ def _landing_expectations() -> list[object]:
     import great_expectations.expectations as gxe
 
     return [
-        gxe.ExpectTableRowCountToBeBetween(min_value=1),
         gxe.ExpectColumnValuesToBeBetween(column="day_rows", min_value=1),
         gxe.ExpectColumnValuesToBeBetween(
             column="row_count_ratio", min_value=MIN_ROW_COUNT_RATIO, max_value=MAX_ROW_COUNT_RATIO
