@@ -120,9 +120,7 @@ def main() -> None:
     for name, (config, levels) in runs.items():
         z_scores = _z_scores(network, config, name)
         for threshold in levels:
-            recall, fa, ta, evaluated = _evaluate(
-                network, z_scores, threshold, config.min_samples
-            )
+            recall, fa, ta, evaluated = _evaluate(network, z_scores, threshold, config.min_samples)
             cells = " ".join(
                 f"{hits / total:>9.3f} ({hits:>2}/{total:<2})"
                 for hits, total in (recall[k] for k in KINDS)

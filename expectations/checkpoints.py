@@ -195,7 +195,6 @@ def _connection_string(settings: Settings) -> str:
 
 def _context(settings: Settings, docs: Path) -> Any:
     import great_expectations as gx
-
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -278,9 +277,7 @@ def run_checkpoint(
     from great_expectations.core.run_identifier import RunIdentifier
 
     if checkpoint not in VALIDATIONS:
-        raise YTEmpireError(
-            f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}"
-        )
+        raise YTEmpireError(f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}")
     chosen = [v for v in VALIDATIONS[checkpoint] if suites is None or v.suite in suites]
     unknown = set(suites or ()) - {v.suite for v in VALIDATIONS[checkpoint]}
     if unknown:
@@ -302,7 +299,9 @@ def run_checkpoint(
         docs_index=docs / "index.html",
     )
     for validation in chosen:
-        gx_checkpoint = _checkpoint(context, source, checkpoint, validation, run_date, relations or {})
+        gx_checkpoint = _checkpoint(
+            context, source, checkpoint, validation, run_date, relations or {}
+        )
         result = gx_checkpoint.run(run_id=RunIdentifier(run_name=run.run_id))
         for validation_result in result.run_results.values():
             run.outcomes.extend(results.outcomes(validation, validation_result))
@@ -327,15 +326,14 @@ def validate(
     failed, so a scheduler stops the pipeline on bad data.
     """
     if checkpoint not in STAGE_OF_CHECKPOINT:
-        raise YTEmpireError(
-            f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}"
-        )
+        raise YTEmpireError(f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}")
     s = settings or get_settings()
     with record_stage(STAGE_OF_CHECKPOINT[checkpoint], run_date, settings=s) as stage:
         run = run_checkpoint(checkpoint, run_date, suites=suites, relations=relations, settings=s)
         results.store(run.run_id, checkpoint, run_date, run.outcomes, settings=s)
-        results.summarise(run.run_id, checkpoint, run_date, run.outcomes, settings=s,
-                          prefix=redis_prefix)
+        results.summarise(
+            run.run_id, checkpoint, run_date, run.outcomes, settings=s, prefix=redis_prefix
+        )
         sent = results.publish_failures(
             run.run_id, checkpoint, run_date, run.outcomes, settings=s, topic=alerts_topic
         )

@@ -171,7 +171,7 @@ def summarise(
     s = settings or get_settings()
     prefix = s.redis_key_prefix if prefix is None else prefix
     now = datetime.now(UTC).isoformat()
-    fields = {
+    fields: dict[str | bytes, bytes | float | int | str] = {
         f"{checkpoint}:{suite}": json.dumps(
             {**entry, "run_id": run_id, "run_date": run_date.isoformat(), "validated_at": now}
         )
@@ -186,7 +186,7 @@ def summarise(
             pipe.expire(day_key, SUMMARY_TTL_S)
             pipe.hset(latest_key, mapping=fields)
             pipe.execute()
-    return {k: json.loads(v) for k, v in fields.items()}
+    return {str(k): json.loads(str(v)) for k, v in fields.items()}
 
 
 def alert_message(run_id: str, checkpoint: str, run_date: date, outcome: Outcome) -> dict[str, Any]:

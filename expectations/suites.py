@@ -53,6 +53,27 @@ def _suite(name: str, expectations: list[object], description: str) -> Expectati
     )
 
 
+def _id_rules(column: str, pattern: str) -> list[object]:
+    """An identifier: present, unique, in its YouTube format."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column=column),
+        gxe.ExpectColumnValuesToBeUnique(column=column),
+        gxe.ExpectColumnValuesToMatchRegex(column=column, regex=pattern),
+    ]
+
+
+def _platform_ranges() -> list[object]:
+    """The platform's own scores and costs: quality 0-100, generation cost $0-$3."""
+    import great_expectations.expectations as gxe
+
+    return [
+        gxe.ExpectColumnValuesToBeBetween(column="quality_score", min_value=0, max_value=100),
+        gxe.ExpectColumnValuesToBeBetween(column="generation_cost_usd", min_value=0, max_value=3),
+    ]
+
+
 def video_data_quality() -> ExpectationSuite:
     """The platform's generated videos (reference rules)."""
     import great_expectations.expectations as gxe
@@ -66,10 +87,7 @@ def video_data_quality() -> ExpectationSuite:
             gxe.ExpectColumnValuesToMatchRegex(column="youtube_video_id", regex=YOUTUBE_VIDEO_ID),
             gxe.ExpectColumnValuesToBeUnique(column="youtube_video_id"),
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(VIDEO_STATUSES)),
-            gxe.ExpectColumnValuesToBeBetween(column="quality_score", min_value=0, max_value=100),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="generation_cost_usd", min_value=0, max_value=3
-            ),
+            *_platform_ranges(),
             gxe.ExpectColumnValuesToBeBetween(
                 column="duration_seconds", min_value=30, max_value=3600
             ),
@@ -85,9 +103,7 @@ def channel_data_quality() -> ExpectationSuite:
     return _suite(
         "channel_data_quality",
         [
-            gxe.ExpectColumnValuesToNotBeNull(column="channel_id"),
-            gxe.ExpectColumnValuesToBeUnique(column="channel_id"),
-            gxe.ExpectColumnValuesToMatchRegex(column="channel_id", regex=YOUTUBE_CHANNEL_ID),
+            *_id_rules("channel_id", YOUTUBE_CHANNEL_ID),
             gxe.ExpectColumnValuesToBeInSet(column="status", value_set=list(CHANNEL_STATUSES)),
         ],
         "Channels of the network: id format and status.",
@@ -101,9 +117,7 @@ def raw_youtube_videos() -> ExpectationSuite:
     return _suite(
         "raw_youtube_videos",
         [
-            gxe.ExpectColumnValuesToNotBeNull(column="video_id"),
-            gxe.ExpectColumnValuesToBeUnique(column="video_id"),
-            gxe.ExpectColumnValuesToMatchRegex(column="video_id", regex=YOUTUBE_VIDEO_ID),
+            *_id_rules("video_id", YOUTUBE_VIDEO_ID),
             gxe.ExpectColumnValuesToMatchRegex(column="channel_id", regex=YOUTUBE_CHANNEL_ID),
             gxe.ExpectColumnValuesToBeBetween(column="duration_seconds", min_value=0),
         ],
@@ -174,14 +188,9 @@ def marts_dim_videos() -> ExpectationSuite:
     return _suite(
         "marts_dim_videos",
         [
-            gxe.ExpectColumnValuesToNotBeNull(column="video_id"),
-            gxe.ExpectColumnValuesToBeUnique(column="video_id"),
-            gxe.ExpectColumnValuesToMatchRegex(column="video_id", regex=YOUTUBE_VIDEO_ID),
+            *_id_rules("video_id", YOUTUBE_VIDEO_ID),
             gxe.ExpectColumnValuesToMatchRegex(column="channel_id", regex=YOUTUBE_CHANNEL_ID),
-            gxe.ExpectColumnValuesToBeBetween(column="quality_score", min_value=0, max_value=100),
-            gxe.ExpectColumnValuesToBeBetween(
-                column="generation_cost_usd", min_value=0, max_value=3
-            ),
+            *_platform_ranges(),
         ],
         "The video dimension: key, formats, the platform's score and cost in range.",
     )

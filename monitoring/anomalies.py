@@ -76,7 +76,9 @@ class DetectionRun:
     alerts_sent: int = 0
 
 
-def _history(conn: Any, run_date: date, window: int) -> dict[tuple[str, str], list[tuple[date, float]]]:
+def _history(
+    conn: Any, run_date: date, window: int
+) -> dict[tuple[str, str], list[tuple[date, float]]]:
     """Per series with a value on ``run_date``: (day, value) of the window, oldest first."""
     rows = conn.execute(
         """
@@ -161,7 +163,13 @@ def _episode(
                 peak_z = case when abs(%(z)s) > abs(peak_z) then %(z)s else peak_z end
             where episode_id = %(id)s
             """,
-            {"day": day, "severity": verdict.severity, "z": verdict.z, "value": value, "id": row[0]},
+            {
+                "day": day,
+                "severity": verdict.severity,
+                "z": verdict.z,
+                "value": value,
+                "id": row[0],
+            },
         )
         return int(row[0]), min(row[1], day), False
     new = conn.execute(
@@ -172,8 +180,18 @@ def _episode(
         ) values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         returning episode_id
         """,
-        (metric, entity, verdict.direction, day, day, verdict.severity, verdict.z, value,
-         verdict.low, verdict.high),
+        (
+            metric,
+            entity,
+            verdict.direction,
+            day,
+            day,
+            verdict.severity,
+            verdict.z,
+            value,
+            verdict.low,
+            verdict.high,
+        ),
     ).fetchone()
     assert new is not None
     return int(new[0]), day, True
@@ -251,14 +269,39 @@ def detect_day(
             details = {"expected": verdict.expected, **patterns}
             conn.execute(
                 _UPSERT_ANOMALY,
-                (metric, entity, run_date, points[-1][1], verdict.low, verdict.high,
-                 verdict.method, verdict.severity, verdict.direction, verdict.z, episode_id,
-                 Jsonb(details)),
+                (
+                    metric,
+                    entity,
+                    run_date,
+                    points[-1][1],
+                    verdict.low,
+                    verdict.high,
+                    verdict.method,
+                    verdict.severity,
+                    verdict.direction,
+                    verdict.z,
+                    episode_id,
+                    Jsonb(details),
+                ),
             )
             run.detections.append(
-                Detection(metric, entity, run_date, points[-1][1], verdict.expected,
-                          verdict.low, verdict.high, verdict.z, verdict.severity,
-                          verdict.direction, verdict.method, episode_id, first, is_new, details)
+                Detection(
+                    metric,
+                    entity,
+                    run_date,
+                    points[-1][1],
+                    verdict.expected,
+                    verdict.low,
+                    verdict.high,
+                    verdict.z,
+                    verdict.severity,
+                    verdict.direction,
+                    verdict.method,
+                    episode_id,
+                    first,
+                    is_new,
+                    details,
+                )
             )
         if run.detections:
             run.alerts_sent = _publish(conn, run.detections, s, topic or ANOMALY_ALERTS.name)

@@ -139,7 +139,7 @@ def seasonal_zscore(
     weekday: int,
     *,
     scale: str,
-    config: DetectorConfig = DetectorConfig(),  # noqa: B008 (frozen, immutable)
+    config: DetectorConfig = DetectorConfig(),
 ) -> Verdict | None:
     """Score ``value`` (on ``weekday``) against its series' recent history.
 
@@ -163,7 +163,11 @@ def seasonal_zscore(
         spread = float(stats.median_abs_deviation(residuals, scale="normal"))
     else:
         spread = float(np.std(residuals, ddof=1))
-    floor = config.min_scale if scale != "linear" else config.min_scale * max(float(np.median(np.abs(train))), 1.0)
+    floor = (
+        config.min_scale
+        if scale != "linear"
+        else config.min_scale * max(float(np.median(np.abs(train))), 1.0)
+    )
     spread = max(spread, floor)
     expected = float(intercept + slope * len(train) + index[weekday])
     z = (float(_forward(np.array([value], dtype=float), scale)[0]) - expected) / spread

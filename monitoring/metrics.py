@@ -59,49 +59,51 @@ class QualityCollector(Collector):
     def collect(self) -> Iterator[Any]:
         with pg_connect("transformer", settings=self.settings) as conn:
             scores = conn.execute(_LATEST_SCORES).fetchall()
-            validations = [
-                (checkpoint, suite, *conn.execute(_VALIDATION_COUNTS, (run, suite)).fetchone())
-                for checkpoint, suite, run in conn.execute(_LATEST_VALIDATIONS).fetchall()
-            ]
+            validations = []
+            for checkpoint, suite, run in conn.execute(_LATEST_VALIDATIONS).fetchall():
+                counts = conn.execute(_VALIDATION_COUNTS, (run, suite)).fetchone()
+                assert counts is not None  # an aggregate always returns a row
+                validations.append((checkpoint, suite, *counts))
             episodes = conn.execute(_OPEN_EPISODES).fetchall()
-        quality = GaugeMetricFamily(
+        yield _gauge(
             "ytempire_data_quality_ratio",
             "Latest data-quality score per table and dimension (0-1).",
-            labels=["table", "dimension"],
+            ["table", "dimension"],
+            [((table, dimension), ratio) for table, dimension, ratio, _ in scores],
         )
-        for table, dimension, ratio, _ in scores:
-            quality.add_metric([table, dimension], ratio)
-        yield quality
-        last_run = GaugeMetricFamily(
+        yield _gauge(
             "ytempire_data_quality_last_run_timestamp_seconds",
             "Unix time of the latest data-quality scorecard.",
+            [],
+            [((), float(scores[0][3]))] if scores else [],
         )
-        if scores:
-            last_run.add_metric([], float(scores[0][3]))
-        yield last_run
-        evaluated = GaugeMetricFamily(
+        yield _gauge(
             "ytempire_expectations_evaluated",
             "Expectations evaluated in the latest validation run of a suite.",
-            labels=["checkpoint", "suite"],
+            ["checkpoint", "suite"],
+            [((checkpoint, suite), total) for checkpoint, suite, total, _ in validations],
         )
-        failed = GaugeMetricFamily(
+        yield _gauge(
             "ytempire_expectations_failed",
             "Expectations failed in the latest validation run of a suite.",
-            labels=["checkpoint", "suite"],
+            ["checkpoint", "suite"],
+            [((checkpoint, suite), bad) for checkpoint, suite, _, bad in validations],
         )
-        for checkpoint, suite, total, bad in validations:
-            evaluated.add_metric([checkpoint, suite], total)
-            failed.add_metric([checkpoint, suite], bad)
-        yield evaluated
-        yield failed
-        open_episodes = GaugeMetricFamily(
+        yield _gauge(
             "ytempire_anomaly_episodes_open",
             "Anomaly episodes flagged on the latest detected day or the day before.",
-            labels=["metric"],
+            ["metric"],
+            [((metric,), count) for metric, count in episodes],
         )
-        for metric, count in episodes:
-            open_episodes.add_metric([metric], count)
-        yield open_episodes
+
+
+def _gauge(
+    name: str, documentation: str, labels: list[str], samples: list[tuple[tuple[Any, ...], Any]]
+) -> GaugeMetricFamily:
+    family = GaugeMetricFamily(name, documentation, labels=labels)
+    for values, value in samples:
+        family.add_metric([str(v) for v in values], float(value))
+    return family
 
 
 def registry(settings: Settings | None = None) -> CollectorRegistry:
@@ -113,12 +115,13 @@ def registry(settings: Settings | None = None) -> CollectorRegistry:
 
 def make_server(host: str, port: int, settings: Settings | None = None) -> Any:
     """A wsgiref server for ``/metrics``; call ``serve_forever()`` (``shutdown()`` stops it)."""
-    from wsgiref.simple_server import WSGIRequestHandler, make_server as wsgi_server
+    from wsgiref.simple_server import WSGIRequestHandler
+    from wsgiref.simple_server import make_server as wsgi_server
 
     from prometheus_client import make_wsgi_app
 
     class QuietHandler(WSGIRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             """Scrapes every 15 s would flood the log; errors still surface."""
 
     return wsgi_server(host, port, make_wsgi_app(registry(settings)), handler_class=QuietHandler)

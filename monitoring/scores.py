@@ -258,14 +258,16 @@ def table_scores(spec: TableSpec, counts: dict[str, Any]) -> list[DimensionScore
         rules = getattr(spec, dimension)
         passed = sum(int(counts[f"{dimension}{i}_pass"]) for i in range(len(rules)))
         checked = sum(int(counts[f"{dimension}{i}_checked"]) for i in range(len(rules)))
-        out.append(DimensionScore(spec.name, dimension, _ratio(passed, checked), checked,
-                                  checked - passed))
+        out.append(
+            DimensionScore(spec.name, dimension, _ratio(passed, checked), checked, checked - passed)
+        )
     distinct = int(counts["distinct_keys"])
-    out.append(DimensionScore(spec.name, "uniqueness", _ratio(distinct, rows), rows,
-                              rows - distinct))
+    out.append(
+        DimensionScore(spec.name, "uniqueness", _ratio(distinct, rows), rows, rows - distinct)
+    )
     if spec.landed_at and spec.due_at:
         timeliness = counts.get("timeliness")
-        score = 0.0 if rows == 0 else round(float(timeliness), 2)
+        score = 0.0 if rows == 0 or timeliness is None else round(float(timeliness), 2)
         out.append(DimensionScore(spec.name, "timeliness", score, rows, 0))
     else:
         out.append(DimensionScore(spec.name, "timeliness", None, 0, 0))
@@ -275,8 +277,11 @@ def table_scores(spec: TableSpec, counts: dict[str, Any]) -> list[DimensionScore
 
 def weighted(scores: Sequence[DimensionScore]) -> float | None:
     """The reference weights over the dimensions that apply (renormalised)."""
-    applicable = [(WEIGHTS[s.dimension], s.score) for s in scores
-                  if s.dimension in WEIGHTS and s.score is not None]
+    applicable = [
+        (WEIGHTS[s.dimension], s.score)
+        for s in scores
+        if s.dimension in WEIGHTS and s.score is not None
+    ]
     total = sum(w for w, _ in applicable)
     if not total:
         return None
@@ -330,8 +335,16 @@ def measure(
 def store(run: QualityRun, *, settings: Settings | None = None) -> None:
     """Insert the run's scores into ``analytics.quality_results`` (the history)."""
     rows = [
-        (run.run_id, run.run_date, s.table_name, s.dimension, s.score, s.checked, s.failed,
-         Jsonb({"weight": WEIGHTS.get(s.dimension)}))
+        (
+            run.run_id,
+            run.run_date,
+            s.table_name,
+            s.dimension,
+            s.score,
+            s.checked,
+            s.failed,
+            Jsonb({"weight": WEIGHTS.get(s.dimension)}),
+        )
         for s in run.scores
         if s.score is not None
     ]
@@ -351,8 +364,10 @@ def alert_message(run: QualityRun) -> dict[str, Any] | None:
     low_tables = {
         s.table_name: s.score
         for s in run.scores
-        if s.dimension == "overall" and s.table_name != "all"
-        and s.score is not None and s.score < ALERT_MEDIUM_BELOW
+        if s.dimension == "overall"
+        and s.table_name != "all"
+        and s.score is not None
+        and s.score < ALERT_MEDIUM_BELOW
     }
     return {
         "type": "low_data_quality",
@@ -386,6 +401,9 @@ def compute(
                 producer.flush()
             finally:
                 producer.close()
-        stage.details.update(run_id=run.run_id, overall=run.overall,
-                             alert=run.alert["severity"] if run.alert else None)
+        stage.details.update(
+            run_id=run.run_id,
+            overall=run.overall,
+            alert=run.alert["severity"] if run.alert else None,
+        )
     return run

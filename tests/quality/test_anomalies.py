@@ -117,7 +117,9 @@ def test_restarted_detector_flags_what_an_uninterrupted_one_flags(
     assert len(uninterrupted) > len(straight_episodes)
 
 
-def test_rerunning_days_repeats_no_alert_and_no_row(network, settings, loader, new_topic, read_topic):
+def test_rerunning_days_repeats_no_alert_and_no_row(
+    network, settings, loader, new_topic, read_topic
+):
     _reset(loader)
     topic = new_topic("anomaly-alerts")
     days = _days(FIRST_SCORED, DAYS)

@@ -44,27 +44,33 @@ def test_weekend_peak_is_seasonality_not_an_anomaly():
 
 def test_a_fivefold_spike_is_flagged_high_with_its_expected_range():
     values = _weekly(70)
-    verdict = seasonal_zscore(values[:69], _weekdays(69), values[69] * 5, int(_weekdays(70)[69]),
-                              scale="log")
-    assert verdict is not None and verdict.is_anomaly
-    assert verdict.direction == "up" and verdict.severity == "high"
+    verdict = seasonal_zscore(
+        values[:69], _weekdays(69), values[69] * 5, int(_weekdays(70)[69]), scale="log"
+    )
+    assert verdict is not None
+    assert verdict.is_anomaly
+    assert (verdict.direction, verdict.severity) == ("up", "high")
     assert verdict.high < values[69] * 5
     assert verdict.low < values[69] < verdict.high
 
 
 def test_a_collapse_is_flagged_down():
     values = _weekly(70)
-    verdict = seasonal_zscore(values[:69], _weekdays(69), values[69] * 0.2, int(_weekdays(70)[69]),
-                              scale="log")
-    assert verdict is not None and verdict.is_anomaly and verdict.direction == "down"
+    verdict = seasonal_zscore(
+        values[:69], _weekdays(69), values[69] * 0.2, int(_weekdays(70)[69]), scale="log"
+    )
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.direction) == (True, "down")
 
 
 def test_steady_growth_is_expected_not_an_anomaly():
     days = 80
     values = 1000 * np.exp(0.02 * np.arange(days))  # +2 % a day, no noise at all
-    ours = seasonal_zscore(values[:-1], _weekdays(days - 1), values[-1], int(_weekdays(days)[-1]),
-                           scale="log")
-    assert ours is not None and not ours.is_anomaly
+    ours = seasonal_zscore(
+        values[:-1], _weekdays(days - 1), values[-1], int(_weekdays(days)[-1]), scale="log"
+    )
+    assert ours is not None
+    assert not ours.is_anomaly
     assert ours.expected == pytest.approx(values[-1], rel=0.01)
 
 
@@ -82,7 +88,8 @@ def test_robust_and_plain_spreads_both_flag_a_purge_on_the_signed_sqrt_scale(rob
     gained = rng.poisson(40, 60).astype(float)
     config = DetectorConfig(robust=robust)
     verdict = seasonal_zscore(gained, _weekdays(60), -900.0, 0, scale="sqrt", config=config)
-    assert verdict is not None and verdict.is_anomaly and verdict.direction == "down"
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.direction) == (True, "down")
     assert verdict.method == ("robust_seasonal_zscore" if robust else "seasonal_zscore")
 
 

@@ -63,10 +63,16 @@ def test_a_good_batch_passes_every_suite(gx_settings, new_topic, read_topic, red
     topic = new_topic("alerts")
     for checkpoint in ("raw", "marts"):
         run = validate(
-            checkpoint, RUN_DATE, settings=gx_settings, alerts_topic=topic, redis_prefix=redis_prefix
+            checkpoint,
+            RUN_DATE,
+            settings=gx_settings,
+            alerts_topic=topic,
+            redis_prefix=redis_prefix,
         )
-        assert run.success, [(o.suite_name, o.expectation_type, o.exception_message,
-                              o.unexpected_rows[:2]) for o in run.failed]
+        assert run.success, [
+            (o.suite_name, o.expectation_type, o.exception_message, o.unexpected_rows[:2])
+            for o in run.failed
+        ]
         stored = _stored(gx_settings, run.run_id)
         assert len(stored) == len(run.outcomes) > 0
         assert all(success for _, _, _, success, _ in stored)
@@ -75,9 +81,13 @@ def test_a_good_batch_passes_every_suite(gx_settings, new_topic, read_topic, red
         f"{redis_prefix}quality:validation:{RUN_DATE.isoformat()}"
     )
     assert set(summary) == {
-        "raw:raw_youtube_landing", "raw:raw_events_landing", "raw:raw_youtube_videos",
-        "raw:video_data_quality", "raw:channel_data_quality",
-        "marts:marts_channel_daily", "marts:marts_dim_videos",
+        "raw:raw_youtube_landing",
+        "raw:raw_events_landing",
+        "raw:raw_youtube_videos",
+        "raw:video_data_quality",
+        "raw:channel_data_quality",
+        "marts:marts_channel_daily",
+        "marts:marts_dim_videos",
     }
     assert all(json.loads(v)["failed"] == 0 for v in summary.values())
     with pg_connect("loader", settings=gx_settings) as conn:
@@ -87,7 +97,8 @@ def test_a_good_batch_passes_every_suite(gx_settings, new_topic, read_topic, red
             (RUN_DATE,),
         ).fetchall()
     assert stages == [("validation_marts", "success"), ("validation_raw", "success")]
-    assert (gx_settings.local_dir and run.docs_index is not None and run.docs_index.exists())
+    assert run.docs_index is not None
+    assert run.docs_index.exists()
 
 
 # --- crafted bad rows ---------------------------------------------------------------------
@@ -132,28 +143,59 @@ def crafted(gx_settings) -> dict[str, Any]:
         cases = [
             ("expect_column_values_to_not_be_null", "video_id", {"video_id": None}),
             ("expect_column_values_to_not_be_null", "channel_id", {"channel_id": None}),
-            ("expect_column_values_to_match_regex", "youtube_video_id",
-             {"youtube_video_id": "not a video id"}),
+            (
+                "expect_column_values_to_match_regex",
+                "youtube_video_id",
+                {"youtube_video_id": "not a video id"},
+            ),
             ("expect_column_values_to_be_in_set", "status", {"status": "deleted"}),
             ("expect_column_values_to_be_between", "quality_score", {"quality_score": 101}),
-            ("expect_column_values_to_be_between", "generation_cost_usd",
-             {"generation_cost_usd": 3.5}),
+            (
+                "expect_column_values_to_be_between",
+                "generation_cost_usd",
+                {"generation_cost_usd": 3.5},
+            ),
             ("expect_column_values_to_be_between", "duration_seconds", {"duration_seconds": 29}),
         ]
         for n, (rule, column, override) in enumerate(cases):
-            row = {**good, "video_id": uuid.uuid4(), "youtube_video_id": _bad_youtube_id(n),
-                   **override}
+            row = {
+                **good,
+                "video_id": uuid.uuid4(),
+                "youtube_video_id": _bad_youtube_id(n),
+                **override,
+            }
             _insert(conn, videos, row)
-            plan["cases"].append(("video_data_quality", rule, column, "video_id",
-                                  None if row["video_id"] is None else str(row["video_id"])))
+            plan["cases"].append(
+                (
+                    "video_data_quality",
+                    rule,
+                    column,
+                    "video_id",
+                    None if row["video_id"] is None else str(row["video_id"]),
+                )
+            )
         duplicate = {**good, "youtube_video_id": _bad_youtube_id(90)}  # same video_id
         _insert(conn, videos, duplicate)
-        plan["cases"].append(("video_data_quality", "expect_column_values_to_be_unique",
-                              "video_id", "video_id", str(good["video_id"])))
+        plan["cases"].append(
+            (
+                "video_data_quality",
+                "expect_column_values_to_be_unique",
+                "video_id",
+                "video_id",
+                str(good["video_id"]),
+            )
+        )
         same_youtube = {**good, "video_id": uuid.uuid4()}  # same youtube_video_id
         _insert(conn, videos, same_youtube)
-        plan["cases"].append(("video_data_quality", "expect_column_values_to_be_unique",
-                              "youtube_video_id", "video_id", str(same_youtube["video_id"])))
+        plan["cases"].append(
+            (
+                "video_data_quality",
+                "expect_column_values_to_be_unique",
+                "youtube_video_id",
+                "video_id",
+                str(same_youtube["video_id"]),
+            )
+        )
 
         # channel_data_quality
         channels = _copy(conn, "ytempire.channels")
@@ -164,21 +206,42 @@ def crafted(gx_settings) -> dict[str, Any]:
         _insert(conn, channels, {**good, "channel_id": "UCshort"})
         _insert(conn, channels, {**good, "channel_id": "UC" + "s" * 22, "status": "deleted"})
         plan["cases"] += [
-            ("channel_data_quality", "expect_column_values_to_not_be_null", "channel_id",
-             "channel_id", None),
-            ("channel_data_quality", "expect_column_values_to_be_unique", "channel_id",
-             "channel_id", good["channel_id"]),
-            ("channel_data_quality", "expect_column_values_to_match_regex", "channel_id",
-             "channel_id", "UCshort"),
-            ("channel_data_quality", "expect_column_values_to_be_in_set", "status",
-             "channel_id", "UC" + "s" * 22),
+            (
+                "channel_data_quality",
+                "expect_column_values_to_not_be_null",
+                "channel_id",
+                "channel_id",
+                None,
+            ),
+            (
+                "channel_data_quality",
+                "expect_column_values_to_be_unique",
+                "channel_id",
+                "channel_id",
+                good["channel_id"],
+            ),
+            (
+                "channel_data_quality",
+                "expect_column_values_to_match_regex",
+                "channel_id",
+                "channel_id",
+                "UCshort",
+            ),
+            (
+                "channel_data_quality",
+                "expect_column_values_to_be_in_set",
+                "status",
+                "channel_id",
+                "UC" + "s" * 22,
+            ),
         ]
 
         # raw_youtube_landing: channel snapshots stop 3 days before the run date;
         # the run day's video snapshots are half of a usual day's.
         snapshots = _copy(conn, "raw_youtube.channel_snapshots")
-        conn.execute(f"delete from {snapshots} where collection_date > %s",
-                     (RUN_DATE - timedelta(days=3),))
+        conn.execute(
+            f"delete from {snapshots} where collection_date > %s", (RUN_DATE - timedelta(days=3),)
+        )
         video_snapshots = _copy(conn, "raw_youtube.video_snapshots")
         conn.execute(
             f"delete from {video_snapshots} where collection_date = %s and ctid in ("
@@ -190,12 +253,27 @@ def crafted(gx_settings) -> dict[str, Any]:
         plan["relations"]["raw_youtube.channel_snapshots"] = snapshots
         plan["relations"]["raw_youtube.video_snapshots"] = video_snapshots
         plan["cases"] += [
-            ("raw_youtube_landing", "expect_column_values_to_be_between", "day_rows",
-             "relation", "raw_youtube.channel_snapshots"),
-            ("raw_youtube_landing", "expect_column_values_to_be_between", "days_behind",
-             "relation", "raw_youtube.channel_snapshots"),
-            ("raw_youtube_landing", "expect_column_values_to_be_between", "row_count_ratio",
-             "relation", "raw_youtube.video_snapshots"),
+            (
+                "raw_youtube_landing",
+                "expect_column_values_to_be_between",
+                "day_rows",
+                "relation",
+                "raw_youtube.channel_snapshots",
+            ),
+            (
+                "raw_youtube_landing",
+                "expect_column_values_to_be_between",
+                "days_behind",
+                "relation",
+                "raw_youtube.channel_snapshots",
+            ),
+            (
+                "raw_youtube_landing",
+                "expect_column_values_to_be_between",
+                "row_count_ratio",
+                "relation",
+                "raw_youtube.video_snapshots",
+            ),
         ]
         # raw_events_landing: as many dead letters as events on the run day.
         dead = _copy(conn, "raw_events.dead_letters")
@@ -207,16 +285,30 @@ def crafted(gx_settings) -> dict[str, Any]:
             (RUN_DATE,),
         )
         plan["relations"]["raw_events.dead_letters"] = dead
-        plan["cases"].append(("raw_events_landing", "expect_column_values_to_be_between",
-                              "dead_letter_share", "relation", "raw_events.events"))
+        plan["cases"].append(
+            (
+                "raw_events_landing",
+                "expect_column_values_to_be_between",
+                "dead_letter_share",
+                "relation",
+                "raw_events.events",
+            )
+        )
 
         # marts_channel_daily: a duplicated grain row.
         daily = _copy(conn, "marts.fct_channel_daily_metrics")
         good = _good_row(conn, daily)
         _insert(conn, daily, good)
         plan["relations"]["marts.fct_channel_daily_metrics"] = daily
-        plan["cases"].append(("marts_channel_daily", "expect_compound_columns_to_be_unique",
-                              None, "channel_id", good["channel_id"]))
+        plan["cases"].append(
+            (
+                "marts_channel_daily",
+                "expect_compound_columns_to_be_unique",
+                None,
+                "channel_id",
+                good["channel_id"],
+            )
+        )
         conn.execute(f"grant usage on schema {CRAFTED} to ytempire_transformer")
         conn.execute(f"grant select on all tables in schema {CRAFTED} to ytempire_transformer")
     return plan
@@ -230,8 +322,14 @@ def test_each_expectation_fails_on_its_crafted_row_and_says_which(
     runs = {}
     for checkpoint in ("raw", "marts"):
         with pytest.raises(ValidationFailed) as failure:
-            validate(checkpoint, RUN_DATE, settings=gx_settings, relations=crafted["relations"],
-                     alerts_topic=topic, redis_prefix=redis_prefix)
+            validate(
+                checkpoint,
+                RUN_DATE,
+                settings=gx_settings,
+                relations=crafted["relations"],
+                alerts_topic=topic,
+                redis_prefix=redis_prefix,
+            )
         assert failure.value.exit_code == 3
         runs[checkpoint] = failure.value.run
     outcomes = [o for run in runs.values() for o in run.outcomes]
@@ -239,15 +337,22 @@ def test_each_expectation_fails_on_its_crafted_row_and_says_which(
     stored = [row for run in runs.values() for row in _stored(gx_settings, run.run_id)]
 
     for suite, rule, column, key, bad_key in crafted["cases"]:
-        [outcome] = [o for o in outcomes if o.suite_name == suite
-                     and o.expectation_type == rule and o.column == column]
+        [outcome] = [
+            o
+            for o in outcomes
+            if o.suite_name == suite and o.expectation_type == rule and o.column == column
+        ]
         assert not outcome.success, (suite, rule, column)
         keys = [row.get(key) for row in outcome.unexpected_rows]
         assert bad_key in keys, (suite, rule, column, outcome.unexpected_rows)
         [row] = [r for r in stored if r[0] == suite and r[1] == rule and r[2] == column]
-        assert row[3] is False and bad_key in [r.get(key) for r in row[4]]
-        [alert] = [a for a in alerts if a["suite_name"] == suite
-                   and a["expectation_type"] == rule and a["column"] == column]
+        assert row[3] is False
+        assert bad_key in [r.get(key) for r in row[4]]
+        [alert] = [
+            a
+            for a in alerts
+            if a["suite_name"] == suite and a["expectation_type"] == rule and a["column"] == column
+        ]
         assert alert["type"] == "data_quality_failure"
         assert bad_key in [r.get(key) for r in alert["unexpected_rows"]]
 

@@ -67,7 +67,9 @@ EXPECTED_VIDEOS = {
     "uniqueness": 80.00,  # 8 distinct non-null ids over 10 rows
     "timeliness": 85.00,  # (8 x 100 + 50 + 0) / 10
 }
-EXPECTED_VIDEOS_OVERALL = 0.20 * 85 + 0.25 * 88.89 + 0.20 * 90 + 0.15 * 85 + 0.10 * 80 + 0.10 * 88.89
+EXPECTED_VIDEOS_OVERALL = (
+    0.20 * 85 + 0.25 * 88.89 + 0.20 * 90 + 0.15 * 85 + 0.10 * 80 + 0.10 * 88.89
+)
 EXPECTED_CHANNELS = {"completeness": 100.0, "uniqueness": 100.0, "validity": 66.67}
 EXPECTED_CHANNELS_OVERALL = (0.20 * 100 + 0.10 * 100 + 0.10 * 66.67) / 0.40
 EXPECTED_ALL = {
@@ -114,7 +116,9 @@ def crafted(settings):
         conn.execute("drop schema crafted_scores cascade")
 
 
-def test_scores_equal_hand_computed_values_and_are_stored(crafted, settings, loader, new_topic, read_topic):
+def test_scores_equal_hand_computed_values_and_are_stored(
+    crafted, settings, loader, new_topic, read_topic
+):
     topic = new_topic("alerts")
     run = compute(RUN_DAY, [VIDEOS, CHANNELS], settings=settings, topic=topic)
 
@@ -134,8 +138,14 @@ def test_scores_equal_hand_computed_values_and_are_stored(crafted, settings, loa
         assert run.score("all", dimension) == pytest.approx(value, abs=0.006)
     expected_overall = sum(
         w * EXPECTED_ALL[d]
-        for d, w in {"completeness": 0.2, "accuracy": 0.25, "consistency": 0.2,
-                     "timeliness": 0.15, "uniqueness": 0.1, "validity": 0.1}.items()
+        for d, w in {
+            "completeness": 0.2,
+            "accuracy": 0.25,
+            "consistency": 0.2,
+            "timeliness": 0.15,
+            "uniqueness": 0.1,
+            "validity": 0.1,
+        }.items()
     )
     assert run.overall == pytest.approx(expected_overall, abs=0.006)
     assert run.alert is None  # 88.25 is not below 85
@@ -196,7 +206,9 @@ def test_prometheus_exporter_serves_the_latest_scores(crafted, settings):
     }
     key = ("ytempire_data_quality_ratio", (("dimension", "overall"), ("table", "all")))
     assert samples[key] == pytest.approx(run.overall / 100)
-    key = ("ytempire_data_quality_ratio", (("dimension", "uniqueness"),
-                                            ("table", "crafted_scores.videos")))
+    key = (
+        "ytempire_data_quality_ratio",
+        (("dimension", "uniqueness"), ("table", "crafted_scores.videos")),
+    )
     assert samples[key] == pytest.approx(0.80)
     assert ("ytempire_data_quality_last_run_timestamp_seconds", ()) in samples

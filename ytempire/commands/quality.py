@@ -8,7 +8,9 @@ expectation passed, 3 one or more failed (data problem), 2 a service is down,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import click
 
@@ -17,7 +19,7 @@ def _yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
 
 
-def _date_option(help_text: str) -> click.Option:  # noqa: D103
+def _date_option(help_text: str) -> Callable[[Any], Any]:
     return click.option(
         "--date",
         "run_date",
@@ -51,7 +53,7 @@ def validate(checkpoint: str, suites: tuple[str, ...], run_date: datetime | None
     from expectations.checkpoints import CHECKPOINTS, VALIDATIONS, ValidationFailed, validate
 
     day = _day(run_date)
-    names = CHECKPOINTS if checkpoint == "all" else (checkpoint,)
+    names: tuple[str, ...] = CHECKPOINTS if checkpoint == "all" else (checkpoint,)
     if suites:
         known = {v.suite for name in names for v in VALIDATIONS[name]}
         unknown = sorted(set(suites) - known)

@@ -123,9 +123,7 @@ def _channel_series(
     }
 
 
-def _inject(
-    rng: np.random.Generator, series: dict[str, np.ndarray], kind: str, day: int
-) -> int:
+def _inject(rng: np.random.Generator, series: dict[str, np.ndarray], kind: str, day: int) -> int:
     """Apply ``kind`` from ``day`` in place; return its last day."""
     days = len(series["views_daily"])
     if kind == "viral_spike":
@@ -189,9 +187,7 @@ def simulate_series(
             kind = kinds[index % len(kinds)]
             day = inject_on if inject_on is not None else int(rng.integers(first_day, days - 2))
             last = _inject(rng, series, kind, day)
-            network.labels.append(
-                InjectedAnomaly(channel, kind, TARGET_METRIC[kind], day, last)
-            )
+            network.labels.append(InjectedAnomaly(channel, kind, TARGET_METRIC[kind], day, last))
         for metric, values in series.items():
             network.values[(metric, channel)] = values
     return network
