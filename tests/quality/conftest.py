@@ -1,38 +1,23 @@
-"""Fixtures of the quality tests: reading a test topic to its end, the loader role."""
+"""Fixtures of the quality tests: a test topic's JSON messages, the loader role."""
 
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from kafka import TopicPartition
 
-from ytempire.clients import kafka_consumer, pg_connect
-
-HUNG_AFTER_S = 60  # only a hung broker takes this long; normal reads end at the end offset
+from tests.read_topic import read_topic as read_messages
+from ytempire.clients import pg_connect
 
 
 @pytest.fixture
 def read_topic(settings) -> Callable[[str], list[dict[str, Any]]]:
-    """Every message of a one-partition topic, from its start to its current end offset."""
+    """Every message of a topic, to its current end offsets, decoded from JSON."""
 
     def read(topic: str) -> list[dict[str, Any]]:
-        consumer = kafka_consumer(settings=settings)
-        partition = TopicPartition(topic, 0)
-        consumer.assign([partition])
-        end = consumer.end_offsets([partition])[partition]
-        consumer.seek_to_beginning(partition)
-        messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + HUNG_AFTER_S
-        while consumer.position(partition) < end:
-            assert time.monotonic() < deadline, f"reading {topic} hung"
-            for records in consumer.poll(timeout_ms=500).values():
-                messages.extend(json.loads(r.value) for r in records)
-        consumer.close()
-        return messages
+        return [json.loads(record.value) for record in read_messages(topic, settings)]
 
     return read
 

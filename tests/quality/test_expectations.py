@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 
 from expectations.checkpoints import ValidationFailed, validate
+from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
-from ytempire.db import drop_database, init_database
-from ytempire.settings import Settings, get_settings
+from ytempire.settings import Settings
 from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days
 from ytempire.warehouse import run_dbt
 
@@ -32,20 +32,11 @@ RUN_DATE = SPEC.day_date(LAST_DAY)
 @pytest.fixture(scope="module")
 def gx_settings() -> Iterator[Settings]:
     """A database of the scenario's own, landed and built once."""
-    name = f"{get_settings().pg_database.removesuffix('_test')}_gx_test"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("YTEMPIRE_PG_DATABASE", name)  # dbt's profile reads the environment
-    get_settings.cache_clear()
-    scenario = get_settings()
-    drop_database(name, settings=scenario)
-    init_database(settings=scenario)
-    with pg_connect("loader", settings=scenario) as conn:
-        land_days(conn, SPEC, 0, LAST_DAY)
-    run_dbt("build")
-    yield scenario
-    drop_database(name, settings=scenario)
-    patch.undo()
-    get_settings.cache_clear()
+    with own_database("gx") as scenario:
+        with pg_connect("loader", settings=scenario) as conn:
+            land_days(conn, SPEC, 0, LAST_DAY)
+        run_dbt("build")
+        yield scenario
 
 
 def _stored(settings: Settings, run_id: str) -> list[tuple[Any, ...]]:
