@@ -19,6 +19,8 @@ run in Redis and publishes each failed expectation on ``alerts``
 from __future__ import annotations
 
 import logging
+import shutil
+import tempfile
 import uuid
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -197,10 +199,16 @@ def _context(settings: Settings, docs: Path) -> Any:
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX logs its temporary docs folder at INFO from a logger of its own level.
+    level = logging.getLogger("great_expectations").getEffectiveLevel()
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(level)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    for site in list(context.list_data_docs_sites()):
+    for site, config in dict(context.list_data_docs_sites()).items():
         context.delete_data_docs_site(site)
+        folder = Path(config.get("store_backend", {}).get("base_directory", ""))
+        if folder.is_relative_to(tempfile.gettempdir()):  # the default site's empty temp dir
+            shutil.rmtree(folder, ignore_errors=True)
     context.add_data_docs_site(
         DOCS_SITE,
         {
@@ -287,7 +295,6 @@ def run_checkpoint(
         )
     s = settings or get_settings()
     docs = docs or docs_dir(s)
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     context = _context(s, docs)
     source = context.data_sources.add_postgres(
         name=DATA_SOURCE, connection_string=_connection_string(s)
