@@ -48,7 +48,7 @@ test: setup ## The test suite, against the real services
 lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
-	$(UV) mypy ytempire ingestion streaming reporting
+	$(UV) mypy ytempire ingestion streaming reporting expectations monitoring
 	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests --processes 1
 
 format: ## Apply ruff's formatting and fixes

@@ -22,6 +22,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "airflow": "ytempire.commands.airflow:airflow",
     "ingest": "ytempire.commands.ingest:ingest",
     "process": "ytempire.commands.process:process",
+    "quality": "ytempire.commands.quality:quality",
     "quota": "ytempire.commands.quota:quota",
     "report": "reporting.cli:report",
     "serve": "ytempire.commands.serve:serve",

@@ -21,3 +21,20 @@ def webhook(host: str, port: int) -> None:
     from streaming.webhook import serve
 
     serve(host, port)
+
+
+@serve.command("metrics")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=9108, show_default=True, type=int)
+def metrics(host: str, port: int) -> None:
+    """Prometheus /metrics: data-quality scores, expectation results, open anomaly episodes."""
+    from monitoring.metrics import make_server
+
+    server = make_server(host, port)
+    click.echo(f"serving Prometheus metrics on http://{host}:{port}/metrics")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

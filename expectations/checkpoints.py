@@ -1,0 +1,355 @@
+"""Checkpoints: the suites bound to warehouse tables, run with GX Core 1.x, results kept.
+
+Two checkpoints, each a list of (suite, asset) validations:
+
+- ``raw`` runs before dbt, on the landings of the run day and the
+  operational tables (``validation_raw`` stage);
+- ``marts`` runs after dbt, on the public marts (``validation_marts`` stage).
+
+:func:`validate` builds an ephemeral GX context whose one data source is the
+warehouse (a PostgreSQL data source, connection from :mod:`ytempire.settings`,
+read as ``ytempire_transformer``), adds each suite, a table or query asset, a
+validation definition and a GX ``Checkpoint`` with an ``UpdateDataDocsAction``
+(Data Docs in ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``), runs them, then stores
+every expectation's outcome in ``analytics.validation_results``, summarises the
+run in Redis and publishes each failed expectation on ``alerts``
+(:mod:`expectations.results`). GX is imported inside the functions.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import uuid
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from expectations import results
+from expectations.suites import SUITES
+from ytempire.errors import YTEmpireError
+from ytempire.settings import Settings, get_settings
+from ytempire.stage_runs import record_stage
+
+CHECKPOINTS = ("raw", "marts")
+STAGE_OF_CHECKPOINT = {"raw": "validation_raw", "marts": "validation_marts"}
+DATA_SOURCE = "warehouse"
+DOCS_SITE = "ytempire_site"
+
+
+@dataclass(frozen=True)
+class Validation:
+    """One suite on one asset: a relation (``schema.table``) or a query of the run day."""
+
+    suite: str
+    asset: str
+    key_columns: tuple[str, ...]
+    relation: str | None = None
+    query: Callable[[date, Mapping[str, str]], str] | None = None
+
+
+def _landing_query(tables: Sequence[tuple[str, str]]) -> Callable[[date, Mapping[str, str]], str]:
+    """Per table: the run day's rows, their ratio to the 7 days before, days behind.
+
+    ``tables`` are (relation, day expression) pairs; the run date enters as a
+    date literal from a ``date`` object, never from free text.
+    """
+
+    def build(run_date: date, relations: Mapping[str, str]) -> str:
+        parts = []
+        for relation, day in tables:
+            actual = relations.get(relation, relation)
+            parts.append(f"""
+select
+    '{relation}'::text as relation,
+    coalesce(max(rows) filter (where landed_day = day0), 0) as day_rows,
+    coalesce(
+        coalesce(max(rows) filter (where landed_day = day0), 0)::float
+        / nullif(percentile_cont(0.5) within group (order by rows)
+            filter (where landed_day < day0), 0),
+        1.0
+    ) as row_count_ratio,
+    coalesce(day0 - (
+        select max({day}) from {actual} where {day} <= day0
+    ), 9999) as days_behind
+from (select date '{run_date.isoformat()}' as day0) as run
+left join (
+    select {day} as landed_day, count(*) as rows
+    from {actual}
+    where {day} between date '{run_date.isoformat()}' - 7 and date '{run_date.isoformat()}'
+    group by 1
+) as days on true
+group by day0""")
+        return "\nunion all\n".join(parts)
+
+    return build
+
+
+def _events_landing_query(run_date: date, relations: Mapping[str, str]) -> str:
+    dead = relations.get("raw_events.dead_letters", "raw_events.dead_letters")
+    landing = _landing_query([("raw_events.events", "(occurred_at at time zone 'UTC')::date")])(
+        run_date, relations
+    )
+    day = f"date '{run_date.isoformat()}'"
+    return f"""
+select landing.*,
+    coalesce(dead.rows::float / nullif(dead.rows + landing.day_rows, 0), 0)
+        as dead_letter_share
+from ({landing}) as landing
+cross join (
+    select count(*) as rows from {dead}
+    where (dead_lettered_at at time zone 'UTC')::date = {day}
+) as dead"""
+
+
+VALIDATIONS: dict[str, tuple[Validation, ...]] = {
+    "raw": (
+        Validation(
+            "raw_youtube_landing",
+            "raw_youtube_landing",
+            ("relation",),
+            query=_landing_query(
+                [
+                    ("raw_youtube.channel_snapshots", "collection_date"),
+                    ("raw_youtube.video_snapshots", "collection_date"),
+                ]
+            ),
+        ),
+        Validation(
+            "raw_events_landing", "raw_events_landing", ("relation",), query=_events_landing_query
+        ),
+        Validation("raw_youtube_videos", "raw_youtube.videos", ("video_id",), "raw_youtube.videos"),
+        Validation("video_data_quality", "ytempire.videos", ("video_id",), "ytempire.videos"),
+        Validation(
+            "channel_data_quality", "ytempire.channels", ("channel_id",), "ytempire.channels"
+        ),
+    ),
+    "marts": (
+        Validation(
+            "marts_channel_daily",
+            "marts.fct_channel_daily_metrics",
+            ("channel_id", "metric_date"),
+            "marts.fct_channel_daily_metrics",
+        ),
+        Validation("marts_dim_videos", "marts.dim_videos", ("video_id",), "marts.dim_videos"),
+    ),
+}
+
+
+class ValidationFailed(YTEmpireError):
+    """Expectations failed; the run's outcomes are in ``run``. Exit status 3."""
+
+    exit_code = 3
+
+    def __init__(self, run: ValidationRun):
+        self.run = run
+        failed = ", ".join(f"{o.suite_name}.{o.expectation_type}" for o in run.failed[:5])
+        more = f" and {len(run.failed) - 5} more" if len(run.failed) > 5 else ""
+        super().__init__(
+            f"{len(run.failed)} of {len(run.outcomes)} expectations failed in checkpoint "
+            f"{run.checkpoint!r} for {run.run_date}: {failed}{more}. Next: read "
+            "analytics.validation_results for the rows, or the Data Docs."
+        )
+
+
+@dataclass
+class ValidationRun:
+    """What one checkpoint run found."""
+
+    run_id: str
+    checkpoint: str
+    run_date: date
+    outcomes: list[results.Outcome] = field(default_factory=list)
+    docs_index: Path | None = None
+
+    @property
+    def failed(self) -> list[results.Outcome]:
+        return [o for o in self.outcomes if not o.success]
+
+    @property
+    def success(self) -> bool:
+        return not self.failed
+
+
+def docs_dir(settings: Settings | None = None) -> Path:
+    """Where the Data Docs site is built: ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``."""
+    return Path((settings or get_settings()).local_dir) / "data_docs" / "gx"
+
+
+def _connection_string(settings: Settings) -> str:
+    from sqlalchemy.engine import URL
+
+    role = settings.role("transformer")
+    url = URL.create(
+        "postgresql+psycopg",
+        username=role.user,
+        password=role.password,
+        host=settings.pg_host,
+        port=settings.pg_port,
+        database=settings.pg_database,
+    )
+    return url.render_as_string(hide_password=False)
+
+
+def _context(settings: Settings, docs: Path) -> Any:
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    # GX logs its temporary docs folder at INFO from a logger of its own level.
+    level = logging.getLogger("great_expectations").getEffectiveLevel()
+    logging.getLogger("great_expectations.data_context.types.base").setLevel(level)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site, config in dict(context.list_data_docs_sites()).items():
+        context.delete_data_docs_site(site)
+        folder = Path(config.get("store_backend", {}).get("base_directory", ""))
+        if folder.is_relative_to(tempfile.gettempdir()):  # the default site's empty temp dir
+            shutil.rmtree(folder, ignore_errors=True)
+    context.add_data_docs_site(
+        DOCS_SITE,
+        {
+            "class_name": "SiteBuilder",
+            "store_backend": {
+                "class_name": "TupleFilesystemStoreBackend",
+                "base_directory": str(docs),
+            },
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+        },
+    )
+    return context
+
+
+def _checkpoint(
+    context: Any,
+    source: Any,
+    checkpoint: str,
+    validation: Validation,
+    run_date: date,
+    relations: Mapping[str, str],
+) -> Any:
+    import great_expectations as gx
+    from great_expectations.checkpoint import UpdateDataDocsAction
+
+    if validation.query is not None:
+        asset = source.add_query_asset(
+            name=validation.asset, query=validation.query(run_date, relations)
+        )
+    else:
+        assert validation.relation is not None
+        schema, table = relations.get(validation.relation, validation.relation).split(".")
+        with warnings.catch_warnings():
+            # One data source reads several schemas, so the schema stays per asset.
+            warnings.filterwarnings("ignore", "`schema_name` is deprecated", DeprecationWarning)
+            asset = source.add_table_asset(
+                name=validation.asset, table_name=table, schema_name=schema
+            )
+    batch = asset.add_batch_definition_whole_table(f"{validation.asset} whole")
+    suite = context.suites.add(SUITES[validation.suite]())
+    definition = context.validation_definitions.add(
+        gx.ValidationDefinition(name=f"{checkpoint}:{validation.suite}", data=batch, suite=suite)
+    )
+    return context.checkpoints.add(
+        gx.Checkpoint(
+            name=f"{checkpoint}:{validation.suite}",
+            validation_definitions=[definition],
+            actions=[UpdateDataDocsAction(name="update_data_docs", site_names=[DOCS_SITE])],
+            result_format={
+                "result_format": "SUMMARY",
+                "partial_unexpected_count": results.SAMPLE_SIZE,
+                "unexpected_index_column_names": list(validation.key_columns),
+                "return_unexpected_index_query": False,
+            },
+        )
+    )
+
+
+def run_checkpoint(
+    checkpoint: str,
+    run_date: date,
+    *,
+    suites: Sequence[str] | None = None,
+    relations: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+    docs: Path | None = None,
+) -> ValidationRun:
+    """Run ``checkpoint``'s validations (only ``suites`` if given); nothing is stored.
+
+    ``relations`` maps a default relation (``ytempire.videos``) to another
+    one to validate instead (tests use it for crafted tables). Raises
+    ``YTEmpireError`` for an unknown checkpoint or suite.
+    """
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    if checkpoint not in VALIDATIONS:
+        raise YTEmpireError(f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}")
+    chosen = [v for v in VALIDATIONS[checkpoint] if suites is None or v.suite in suites]
+    unknown = set(suites or ()) - {v.suite for v in VALIDATIONS[checkpoint]}
+    if unknown:
+        raise YTEmpireError(
+            f"suite(s) {', '.join(sorted(unknown))} are not in checkpoint {checkpoint!r}; "
+            f"its suites: {', '.join(v.suite for v in VALIDATIONS[checkpoint])}"
+        )
+    s = settings or get_settings()
+    docs = docs or docs_dir(s)
+    context = _context(s, docs)
+    source = context.data_sources.add_postgres(
+        name=DATA_SOURCE, connection_string=_connection_string(s)
+    )
+    run = ValidationRun(
+        run_id=f"{checkpoint}-{run_date.isoformat()}-{uuid.uuid4().hex[:8]}",
+        checkpoint=checkpoint,
+        run_date=run_date,
+        docs_index=docs / "index.html",
+    )
+    for validation in chosen:
+        gx_checkpoint = _checkpoint(
+            context, source, checkpoint, validation, run_date, relations or {}
+        )
+        result = gx_checkpoint.run(run_id=RunIdentifier(run_name=run.run_id))
+        for validation_result in result.run_results.values():
+            run.outcomes.extend(results.outcomes(validation, validation_result))
+    return run
+
+
+def validate(
+    checkpoint: str,
+    run_date: date,
+    *,
+    suites: Sequence[str] | None = None,
+    relations: Mapping[str, str] | None = None,
+    settings: Settings | None = None,
+    alerts_topic: str | None = None,
+    redis_prefix: str | None = None,
+) -> ValidationRun:
+    """Run a checkpoint for ``run_date``, store, summarise and alert; the Airflow entry point.
+
+    Recorded as stage ``validation_raw`` or ``validation_marts``. Returns the
+    run when every expectation passed; raises :class:`ValidationFailed` (exit
+    status 3, the stage recorded as failed) after storing and alerting when any
+    failed, so a scheduler stops the pipeline on bad data.
+    """
+    if checkpoint not in STAGE_OF_CHECKPOINT:
+        raise YTEmpireError(f"unknown checkpoint {checkpoint!r}; known: {', '.join(CHECKPOINTS)}")
+    s = settings or get_settings()
+    with record_stage(STAGE_OF_CHECKPOINT[checkpoint], run_date, settings=s) as stage:
+        run = run_checkpoint(checkpoint, run_date, suites=suites, relations=relations, settings=s)
+        results.store(run.run_id, checkpoint, run_date, run.outcomes, settings=s)
+        results.summarise(
+            run.run_id, checkpoint, run_date, run.outcomes, settings=s, prefix=redis_prefix
+        )
+        sent = results.publish_failures(
+            run.run_id, checkpoint, run_date, run.outcomes, settings=s, topic=alerts_topic
+        )
+        stage.details.update(
+            run_id=run.run_id,
+            evaluated=len(run.outcomes),
+            failed=len(run.failed),
+            alerts=sent,
+        )
+        if not run.success:
+            raise ValidationFailed(run)
+    return run

@@ -1,0 +1,102 @@
+"""The detector's scoring on series whose answer is known (pure, no services)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pytest
+
+from monitoring.detector import (
+    DetectorConfig,
+    jump_check,
+    plain_zscore,
+    seasonal_zscore,
+    trend_reversal,
+)
+
+START = date(2025, 1, 6)  # a Monday
+
+
+def _weekly(days: int, weekend_lift: float = 0.6, noise: float = 0.03) -> np.ndarray:
+    """Views with a strong weekend peak and small noise (deterministic)."""
+    rng = np.random.default_rng(7)
+    weekdays = (np.arange(days) + START.weekday()) % 7
+    lift = np.where(weekdays >= 5, 1 + weekend_lift, 1.0)
+    return 1000 * lift * np.exp(rng.normal(0, noise, days))
+
+
+def _weekdays(days: int) -> np.ndarray:
+    return (np.arange(days) + START.weekday()) % 7
+
+
+def test_weekend_peak_is_seasonality_not_an_anomaly():
+    values = _weekly(70)
+    saturday = next(d for d in range(63, 70) if (START + timedelta(d)).weekday() == 5)
+    verdict = seasonal_zscore(
+        values[:saturday], _weekdays(saturday), values[saturday], 5, scale="log"
+    )
+    assert verdict is not None
+    assert not verdict.is_anomaly
+    assert verdict.low < values[saturday] < verdict.high
+    assert abs(verdict.z) < 2
+
+
+def test_a_fivefold_spike_is_flagged_high_with_its_expected_range():
+    values = _weekly(70)
+    verdict = seasonal_zscore(
+        values[:69], _weekdays(69), values[69] * 5, int(_weekdays(70)[69]), scale="log"
+    )
+    assert verdict is not None
+    assert verdict.is_anomaly
+    assert (verdict.direction, verdict.severity) == ("up", "high")
+    assert verdict.high < values[69] * 5
+    assert verdict.low < values[69] < verdict.high
+
+
+def test_a_collapse_is_flagged_down():
+    values = _weekly(70)
+    verdict = seasonal_zscore(
+        values[:69], _weekdays(69), values[69] * 0.2, int(_weekdays(70)[69]), scale="log"
+    )
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.direction) == (True, "down")
+
+
+def test_steady_growth_is_expected_not_an_anomaly():
+    days = 80
+    values = 1000 * np.exp(0.02 * np.arange(days))  # +2 % a day, no noise at all
+    ours = seasonal_zscore(
+        values[:-1], _weekdays(days - 1), values[-1], int(_weekdays(days)[-1]), scale="log"
+    )
+    assert ours is not None
+    assert not ours.is_anomaly
+    assert ours.expected == pytest.approx(values[-1], rel=0.01)
+
+
+def test_too_short_a_history_gives_no_verdict():
+    values = _weekly(40)
+    config = DetectorConfig()
+    short = config.min_samples - 1
+    assert seasonal_zscore(values[:short], _weekdays(short), 1.0, 0, scale="log") is None
+    assert plain_zscore(values[:short], 1.0) is None
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_robust_and_plain_spreads_both_flag_a_purge_on_the_signed_sqrt_scale(robust):
+    rng = np.random.default_rng(3)
+    gained = rng.poisson(40, 60).astype(float)
+    config = DetectorConfig(robust=robust)
+    verdict = seasonal_zscore(gained, _weekdays(60), -900.0, 0, scale="sqrt", config=config)
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.direction) == (True, "down")
+    assert verdict.method == ("robust_seasonal_zscore" if robust else "seasonal_zscore")
+
+
+def test_reference_pattern_checks():
+    calm = np.array([10.0, 11, 10, 12, 11, 10, 11, 12, 10, 11])
+    assert jump_check(calm, 40.0)
+    assert not jump_check(calm, 12.0)
+    assert not jump_check(calm[:5], 40.0)  # fewer than 10 values: no verdict
+    assert trend_reversal(np.array([1.0, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1, 0]))
+    assert not trend_reversal(np.arange(12, dtype=float))
