@@ -28,13 +28,13 @@ import logging
 from typing import IO
 
 import psycopg2.errors
-from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.destination.client import (
     HasFollowupJobs,
     LoadJob,
     PreparedTableSchema,
     RunnableLoadJob,
 )
+from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema.utils import is_nullable_column
 from dlt.common.storages.load_storage import ParsedLoadJobFileName
 from dlt.destinations import postgres

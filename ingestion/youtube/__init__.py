@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import dlt
+from dlt.common.schema.typing import TColumnSchema
 
 from ingestion.youtube.collector import Collection, Collector, Known
 
 ROWS_PER_PAGE = 1000
-
 
 
 def _columns(**types: str) -> dict[str, dict[str, Any]]:
@@ -162,7 +162,8 @@ def youtube_source(
             name=name,
             primary_key=PRIMARY_KEYS[name],
             write_disposition="merge",
-            columns=copy.deepcopy(COLUMNS[name]),  # dlt writes into the hints it is given
+            # dlt writes into the hints it is given: a copy each time
+            columns=cast(dict[str, TColumnSchema], copy.deepcopy(COLUMNS[name])),
         )
 
     return [table(name) for name in PRIMARY_KEYS]

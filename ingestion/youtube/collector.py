@@ -170,15 +170,12 @@ class Collector:
 
     def run(self, channel_ids: list[str]) -> Collection:
         pending = [c for c in dict.fromkeys(channel_ids) if not self._complete(c)]
-        for channel_id in [c for c in pending if self._gone_since(c)]:
-            pending.remove(channel_id)
-            since = self._gone_since(channel_id)
-            self.out.note(
-                channel_id,
-                "gone",
-                f"not in channels.list since {since}; asked again from "
-                f"{since + timedelta(days=GONE_RECHECK_DAYS)}",  # type: ignore[operator]
-            )
+        for channel_id in list(pending):
+            if since := self._gone_since(channel_id):
+                pending.remove(channel_id)
+                recheck = since + timedelta(days=GONE_RECHECK_DAYS)
+                reason = f"not in channels.list since {since}; asked again from {recheck}"
+                self.out.note(channel_id, "gone", reason)
         self.out.pending_channels = len(pending)
         log.info(
             "youtube %s: %d of %d channels to collect", self.day, len(pending), len(channel_ids)
@@ -226,8 +223,7 @@ class Collector:
                 self._outages += 1
                 if self._outages >= MAX_CONSECUTIVE_OUTAGES:
                     raise ApiDown(
-                        f"{self._outages} calls in a row failed after every retry, the last: "
-                        f"{exc}",
+                        f"{self._outages} calls in a row failed after every retry, the last: {exc}",
                         status=exc.status,
                         reason=exc.reason,
                         retryable=True,

@@ -14,11 +14,12 @@ from ytempire.simulation.traffic import simulated_events
 
 def _user_action(event_id: str, action: str) -> bytes:
     """A user_action event whose ``action`` is the JSON text ``action`` (already escaped)."""
-    return (
-        '{"event_id":"%s","event_type":"user_action","occurred_at":"2026-01-01T00:00:00Z",'
-        '"channel_id":"UCaaaaaaaaaaaaaaaaaaaaaa","payload":{"user_id":"u1","action":"%s"}}'
-        % (event_id, action)
-    ).encode()
+    head = f'{{"event_id":"{event_id}","event_type":"user_action",'
+    rest = (
+        '"occurred_at":"2026-01-01T00:00:00Z","channel_id":"UCaaaaaaaaaaaaaaaaaaaaaa",'
+        f'"payload":{{"user_id":"u1","action":"{action}"}}}}'
+    )
+    return (head + rest).encode()
 
 
 def _poison(valid: list[bytes], rng: random.Random, i: int) -> tuple[bytes, str]:
@@ -33,9 +34,7 @@ def _poison(valid: list[bytes], rng: random.Random, i: int) -> tuple[bytes, str]
         return _user_action(event_id, "a\\ud800b"), "json_invalid"  # a lone surrogate
     if kind == 3:
         return _user_action(event_id, "ok").replace(b"ok", b"o\xffk"), "json_invalid"
-    metrics = next(
-        json.loads(v) for v in rng.sample(valid, 50) if b'"metrics_update"' in v
-    )
+    metrics = next(json.loads(v) for v in rng.sample(valid, 50) if b'"metrics_update"' in v)
     metrics["event_id"] = event_id
     if kind == 4:
         metrics["payload"]["views"] = 2**63  # beyond bigint

@@ -80,9 +80,7 @@ def _full(network: Network, day: date, channel_index: int) -> int:
     return min(10, network.uploads(network.channels[channel_index], day_end(day)))
 
 
-def test_channel_without_uploads_playlist_is_skipped_and_the_others_land(
-    land, pg_admin, request
-):
+def test_channel_without_uploads_playlist_is_skipped_and_the_others_land(land, pg_admin, request):
     start, run = land
     network = Network(seed=_seed(request), channels=3, real_world={})
     a, b, c = (ch.channel_id for ch in network.channels)
