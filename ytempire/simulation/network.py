@@ -228,9 +228,11 @@ class Video:
 
 @dataclass(frozen=True)
 class VideoCounters:
+    """A video's true counters (``videos.list`` leaves out what its channel hides)."""
+
     views: int
-    likes: int | None  # None: the channel hides like counts
-    comments: int | None  # None: comments are disabled
+    likes: int
+    comments: int
 
 
 class Network:
@@ -331,15 +333,10 @@ class Network:
             video.total_views * (1 - math.exp(-age / video.decay_days)) + video.tail_per_day * age
         )
         ch = self.channels[video.channel_index]
-        traits = ch.real_world
         return VideoCounters(
             views=views,
-            likes=None
-            if traits.hides_like_count
-            else int(views * ch.like_rate * video.like_factor),
-            comments=None
-            if traits.comments_disabled
-            else int(views * ch.comment_rate * video.comment_factor),
+            likes=int(views * ch.like_rate * video.like_factor),
+            comments=int(views * ch.comment_rate * video.comment_factor),
         )
 
     def channel_totals(self, channel: Channel, as_of: datetime) -> tuple[int, int, int]:

@@ -506,12 +506,12 @@ def _video_item(net: Network, ch_index: int, n: int, parts: set[str], as_of: dat
             "projection": "rectangular",
         }
     if "statistics" in parts:
-        counters = net.counters(video, as_of)
+        counters, traits = net.counters(video, as_of), channel.real_world
         stats = {"viewCount": str(counters.views)}
-        if counters.likes is not None:  # hidden likes: the field is absent
+        if not traits.hides_like_count:  # hidden likes: the field is absent
             stats["likeCount"] = str(counters.likes)
         stats["favoriteCount"] = "0"
-        if counters.comments is not None:  # comments disabled: absent too
+        if not traits.comments_disabled:  # comments disabled: absent too
             stats["commentCount"] = str(counters.comments)
         item["statistics"] = stats
     item["etag"] = _etag(item)
