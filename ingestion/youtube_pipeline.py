@@ -102,30 +102,29 @@ def drop_stray_columns(pipeline: dlt.Pipeline, settings: Settings) -> list[str]:
     columns (``_dlt_*``) are never touched. Returns ``table.column`` of each drop.
     """
     pipeline.sync_destination()  # the stored schema, also for a fresh working folder
-    if "youtube" not in pipeline.schemas:
-        return []
-    schema = pipeline.schemas["youtube"]
+    schema = pipeline.schemas.get("youtube")
     dropped: list[str] = []
     with pg_cursor("loader", settings=settings) as cur:
         for table, declared in COLUMNS.items():
-            if table not in schema.tables or not _exists(cur, table):
-                continue
             cur.execute(
                 "select column_name from information_schema.columns "
                 "where table_schema = %s and table_name = %s",
                 (DATASET, table),
             )
-            present = {r[0] for r in cur.fetchall()} | set(schema.tables[table]["columns"])
+            present = {r[0] for r in cur.fetchall()}
+            if schema is not None and table in schema.tables:
+                present |= set(schema.tables[table]["columns"])
             for column in sorted(c for c in present - set(declared) if not c.startswith("_dlt")):
                 if _holds_values(cur, table, column):
                     log.warning(
                         "raw_youtube.%s.%s is not declared but holds values: kept", table, column
                     )
                     continue
-                schema.tables[table]["columns"].pop(column, None)
+                if schema is not None and table in schema.tables:
+                    schema.tables[table]["columns"].pop(column, None)
                 cur.execute(f'alter table {DATASET}.{table} drop column if exists "{column}"')
                 dropped.append(f"{table}.{column}")
-    if dropped:
+    if dropped and schema is not None:
         pipeline.schemas.save_schema(schema)
         log.info("raw_youtube: dropped undeclared empty columns %s", ", ".join(dropped))
     return dropped
