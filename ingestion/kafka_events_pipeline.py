@@ -6,6 +6,15 @@ until every partition reaches its mark, and ends. Killed at any point, the
 next run first finishes the load package left behind, then carries on from
 the committed offsets: nothing is lost and nothing lands twice.
 
+A package can never hold the landing: every message is validated against what
+PostgreSQL can store before it is written (:func:`ytempire.events.parse_event`;
+NUL characters, lone surrogates, invalid UTF-8, counters beyond bigint and
+non-finite numbers are dead-lettered with their reason). Should a job still
+fail for good (a terminal database error), its package is aborted: dlt
+restores the offsets it started from, nothing of it counts as landed, and the
+messages are read again by the next run. The error names the package and the
+job; a left-behind package that fails so is aborted by the next run itself.
+
     uv run python -m ingestion.kafka_events_pipeline            # or: ytempire ingest events
 """
 
@@ -21,6 +30,7 @@ from pathlib import Path
 
 import dlt
 from dlt.common.pipeline import LoadInfo
+from dlt.load.exceptions import LoadClientJobFailed, LoadClientJobTerminalRetry
 
 from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
 from ingestion.kafka_events.destination import LandingPostgres
@@ -104,14 +114,22 @@ def make_pipeline(
 
 
 def finish_pending(pipeline: dlt.Pipeline) -> int:
-    """Load what a killed run left behind (normalized or extracted packages)."""
+    """Load what a killed run left behind (normalized or extracted packages).
+
+    A package whose job fails for good is aborted (:func:`abort_failed_package`),
+    so its messages are read again from the offsets it started at.
+    """
     _drop_committed_extracts(pipeline)
     pending = len(pipeline.list_extracted_load_packages()) + len(
         pipeline.list_normalized_load_packages()
     )
     if pending:
         pipeline.normalize()  # the package remembers its loader file format (csv)
-        pipeline.load().raise_on_failed_jobs()
+        try:
+            pipeline.load().raise_on_failed_jobs()
+        except Exception as exc:
+            failed = abort_failed_package(pipeline, exc)
+            log.warning("%s; landing again from the offsets it started at", failed)
     return pending
 
 
@@ -130,6 +148,36 @@ def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
     for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
         log.warning("dropping the extracted copy of committed load package %s", load_id)
         storage.delete_package(load_id)
+
+
+def _terminal_job_failure(
+    exc: BaseException,
+) -> LoadClientJobFailed | LoadClientJobTerminalRetry | None:
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, LoadClientJobFailed | LoadClientJobTerminalRetry):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def abort_failed_package(pipeline: dlt.Pipeline, exc: Exception) -> YTEmpireError:
+    """Abort the pending package after a job of it failed for good; re-raise anything else.
+
+    dlt restores the pipeline state (the offsets) to where the package started,
+    so no message of it counts as landed and none is lost. Returns the error
+    that names the package and the job, for the caller to log or raise.
+    """
+    failure = _terminal_job_failure(exc)
+    if failure is None:
+        raise exc  # transient (the database is down...): the package stays for the next run
+    pipeline.abort_packages()
+    return YTEmpireError(
+        f"load package {failure.load_id} was aborted: its job {failure.job_id} failed for "
+        f"good ({failure.failed_message.strip()[:500]}). Its offsets were restored, so the "
+        "next run of `ytempire ingest events` reads those messages again. If that keeps "
+        "failing, the message breaks a rule of PostgreSQL the contract does not check yet."
+    )
 
 
 def allow_state_replay(settings: Settings) -> None:
@@ -220,8 +268,11 @@ def land_events(
                 settings=s,
                 pages=prefetcher.chunk(),
             )
-            info: LoadInfo = pipeline.run(source, loader_file_format="csv")
-            info.raise_on_failed_jobs()
+            try:
+                info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+                info.raise_on_failed_jobs()
+            except Exception as exc:
+                raise abort_failed_package(pipeline, exc) from exc
             _add_step_seconds(steps, pipeline)
             loads += 1
             landed += remaining - _remaining(_offsets(pipeline), stop_at)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ from urllib.parse import quote
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.youtube import youtube_source
+from ingestion.youtube import COLUMNS, youtube_source
 from ingestion.youtube.api import RetryPolicy, YouTubeApi, build_client
 from ingestion.youtube.cache import ChannelCache
-from ingestion.youtube.collector import Collection, Collector, Known
+from ingestion.youtube.collector import ChannelIssue, Collection, Collector, Known
 from ingestion.youtube.transforms import RefreshRule
 from ytempire.clients import pg_cursor, redis_client
 from ytempire.errors import YTEmpireError
@@ -46,6 +46,8 @@ class RunReport:
     channels_collected: int
     videos_collected: int
     error: str | None = None
+    # channel -> why it was not collected in full (also in collection_runs.channel_issues)
+    channel_issues: dict[str, ChannelIssue] = field(default_factory=dict)
 
 
 def destination(settings: Settings) -> Any:
@@ -87,6 +89,57 @@ def configured_channels(settings: Settings) -> list[str]:
             "`ytempire simulate youtube --register`) or set YTEMPIRE_YOUTUBE_CHANNELS."
         )
     return channels
+
+
+def drop_stray_columns(pipeline: dlt.Pipeline, settings: Settings) -> list[str]:
+    """Drop the columns of ``raw_youtube`` tables that :data:`COLUMNS` does not declare.
+
+    Releases before this one shared one hint dict between columns, so dlt gave
+    ``channel_snapshots``, ``video_snapshots``, ``videos`` and ``playlist_items`` a
+    ``finished_at`` column that is always NULL. A stray column leaves the
+    pipeline's dlt schema (else dlt would add it again) and then the table, only
+    if it holds no value (a column with data is kept, with a warning). dlt's own
+    columns (``_dlt_*``) are never touched. Returns ``table.column`` of each drop.
+    """
+    pipeline.sync_destination()  # the stored schema, also for a fresh working folder
+    schema = pipeline.schemas.get("youtube")
+    dropped: list[str] = []
+    with pg_cursor("loader", settings=settings) as cur:
+        for table, declared in COLUMNS.items():
+            cur.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = %s and table_name = %s",
+                (DATASET, table),
+            )
+            present = {r[0] for r in cur.fetchall()}
+            if schema is not None and table in schema.tables:
+                present |= set(schema.tables[table]["columns"])
+            for column in sorted(c for c in present - set(declared) if not c.startswith("_dlt")):
+                if _holds_values(cur, table, column):
+                    log.warning(
+                        "raw_youtube.%s.%s is not declared but holds values: kept", table, column
+                    )
+                    continue
+                if schema is not None and table in schema.tables:
+                    schema.tables[table]["columns"].pop(column, None)
+                cur.execute(f'alter table {DATASET}.{table} drop column if exists "{column}"')
+                dropped.append(f"{table}.{column}")
+    if dropped and schema is not None:
+        pipeline.schemas.save_schema(schema)
+        log.info("raw_youtube: dropped undeclared empty columns %s", ", ".join(dropped))
+    return dropped
+
+
+def _holds_values(cur: Any, table: str, column: str) -> bool:
+    cur.execute(
+        "select 1 from information_schema.columns "
+        "where table_schema = %s and table_name = %s and column_name = %s",
+        (DATASET, table, column),
+    )
+    if cur.fetchone() is None:
+        return False
+    cur.execute(f'select exists (select from {DATASET}.{table} where "{column}" is not null)')
+    return bool(cur.fetchone()[0])
 
 
 def load_known(day: date, channels: list[str], refresh: RefreshRule, settings: Settings) -> Known:
@@ -188,6 +241,7 @@ def run_day(
     source = youtube_source(channel_ids, make_collector)
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
     try:
+        drop_stray_columns(pipeline, s)
         pipeline.run(source)
     except PipelineStepFailed as exc:
         raise _unwrap(exc) from exc
@@ -205,6 +259,7 @@ def _report(out: Collection) -> RunReport:
         channels_collected=len(out.tables["channel_snapshots"]),
         videos_collected=len(out.tables["video_snapshots"]),
         error=out.error,
+        channel_issues=dict(out.issues),
     )
 
 

@@ -12,6 +12,11 @@ JSON object (UTF-8)::
 :func:`parse_event` turns raw bytes into an :class:`Event` or a
 :class:`Rejected` whose ``reason`` names each failing field and the rule it
 broke; it never raises, so one bad message cannot stop a consumer.
+
+What the contract accepts, PostgreSQL can store: text must be UTF-8 without
+lone surrogates (rejected as ``json_invalid``) and without NUL characters
+(``\u0000``, which neither ``text`` nor ``jsonb`` holds: rejected as
+``unstorable_text``); counters fit a ``bigint``; floats are finite.
 """
 
 from __future__ import annotations
@@ -37,8 +42,9 @@ YOUTUBE_VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
 
 ChannelId = Annotated[str, Field(pattern=CHANNEL_ID_PATTERN)]
 YouTubeVideoId = Annotated[str, Field(pattern=YOUTUBE_VIDEO_ID_PATTERN)]
-Count = Annotated[int, Field(ge=0, strict=True)]
-NonNegative = Annotated[float, Field(ge=0)]
+BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint, where the warehouse keeps every counter
+Count = Annotated[int, Field(ge=0, le=BIGINT_MAX, strict=True)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
 class _Strict(BaseModel):
@@ -218,14 +224,44 @@ def describe_errors(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+# the only way a NUL reaches a JSON string (a raw control character is invalid JSON)
+_NUL_ESCAPE = "\\u0000"
+_NUL_ESCAPE_BYTES = _NUL_ESCAPE.encode()
+
+
 def parse_event(raw: bytes | str | None) -> Event | Rejected:
     """Validate one message value; never raises."""
     if raw is None:
         return Rejected(reason="<message>: empty value (tombstone) [missing]")
     try:
-        return _VALIDATE_JSON(raw)
+        event: Event = _VALIDATE_JSON(raw)
     except ValidationError as exc:
         return Rejected(reason=describe_errors(exc))
+    maybe_nul = _NUL_ESCAPE in raw if isinstance(raw, str) else _NUL_ESCAPE_BYTES in raw
+    if maybe_nul:
+        where = _nul_path(event.model_dump())
+        if where is not None:
+            return Rejected(
+                reason=f"{where}: text holds a NUL character (\\u0000), which PostgreSQL "
+                "text and jsonb cannot store [unstorable_text]"
+            )
+    return event
+
+
+def _nul_path(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first string in ``value`` holding a NUL, if any."""
+    if isinstance(value, str):
+        return (path or "<message>") if "\x00" in value else None
+    if isinstance(value, dict):
+        items: Any = value.items()
+    elif isinstance(value, list | tuple):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        if found := _nul_path(item, f"{path}.{key}" if path else str(key)):
+            return found
+    return None
 
 
 def validate_event(data: dict[str, Any]) -> Event:

@@ -34,6 +34,7 @@ from dlt.common.destination.client import (
     PreparedTableSchema,
     RunnableLoadJob,
 )
+from dlt.common.destination.exceptions import DestinationTerminalException
 from dlt.common.schema.utils import is_nullable_column
 from dlt.common.storages.load_storage import ParsedLoadJobFileName
 from dlt.destinations import postgres
@@ -80,6 +81,16 @@ class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
         self._job_client: LandingPostgresClient = None  # type: ignore[assignment]
 
     def run(self) -> None:
+        try:
+            self._copy()
+        except psycopg2.DataError as exc:
+            # a value PostgreSQL refuses fails the same way on every retry (dlt would call
+            # it transient and retry for ever): terminal, so the package is aborted
+            raise DestinationTerminalException(
+                f"{self._file_name}: PostgreSQL refused a value: {exc}"
+            ) from exc
+
+    def _copy(self) -> None:
         sql = self._job_client.sql_client
         table = self.load_table_name
         ensure_unique_keys(sql, table)

@@ -9,7 +9,11 @@ re-run of a day replaces rows with themselves and never duplicates):
 - ``playlist_items``     (playlist_id, video_id); only uploads newer than the
   channel's discovery cursor, which lives in the source state and is committed
   with the load
-- ``collection_runs``    run_id; one row per run that had work to do
+- ``collection_runs``    run_id; one row per run that had work to do, with each
+  channel not collected in full and why (``channel_issues``, see
+  :mod:`.collector`)
+
+Every column is declared (:data:`COLUMNS`): a table has exactly those columns.
 
 The collection itself (API calls, quota, retries) runs once, when the first
 resource is extracted, inside dlt's extract step so the cursors in
@@ -18,65 +22,95 @@ resource is extracted, inside dlt's extract step so the cursors in
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 import dlt
+from dlt.common.schema.typing import TColumnSchema
 
 from ingestion.youtube.collector import Collection, Collector, Known
 
 ROWS_PER_PAGE = 1000
 
-_TIMESTAMP = {"data_type": "timestamp", "timezone": True}
-COLUMNS: dict[str, dict[str, Any]] = {
-    "channel_snapshots": {
-        "collection_date": {"data_type": "date"},
-        "collected_at": _TIMESTAMP,
-        "published_at": _TIMESTAMP,
-        "subscriber_count": {"data_type": "bigint"},
-        "view_count": {"data_type": "bigint"},
-        "video_count": {"data_type": "bigint"},
-        "hidden_subscriber_count": {"data_type": "bool"},
-        "title": {"data_type": "text"},
-        "country": {"data_type": "text"},
-        "uploads_playlist_id": {"data_type": "text"},
-    },
-    "video_snapshots": {
-        "collection_date": {"data_type": "date"},
-        "collected_at": _TIMESTAMP,
-        "channel_id": {"data_type": "text"},
-        "view_count": {"data_type": "bigint"},
-        "like_count": {"data_type": "bigint"},
-        "comment_count": {"data_type": "bigint"},
-    },
-    "videos": {
-        "channel_id": {"data_type": "text"},
-        "title": {"data_type": "text"},
-        "description": {"data_type": "text"},
-        "published_at": _TIMESTAMP,
-        "duration_seconds": {"data_type": "bigint", "precision": 32},
-        "duration_iso": {"data_type": "text"},
-        "category_id": {"data_type": "text"},
-        "tags": {"data_type": "json"},
-        "definition": {"data_type": "text"},
-        "first_seen_date": {"data_type": "date"},
-    },
-    "playlist_items": {
-        "channel_id": {"data_type": "text"},
-        "position": {"data_type": "bigint"},
-        "video_published_at": _TIMESTAMP,
-        "collected_at": _TIMESTAMP,
-    },
-    "collection_runs": {
-        "collection_date": {"data_type": "date"},
-        "started_at": _TIMESTAMP,
-        "finished_at": _TIMESTAMP,
-        "status": {"data_type": "text"},
-        "quota_units_used": {"data_type": "bigint"},
-        "channels_collected": {"data_type": "bigint"},
-        "videos_collected": {"data_type": "bigint"},
-        "error": {"data_type": "text", "nullable": True},
-    },
+
+def _columns(**types: str) -> dict[str, dict[str, Any]]:
+    """Column hints, each a dict of its own: dlt writes each column's ``name`` into its
+    hint, so one dict shared by several columns (a shared ``_TIMESTAMP`` did) renamed
+    them all to the last one's name, ``finished_at``, in every table."""
+    hints: dict[str, dict[str, Any]] = {}
+    for name, data_type in types.items():
+        hint: dict[str, Any] = {"name": name, "data_type": data_type, "nullable": True}
+        if data_type == "timestamp":
+            hint["timezone"] = True
+        elif data_type == "integer":  # PostgreSQL integer
+            hint.update(data_type="bigint", precision=32)
+        hints[name] = hint
+    return hints
+
+
+# Every column of every table, declared: absent statistics stay NULL, never 0
+# (hidden likes/subscribers, disabled comments), and a column that is NULL in a
+# whole load still gets its type.
+COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
+    "channel_snapshots": _columns(
+        channel_id="text",
+        collection_date="date",
+        collected_at="timestamp",
+        title="text",
+        published_at="timestamp",
+        country="text",
+        uploads_playlist_id="text",
+        subscriber_count="bigint",
+        view_count="bigint",
+        video_count="bigint",
+        hidden_subscriber_count="bool",
+    ),
+    "video_snapshots": _columns(
+        video_id="text",
+        collection_date="date",
+        channel_id="text",
+        collected_at="timestamp",
+        view_count="bigint",
+        like_count="bigint",
+        comment_count="bigint",
+        live_broadcast_content="text",
+    ),
+    "videos": _columns(
+        video_id="text",
+        channel_id="text",
+        title="text",
+        description="text",
+        published_at="timestamp",
+        duration_seconds="integer",
+        duration_iso="text",
+        live_broadcast_content="text",
+        category_id="text",
+        tags="json",
+        definition="text",
+        first_seen_date="date",
+    ),
+    "playlist_items": _columns(
+        playlist_id="text",
+        video_id="text",
+        channel_id="text",
+        position="bigint",
+        video_published_at="timestamp",
+        collected_at="timestamp",
+    ),
+    "collection_runs": _columns(
+        run_id="text",
+        collection_date="date",
+        started_at="timestamp",
+        finished_at="timestamp",
+        status="text",
+        quota_units_used="bigint",
+        channels_collected="bigint",
+        videos_collected="bigint",
+        channels_failed="bigint",
+        channel_issues="json",
+        error="text",
+    ),
 }
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "channel_snapshots": ("channel_id", "collection_date"),
@@ -128,7 +162,8 @@ def youtube_source(
             name=name,
             primary_key=PRIMARY_KEYS[name],
             write_disposition="merge",
-            columns=COLUMNS[name],
+            # dlt writes into the hints it is given: a copy each time
+            columns=cast(dict[str, TColumnSchema], copy.deepcopy(COLUMNS[name])),
         )
 
     return [table(name) for name in PRIMARY_KEYS]

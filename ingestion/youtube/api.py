@@ -43,7 +43,18 @@ class QuotaExhausted(YTEmpireError):
 
 
 class ApiCallFailed(YTEmpireError):
-    """A call failed for good (not retryable, or retries used up)."""
+    """A call failed for good (not retryable, or retries used up).
+
+    ``status`` and ``reason`` are Google's (HTTP status, ``errors[].reason``;
+    ``None``/``''`` for a network error); ``retryable`` says the retries were
+    used up on an error that is normally transient (5xx, 429, network).
+    """
+
+    def __init__(
+        self, message: str, *, status: int | None = None, reason: str = "", retryable: bool = False
+    ) -> None:
+        super().__init__(message)
+        self.status, self.reason, self.retryable = status, reason, retryable
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,11 @@ class YouTubeApi:
                 if verdict == "quota":
                     raise QuotaExhausted(f"YouTube answered quotaExceeded to {where}") from exc
                 if verdict == "fail":
-                    raise ApiCallFailed(f"{where}: {exc.reason}") from exc
+                    raise ApiCallFailed(
+                        f"{where}: {exc.reason}",
+                        status=exc.status_code,
+                        reason=error_reason(exc),
+                    ) from exc
                 last: Exception = exc
             except (TimeoutError, OSError, httplib2.HttpLib2Error) as exc:
                 where, last = f"{method} (network: {exc})", exc
@@ -129,8 +144,11 @@ class YouTubeApi:
                 log.warning("youtube: %s; retry %d in %.2fs", where, attempt + 1, pause)
                 self.sleep(pause)
         raise ApiCallFailed(
-            f"{method} still failing after {self.retry.max_attempts} attempts: {last}. "
-            "Next: check the API's status; the next run resumes where this one stopped."
+            f"{method} still failing after {self.retry.max_attempts} attempts: {where}. "
+            "Next: check the API's status; the next run resumes where this one stopped.",
+            status=last.status_code if isinstance(last, HttpError) else None,
+            reason=error_reason(last) if isinstance(last, HttpError) else "",
+            retryable=True,
         ) from last
 
     def _reserve(self, method: str) -> None:

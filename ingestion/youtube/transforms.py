@@ -92,6 +92,8 @@ def playlist_row(upload: Upload, collected_at: datetime) -> dict:
 
 
 def video_snapshot_row(item: dict[str, Any], collection_date: date, collected_at: datetime) -> dict:
+    """A day's counters of a video; a counter absent from ``statistics`` (hidden likes,
+    disabled comments) is ``None``, never 0."""
     stats = item.get("statistics", {})
     return {
         "video_id": item["id"],
@@ -101,12 +103,21 @@ def video_snapshot_row(item: dict[str, Any], collection_date: date, collected_at
         "view_count": _count(stats, "viewCount"),
         "like_count": _count(stats, "likeCount"),
         "comment_count": _count(stats, "commentCount"),
+        "live_broadcast_content": item.get("snippet", {}).get("liveBroadcastContent"),
     }
 
 
+BROADCASTING = frozenset({"live", "upcoming"})
+
+
 def video_row(item: dict[str, Any], first_seen_date: date) -> dict:
+    """A video's latest traits. An upcoming or live broadcast has no duration yet (the
+    API says ``P0D``): ``duration_iso`` keeps what the API said, ``duration_seconds``
+    is ``None`` until the broadcast has ended."""
     snippet, details = item.get("snippet", {}), item.get("contentDetails", {})
     iso = details.get("duration")
+    broadcast = snippet.get("liveBroadcastContent")
+    seconds = duration_seconds(iso) if iso else None
     return {
         "video_id": item["id"],
         "channel_id": snippet.get("channelId"),
@@ -115,8 +126,9 @@ def video_row(item: dict[str, Any], first_seen_date: date) -> dict:
         "published_at": parse_timestamp(snippet["publishedAt"])
         if "publishedAt" in snippet
         else None,
-        "duration_seconds": duration_seconds(iso) if iso else None,
+        "duration_seconds": None if broadcast in BROADCASTING else seconds,
         "duration_iso": iso,
+        "live_broadcast_content": broadcast,
         "category_id": snippet.get("categoryId"),
         "tags": list(snippet.get("tags", [])),
         "definition": details.get("definition"),

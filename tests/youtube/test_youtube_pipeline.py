@@ -42,15 +42,22 @@ def test_daily_run_stays_within_310_units_and_lands_what_was_served(
     assert simulator.ledger.used(DAY1) <= 310  # the simulator's own count
     assert simulator.ledger.calls("search.list") == 0
     assert report.units_used == simulator.ledger.used(DAY1)
-    assert rows(pg_admin, "select count(*) from raw_youtube.channel_snapshots")[0][0] == 250
-    assert rows(pg_admin, "select count(*) from raw_youtube.video_snapshots")[0][0] == 2500
+    chans = channel_ids(250)
+    count = "select count(*) from raw_youtube.{} where channel_id = any(%s)"
+    assert rows(pg_admin, count.format("channel_snapshots"), chans)[0][0] == 250
+    # the default network's two channels without uploads have no videos to snapshot
+    no_uploads = [c.channel_id for c in simulator.network.channels if c.real_world.no_uploads]
+    assert len(no_uploads) == 2
+    assert rows(pg_admin, count.format("video_snapshots"), chans)[0][0] == 2480
     run = rows(
         pg_admin,
-        "select status, quota_units_used, channels_collected, videos_collected "
+        "select status, quota_units_used, channels_collected, videos_collected, "
+        "channels_failed, channel_issues "
         "from raw_youtube.collection_runs where collection_date = %s",
         DAY1,
     )
-    assert run == [("complete", report.units_used, 250, 2500)]
+    issues = {c: {"status": "no_uploads", "reason": "videoCount is 0"} for c in no_uploads}
+    assert run == [("complete", report.units_used, 250, 2480, 0, issues)]
     _assert_rows_match_network(pg_admin, simulator.network, DAY1)
 
 
@@ -164,21 +171,30 @@ def _assert_rows_match_network(pg_admin, network: Network, day: date, chans=None
         day,
         chans,
     )
-    assert len(snaps) == 10 * len(chans)
+    assert len(snaps) == sum(min(10, network.uploads(network.channel(c), as_of)) for c in chans)
     for vid, channel_id, views, likes, comments, seconds, iso, published, tags in snaps:
         ch_index, n = network.locate(vid, as_of)
-        video, counters = network.video(ch_index, n), None
+        video = network.video(ch_index, n)
         counters = network.counters(video, as_of)
         assert network.channels[ch_index].channel_id == channel_id
-        assert (views, likes, comments) == (counters.views, counters.likes, counters.comments)
-        assert (seconds, iso) == (video.duration_seconds, iso_duration(video.duration_seconds))
+        # hidden likes and disabled comments land as NULL, never 0
+        traits = network.channels[ch_index].real_world
+        assert (views, likes, comments) == (
+            counters.views,
+            None if traits.hides_like_count else counters.likes,
+            None if traits.comments_disabled else counters.comments,
+        )
+        if video.broadcast_content(as_of) == "none":
+            assert (seconds, iso) == (video.duration_seconds, iso_duration(video.duration_seconds))
+        else:
+            assert (seconds, iso) == (None, "P0D")
         assert published == video.published_at
         assert tags == list(video.tags)
     # the refresh set is each channel's 10 newest uploads
     for channel_id in chans[:5]:
         ch = network.channel(channel_id)
         count = network.uploads(ch, as_of)
-        newest = {network.video(ch.index, n).video_id for n in range(count - 10, count)}
+        newest = {network.video(ch.index, n).video_id for n in range(max(0, count - 10), count)}
         got = {
             r[0]
             for r in rows(

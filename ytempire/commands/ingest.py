@@ -43,8 +43,10 @@ def youtube(day: object, pipelines_dir: Path | None) -> None:
         f"youtube {report.collection_date}: {report.status}; {report.units_used} quota units, "
         f"{report.channels_collected} channel and {report.videos_collected} video snapshots"
     )
+    for channel_id, issue in sorted(report.channel_issues.items()):
+        click.echo(f"  {issue.status:<10} {channel_id}: {issue.reason}", err=True)
     if report.error:
-        click.echo(f"warning: stopped early: {report.error}", err=True)
+        click.echo(f"warning: {report.error}", err=True)
         click.echo("the next run resumes where this one stopped", err=True)
 
 

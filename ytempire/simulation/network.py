@@ -14,6 +14,14 @@ The shape of the data follows what a network of small channels looks like:
 - likes are 2-6 % of views and comments 0.1-0.6 %, per channel;
 - a share of each channel's uploads are Shorts (15-59 s), the rest 2-60 min;
 - subscriber counts are rounded to three significant figures, as the API does.
+
+Real channels also do what the platform's own never do, and the warehouse must
+take it (:class:`RealWorld`; the default network holds a few of each, so the
+demo exercises them): a channel with no uploads (its uploads playlist answers
+``playlistNotFound``), a channel terminated from a given day (gone from
+``channels.list``), hidden like counts, disabled comments, live streams and
+premieres (``liveBroadcastContent`` ``upcoming``/``live``, duration ``P0D``,
+then a 2-4 h replay) and very short uploads (5-29 s).
 """
 
 from __future__ import annotations
@@ -22,7 +30,8 @@ import hashlib
 import math
 import random
 from bisect import bisect_left
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
@@ -96,6 +105,61 @@ def iso_duration(seconds: int) -> str:
 
 
 @dataclass(frozen=True)
+class RealWorld:
+    """What one channel does that the platform's own channels never do (all off by default).
+
+    - ``no_uploads``: the channel never publishes; its uploads playlist 404s;
+    - ``terminated_on``: from this day on the channel, its playlist and its
+      videos are gone from every answer;
+    - ``hides_like_count`` / ``comments_disabled``: ``likeCount`` /
+      ``commentCount`` are absent from its videos' ``statistics``;
+    - ``broadcasts``: its uploads are live streams, listed ``upcoming`` up to
+      12 h before they start, ``live`` while they run (duration ``P0D``), then
+      ``none`` with a 2-4 h replay;
+    - ``very_short_share``: the share of its uploads that are 5-29 s Shorts.
+    """
+
+    no_uploads: bool = False
+    terminated_on: date | None = None
+    hides_like_count: bool = False
+    comments_disabled: bool = False
+    broadcasts: bool = False
+    very_short_share: float = 0.0
+
+
+# the default network (at least MIN_REAL_WORLD_CHANNELS channels) holds this many of each
+REAL_WORLD_MIX: tuple[tuple[str, RealWorld], ...] = (
+    ("no uploads", RealWorld(no_uploads=True)),
+    ("no uploads", RealWorld(no_uploads=True)),
+    ("terminated from day 2", RealWorld(terminated_on=DEFAULT_EPOCH + timedelta(days=1))),
+    ("terminated from day 8", RealWorld(terminated_on=DEFAULT_EPOCH + timedelta(days=7))),
+    ("hidden likes", RealWorld(hides_like_count=True)),
+    ("hidden likes", RealWorld(hides_like_count=True)),
+    ("comments disabled", RealWorld(comments_disabled=True)),
+    ("comments disabled", RealWorld(comments_disabled=True)),
+    ("hidden likes, comments disabled", RealWorld(hides_like_count=True, comments_disabled=True)),
+    ("live streams", RealWorld(broadcasts=True)),
+    ("live streams", RealWorld(broadcasts=True)),
+    ("very short uploads", RealWorld(very_short_share=0.5)),
+    ("very short uploads", RealWorld(very_short_share=0.5)),
+)
+MIN_REAL_WORLD_CHANNELS = 100
+
+
+def default_real_world(channels: int, seed: int) -> dict[int, RealWorld]:
+    """Channel index -> :class:`RealWorld` traits of a default network of ``channels``.
+
+    Networks smaller than :data:`MIN_REAL_WORLD_CHANNELS` (unit tests' small
+    ones) get none; larger ones get :data:`REAL_WORLD_MIX` on channels drawn by
+    the seed, never among the first ten.
+    """
+    if channels < MIN_REAL_WORLD_CHANNELS:
+        return {}
+    chosen = _rng(seed, "real-world").sample(range(10, channels), len(REAL_WORLD_MIX))
+    return {i: traits for i, (_, traits) in zip(chosen, REAL_WORLD_MIX, strict=True)}
+
+
+@dataclass(frozen=True)
 class Channel:
     """The fixed traits of one simulated channel."""
 
@@ -113,10 +177,16 @@ class Channel:
     base_subscribers: int
     shorts_share: float
     hidden_subscriber_count: bool
+    real_world: RealWorld = field(default_factory=RealWorld)
 
     @property
     def uploads_playlist_id(self) -> str:
         return ids.uploads_playlist_id(self.channel_id)
+
+    def exists_at(self, as_of: datetime) -> bool:
+        """Whether the channel is on YouTube at ``as_of`` (created, not terminated)."""
+        gone = self.real_world.terminated_on
+        return self.published_at < as_of and (gone is None or as_of.date() < gone)
 
 
 @dataclass(frozen=True)
@@ -137,10 +207,29 @@ class Video:
     tail_per_day: float
     like_factor: float
     comment_factor: float
+    # a live stream: listed (published_at) before it starts; P0D until it ends
+    live_starts_at: datetime | None = None
+
+    def broadcast_content(self, as_of: datetime) -> str:
+        """``liveBroadcastContent`` at ``as_of``: ``upcoming``, ``live`` or ``none``."""
+        if self.live_starts_at is None:
+            return "none"
+        if as_of < self.live_starts_at:
+            return "upcoming"
+        ends = self.live_starts_at + timedelta(seconds=self.duration_seconds)
+        return "live" if as_of < ends else "none"
+
+    def duration_at(self, as_of: datetime) -> str:
+        """``contentDetails.duration`` at ``as_of``: ``P0D`` while upcoming or live."""
+        if self.broadcast_content(as_of) != "none":
+            return "P0D"
+        return iso_duration(self.duration_seconds)
 
 
 @dataclass(frozen=True)
 class VideoCounters:
+    """A video's true counters (``videos.list`` leaves out what its channel hides)."""
+
     views: int
     likes: int
     comments: int
@@ -156,13 +245,17 @@ class Network:
         channels: int = ids.DEFAULT_CHANNELS,
         epoch: date = DEFAULT_EPOCH,
         history_days: int = DEFAULT_HISTORY_DAYS,
+        real_world: Mapping[int, RealWorld] | None = None,
     ) -> None:
+        """``real_world``: channel index -> traits; default :func:`default_real_world`
+        (``{}`` for a network of the platform's own channels only)."""
         if channels < 1:
             raise ValueError(f"a network needs at least one channel, got {channels}")
         self.seed = seed
         self.epoch = epoch
         self.history_days = history_days
-        self.channels = [self._make_channel(i) for i in range(channels)]
+        traits = default_real_world(channels, seed) if real_world is None else real_world
+        self.channels = [self._make_channel(i, traits.get(i)) for i in range(channels)]
         self._by_channel_id = {c.channel_id: c for c in self.channels}
         # per channel: publish times of its uploads in order, generated up to _horizon
         self._publish_times: list[list[datetime]] = [[] for _ in self.channels]
@@ -171,7 +264,7 @@ class Network:
 
     # --- channels and uploads ------------------------------------------------------------
 
-    def _make_channel(self, i: int) -> Channel:
+    def _make_channel(self, i: int, real_world: RealWorld | None = None) -> Channel:
         rng = _rng(self.seed, "channel", i)
         niche, category = NICHES[rng.randrange(len(NICHES))]
         age_days = self.history_days + rng.randrange(30, 2000)
@@ -190,6 +283,7 @@ class Network:
             base_subscribers=int(rng.lognormvariate(6.0, 1.5)),
             shorts_share=rng.uniform(0.1, 0.6),
             hidden_subscriber_count=rng.random() < 0.03,
+            real_world=real_world or RealWorld(),
         )
 
     def channel(self, channel_id: str) -> Channel | None:
@@ -201,6 +295,9 @@ class Network:
             for ch in self.channels:
                 rng = _rng(self.seed, "day", ch.index, self._horizon.isoformat())
                 count = rng.choices(*_UPLOADS_PER_DAY)[0]
+                gone = ch.real_world.terminated_on
+                if ch.real_world.no_uploads or (gone is not None and self._horizon >= gone):
+                    count = 0
                 for second in sorted(rng.randrange(86400) for _ in range(count)):
                     times = self._publish_times[ch.index]
                     vid = ids.youtube_video_id(ch.index, len(times), self.seed)
@@ -230,7 +327,8 @@ class Network:
         return _video(self, channel_index, upload_index)
 
     def counters(self, video: Video, as_of: datetime) -> VideoCounters:
-        age = max(0.0, (as_of - video.published_at).total_seconds() / 86400)
+        watched_from = video.live_starts_at or video.published_at  # a stream: from its start
+        age = max(0.0, (as_of - watched_from).total_seconds() / 86400)
         views = int(
             video.total_views * (1 - math.exp(-age / video.decay_days)) + video.tail_per_day * age
         )
@@ -256,6 +354,8 @@ def _video(net: Network, channel_index: int, upload_index: int) -> Video:
         duration = rng.randrange(30, 61)  # the platform makes 30-3600 s videos
     else:
         duration = min(3600, max(120, int(rng.lognormvariate(math.log(540), 0.6))))
+    duration, live_starts_at = _real_world_duration(ch.real_world, published_at, duration)
+    is_short = is_short and live_starts_at is None
     words = rng.sample(_WORDS, 4)
     total = ch.popularity * rng.lognormvariate(0.0, 1.0) * (2.5 if is_short else 1.0)
     return Video(
@@ -274,7 +374,25 @@ def _video(net: Network, channel_index: int, upload_index: int) -> Video:
         tail_per_day=total * rng.uniform(0.001, 0.004),
         like_factor=rng.uniform(0.7, 1.3),
         comment_factor=rng.uniform(0.5, 1.5),
+        live_starts_at=live_starts_at,
     )
+
+
+def _real_world_duration(
+    traits: RealWorld, published_at: datetime, duration: int
+) -> tuple[int, datetime | None]:
+    """(duration in seconds, start of the live stream or None) of a real-world upload.
+
+    Drawn from a generator of its own, so the platform's videos' other traits
+    are the same with or without real-world channels in the network.
+    """
+    rng = _rng("real-world-video", published_at.isoformat(), duration)
+    if traits.broadcasts:
+        lead = rng.choice((0, 0, 3600, 6 * 3600, 12 * 3600))  # premieres are announced
+        return rng.randrange(2 * 3600, 4 * 3600 + 1), published_at + timedelta(seconds=lead)
+    if rng.random() < traits.very_short_share:
+        return rng.randrange(5, 30), None
+    return duration, None
 
 
 @lru_cache(maxsize=4096)

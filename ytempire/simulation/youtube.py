@@ -14,7 +14,13 @@ The data come from :class:`~ytempire.simulation.network.Network`, observed at
 the end of the simulator's current day. The simulator counts quota per day
 with :data:`ytempire.quota.QUOTA_COSTS`, answers 403 ``quotaExceeded`` past
 its daily limit, and can inject faults (5xx, 429, 403 ``rateLimitExceeded``,
-403 ``quotaExceeded``) with Google's error bodies.
+403 ``quotaExceeded``, 403 ``playlistItemsNotAccessible``, or a 200 answer
+whose first item is malformed) with Google's error bodies, on any call or on
+the calls for one channel, playlist or video. The network's real-world
+channels (:class:`~ytempire.simulation.network.RealWorld`) answer as YouTube
+does: ``playlistNotFound`` for a channel without uploads, nothing for a
+terminated channel, no ``likeCount``/``commentCount`` when hidden or disabled,
+``liveBroadcastContent`` and ``P0D`` for streams.
 
 Control endpoints (not part of the YouTube API) live under ``/_sim/``:
 ``GET /_sim/state``, ``POST /_sim/day`` ``{"day": "YYYY-MM-DD"}``,
@@ -35,7 +41,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ytempire.quota import QUOTA_COSTS
-from ytempire.simulation.network import Channel, Network, day_end, iso_duration
+from ytempire.simulation.network import Channel, Network, day_end
 
 API_PREFIX = "/youtube/v3/"
 METHODS = {
@@ -73,7 +79,19 @@ _ERRORS: dict[tuple[int, str], tuple[str, str, str | None]] = {
         "PERMISSION_DENIED",
     ),
     (404, "notFound"): ("global", "Not Found", None),
+    (404, "playlistNotFound"): (
+        "youtube.playlistItem",
+        "The playlist identified with the request's <code>playlistId</code> parameter "
+        "cannot be found.",
+        None,
+    ),
+    (403, "playlistItemsNotAccessible"): (
+        "youtube.playlistItem",
+        "The request is not properly authorized to retrieve the specified playlist.",
+        None,
+    ),
 }
+MALFORMED = "malformedItem"  # a Fault reason with status 200: the answer's first item is broken
 _DEFAULT_REASON = {403: "rateLimitExceeded", 429: "rateLimitExceeded", 500: "backendError"}
 
 
@@ -101,13 +119,26 @@ class ApiError(Exception):
 
 @dataclass
 class Fault:
-    """Answer the next ``times`` matching calls with an error, after skipping ``after``."""
+    """Answer the next ``times`` matching calls with an error, after skipping ``after``.
+
+    ``target`` (a channel, playlist or video id) limits the fault to the calls
+    that name it in ``id`` or ``playlistId``. Status 200 with reason
+    :data:`MALFORMED` answers normally but breaks the first item (no
+    ``snippet``, an unparseable ``contentDetails``), as a corrupt page would.
+    """
 
     status: int
     reason: str = ""
     method: str = "*"
     times: int = 1
     after: int = 0
+    target: str = ""
+
+    def matches(self, method: str, params: dict[str, str]) -> bool:
+        if self.method not in ("*", method):
+            return False
+        named = {*params.get("id", "").split(","), params.get("playlistId", "")}
+        return not self.target or self.target in named
 
     def __post_init__(self) -> None:
         self.reason = self.reason or _DEFAULT_REASON.get(self.status, "backendError")
@@ -194,16 +225,19 @@ class YouTubeSimulator:
                 raise ApiError(403, "forbidden")
             if self.ledger.used(self.day) + QUOTA_COSTS[method] > self.daily_quota:
                 raise ApiError(403, "quotaExceeded")
-            fault = self._take_fault(method)
+            fault = self._take_fault(method, params)
             self.ledger.charge(self.day, method)  # errors cost quota too, as at Google
-            if fault is not None:
+            if fault is not None and fault.status != 200:
                 raise ApiError(fault.status, fault.reason)
             as_of = day_end(self.day)
-            return _RESPONDERS[method](self, params, as_of)
+            body = _RESPONDERS[method](self, params, as_of)
+            if fault is not None and body.get("items"):
+                body["items"][0] = _malformed(body["items"][0])
+            return body
 
-    def _take_fault(self, method: str) -> Fault | None:
+    def _take_fault(self, method: str, params: dict[str, str]) -> Fault | None:
         for fault in self.faults:
-            if fault.method not in ("*", method):
+            if not fault.matches(method, params):
                 continue
             if fault.after > 0:
                 fault.after -= 1
@@ -247,6 +281,16 @@ class YouTubeSimulator:
 
 
 # --- responses -----------------------------------------------------------------------------
+
+
+def _malformed(item: dict[str, Any]) -> dict[str, Any]:
+    """``item`` as a corrupt answer holds it: ids kept, no snippet, unparseable details."""
+    return {
+        "kind": item.get("kind"),
+        "etag": item.get("etag"),
+        "id": item.get("id"),
+        "contentDetails": {"duration": "PT-broken", "videoPublishedAt": "yesterday"},
+    }
 
 
 def _etag(payload: object) -> str:
@@ -331,7 +375,7 @@ def _thumbnails(key: str) -> dict[str, Any]:
 def _channels(sim: YouTubeSimulator, params: dict[str, str], as_of: datetime) -> dict:
     parts, wanted = _parts("channels.list", params), _ids(params)
     net = sim.network
-    found = [c for c in (net.channel(i) for i in wanted) if c and c.published_at < as_of]
+    found = [c for c in (net.channel(i) for i in wanted) if c and c.exists_at(as_of)]
     items = [_channel_item(net, c, parts, as_of) for c in found]
     return _list("channel", items, len(items), _max_results(params))
 
@@ -376,14 +420,11 @@ def _playlist_items(sim: YouTubeSimulator, params: dict[str, str], as_of: dateti
     if not playlist_id:
         raise ApiError(400, "badRequest", "No filter selected. Expected one of: id, playlistId")
     channel = sim.network.channel("UC" + playlist_id[2:]) if playlist_id.startswith("UU") else None
-    if channel is None:
-        raise ApiError(
-            404,
-            "playlistNotFound",
-            "The playlist identified with the request's playlistId parameter cannot be found.",
-        )
+    uploads = _uploads(sim, channel, as_of) if channel and channel.exists_at(as_of) else []
+    # YouTube has no uploads playlist for a channel that never uploaded (nor a gone one)
+    if channel is None or not uploads:
+        raise ApiError(404, "playlistNotFound")
     per_page, offset = _max_results(params), _offset(params)
-    uploads = _uploads(sim, channel, as_of)
     page = uploads[offset : offset + per_page]
     items = []
     for position, n in enumerate(page, start=offset):
@@ -432,7 +473,7 @@ def _videos(sim: YouTubeSimulator, params: dict[str, str], as_of: datetime) -> d
     items = []
     for video_id in wanted:
         located = net.locate(video_id, as_of)
-        if located is not None:
+        if located is not None and net.channels[located[0]].exists_at(as_of):
             items.append(_video_item(net, *located, parts, as_of))
     return _list("video", items, len(items), len(items))
 
@@ -450,13 +491,13 @@ def _video_item(net: Network, ch_index: int, n: int, parts: set[str], as_of: dat
             "channelTitle": channel.title,
             "tags": list(video.tags),
             "categoryId": channel.category_id,
-            "liveBroadcastContent": "none",
+            "liveBroadcastContent": video.broadcast_content(as_of),
             "defaultAudioLanguage": "en",
             "localized": {"title": video.title, "description": video.description},
         }
     if "contentDetails" in parts:
         item["contentDetails"] = {
-            "duration": iso_duration(video.duration_seconds),
+            "duration": video.duration_at(as_of),
             "dimension": "2d",
             "definition": video.definition,
             "caption": "false",
@@ -465,13 +506,14 @@ def _video_item(net: Network, ch_index: int, n: int, parts: set[str], as_of: dat
             "projection": "rectangular",
         }
     if "statistics" in parts:
-        counters = net.counters(video, as_of)
-        item["statistics"] = {
-            "viewCount": str(counters.views),
-            "likeCount": str(counters.likes),
-            "favoriteCount": "0",
-            "commentCount": str(counters.comments),
-        }
+        counters, traits = net.counters(video, as_of), channel.real_world
+        stats = {"viewCount": str(counters.views)}
+        if not traits.hides_like_count:  # hidden likes: the field is absent
+            stats["likeCount"] = str(counters.likes)
+        stats["favoriteCount"] = "0"
+        if not traits.comments_disabled:  # comments disabled: absent too
+            stats["commentCount"] = str(counters.comments)
+        item["statistics"] = stats
     item["etag"] = _etag(item)
     return item
 
@@ -498,7 +540,7 @@ def _search(sim: YouTubeSimulator, params: dict[str, str], as_of: datetime) -> d
                 "description": video.description,
                 "thumbnails": _thumbnails(video.video_id),
                 "channelTitle": channel.title,  # type: ignore[union-attr]
-                "liveBroadcastContent": "none",
+                "liveBroadcastContent": video.broadcast_content(as_of),
                 "publishTime": _ts(video.published_at),
             }
         item["etag"] = _etag(item)
