@@ -56,6 +56,7 @@ COLUMNS: dict[str, dict[str, Any]] = {
         "published_at": _TIMESTAMP,
         "duration_seconds": {"data_type": "bigint", "precision": 32},
         "duration_iso": {"data_type": "text"},
+        "live_broadcast_content": {"data_type": "text"},
         "category_id": {"data_type": "text"},
         "tags": {"data_type": "json"},
         "definition": {"data_type": "text"},

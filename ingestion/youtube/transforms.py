@@ -117,6 +117,8 @@ def video_row(item: dict[str, Any], first_seen_date: date) -> dict:
         else None,
         "duration_seconds": duration_seconds(iso) if iso else None,
         "duration_iso": iso,
+        # "live"/"upcoming" broadcasts report duration P0D: dbt keeps them apart.
+        "live_broadcast_content": snippet.get("liveBroadcastContent"),
         "category_id": snippet.get("categoryId"),
         "tags": list(snippet.get("tags", [])),
         "definition": details.get("definition"),
