@@ -121,5 +121,5 @@
         {%- for name, unknown in conditions.items() %}
         case when {{ unknown }} then '{{ name }}' end{{ ',' if not loop.last }}
         {%- endfor %}
-    ]::text [], null)
+    ]::text[], null)
 {%- endmacro %}

@@ -150,7 +150,7 @@ final as (
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated,
-        unknown_inputs::text [] as unknown_inputs
+        unknown_inputs::text[] as unknown_inputs
     from rated
 )
 

@@ -147,7 +147,7 @@ final as (
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated,
-        unknown_inputs::text [] as unknown_inputs,
+        unknown_inputs::text[] as unknown_inputs,
         {{ built_at() }} as built_at
     from rated
     {% if not is_incremental() %}
