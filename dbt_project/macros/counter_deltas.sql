@@ -10,6 +10,14 @@
     through unchanged.
     The result adds `previous_<date_column>`, `days_since_previous`, the
     previous value of each counter, each delta, and `is_restated`.
+
+    A counter may be null: YouTube omits hidden likes, disabled comments and
+    hidden subscriber counts, and an absent counter is unknown, not 0. Its
+    delta is then null, and the next day it is known again is measured from
+    its last known value within `max_gap_days` (`previous_<counter>`), so
+    the deltas still telescope to the counter's change. A counter known for
+    the first time with no known value before it is a baseline (delta 0), or
+    counts from zero like a new entity.
 #}
 {% macro counter_deltas(
     snapshots, key_columns, date_column, counters, starts_from_zero='starts_from_zero',
@@ -21,11 +29,22 @@
             *,
             lag({{ date_column }}) over by_entity as lag_date,
             {%- for counter in counters %}
-            lag({{ counter }}) over by_entity as lag_{{ counter }},
+            -- The newest known value of the max_gap_days before: the max of
+            -- (days, value) pairs is the value of the newest day that has one.
+            (max(array[
+                ({{ date_column }} - '0001-01-01'::date)::bigint, {{ counter }}::bigint
+            ]) filter (where {{ counter }} is not null) over known_before)[2]
+                as known_{{ counter }},
             {%- endfor %}
             true as is_sequenced
         from {{ snapshots }}
-        window by_entity as (partition by {{ keys }} order by {{ date_column }})
+        window
+            by_entity as (partition by {{ keys }} order by {{ date_column }}),
+            known_before as (
+                by_entity range between
+                interval '{{ var("max_gap_days") }} days' preceding
+                and interval '1 day' preceding
+            )
     ),
 
     linked as (
@@ -41,9 +60,16 @@
     based as (
         select
             *,
-            -- case, not and: the expression runs only for rows without a previous
+            -- case, not and: the expression runs only for rows with a known
+            -- counter and no known value before it (first snapshots, mostly)
             case
-                when has_previous then false else {{ starts_from_zero }}
+                when
+                    {%- for counter in counters %}
+                    ({{ counter }} is null or known_{{ counter }} is not null)
+                    {%- if not loop.last %} and{% endif %}
+                    {%- endfor %}
+                    then false
+                else {{ starts_from_zero }}
             end as counts_from_zero
         from linked
     )
@@ -59,16 +85,18 @@
         end as days_since_previous,
         {%- for counter, delta in counters.items() %}
         {{ counter }},
-        case when has_previous then lag_{{ counter }} end as previous_{{ counter }},
-        {{ counter }} - case
-            when has_previous then lag_{{ counter }}
-            when counts_from_zero then 0
-            else {{ counter }}
+        known_{{ counter }} as previous_{{ counter }},
+        case
+            when {{ counter }} is null then null
+            when known_{{ counter }} is not null
+                then {{ counter }} - known_{{ counter }}
+            when counts_from_zero then {{ counter }}
+            else 0
         end as {{ delta }},
         {%- endfor %}
         (
             {%- for counter in counters %}
-            (has_previous and {{ counter }} < lag_{{ counter }})
+            coalesce({{ counter }} < known_{{ counter }}, false)
             {%- if not loop.last %} or {% endif -%}
             {% endfor %}
         ) as is_restated
@@ -282,15 +310,16 @@
 
 {#
     The rows an incremental differencing model rewrites from `changed_from`
-    on, preceded by each of their entities' newest row that this model
-    already holds from the `max_gap_days` before it: the previous snapshot
-    its first rewritten row is differenced against (counter_deltas' lag finds
-    it; the model keeps only rows from `changed_from` on). The stored row
-    carries the counters it was built from, so the sources are read only
-    from the lookback window on, and one stored row per rewritten entity is
-    all the lag has to sort with the new rows. `changed` is the relation of
-    new input rows with `columns`; `key_columns` are counter_deltas' keys,
-    the first of them the entity's id (never null).
+    on, preceded by the rows this model already holds of each of their
+    entities from the `max_gap_days` before it: the previous snapshots its
+    first rewritten rows are differenced against (counter_deltas looks back
+    that far, to the newest snapshot and to the newest known value of each
+    counter, which a hidden counter may leave a few days back; the model
+    keeps only rows from `changed_from` on). The stored rows carry the
+    counters they were built from, so the sources are read only from the
+    lookback window on. `changed` is the relation of new input rows with
+    `columns`; `key_columns` are counter_deltas' keys, the first of them the
+    entity's id (never null).
 #}
 {% macro with_stored_previous(changed, key_columns, date_column, columns, changed_from) -%}
     {%- set entity = key_columns[0] -%}
@@ -300,28 +329,13 @@
         stored.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ this }} as stored
-    inner join (
-        select
-            {%- for key in key_columns %}
-            {{ key }},
-            {%- endfor %}
-            max({{ date_column }}) as previous_date
-        from {{ this }}
-        where
-            {{ date_column }} >= {{ gap_start }}
-            and {{ date_column }} < {{ changed_from }}
-            and {{ entity }} in (
-                select {{ entity }} from {{ changed }}
-                where {{ date_column }} >= {{ changed_from }}
-            )
-        group by {{ key_columns | join(', ') }}
-    ) as newest
-        on
-            stored.{{ entity }} = newest.{{ entity }}
-            and stored.{{ date_column }} = newest.previous_date
     where
         stored.{{ date_column }} >= {{ gap_start }}
         and stored.{{ date_column }} < {{ changed_from }}
+        and stored.{{ entity }} in (
+            select {{ entity }} from {{ changed }}
+            where {{ date_column }} >= {{ changed_from }}
+        )
     union all
     select
         {%- for column in columns %}

@@ -18,6 +18,7 @@
 
 {% macro growth_rate(current_value, previous_value) -%}
     case
+        when {{ current_value }} is null then null
         when {{ previous_value }} is null then 0
         when {{ previous_value }} = 0
             then case when {{ current_value }} > 0 then 100 else 0 end
@@ -87,4 +88,38 @@
 {#- The instant a reporting day (a date expression) starts, as timestamptz. -#}
 {% macro reporting_day_start(date_expression) -%}
     (({{ date_expression }})::timestamp at time zone '{{ var("reporting_timezone") }}')
+{%- endmacro %}
+
+{#
+    How a YouTube video's duration compares with the range the platform
+    generates (vars `video_duration_min_seconds`, `video_duration_max_seconds`):
+    `in_range`, `short` (a Short or clip), `long` (a long upload or a live
+    replay), `live` or `upcoming` (a broadcast, no duration yet), `unknown`.
+    Real videos outside the range are flagged here, never rejected.
+#}
+{% macro duration_status(duration_seconds, live_broadcast_content) -%}
+    case
+        when {{ live_broadcast_content }} in ('live', 'upcoming')
+            then {{ live_broadcast_content }}
+        when {{ duration_seconds }} is null then 'unknown'
+        when {{ duration_seconds }} < {{ var('video_duration_min_seconds') }}
+            then 'short'
+        when {{ duration_seconds }} > {{ var('video_duration_max_seconds') }}
+            then 'long'
+        else 'in_range'
+    end
+{%- endmacro %}
+
+{#
+    The inputs of a rate or estimate that were unknown on the day (a counter
+    YouTube hid): `conditions` maps each input's name to a boolean SQL
+    expression that is true when it was unknown. A text[] of the names, in
+    the order given; empty when every input was known.
+#}
+{% macro unknown_inputs(conditions) -%}
+    array_remove(array[
+        {%- for name, unknown in conditions.items() %}
+        case when {{ unknown }} then '{{ name }}' end{{ ',' if not loop.last }}
+        {%- endfor %}
+    ]::text[], null)
 {%- endmacro %}

@@ -24,6 +24,7 @@ youtube_videos as (
         published_date,
         duration_seconds,
         duration_iso,
+        live_broadcast_content,
         category_id,
         video_definition,
         first_seen_date
@@ -79,6 +80,10 @@ joined as (
         youtube_videos.published_date,
         youtube_videos.duration_seconds,
         youtube_videos.duration_iso,
+        youtube_videos.live_broadcast_content,
+        {{ duration_status(
+            'youtube_videos.duration_seconds', 'youtube_videos.live_broadcast_content'
+        ) }} as duration_status,
         youtube_videos.category_id,
         youtube_videos.video_definition,
         youtube_videos.first_seen_date,
@@ -105,6 +110,8 @@ final as (
         published_date::date as published_date,
         duration_seconds::integer as duration_seconds,
         duration_iso::text as duration_iso,
+        live_broadcast_content::text as live_broadcast_content,
+        duration_status::text as duration_status,
         category_id::text as category_id,
         video_definition::text as video_definition,
         first_seen_date::date as first_seen_date,

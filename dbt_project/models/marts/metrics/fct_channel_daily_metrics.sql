@@ -66,7 +66,9 @@ video_totals as (
         channel_id,
         collection_date,
         sum(likes_daily) as likes_daily,
-        sum(comments_daily) as comments_daily
+        sum(comments_daily) as comments_daily,
+        bool_or(likes_daily is null) as has_unknown_likes,
+        bool_or(comments_daily is null) as has_unknown_comments
     from video_deltas
     group by channel_id, collection_date
 ),
@@ -93,6 +95,8 @@ joined as (
         coalesce(video_totals.likes_daily, 0) as likes_daily,
         coalesce(video_totals.comments_daily, 0) as comments_daily,
         coalesce(share_totals.shares_daily, 0) as shares_daily,
+        coalesce(video_totals.has_unknown_likes, false) as has_unknown_likes,
+        coalesce(video_totals.has_unknown_comments, false) as has_unknown_comments,
         channel_deltas.is_restated,
         coalesce(channel_cpm.base_cpm_usd, {{ var('default_base_cpm_usd') }})
             as base_cpm_usd,
@@ -116,7 +120,14 @@ rated as (
         {{ engagement_rate(
             'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
         ) }} as engagement_rate,
-        {{ growth_rate('subscribers', 'previous_subscribers') }} as growth_rate
+        {{ growth_rate('subscribers', 'previous_subscribers') }} as growth_rate,
+        -- Likes and comments are summed over the videos that showed them.
+        {{ unknown_inputs({
+            'views': 'views_daily is null',
+            'subscribers': 'subscribers_daily is null',
+            'likes': 'has_unknown_likes',
+            'comments': 'has_unknown_comments',
+        }) }} as unknown_inputs
     from joined
 ),
 
@@ -138,7 +149,8 @@ final as (
         base_cpm_usd::numeric(10, 4) as base_cpm_usd,
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
-        is_restated::boolean as is_restated
+        is_restated::boolean as is_restated,
+        unknown_inputs::text[] as unknown_inputs
     from rated
 )
 

@@ -28,7 +28,8 @@ channel_days as (
         ad_revenue_usd,
         affiliate_revenue_usd,
         sponsorship_revenue_usd,
-        revenue_estimate_usd
+        revenue_estimate_usd,
+        unknown_inputs
     from {{ ref('fct_channel_daily_metrics') }}
     {% if is_incremental() %}
         where metric_date >= {{ incremental_window_start('revenue_date') }}
@@ -48,7 +49,8 @@ final as (
         ad_revenue_usd,
         affiliate_revenue_usd,
         sponsorship_revenue_usd,
-        revenue_estimate_usd
+        revenue_estimate_usd,
+        unknown_inputs
     from channel_days
 )
 

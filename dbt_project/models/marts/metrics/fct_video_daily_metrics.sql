@@ -112,12 +112,20 @@ joined as (
         on video_deltas.channel_id = channel_cpm.channel_id
 ),
 
+-- A counter YouTube hid that day has no delta: the rate and the revenue are
+-- computed from the known ones and unknown_inputs names the others.
 rated as (
     select
         *,
         {{ engagement_rate(
-            'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
-        ) }} as engagement_rate
+            'coalesce(likes_daily, 0)', 'coalesce(comments_daily, 0)',
+            'shares_daily', 'views_daily',
+        ) }} as engagement_rate,
+        {{ unknown_inputs({
+            'views': 'views_daily is null',
+            'likes': 'likes_daily is null',
+            'comments': 'comments_daily is null',
+        }) }} as unknown_inputs
     from joined
 ),
 
@@ -139,6 +147,7 @@ final as (
         cpm_source::text as cpm_source,
         {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
         is_restated::boolean as is_restated,
+        unknown_inputs::text[] as unknown_inputs,
         {{ built_at() }} as built_at
     from rated
     {% if not is_incremental() %}

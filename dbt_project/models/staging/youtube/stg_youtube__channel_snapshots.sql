@@ -1,5 +1,7 @@
 with
 
+-- A hidden subscriber count is unknown, whether YouTube omits it or sends a
+-- placeholder next to hiddenSubscriberCount: null, never 0.
 source as (
     select
         channel_id,
@@ -8,10 +10,12 @@ source as (
         title,
         published_at,
         country,
-        subscriber_count,
-        view_count,
-        video_count,
-        hidden_subscriber_count,
+        {{ columns_or_null(source('youtube', 'channel_snapshots'), {
+            'subscriber_count': 'bigint',
+            'view_count': 'bigint',
+            'video_count': 'bigint',
+            'hidden_subscriber_count': 'boolean',
+        }) }},
         _dlt_load_id
     from {{ source('youtube', 'channel_snapshots') }}
 ),
@@ -32,7 +36,10 @@ final as (
         title::text as channel_title,
         published_at::timestamptz as channel_published_at,
         country::text as country_code,
-        subscriber_count::bigint as subscriber_count,
+        case
+            when not coalesce(hidden_subscriber_count, false)
+                then subscriber_count::bigint
+        end as subscriber_count,
         view_count::bigint as view_count,
         video_count::bigint as video_count,
         coalesce(hidden_subscriber_count, false) as is_subscriber_count_hidden,
