@@ -7,16 +7,14 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 export PATH="$HOME/.local/bin:$PATH" # where setup installs uv
-step() { printf '\n[ytempire demo] == %s\n' "$*"; }
+step() { printf '[ytempire demo] == %s\n' "$*"; }
 yt() { uv run --frozen ytempire "$@"; }
 
 LOCAL_DIR="${YTEMPIRE_LOCAL_DIR:-.local}"
 FIRST_DAY=2025-01-01 LAST_DAY=2025-01-03 # the simulated network's first quota days
 started=$SECONDS
 
-step "services"
-yt doctor
-
+# `make setup` has just printed the services' health (ytempire doctor).
 step "youtube: the simulated Data API v3, three quota days landed in raw_youtube (dlt)"
 YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
 export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
@@ -25,7 +23,10 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$YT_PORT") 2>/dev/null; then
   echo "port $YT_PORT is in use (an earlier simulator?): stop it, or set YTEMPIRE_YOUTUBE_SIM_PORT" >&2
   exit 1
 fi
-yt simulate youtube --port "$YT_PORT" --register >"$LOCAL_DIR/logs/youtube-simulator.log" 2>&1 &
+# The environment's own executable (setup ran `uv sync`), so $! is the simulator
+# itself and the kill below reaches it (not a shell or uv in between).
+.venv/bin/ytempire simulate youtube --port "$YT_PORT" --register \
+  >"$LOCAL_DIR/logs/youtube-simulator.log" 2>&1 &
 YT_SIM_PID=$!
 trap 'kill "$YT_SIM_PID" 2>/dev/null || true' EXIT
 for _ in $(seq 120); do
@@ -50,14 +51,13 @@ step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
 # A bounded catch-up run of the Spark job (it resumes from its checkpoint on
 # the next demo), then the real-time query.
 yt stream windows --available-now --run-date "$LAST_DAY"
-yt stream latest --limit 5
+yt stream latest --limit 3
 
 step "quality before dbt: Great Expectations on the raw landings and operational tables"
 yt quality validate --checkpoint raw --date "$LAST_DAY" || [ $? -eq 3 ] # 3: an expectation failed
 
-step "dbt warehouse: build, analyst views, docs"
+step "dbt warehouse: build and docs"
 yt warehouse build --run-date "$LAST_DAY"
-yt warehouse show --limit 3
 yt warehouse docs
 
 step "quality after dbt: marts checkpoint, six-dimension scores, anomaly detection"
@@ -75,7 +75,7 @@ step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
   dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:8580/
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
-  the analyst views:                        marts.mv_channel_performance, mv_video_analytics, mv_revenue_summary
+  the analyst views (first rows):           uv run ytempire warehouse show
   run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
   the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html

@@ -33,7 +33,9 @@ if ! command -v uv >/dev/null; then
   ln -sf "$uv_venv/bin/uv" "$HOME/.local/bin/uv"
 fi
 uv --version
-uv sync --frozen --python 3.11
+echo "syncing the locked Python environment into .venv (minutes on a fresh machine)"
+uv sync --frozen --python 3.11 --quiet
+echo "python environment: $(uv pip list --quiet 2>/dev/null | tail -n +3 | wc -l) packages in .venv"
 
 step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium)"
 missing=()

@@ -9,6 +9,7 @@ message (what failed, where, what to do next) with their exit code.
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from typing import Any
 
@@ -83,8 +84,11 @@ def db_init(database: str | None) -> None:
     """Create the database and apply sql/ (schemas, roles, tables). Re-runnable."""
     from ytempire.db import init_database
 
-    name = init_database(database, progress=lambda msg: click.echo(f"  {msg}"))
-    click.echo(f"database {name} is up to date")
+    steps: list[str] = []
+    name = init_database(database, progress=steps.append)
+    for line in steps if logging.getLogger().isEnabledFor(logging.INFO) else ():
+        click.echo(f"  {line}")
+    click.echo(f"database {name} is up to date ({len(steps)} steps; -v lists them)")
 
 
 @db.command("conninfo")
