@@ -207,14 +207,20 @@ def events(conn: Conn, day: date, top_reasons: int = 12) -> Events:
         """,
         {"day": day},
     ).fetchall()
-    dead = conn.execute(
-        f"""
-        select reason, count(*) as messages from {OPS.dead_letters}
-        where {_on_day("coalesce(kafka_timestamp, dead_lettered_at)")}
-        group by reason order by messages desc, reason
-        """,
-        {"day": day},
-    ).fetchall()
+    # The landing creates its dead-letter table with the first dead letter.
+    exists = conn.execute("select to_regclass(%s)", (OPS.dead_letters,)).fetchone()
+    dead = (
+        conn.execute(
+            f"""
+            select reason, count(*) as messages from {OPS.dead_letters}
+            where {_on_day("coalesce(kafka_timestamp, dead_lettered_at)")}
+            group by reason order by messages desc, reason
+            """,
+            {"day": day},
+        ).fetchall()
+        if exists != (None,)
+        else []
+    )
     by_reason = [(str(r), int(n)) for r, n in dead[:top_reasons]]
     if len(dead) > top_reasons:
         by_reason.append(("(other reasons)", sum(int(n) for _, n in dead[top_reasons:])))
