@@ -32,7 +32,7 @@ import psycopg
 
 from ytempire.simulation import ids
 
-NICHES = ("gaming", "finance", "education", "technology", "lifestyle")
+NICHES = ("gaming", "finance", "education", "tech", "lifestyle")
 
 _RAW_DDL = """
 create table if not exists raw_youtube.channel_snapshots (

@@ -1,0 +1,38 @@
+-- Every CPM override configures something that exists: a niche at least one
+-- channel has, or a known channel id. An override naming anything else
+-- (`technology` where the channels say `tech`) would silently never apply,
+-- so it fails the build. Returns the overrides that match nothing.
+with
+
+overrides as (
+    select
+        override_scope,
+        scope_value
+    from {{ ref('channel_cpm_overrides') }}
+),
+
+channels as (
+    select
+        channel_id,
+        niche
+    from {{ ref('int_channels_joined') }}
+),
+
+final as (
+    select
+        overrides.override_scope,
+        overrides.scope_value
+    from overrides
+    where not exists (
+        select
+        from channels
+        where
+            (overrides.override_scope = 'niche' and channels.niche = overrides.scope_value)
+            or (
+                overrides.override_scope = 'channel'
+                and channels.channel_id = overrides.scope_value
+            )
+    )
+)
+
+select * from final
