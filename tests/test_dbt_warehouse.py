@@ -248,8 +248,9 @@ def test_analyst_can_read_each_materialized_view(
 @pytest.mark.parametrize(
     "relation",
     [
-        "marts.fct_channel_daily_metrics",
-        "marts.dim_videos",
+        "marts.fct_video_settled_totals",
+        "marts.fct_revenue_estimates",
+        "marts.fct_video_lifecycle",
         "intermediate.int_video_snapshots_differenced",
         "staging.stg_youtube__channel_snapshots",
         "seeds.channel_cpm_overrides",
@@ -257,7 +258,7 @@ def test_analyst_can_read_each_materialized_view(
         "raw_youtube.channel_snapshots",
     ],
 )
-def test_analyst_cannot_read_anything_upstream(
+def test_analyst_cannot_read_internal_marts_or_anything_upstream(
     built: dict[str, Any], dbt_settings: Settings, relation: str
 ) -> None:
     with (
