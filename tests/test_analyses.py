@@ -78,8 +78,8 @@ def _land(conn: psycopg.Connection[Any]) -> None:
     """The crafted network's raw and operational rows (see the module docstring)."""
     create_raw_tables(conn)
     create_raw_indexes(conn)
-    for index, (title, niche, views, likes, catalog, subs, subs_step, cost, quality) in (
-        enumerate(NETWORK)
+    for index, (title, niche, views, likes, catalog, subs, subs_step, cost, quality) in enumerate(
+        NETWORK
     ):
         channel = ids.channel_id(index)
         video = ids.youtube_video_id(index, 0)
@@ -93,8 +93,15 @@ def _land(conn: psycopg.Connection[Any]) -> None:
             "insert into ytempire.videos (video_id, channel_id, title, status, "
             "youtube_video_id, duration_seconds, quality_score, generation_cost_usd, "
             "published_at) values (%s, %s, %s, 'published', %s, 300, %s, %s, %s)",
-            (ids.platform_video_id(index, 0), channel, f"{title} 1", video, quality, cost,
-             published),
+            (
+                ids.platform_video_id(index, 0),
+                channel,
+                f"{title} 1",
+                video,
+                quality,
+                cost,
+                published,
+            ),
         )
         conn.execute(
             "insert into raw_youtube.videos (video_id, channel_id, title, published_at, "
@@ -113,15 +120,29 @@ def _land(conn: psycopg.Connection[Any]) -> None:
                 "collected_at, title, published_at, country, subscriber_count, view_count, "
                 "video_count, hidden_subscriber_count, _dlt_load_id, _dlt_id) values "
                 "(%s, %s, %s, %s, '2020-01-01', 'US', %s, %s, 1, false, 'load', %s)",
-                (channel, _day(day), collected, title, subs + subs_step * day,
-                 100_000 + video_views + catalog * day, f"c{index}-{day}"),
+                (
+                    channel,
+                    _day(day),
+                    collected,
+                    title,
+                    subs + subs_step * day,
+                    100_000 + video_views + catalog * day,
+                    f"c{index}-{day}",
+                ),
             )
             conn.execute(
                 "insert into raw_youtube.video_snapshots (video_id, collection_date, "
                 "channel_id, collected_at, view_count, like_count, comment_count, "
                 "_dlt_load_id, _dlt_id) values (%s, %s, %s, %s, %s, %s, 0, 'load', %s)",
-                (video, _day(day), channel, collected, video_views, likes * (day + 1),
-                 f"s{index}-{day}"),
+                (
+                    video,
+                    _day(day),
+                    channel,
+                    collected,
+                    video_views,
+                    likes * (day + 1),
+                    f"s{index}-{day}",
+                ),
             )
 
 
@@ -170,15 +191,20 @@ ANALYSES = (
 @pytest.mark.parametrize("name", ANALYSES)
 def test_each_analysis_uses_at_most_two_joins(analyses_settings: Settings, name: str) -> None:
     code = re.sub(r"--[^\n]*", "", _compiled(f"{name}.sql"))  # comments may say "join"
-    assert 0 < len(code.strip())
+    assert "select" in code
     assert len(re.findall(r"\bjoin\b", code, re.IGNORECASE)) <= 2
 
 
 def test_top_channels_by_revenue_7d(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "top_channels_by_revenue_7d")
     assert [
-        (r["channel_title"], r["niche"], r["revenue_7d_usd"], r["views_7d"],
-         r["engagement_rate_7d_pct"])
+        (
+            r["channel_title"],
+            r["niche"],
+            r["revenue_7d_usd"],
+            r["views_7d"],
+            r["engagement_rate_7d_pct"],
+        )
         for r in rows
     ] == [
         ("Alpha", "tech", Decimal("277.20"), 60_000, Decimal("3.00")),
@@ -195,18 +221,29 @@ def test_revenue_by_niche_daily(analyses_settings: Settings) -> None:
     assert len(rows) == 3 * DAYS - 1  # Gamma's day 3 was not collected
     tech_baseline = rows[(_day(0), "tech")]
     assert (
-        tech_baseline["ad_revenue_usd"], tech_baseline["affiliate_revenue_usd"],
-        tech_baseline["untracked_revenue_usd"], tech_baseline["revenue_estimate_usd"],
+        tech_baseline["ad_revenue_usd"],
+        tech_baseline["affiliate_revenue_usd"],
+        tech_baseline["untracked_revenue_usd"],
+        tech_baseline["revenue_estimate_usd"],
         tech_baseline["is_final"],
     ) == (Decimal("36.0000"), Decimal("3.6000"), Decimal("0.00"), Decimal("39.60"), True)
     finance = rows[(_day(1), "finance")]
     assert (
-        finance["ad_revenue_usd"], finance["affiliate_revenue_usd"],
-        finance["sponsorship_revenue_usd"], finance["tracked_revenue_usd"],
-        finance["untracked_revenue_usd"], finance["revenue_estimate_usd"], finance["is_final"],
+        finance["ad_revenue_usd"],
+        finance["affiliate_revenue_usd"],
+        finance["sponsorship_revenue_usd"],
+        finance["tracked_revenue_usd"],
+        finance["untracked_revenue_usd"],
+        finance["revenue_estimate_usd"],
+        finance["is_final"],
     ) == (
-        Decimal("20.2500"), Decimal("2.0250"), Decimal("0.0000"), Decimal("14.85"),
-        Decimal("7.43"), Decimal("22.28"), False,
+        Decimal("20.2500"),
+        Decimal("2.0250"),
+        Decimal("0.0000"),
+        Decimal("14.85"),
+        Decimal("7.43"),
+        Decimal("22.28"),
+        False,
     )
     assert rows[(_day(4), "gaming")]["revenue_estimate_usd"] == Decimal("1.76")
     assert (_day(3), "gaming") not in rows
@@ -214,8 +251,9 @@ def test_revenue_by_niche_daily(analyses_settings: Settings) -> None:
 
 def test_revenue_per_generation_cost(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "revenue_per_generation_cost")
-    assert [(r["niche"], r["channel_id"], r["revenue_usd"], r["revenue_per_cost_usd"])
-            for r in rows] == [
+    assert [
+        (r["niche"], r["channel_id"], r["revenue_usd"], r["revenue_per_cost_usd"]) for r in rows
+    ] == [
         ("finance", None, Decimal("74.25"), Decimal("74.25")),
         ("finance", BETA, Decimal("74.25"), Decimal("74.25")),
         ("gaming", None, Decimal("4.40"), Decimal("8.80")),
@@ -228,8 +266,14 @@ def test_revenue_per_generation_cost(analyses_settings: Settings) -> None:
 def test_subscriber_growth(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "subscriber_growth")
     assert [
-        (r["channel_title"], r["days_since_previous"], r["subscribers"],
-         r["subscribers_daily"], r["subscriber_growth_pct"], r["has_lost_subscribers"])
+        (
+            r["channel_title"],
+            r["days_since_previous"],
+            r["subscribers"],
+            r["subscribers_daily"],
+            r["subscriber_growth_pct"],
+            r["has_lost_subscribers"],
+        )
         for r in rows
     ] == [
         ("Beta", 1, 4_960, -10, Decimal("-0.20"), True),
@@ -242,8 +286,13 @@ def test_subscriber_growth(analyses_settings: Settings) -> None:
 def test_quality_score_vs_views(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "quality_score_vs_views")
     assert [
-        (r["quality_band_start"], r["videos"], r["views_mean"], r["views_median"],
-         r["revenue_mean_usd"])
+        (
+            r["quality_band_start"],
+            r["videos"],
+            r["views_mean"],
+            r["views_median"],
+            r["revenue_mean_usd"],
+        )
         for r in rows
     ] == [
         (50, 1, Decimal("2500.0"), 2_500, Decimal("4.40")),
@@ -255,9 +304,16 @@ def test_quality_score_vs_views(analyses_settings: Settings) -> None:
 def test_incomplete_or_not_final(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "incomplete_or_not_final")
     assert [
-        (r["metric_date"], r["is_complete"], r["is_final"], r["channels_expected"],
-         r["channels_collected"], r["videos_expected"], r["videos_collected"],
-         r["missing_channel_id"])
+        (
+            r["metric_date"],
+            r["is_complete"],
+            r["is_final"],
+            r["channels_expected"],
+            r["channels_collected"],
+            r["videos_expected"],
+            r["videos_collected"],
+            r["missing_channel_id"],
+        )
         for r in rows
     ] == [
         (_day(1), True, False, 3, 3, 3, 3, None),
@@ -360,13 +416,15 @@ def test_override_seed_check_fails_on_a_niche_no_channel_has(
 ) -> None:
     """Gamma leaves `gaming`: the shipped gaming override now configures nothing."""
     with pg_connect("loader", settings=analyses_settings) as conn:
-        conn.execute("update ytempire.channels set niche = 'cooking' where channel_id = %s",
-                     (GAMMA,))
+        conn.execute(
+            "update ytempire.channels set niche = 'cooking' where channel_id = %s", (GAMMA,)
+        )
     try:
         with pytest.raises(YTEmpireError, match="dbt test"):
             run_dbt("test", "--select", "assert_cpm_overrides_match_channels")
     finally:
         with pg_connect("loader", settings=analyses_settings) as conn:
-            conn.execute("update ytempire.channels set niche = 'gaming' where channel_id = %s",
-                         (GAMMA,))
+            conn.execute(
+                "update ytempire.channels set niche = 'gaming' where channel_id = %s", (GAMMA,)
+            )
     run_dbt("test", "--select", "assert_cpm_overrides_match_channels")

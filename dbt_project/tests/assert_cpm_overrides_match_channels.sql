@@ -23,16 +23,18 @@ final as (
         overrides.override_scope,
         overrides.scope_value
     from overrides
-    where not exists (
-        select
-        from channels
-        where
-            (overrides.override_scope = 'niche' and channels.niche = overrides.scope_value)
+    left join channels
+        on
+            (
+                overrides.override_scope = 'niche'
+                and overrides.scope_value = channels.niche
+            )
             or (
                 overrides.override_scope = 'channel'
-                and channels.channel_id = overrides.scope_value
+                and overrides.scope_value = channels.channel_id
             )
-    )
+    group by overrides.override_scope, overrides.scope_value
+    having count(channels.channel_id) = 0
 )
 
 select * from final

@@ -67,9 +67,9 @@ expected_channels as (
     from days
     inner join channel_snapshots
         on
-            channel_snapshots.collection_date <= days.collection_date
-            and channel_snapshots.collection_date
-            >= days.collection_date - {{ var('max_gap_days') }}
+            days.collection_date >= channel_snapshots.collection_date
+            and days.collection_date
+            <= channel_snapshots.collection_date + {{ var('max_gap_days') }}
     group by days.collection_date, channel_snapshots.channel_id
 ),
 
@@ -92,7 +92,8 @@ channel_days as (
         collection_date,
         count(*) as channels_expected,
         count(*) filter (where is_collected) as channels_collected,
-        sum(videos_expected) filter (where not is_collected) as videos_of_missed_channels
+        sum(videos_expected) filter (where not is_collected)
+            as videos_of_missed_channels
     from channel_status
     group by collection_date
 ),

@@ -43,13 +43,13 @@ final as (
         channel_status::text as channel_status,
         valid_from_date::date as valid_from_date,
         coalesce(
-            lead(valid_from_date) over (partition by channel_id order by dbt_valid_from),
-            date '9999-12-31'
+            lead(valid_from_date) over by_channel, date '9999-12-31'
         )::date as valid_to_date,
         dbt_valid_from::timestamptz as recorded_at,
         dbt_valid_to::timestamptz as superseded_at,
         (dbt_valid_to is null) as is_current
     from dated
+    window by_channel as (partition by channel_id order by dbt_valid_from)
 )
 
 select * from final

@@ -119,13 +119,6 @@ joined as (
         coalesce(tracked.tracked_videos, 0) as tracked_videos,
         coalesce(tracked.tracked_views_daily, 0) as tracked_views_daily,
         coalesce(tracked.tracked_billable_views, 0) as tracked_billable_views,
-        -- The catalog beyond the tracked videos: unmeasured on a baseline day.
-        case
-            when channel_deltas.is_baseline then 0
-            else greatest(
-                channel_deltas.views_daily - coalesce(tracked.tracked_views_daily, 0), 0
-            )
-        end as untracked_views_daily,
         coalesce(tracked.likes_daily, 0) as likes_daily,
         coalesce(tracked.comments_daily, 0) as comments_daily,
         coalesce(tracked.shares_daily, 0) as shares_daily,
@@ -155,6 +148,11 @@ joined as (
 rated as (
     select
         *,
+        -- The catalog beyond the tracked videos: unmeasured on a baseline day.
+        case
+            when is_baseline then 0
+            else greatest(views_daily - tracked_views_daily, 0)
+        end as untracked_views_daily,
         {{ engagement_rate(
             'likes_daily', 'comments_daily', 'shares_daily', 'tracked_views_daily'
         ) }} as engagement_rate_pct,
