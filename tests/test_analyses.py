@@ -39,10 +39,10 @@ from typing import Any
 import psycopg
 import pytest
 
+from tests.conftest import own_database
 from ytempire.clients import pg_connect
-from ytempire.db import drop_database, init_database
 from ytempire.errors import YTEmpireError
-from ytempire.settings import Settings, get_settings
+from ytempire.settings import Settings
 from ytempire.simulation import ids
 from ytempire.simulation.warehouse_fixture import create_raw_indexes, create_raw_tables
 from ytempire.warehouse import DBT_PROJECT_DIR, run_dbt
@@ -149,21 +149,12 @@ def _land(conn: psycopg.Connection[Any]) -> None:
 @pytest.fixture(scope="module")
 def analyses_settings() -> Iterator[Settings]:
     """A database of this module's own, landed and built once."""
-    name = f"{get_settings().pg_database.removesuffix('_test')}_analyses_test"
-    patch = pytest.MonkeyPatch()
-    patch.setenv("YTEMPIRE_PG_DATABASE", name)  # dbt's profile reads the environment
-    get_settings.cache_clear()
-    settings = get_settings()
-    drop_database(name, settings=settings)
-    init_database(settings=settings)
-    with pg_connect("loader", settings=settings) as conn:
-        _land(conn)
-    run_dbt("build")
-    run_dbt("compile", "--select", "path:analyses")
-    yield settings
-    drop_database(name, settings=settings)
-    patch.undo()
-    get_settings.cache_clear()
+    with own_database("analyses") as settings:
+        with pg_connect("loader", settings=settings) as conn:
+            _land(conn)
+        run_dbt("build")
+        run_dbt("compile", "--select", "path:analyses")
+        yield settings
 
 
 def _compiled(name: str) -> str:
@@ -176,6 +167,11 @@ def _analysis(settings: Settings, name: str) -> list[dict[str, Any]]:
         cur.execute(_compiled(f"{name}.sql"))  # type: ignore[arg-type]
         names = [column.name for column in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+
+def _pick(rows: list[dict[str, Any]], *names: str) -> list[tuple[Any, ...]]:
+    """The named columns of each row, in order."""
+    return [tuple(row[name] for name in names) for row in rows]
 
 
 ANALYSES = (
@@ -197,16 +193,9 @@ def test_each_analysis_uses_at_most_two_joins(analyses_settings: Settings, name:
 
 def test_top_channels_by_revenue_7d(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "top_channels_by_revenue_7d")
-    assert [
-        (
-            r["channel_title"],
-            r["niche"],
-            r["revenue_7d_usd"],
-            r["views_7d"],
-            r["engagement_rate_7d_pct"],
-        )
-        for r in rows
-    ] == [
+    assert _pick(
+        rows, "channel_title", "niche", "revenue_7d_usd", "views_7d", "engagement_rate_7d_pct"
+    ) == [
         ("Alpha", "tech", Decimal("277.20"), 60_000, Decimal("3.00")),
         ("Beta", "finance", Decimal("103.97"), 12_000, Decimal("6.00")),
         ("Gamma", "gaming", Decimal("4.40"), 2_000, Decimal("1.00")),
@@ -251,9 +240,7 @@ def test_revenue_by_niche_daily(analyses_settings: Settings) -> None:
 
 def test_revenue_per_generation_cost(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "revenue_per_generation_cost")
-    assert [
-        (r["niche"], r["channel_id"], r["revenue_usd"], r["revenue_per_cost_usd"]) for r in rows
-    ] == [
+    assert _pick(rows, "niche", "channel_id", "revenue_usd", "revenue_per_cost_usd") == [
         ("finance", None, Decimal("74.25"), Decimal("74.25")),
         ("finance", BETA, Decimal("74.25"), Decimal("74.25")),
         ("gaming", None, Decimal("4.40"), Decimal("8.80")),
@@ -265,17 +252,15 @@ def test_revenue_per_generation_cost(analyses_settings: Settings) -> None:
 
 def test_subscriber_growth(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "subscriber_growth")
-    assert [
-        (
-            r["channel_title"],
-            r["days_since_previous"],
-            r["subscribers"],
-            r["subscribers_daily"],
-            r["subscriber_growth_pct"],
-            r["has_lost_subscribers"],
-        )
-        for r in rows
-    ] == [
+    assert _pick(
+        rows,
+        "channel_title",
+        "days_since_previous",
+        "subscribers",
+        "subscribers_daily",
+        "subscriber_growth_pct",
+        "has_lost_subscribers",
+    ) == [
         ("Beta", 1, 4_960, -10, Decimal("-0.20"), True),
         ("Gamma", 2, 300, 0, Decimal("0.00"), False),
         ("Alpha", 1, 1_040, 10, Decimal("0.97"), False),
@@ -285,16 +270,9 @@ def test_subscriber_growth(analyses_settings: Settings) -> None:
 
 def test_quality_score_vs_views(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "quality_score_vs_views")
-    assert [
-        (
-            r["quality_band_start"],
-            r["videos"],
-            r["views_mean"],
-            r["views_median"],
-            r["revenue_mean_usd"],
-        )
-        for r in rows
-    ] == [
+    assert _pick(
+        rows, "quality_band_start", "videos", "views_mean", "views_median", "revenue_mean_usd"
+    ) == [
         (50, 1, Decimal("2500.0"), 2_500, Decimal("4.40")),
         (70, 1, Decimal("10000.0"), 10_000, Decimal("74.25")),
         (90, 1, Decimal("50000.0"), 50_000, Decimal("198.00")),
@@ -303,19 +281,17 @@ def test_quality_score_vs_views(analyses_settings: Settings) -> None:
 
 def test_incomplete_or_not_final(analyses_settings: Settings) -> None:
     rows = _analysis(analyses_settings, "incomplete_or_not_final")
-    assert [
-        (
-            r["metric_date"],
-            r["is_complete"],
-            r["is_final"],
-            r["channels_expected"],
-            r["channels_collected"],
-            r["videos_expected"],
-            r["videos_collected"],
-            r["missing_channel_id"],
-        )
-        for r in rows
-    ] == [
+    assert _pick(
+        rows,
+        "metric_date",
+        "is_complete",
+        "is_final",
+        "channels_expected",
+        "channels_collected",
+        "videos_expected",
+        "videos_collected",
+        "missing_channel_id",
+    ) == [
         (_day(1), True, False, 3, 3, 3, 3, None),
         (_day(2), True, False, 3, 3, 3, 3, None),
         (_day(3), False, False, 3, 2, 3, 2, GAMMA),
