@@ -37,4 +37,4 @@ final as (
 )
 
 select * from final
-order by has_lost_subscribers desc, subscriber_growth_pct, channel_id
+order by has_lost_subscribers desc, subscriber_growth_pct asc, channel_id asc

@@ -50,5 +50,5 @@ final as (
 )
 
 select * from final
-order by revenue_7d_usd desc, channel_id
+order by revenue_7d_usd desc, channel_id asc
 limit 20
