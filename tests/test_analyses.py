@@ -390,17 +390,25 @@ def test_every_readable_column_carries_its_documented_comment(
 def test_override_seed_check_fails_on_a_niche_no_channel_has(
     analyses_settings: Settings,
 ) -> None:
-    """Gamma leaves `gaming`: the shipped gaming override now configures nothing."""
+    """Gamma leaves `gaming`: the shipped gaming override now configures nothing.
+
+    At severity error (var cpm_override_check_severity) the check fails; at the
+    default, warn, it passes with the override named in the log.
+    """
+    check = ("test", "--select", "assert_cpm_overrides_match_channels")
+    strict = ("--vars", '{"cpm_override_check_severity": "error"}')
+    run_dbt(*check, *strict)  # every override matches a channel
     with pg_connect("loader", settings=analyses_settings) as conn:
         conn.execute(
             "update ytempire.channels set niche = 'cooking' where channel_id = %s", (GAMMA,)
         )
     try:
         with pytest.raises(YTEmpireError, match="dbt test"):
-            run_dbt("test", "--select", "assert_cpm_overrides_match_channels")
+            run_dbt(*check, *strict)
+        result = run_dbt(*check)
+        assert [str(node.status) for node in result.result] == ["warn"]
     finally:
         with pg_connect("loader", settings=analyses_settings) as conn:
             conn.execute(
                 "update ytempire.channels set niche = 'gaming' where channel_id = %s", (GAMMA,)
             )
-    run_dbt("test", "--select", "assert_cpm_overrides_match_channels")

@@ -1,7 +1,12 @@
 -- Every CPM override configures something that exists: a niche at least one
 -- channel has, or a known channel id. An override naming anything else
--- (`technology` where the channels say `tech`) would silently never apply,
--- so it fails the build. Returns the overrides that match nothing.
+-- (`technology` where the channels say `tech`) would silently never apply.
+-- Severity from var cpm_override_check_severity: `warn` by default (a small
+-- or partial network may lack a niche the full one has: the build names the
+-- override and goes on), `error` to fail the build, as production should.
+-- Returns the overrides that match nothing.
+{{ config(severity=var('cpm_override_check_severity')) }}
+
 with
 
 overrides as (
