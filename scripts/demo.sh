@@ -61,7 +61,7 @@ step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
   dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:8580/
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
-  the analyst views:                        marts.mv_channel_performance, mv_video_analytics, mv_revenue_summary
+  the analyst views:                        marts.mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
   run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
   every command:                            uv run ytempire --help   (add -v for library logs)
