@@ -59,6 +59,10 @@ ALERT_HIGH_BELOW = 70.0
 VIDEO_ID_PATTERN = "^[A-Za-z0-9_-]{11}$"
 CHANNEL_ID_PATTERN = "^UC[A-Za-z0-9_-]{22}$"
 DLT_LANDED_AT = "to_timestamp(t._dlt_load_id::double precision)"
+# raw_events.events is written by the landing's own COPY destination, without
+# dlt's per-row load id: its timeliness is the delivery lag to Kafka (the
+# broker's timestamp), the part of the path the platform's producers own.
+KAFKA_RECEIVED_AT = "t.kafka_timestamp"
 
 
 @dataclass(frozen=True)
@@ -158,13 +162,13 @@ TABLES: tuple[TableSpec, ...] = (
         "(t.occurred_at at time zone 'UTC')::date",
         ("event_id",),
         completeness=_present("event_id", "event_type", "occurred_at", "payload"),
-        accuracy=("t.schema_version >= 1", f"t.occurred_at <= {DLT_LANDED_AT}"),
+        accuracy=("t.schema_version >= 1", f"t.occurred_at <= {KAFKA_RECEIVED_AT}"),
         consistency=(
             "t.channel_id is null or exists "
             "(select from ytempire.channels as c where c.channel_id = t.channel_id)",
         ),
         validity=(f"t.channel_id ~ '{CHANNEL_ID_PATTERN}'",),
-        landed_at=DLT_LANDED_AT,
+        landed_at=KAFKA_RECEIVED_AT,
         due_at="t.occurred_at",
     ),
     TableSpec(

@@ -43,19 +43,33 @@ trap - EXIT
 
 step "kafka events: the platform's events for the same videos -> raw_events (dlt) -> processor"
 yt simulate events --to "$LAST_DAY"
-yt ingest events
+yt ingest events --run-date "$LAST_DAY"
 yt process events --idle-timeout 5
 
 step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
 # A bounded catch-up run of the Spark job (it resumes from its checkpoint on
 # the next demo), then the real-time query.
-yt stream windows --available-now
+yt stream windows --available-now --run-date "$LAST_DAY"
 yt stream latest --limit 5
 
+step "quality before dbt: Great Expectations on the raw landings and operational tables"
+yt quality validate --checkpoint raw --date "$LAST_DAY" || [ $? -eq 3 ] # 3: an expectation failed
+
 step "dbt warehouse: build, analyst views, docs"
-yt warehouse build
+yt warehouse build --run-date "$LAST_DAY"
 yt warehouse show --limit 3
 yt warehouse docs
+
+step "quality after dbt: marts checkpoint, six-dimension scores, anomaly detection"
+yt quality validate --checkpoint marts --date "$LAST_DAY" || [ $? -eq 3 ]
+yt quality scores --date "$LAST_DAY"
+# The demo holds three days, too few for a seasonal baseline: detection runs on a
+# labelled 90-day history of 25 simulated channels with one injected viral spike.
+yt quality simulate-history --channels 25 --days 90 --date "$LAST_DAY" --inject viral_spike
+yt quality anomalies --date "$LAST_DAY"
+
+step "the daily report"
+yt report daily --date "$LAST_DAY"
 
 step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
@@ -64,5 +78,8 @@ cat <<EOF
   the analyst views:                        marts.mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
   run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
+  the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html
+  Great Expectations Data Docs:             $LOCAL_DIR/data_docs/gx/index.html
+  Airflow (the same day through the DAG):   make airflow, then uv run ytempire airflow run --date $LAST_DAY
   every command:                            uv run ytempire --help   (add -v for library logs)
 EOF

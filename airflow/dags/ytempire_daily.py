@@ -10,7 +10,7 @@ of a day collects that day again and converges to the same rows.
     collect_youtube ─┐
                      ├─ catch_up_windows ─ validate_raw_placeholder ─ transform (Cosmos)
     land_kafka_events┘     ─ validate_marts_placeholder ─ detect_anomalies_placeholder
-                           ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report_placeholder
+                           ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report
 
 The landings publish the Assets ``RAW_YOUTUBE`` and ``RAW_EVENTS``: a DAG
 scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
@@ -137,7 +137,7 @@ with DAG(
         """Mark the run failed when a task failed: the all_done report alone would pass it."""
         raise RuntimeError("a task of this run failed; see the grid for which")
 
-    report = stage("daily_report_placeholder", trigger_rule=TriggerRule.ALL_DONE)
+    report = stage("daily_report", trigger_rule=TriggerRule.ALL_DONE)
     chain(
         [
             stage("collect_youtube", outlets=[RAW_YOUTUBE]),

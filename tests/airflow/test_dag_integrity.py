@@ -31,7 +31,7 @@ FIXED_TASKS = {
     "validate_marts_placeholder",
     "detect_anomalies_placeholder",
     "dbt_docs",
-    "daily_report_placeholder",
+    "daily_report",
     "fail_if_any_task_failed",
 }
 # The sentinel only turns a failure upstream into a failed run: retrying it changes nothing.
@@ -112,8 +112,8 @@ def test_every_dbt_node_is_one_task(dagbag: dict[str, Any]) -> None:
 def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any]) -> None:
     tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
     assert set(tasks["catch_up_windows"]["upstream"]) == {"collect_youtube", "land_kafka_events"}
-    assert tasks["daily_report_placeholder"]["trigger_rule"] == "all_done"
-    assert tasks["daily_report_placeholder"]["upstream"] == ["dbt_docs"]
+    assert tasks["daily_report"]["trigger_rule"] == "all_done"
+    assert tasks["daily_report"]["upstream"] == ["dbt_docs"]
     assert tasks["fail_if_any_task_failed"]["trigger_rule"] == "one_failed"
     assert set(tasks["fail_if_any_task_failed"]["upstream"]) == set(tasks) - {
         "fail_if_any_task_failed"

@@ -152,7 +152,7 @@ def test_the_ui_shows_the_green_run_and_opens_the_dbt_docs(
                 continue  # skipped: nothing failed
             badge = cell.get_by_test_id("task-state-badge")
             assert badge.locator(f'path[d="{CHECK_ICON}"]').count() == 1, task_id
-            red, green, blue = _rgb(badge.evaluate("e => getComputedStyle(e).backgroundColor"))
+            red, green, blue = badge.evaluate(_RGB)
             assert green > max(red, blue), (task_id, red, green, blue)
         page.screenshot(path=str(shots / "airflow_grid.png"), full_page=True)
 
@@ -166,9 +166,14 @@ def test_the_ui_shows_the_green_run_and_opens_the_dbt_docs(
         browser.close()
 
 
-def _rgb(css: str) -> tuple[int, ...]:
-    """(r, g, b) of a CSS ``rgb(...)``/``rgba(...)`` colour."""
-    return tuple(int(float(v)) for v in css[css.index("(") + 1 : -1].split(",")[:3])
+# (r, g, b) of an element's background in sRGB, whatever CSS colour syntax the UI
+# uses (Airflow 3's theme computes oklch()): a 1x1 canvas converts it.
+_RGB = """e => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    ctx.fillStyle = getComputedStyle(e).backgroundColor;
+    ctx.fillRect(0, 0, 1, 1);
+    return Array.from(ctx.getImageData(0, 0, 1, 1).data.slice(0, 3));
+}"""
 
 
 def _set_subscribers(scn: Scenario, value: str) -> None:
@@ -214,7 +219,7 @@ def test_a_failing_dbt_test_fails_its_model_and_skips_its_dependants(
         assert states[dependant] == "upstream_failed", dependant
     # Models that do not read channel snapshots still build.
     assert states["transform.stg_youtube__video_snapshots_model_build"] == "success"
-    assert states["daily_report_placeholder"] == "success"
+    assert states["daily_report"] == "success"
     assert states["fail_if_any_task_failed"] == "failed"
 
 

@@ -7,9 +7,9 @@ re-run of the day converges to the same rows (the landings are exactly-once
 by key and offset, the Spark sinks upsert, dbt's incremental models rewrite
 the days they touch). The same functions can be called without Airflow.
 
-Where a stage's owner has not landed yet (Great Expectations checkpoints,
-anomaly detection, the daily report) the function is a placeholder that says
-so in its recorded details, and in its name.
+Where a stage is not wired in yet (the Great Expectations checkpoints and
+anomaly detection) the function is a placeholder that says so in its recorded
+details, and in its name.
 
 Configuration (each with one default; the landings' own settings stay in
 :mod:`ytempire.settings` and :mod:`streaming.config`):
@@ -137,9 +137,19 @@ def detect_anomalies_placeholder(day: date) -> dict[str, Any]:
     return _placeholder("anomaly_detection", day, "issue 18 (monitoring/)")
 
 
-def daily_report_placeholder(day: date) -> dict[str, Any]:
-    """Placeholder for the daily report (issue 19); records the attempt, writes no report."""
-    return _placeholder("report", day, "issue 19 (reporting/)")
+def daily_report(day: date) -> dict[str, Any]:
+    """Write the day's report (HTML page and text summary; mail when SMTP is configured).
+
+    Runs whatever the other tasks did (the DAG's ``all_done``) and says what
+    failed; records itself as the ``report`` stage. Returns the files' paths.
+    """
+    from reporting.daily import write_daily_report
+
+    outcome = write_daily_report(day)
+    log.info(
+        "daily report for %s: %s (%s); %s", day, outcome.files, outcome.headline, outcome.email
+    )
+    return {"files": str(outcome.files), "headline": outcome.headline, "email": outcome.email}
 
 
 def generate_dbt_docs() -> str:
@@ -162,7 +172,7 @@ STAGE_FUNCTIONS = {
         validate_raw_placeholder,
         validate_marts_placeholder,
         detect_anomalies_placeholder,
-        daily_report_placeholder,
+        daily_report,
     )
 }
 
