@@ -49,7 +49,7 @@ lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
 	$(UV) mypy ytempire ingestion streaming reporting expectations monitoring
-	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests --processes 1
+	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests analyses --processes 1
 
 format: ## Apply ruff's formatting and fixes
 	$(UV) ruff format .

@@ -62,14 +62,15 @@ QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
         (),
     ),
     "a channel's monthly revenue": (
-        "select period_start, ad_revenue_usd, affiliate_revenue_usd, "
-        "sponsorship_revenue_usd, revenue_estimate_usd from marts.mv_revenue_summary "
-        "where channel_id = %s and period_grain = 'month' order by period_start",
+        "select month_start_date, sum(ad_revenue_usd), sum(affiliate_revenue_usd), "
+        "sum(sponsorship_revenue_usd), sum(revenue_estimate_usd) "
+        "from marts.mv_channel_revenue_daily where channel_id = %s "
+        "group by month_start_date order by month_start_date",
         ("CHANNEL",),
     ),
     "network revenue by week": (
-        "select period_start, sum(revenue_estimate_usd) from marts.mv_revenue_summary "
-        "where period_grain = 'week' group by period_start order by period_start",
+        "select week_start_date, sum(revenue_estimate_usd) from marts.mv_channel_revenue_daily "
+        "group by week_start_date order by week_start_date",
         (),
     ),
 }

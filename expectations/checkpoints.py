@@ -326,9 +326,7 @@ def run_checkpoint(
         docs_index=docs / "index.html",
     )
     for validation in chosen:
-        gx_checkpoint = _checkpoint(
-            context, source, checkpoint, validation, run_date, relations
-        )
+        gx_checkpoint = _checkpoint(context, source, checkpoint, validation, run_date, relations)
         result = gx_checkpoint.run(run_id=RunIdentifier(run_name=run.run_id))
         for validation_result in result.run_results.values():
             run.outcomes.extend(results.outcomes(validation, validation_result))

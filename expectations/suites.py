@@ -174,7 +174,9 @@ def marts_channel_daily() -> ExpectationSuite:
             gxe.ExpectColumnValuesToNotBeNull(column="channel_id"),
             gxe.ExpectColumnValuesToMatchRegex(column="channel_id", regex=YOUTUBE_CHANNEL_ID),
             gxe.ExpectCompoundColumnsToBeUnique(column_list=["channel_id", "metric_date"]),
-            gxe.ExpectColumnValuesToBeBetween(column="engagement_rate", min_value=0, max_value=100),
+            gxe.ExpectColumnValuesToBeBetween(
+                column="engagement_rate_pct", min_value=0, max_value=100
+            ),
             gxe.ExpectColumnValuesToBeBetween(column="revenue_estimate_usd", min_value=0),
         ],
         "The channel-day fact: grain, id format, rates and revenue in range.",

@@ -178,7 +178,7 @@ TABLES: tuple[TableSpec, ...] = (
         completeness=_present("views_daily", "subscribers", "revenue_estimate_usd"),
         accuracy=(
             "t.views_daily >= 0 or t.is_restated",
-            "t.engagement_rate between 0 and 100",
+            "t.engagement_rate_pct between 0 and 100",
             "t.revenue_estimate_usd >= 0",
         ),
         consistency=(

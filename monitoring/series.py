@@ -3,7 +3,8 @@
 
 Business series, per channel (entity: the channel id), from
 ``marts.fct_channel_daily_metrics``: ``views_daily``, ``subscribers_daily`` (net
-gained), ``revenue_usd`` (``revenue_estimate_usd``), ``engagement_rate`` (%).
+gained), ``revenue_usd`` (``revenue_estimate_usd``), ``engagement_rate``
+(``engagement_rate_pct``, %).
 
 Pipeline series:
 
@@ -57,7 +58,7 @@ cross join lateral (values
     ('views_daily', views_daily::float),
     ('subscribers_daily', subscribers_daily::float),
     ('revenue_usd', revenue_estimate_usd::float),
-    ('engagement_rate', engagement_rate::float)
+    ('engagement_rate', engagement_rate_pct::float)
 ) as m (metric, value)
 where metric_date between %(first)s and %(last)s and value is not null""",
     ),

@@ -75,7 +75,8 @@ step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
   dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:8580/
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
-  the analyst views (first rows):           uv run ytempire warehouse show
+  the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
+  their first rows:                         uv run ytempire warehouse show
   run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
   the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html

@@ -16,9 +16,13 @@ alter default privileges for role ytempire_loader
 revoke all on schema raw_youtube, raw_events, ytempire, streaming, analytics,
     staging, intermediate, snapshots, seeds, public from analyst;
 grant usage on schema marts to analyst;
-grant select on all tables in schema marts to analyst;
+-- Which marts the analyst reads is dbt's to say: the models documented with
+-- `access: public` carry `grants: {select: [analyst]}` and every other mart
+-- `grants: {select: []}` (dbt_project/dbt_project.yml), so the docs and the
+-- privileges cannot disagree. Nothing here grants tables, and the default
+-- privilege earlier versions set on new marts is withdrawn.
 alter default privileges for role ytempire_transformer in schema marts
-    grant select on tables to analyst;
+    revoke select on tables from analyst;
 
 -- The rest of the cluster. PostgreSQL grants CONNECT and TEMPORARY on every
 -- database to PUBLIC, so without this the analyst could connect to

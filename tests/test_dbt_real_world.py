@@ -137,7 +137,7 @@ def _video_days(dbt_settings: Settings) -> dict[int, tuple[Any, ...]]:
         dbt_settings,
         "transformer",
         "select (metric_date - %s)::int, views_daily, likes_daily, comments_daily, "
-        "is_restated, unknown_inputs, engagement_rate, revenue_estimate_usd "
+        "is_restated, unknown_inputs, engagement_rate_pct, revenue_estimate_usd "
         "from marts.fct_video_daily_metrics where video_id = %s",
         SPEC.start_date,
         HIDDEN,
@@ -174,7 +174,7 @@ def test_engagement_and_revenue_use_the_known_inputs_and_name_the_unknown(
     ((shares, engagement, revenue, cpm),) = _rows(
         dbt_settings,
         "transformer",
-        "select shares_daily, engagement_rate, revenue_estimate_usd, cpm_usd "
+        "select shares_daily, engagement_rate_pct, revenue_estimate_usd, cpm_usd "
         "from marts.fct_video_daily_metrics where video_id = %s and metric_date = %s",
         HIDDEN,
         SPEC.day_date(2),
@@ -216,7 +216,7 @@ def test_hidden_subscriber_count_is_unknown_never_zero(
     rows = _rows(
         dbt_settings,
         "transformer",
-        "select (metric_date - %s)::int, subscribers, subscribers_daily, growth_rate, "
+        "select (metric_date - %s)::int, subscribers, subscribers_daily, subscriber_growth_pct, "
         "unknown_inputs, is_restated from marts.fct_channel_daily_metrics "
         "where channel_id = %s order by 1",
         SPEC.start_date,

@@ -95,7 +95,8 @@ def _channel_days(dbt_settings: Settings, channel_index: int) -> dict[int, dict[
     with pg_connect("transformer", settings=dbt_settings) as conn, conn.cursor() as cur:
         cur.execute(
             "select (metric_date - %s)::int as day, days_since_previous, views_daily, "
-            "subscribers_daily, is_restated, revenue_estimate_usd "
+            "subscribers_daily, is_restated, revenue_estimate_usd, tracked_revenue_usd, "
+            "untracked_revenue_usd "
             "from marts.fct_channel_daily_metrics where channel_id = %s",
             (SPEC.start_date, ids.channel_id(channel_index, SPEC.seed)),
         )
@@ -216,7 +217,10 @@ def test_restatement_gives_a_negative_flagged_delta_and_no_negative_revenue(
     days = _channel_days(dbt_settings, channel)
     assert days[day]["is_restated"] is True
     assert days[day]["views_daily"] < 0
-    assert days[day]["revenue_estimate_usd"] == 0
+    # The lost views earn nothing back: the catalog's share is 0, not negative,
+    # and the day's revenue is its tracked videos' own.
+    assert days[day]["untracked_revenue_usd"] == 0
+    assert days[day]["revenue_estimate_usd"] == days[day]["tracked_revenue_usd"] >= 0
     assert days[day + 1]["views_daily"] > 0  # the counter recovers the next day
     assert not any(d["is_restated"] for other, d in days.items() if other != day)
 
@@ -248,8 +252,9 @@ def test_analyst_can_read_each_materialized_view(
 @pytest.mark.parametrize(
     "relation",
     [
-        "marts.fct_channel_daily_metrics",
-        "marts.dim_videos",
+        "marts.fct_video_settled_totals",
+        "marts.fct_revenue_estimates",
+        "marts.fct_video_lifecycle",
         "intermediate.int_video_snapshots_differenced",
         "staging.stg_youtube__channel_snapshots",
         "seeds.channel_cpm_overrides",
@@ -257,7 +262,7 @@ def test_analyst_can_read_each_materialized_view(
         "raw_youtube.channel_snapshots",
     ],
 )
-def test_analyst_cannot_read_anything_upstream(
+def test_analyst_cannot_read_internal_marts_or_anything_upstream(
     built: dict[str, Any], dbt_settings: Settings, relation: str
 ) -> None:
     with (

@@ -72,8 +72,16 @@ def raw_and_mart_tables(settings):
         conn.execute(f"drop table if exists {raw}, {mart}")
 
 
-def test_analyst_reads_marts(settings, raw_and_mart_tables):
+def test_analyst_reads_a_mart_only_once_dbt_grants_it(settings, raw_and_mart_tables):
+    """The analyst surface is dbt's grants config: a new mart is not readable by default."""
     _, mart = raw_and_mart_tables
+    with (
+        pg_connect("analyst", settings=settings) as conn,
+        pytest.raises(errors.InsufficientPrivilege),
+    ):
+        conn.execute(f"select v from {mart}")
+    with pg_connect("transformer", settings=settings) as conn:
+        conn.execute(f"grant select on {mart} to analyst")  # what dbt's grants config runs
     with pg_connect("analyst", settings=settings) as conn:
         assert conn.execute(f"select v from {mart}").fetchall() == [("raw",)]
 

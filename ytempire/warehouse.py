@@ -24,11 +24,11 @@ from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
-ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_revenue_summary")
+ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily")
 _SHOW_ORDER = {
     "mv_channel_performance": "views_28d_rank, channel_id",
     "mv_video_analytics": "views_7d desc, video_id",
-    "mv_revenue_summary": "period_grain, period_start desc, revenue_estimate_usd desc",
+    "mv_channel_revenue_daily": "metric_date desc, revenue_estimate_usd desc, channel_id",
 }
 
 

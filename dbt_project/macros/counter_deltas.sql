@@ -9,7 +9,9 @@
     entity up: few rows of a daily run reach it. `carried` columns pass
     through unchanged.
     The result adds `previous_<date_column>`, `days_since_previous`, the
-    previous value of each counter, each delta, and `is_restated`.
+    previous value of each counter, each delta, `is_restated` and
+    `is_baseline` (a first snapshot that does not count from zero: its deltas
+    are 0 by construction, not measured).
 
     A counter may be null: YouTube omits hidden likes, disabled comments and
     hidden subscriber counts, and an absent counter is unknown, not 0. Its
@@ -99,7 +101,8 @@
             coalesce({{ counter }} < known_{{ counter }}, false)
             {%- if not loop.last %} or {% endif -%}
             {% endfor %}
-        ) as is_restated
+        ) as is_restated,
+        (not has_previous and not counts_from_zero) as is_baseline
         {%- for column in carried %},
         {{ column }}
         {%- endfor %}

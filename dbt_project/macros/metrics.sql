@@ -123,3 +123,12 @@
         {%- endfor %}
     ]::text[], null)
 {%- endmacro %}
+
+{#-
+    True when a metric day is final: older than the incremental window
+    (`lookback_days` before the newest metric day `newest_date`), so no daily
+    run rewrites it; later days can still change when a late snapshot lands.
+-#}
+{% macro is_final(date_expression, newest_date) -%}
+    ({{ date_expression }} < {{ newest_date }} - {{ var('lookback_days') }})
+{%- endmacro %}

@@ -47,7 +47,7 @@ MARTS = (
     "fct_video_lifecycle",
     "mv_channel_performance",
     "mv_video_analytics",
-    "mv_revenue_summary",
+    "mv_channel_revenue_daily",
 )
 
 

@@ -12,6 +12,7 @@ videos a day from ``start_date``. Every counter is a pure function of
 (channel, video, day), so landing a day twice gives the same rows. Videos are
 snapshotted daily while younger than ``daily_tier_days`` and weekly after (the
 collector's quota-saving tiering); metrics_update events follow the daily tier.
+The channel's view counter is its videos' views plus an untracked catalog's.
 
 Anomalies the warehouse must handle are applied explicitly by the caller:
 ``skip`` (channel, day) pairs leave a missing day, :func:`land_days` with a later
@@ -32,7 +33,7 @@ import psycopg
 
 from ytempire.simulation import ids
 
-NICHES = ("gaming", "finance", "education", "technology", "lifestyle")
+NICHES = ("gaming", "finance", "education", "tech", "lifestyle")
 
 _RAW_DDL = """
 create table if not exists raw_youtube.channel_snapshots (
@@ -191,6 +192,9 @@ truncate sim_channels, sim_videos, sim_skips;
 # Per-video pseudo-random but deterministic traits, from the indexes only.
 _TRAIT = "((v.channel_index * 31 + v.upload_index * 17) %% 800)"
 _VIEWS = f"((d.day - v.publish_day + 1)::bigint * (200 + {_TRAIT}))"
+# The channel's older, untracked catalog keeps earning views: the channel
+# counter gains them on top of its tracked videos' views.
+_CATALOG_VIEWS_PER_DAY = "(300 + (c.channel_index %% 11) * 50)"
 _SNAPSHOT_DUE = "(d.day - v.publish_day < %(daily_tier_days)s or (d.day - v.publish_day) %% 7 = 0)"
 
 _LAND_SQL = {
@@ -209,7 +213,7 @@ select
     (array['US', 'GB', 'DE', 'IN', 'BR'])[1 + c.channel_index %% 5],
     'UU' || substr(c.channel_id, 3),
     1000 + c.channel_index * 137 + d.day * (5 + c.channel_index %% 7) * 3,
-    50000 + c.channel_index * 1000 + coalesce((
+    50000 + c.channel_index * 1000 + d.day * {_CATALOG_VIEWS_PER_DAY} + coalesce((
         select sum({_VIEWS})
         from sim_videos as v
         where v.channel_index = c.channel_index and v.publish_day <= d.day

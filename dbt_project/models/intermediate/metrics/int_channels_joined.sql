@@ -7,7 +7,8 @@ latest_snapshots as (
         channel_id,
         channel_title,
         channel_published_at,
-        country_code
+        country_code,
+        collection_date
     from {{ ref('stg_youtube__channel_snapshots') }}
     order by channel_id asc, collection_date desc
 ),
@@ -30,7 +31,8 @@ joined as (
         latest_snapshots.channel_published_at,
         latest_snapshots.country_code,
         coalesce(platform_channels.niche, 'unknown') as niche,
-        coalesce(platform_channels.channel_status, 'external') as channel_status
+        coalesce(platform_channels.channel_status, 'external') as channel_status,
+        latest_snapshots.collection_date as observed_date
     from latest_snapshots
     full outer join platform_channels
         on latest_snapshots.channel_id = platform_channels.channel_id

@@ -9,7 +9,9 @@
 }}
 
 -- Per channel, as of the newest metric day: views over the last 7/28/90
--- days, subscriber growth, engagement and revenue over 28 days, and rank.
+-- days, subscriber growth, engagement (over the tracked videos, the one
+-- population of docs block engagement_rate), revenue, uploads and their cost
+-- over 28 days, and rank.
 with
 
 daily as (
@@ -19,10 +21,13 @@ daily as (
         subscribers,
         subscribers_daily,
         views_daily,
+        tracked_views_daily,
         likes_daily,
         comments_daily,
         shares_daily,
-        revenue_estimate_usd
+        revenue_estimate_usd,
+        generation_cost_usd,
+        videos_published
     from {{ ref('fct_channel_daily_metrics') }}
 ),
 
@@ -53,6 +58,9 @@ windowed as (
         sum(daily.subscribers_daily) filter (
             where daily.metric_date > as_of.as_of_date - 28
         ) as subscribers_gained_28d,
+        sum(daily.tracked_views_daily) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as tracked_views_28d,
         sum(daily.likes_daily) filter (
             where daily.metric_date > as_of.as_of_date - 28
         ) as likes_28d,
@@ -65,6 +73,12 @@ windowed as (
         sum(daily.revenue_estimate_usd) filter (
             where daily.metric_date > as_of.as_of_date - 28
         ) as revenue_28d_usd,
+        sum(daily.generation_cost_usd) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as generation_cost_28d_usd,
+        sum(daily.videos_published) filter (
+            where daily.metric_date > as_of.as_of_date - 28
+        ) as videos_published_28d,
         max(daily.subscribers) filter (
             where daily.metric_date = as_of.as_of_date
         ) as subscribers
@@ -89,9 +103,11 @@ final as (
             'coalesce(windowed.likes_28d, 0)',
             'coalesce(windowed.comments_28d, 0)',
             'coalesce(windowed.shares_28d, 0)',
-            'windowed.views_28d',
-        ) }} as engagement_rate_28d,
+            'windowed.tracked_views_28d',
+        ) }} as engagement_rate_28d_pct,
         coalesce(windowed.revenue_28d_usd, 0) as revenue_28d_usd,
+        coalesce(windowed.generation_cost_28d_usd, 0) as generation_cost_28d_usd,
+        coalesce(windowed.videos_published_28d, 0) as videos_published_28d,
         rank() over (order by coalesce(windowed.views_28d, 0) desc) as views_28d_rank
     from windowed
     left join channels on windowed.channel_id = channels.channel_id

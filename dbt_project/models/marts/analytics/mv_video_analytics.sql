@@ -48,6 +48,7 @@ videos as (
         channel_id,
         video_title,
         published_date,
+        duration_seconds,
         niche,
         quality_score,
         generation_cost_usd
@@ -125,6 +126,7 @@ final as (
         videos.channel_id,
         videos.video_title,
         videos.published_date,
+        videos.duration_seconds,
         videos.niche,
         videos.quality_score,
         videos.generation_cost_usd,
@@ -135,7 +137,7 @@ final as (
             'coalesce(totals.comments_lifetime, 0)',
             'coalesce(totals.shares_lifetime, 0)',
             'coalesce(totals.views_lifetime, 0)',
-        ) }} as engagement_rate_lifetime,
+        ) }} as engagement_rate_lifetime_pct,
         coalesce(totals.revenue_lifetime_usd, 0) as revenue_lifetime_usd,
         coalesce(totals.revenue_7d_usd, 0) as revenue_7d_usd,
         round(

@@ -11,6 +11,14 @@
     )
 }}
 
+{%- if is_incremental() %}
+    {%- set window_start = incremental_window_start('metric_date') %}
+{%- endif %}
+
+-- The channel-day, reconciled with its videos (docs block channel_revenue):
+-- engagement over the tracked videos alone, and revenue = the tracked videos'
+-- revenue (fct_video_daily_metrics) + the untracked catalog's, priced on the
+-- views the channel's counter gained beyond its tracked videos.
 with
 
 channel_deltas as (
@@ -23,34 +31,52 @@ channel_deltas as (
         subscribers_daily,
         view_count,
         views_daily,
-        is_restated
+        is_restated,
+        is_baseline
     from {{ ref('int_channel_snapshots_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('metric_date') }}
+        where collection_date >= {{ window_start }}
     {% endif %}
 ),
 
-video_deltas as (
+video_days as (
     select
         channel_id,
-        collection_date,
+        metric_date,
+        views_daily,
         likes_daily,
-        comments_daily
-    from {{ ref('int_video_snapshots_differenced') }}
+        comments_daily,
+        shares_daily,
+        ad_revenue_usd,
+        affiliate_revenue_usd,
+        sponsorship_revenue_usd,
+        revenue_estimate_usd
+    from {{ ref('fct_video_daily_metrics') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('metric_date') }}
+        where metric_date >= {{ window_start }}
     {% endif %}
 ),
 
-share_deltas as (
+videos as (
     select
         channel_id,
-        collection_date,
-        shares_daily
-    from {{ ref('int_video_shares_differenced') }}
+        published_at,
+        published_date,
+        generation_cost_usd
+    from {{ ref('dim_videos') }}
+),
+
+published as (
+    select
+        channel_id,
+        published_date,
+        count(*) as videos_published,
+        sum(generation_cost_usd) as generation_cost_usd
+    from videos
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('metric_date') }}
+        where published_date >= {{ window_start }}
     {% endif %}
+    group by channel_id, published_date
 ),
 
 channel_cpm as (
@@ -61,55 +87,66 @@ channel_cpm as (
     from {{ ref('int_channels_cpm_resolved') }}
 ),
 
-video_totals as (
+tracked as (
     select
         channel_id,
-        collection_date,
+        metric_date,
+        count(*) as tracked_videos,
+        sum(views_daily) as tracked_views_daily,
+        sum({{ billable_views('views_daily') }}) as tracked_billable_views,
         sum(likes_daily) as likes_daily,
         sum(comments_daily) as comments_daily,
+        sum(shares_daily) as shares_daily,
+        bool_or(views_daily is null) as has_unknown_views,
         bool_or(likes_daily is null) as has_unknown_likes,
-        bool_or(comments_daily is null) as has_unknown_comments
-    from video_deltas
-    group by channel_id, collection_date
-),
-
-share_totals as (
-    select
-        channel_id,
-        collection_date,
-        sum(shares_daily) as shares_daily
-    from share_deltas
-    group by channel_id, collection_date
+        bool_or(comments_daily is null) as has_unknown_comments,
+        sum(ad_revenue_usd) as ad_revenue_usd,
+        sum(affiliate_revenue_usd) as affiliate_revenue_usd,
+        sum(sponsorship_revenue_usd) as sponsorship_revenue_usd,
+        sum(revenue_estimate_usd) as revenue_usd
+    from video_days
+    group by channel_id, metric_date
 ),
 
 joined as (
     select
         channel_deltas.channel_id,
         channel_deltas.collection_date as metric_date,
+        channel_deltas.is_baseline,
         channel_deltas.days_since_previous,
         channel_deltas.subscriber_count as subscribers,
         channel_deltas.previous_subscriber_count as previous_subscribers,
         channel_deltas.subscribers_daily,
         channel_deltas.view_count as views_total,
         channel_deltas.views_daily,
-        coalesce(video_totals.likes_daily, 0) as likes_daily,
-        coalesce(video_totals.comments_daily, 0) as comments_daily,
-        coalesce(share_totals.shares_daily, 0) as shares_daily,
-        coalesce(video_totals.has_unknown_likes, false) as has_unknown_likes,
-        coalesce(video_totals.has_unknown_comments, false) as has_unknown_comments,
+        coalesce(tracked.tracked_videos, 0) as tracked_videos,
+        coalesce(tracked.tracked_views_daily, 0) as tracked_views_daily,
+        coalesce(tracked.tracked_billable_views, 0) as tracked_billable_views,
+        coalesce(tracked.likes_daily, 0) as likes_daily,
+        coalesce(tracked.comments_daily, 0) as comments_daily,
+        coalesce(tracked.shares_daily, 0) as shares_daily,
+        coalesce(tracked.has_unknown_views, false) as has_unknown_views,
+        coalesce(tracked.has_unknown_likes, false) as has_unknown_likes,
+        coalesce(tracked.has_unknown_comments, false) as has_unknown_comments,
+        coalesce(published.videos_published, 0) as videos_published,
+        coalesce(published.generation_cost_usd, 0) as generation_cost_usd,
+        coalesce(tracked.ad_revenue_usd, 0) as tracked_ad_revenue_usd,
+        coalesce(tracked.affiliate_revenue_usd, 0) as tracked_affiliate_revenue_usd,
+        coalesce(tracked.sponsorship_revenue_usd, 0) as sponsorship_revenue_usd,
+        coalesce(tracked.revenue_usd, 0) as tracked_revenue_usd,
         channel_deltas.is_restated,
         coalesce(channel_cpm.base_cpm_usd, {{ var('default_base_cpm_usd') }})
             as base_cpm_usd,
         coalesce(channel_cpm.cpm_source, 'default') as cpm_source
     from channel_deltas
-    left join video_totals
+    left join tracked
         on
-            channel_deltas.channel_id = video_totals.channel_id
-            and channel_deltas.collection_date = video_totals.collection_date
-    left join share_totals
+            channel_deltas.channel_id = tracked.channel_id
+            and channel_deltas.collection_date = tracked.metric_date
+    left join published
         on
-            channel_deltas.channel_id = share_totals.channel_id
-            and channel_deltas.collection_date = share_totals.collection_date
+            channel_deltas.channel_id = published.channel_id
+            and channel_deltas.collection_date = published.published_date
     left join channel_cpm
         on channel_deltas.channel_id = channel_cpm.channel_id
 ),
@@ -117,13 +154,31 @@ joined as (
 rated as (
     select
         *,
+        -- The catalog beyond the tracked videos: unmeasured on a baseline day.
+        -- Unknown when YouTube hid the channel's view counter (greatest()
+        -- would skip the null and call it 0).
+        case
+            when is_baseline then 0
+            when views_daily is not null
+                then greatest(views_daily - tracked_views_daily, 0)
+        end as untracked_views_daily,
         {{ engagement_rate(
-            'likes_daily', 'comments_daily', 'shares_daily', 'views_daily'
-        ) }} as engagement_rate,
-        {{ growth_rate('subscribers', 'previous_subscribers') }} as growth_rate,
-        -- Likes and comments are summed over the videos that showed them.
+            'likes_daily', 'comments_daily', 'shares_daily', 'tracked_views_daily'
+        ) }} as engagement_rate_pct,
+        case when not is_baseline then {{ growth_rate(
+            'subscribers', 'previous_subscribers'
+        ) }} end as subscriber_growth_pct,
+        (
+            select max(videos.published_at)
+            from videos
+            where
+                videos.channel_id = joined.channel_id
+                and videos.published_date <= joined.metric_date
+        ) as last_published_at,
+        -- Likes and comments are summed over the videos that showed them; a
+        -- hidden channel counter leaves its delta (and what it prices) null.
         {{ unknown_inputs({
-            'views': 'views_daily is null',
+            'views': 'views_daily is null or has_unknown_views',
             'subscribers': 'subscribers_daily is null',
             'likes': 'has_unknown_likes',
             'comments': 'has_unknown_comments',
@@ -131,27 +186,64 @@ rated as (
     from joined
 ),
 
+-- The untracked catalog at the channel's base CPM and the tier of its tracked
+-- engagement; no sponsorship, which is a per-video deal (docs channel_revenue).
+{%- set catalog_cpm = 'base_cpm_usd * ' ~ cpm_multiplier('engagement_rate_pct') %}
+{%- set catalog_ad = ad_revenue_usd('untracked_views_daily', catalog_cpm) %}
+
+priced as (
+    select
+        *,
+        {{ cpm_multiplier('engagement_rate_pct') }} as cpm_multiplier,
+        {{ catalog_cpm }} as cpm_usd,
+        round({{ catalog_ad }}, 4) as untracked_ad_revenue_usd,
+        round({{ affiliate_revenue_usd(catalog_ad) }}, 4)
+            as untracked_affiliate_revenue_usd,
+        round(
+            {{ catalog_ad }} + {{ affiliate_revenue_usd(catalog_ad) }}, 2
+        ) as untracked_revenue_usd
+    from rated
+),
+
 final as (
     select
         channel_id::text as channel_id,
         metric_date::date as metric_date,
+        is_baseline::boolean as is_baseline,
         days_since_previous::integer as days_since_previous,
         subscribers::bigint as subscribers,
         previous_subscribers::bigint as previous_subscribers,
         subscribers_daily::bigint as subscribers_daily,
+        subscriber_growth_pct::numeric(12, 2) as subscriber_growth_pct,
         views_total::bigint as views_total,
         views_daily::bigint as views_daily,
+        tracked_videos::integer as tracked_videos,
+        tracked_views_daily::bigint as tracked_views_daily,
+        untracked_views_daily::bigint as untracked_views_daily,
         likes_daily::bigint as likes_daily,
         comments_daily::bigint as comments_daily,
         shares_daily::bigint as shares_daily,
-        engagement_rate::numeric(12, 2) as engagement_rate,
-        growth_rate::numeric(12, 2) as growth_rate,
+        engagement_rate_pct::numeric(12, 2) as engagement_rate_pct,
+        videos_published::integer as videos_published,
+        last_published_at::timestamptz as last_published_at,
+        generation_cost_usd::numeric(18, 4) as generation_cost_usd,
         base_cpm_usd::numeric(10, 4) as base_cpm_usd,
         cpm_source::text as cpm_source,
-        {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
+        cpm_multiplier::numeric as cpm_multiplier,
+        cpm_usd::numeric(10, 4) as cpm_usd,
+        (tracked_billable_views + untracked_views_daily)::bigint as billable_views,
+        tracked_revenue_usd::numeric(18, 2) as tracked_revenue_usd,
+        untracked_revenue_usd::numeric(18, 2) as untracked_revenue_usd,
+        (tracked_ad_revenue_usd + untracked_ad_revenue_usd)::numeric(18, 4)
+            as ad_revenue_usd,
+        (tracked_affiliate_revenue_usd + untracked_affiliate_revenue_usd)
+        ::numeric(18, 4) as affiliate_revenue_usd,
+        sponsorship_revenue_usd::numeric(18, 4) as sponsorship_revenue_usd,
+        (tracked_revenue_usd + untracked_revenue_usd)::numeric(18, 2)
+            as revenue_estimate_usd,
         is_restated::boolean as is_restated,
         unknown_inputs::text[] as unknown_inputs
-    from rated
+    from priced
 )
 
 select * from final

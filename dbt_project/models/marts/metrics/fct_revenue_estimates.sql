@@ -2,56 +2,49 @@
     config(
         materialized='incremental',
         incremental_strategy='replace_window',
-        unique_key=['channel_id', 'revenue_date'],
+        unique_key=['channel_id', 'metric_date'],
         on_schema_change='fail',
-        window_column='revenue_date',
+        window_column='metric_date',
         indexes=[
-            {'columns': ['revenue_date', 'channel_id'], 'unique': true},
+            {'columns': ['metric_date', 'channel_id'], 'unique': true},
         ],
     )
 }}
 
 -- The channel-day revenue estimate with the parameters that produced it, so
--- an estimate can be audited against the CPM overrides and tiers.
+-- an estimate can be audited against the CPM overrides and tiers, next to
+-- the generation cost of the day's uploads.
 with
 
 channel_days as (
     select
         channel_id,
         metric_date,
-        views_daily,
-        engagement_rate,
+        is_baseline,
+        billable_views,
+        tracked_views_daily,
+        untracked_views_daily,
+        engagement_rate_pct,
         base_cpm_usd,
         cpm_source,
         cpm_multiplier,
         cpm_usd,
+        tracked_revenue_usd,
+        untracked_revenue_usd,
         ad_revenue_usd,
         affiliate_revenue_usd,
         sponsorship_revenue_usd,
         revenue_estimate_usd,
+        generation_cost_usd,
         unknown_inputs
     from {{ ref('fct_channel_daily_metrics') }}
     {% if is_incremental() %}
-        where metric_date >= {{ incremental_window_start('revenue_date') }}
+        where metric_date >= {{ incremental_window_start('metric_date') }}
     {% endif %}
 ),
 
 final as (
-    select
-        channel_id,
-        metric_date as revenue_date,
-        {{ billable_views('views_daily') }}::bigint as billable_views,
-        engagement_rate,
-        base_cpm_usd,
-        cpm_source,
-        cpm_multiplier,
-        cpm_usd,
-        ad_revenue_usd,
-        affiliate_revenue_usd,
-        sponsorship_revenue_usd,
-        revenue_estimate_usd,
-        unknown_inputs
-    from channel_days
+    select * from channel_days
 )
 
 select * from final

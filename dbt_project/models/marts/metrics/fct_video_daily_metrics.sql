@@ -60,7 +60,8 @@ video_deltas as (
         views_daily,
         likes_daily,
         comments_daily,
-        is_restated
+        is_restated,
+        is_baseline
     from {{ ref('int_video_snapshots_differenced') }}
     {% if is_incremental() %}
         where collection_date >= {{ changed_from }}
@@ -86,6 +87,13 @@ channel_cpm as (
     from {{ ref('int_channels_cpm_resolved') }}
 ),
 
+videos as (
+    select
+        video_id,
+        published_date
+    from {{ ref('dim_videos') }}
+),
+
 joined as (
     select
         video_deltas.video_id,
@@ -100,6 +108,9 @@ joined as (
         video_deltas.comments_daily,
         coalesce(share_deltas.shares_daily, 0) as shares_daily,
         video_deltas.is_restated,
+        video_deltas.is_baseline,
+        video_deltas.days_since_previous is null as is_first_snapshot,
+        video_deltas.collection_date - videos.published_date as days_since_published,
         coalesce(channel_cpm.base_cpm_usd, {{ var('default_base_cpm_usd') }})
             as base_cpm_usd,
         coalesce(channel_cpm.cpm_source, 'default') as cpm_source
@@ -110,17 +121,20 @@ joined as (
             and video_deltas.collection_date = share_deltas.collection_date
     left join channel_cpm
         on video_deltas.channel_id = channel_cpm.channel_id
+    left join videos
+        on video_deltas.video_id = videos.video_id
 ),
 
--- A counter YouTube hid that day has no delta: the rate and the revenue are
--- computed from the known ones and unknown_inputs names the others.
+-- A baseline day has no rate: its zero deltas were not measured. A counter
+-- YouTube hid that day has no delta: the rate and the revenue are computed
+-- from the known ones and unknown_inputs names the others.
 rated as (
     select
         *,
-        {{ engagement_rate(
+        case when not is_baseline then {{ engagement_rate(
             'coalesce(likes_daily, 0)', 'coalesce(comments_daily, 0)',
             'shares_daily', 'views_daily',
-        ) }} as engagement_rate,
+        ) }} end as engagement_rate_pct,
         {{ unknown_inputs({
             'views': 'views_daily is null',
             'likes': 'likes_daily is null',
@@ -134,7 +148,10 @@ final as (
         video_id::text as video_id,
         channel_id::text as channel_id,
         metric_date::date as metric_date,
+        is_baseline::boolean as is_baseline,
+        is_first_snapshot::boolean as is_first_snapshot,
         days_since_previous::integer as days_since_previous,
+        days_since_published::integer as days_since_published,
         views_total::bigint as views_total,
         likes_total::bigint as likes_total,
         comments_total::bigint as comments_total,
@@ -142,10 +159,10 @@ final as (
         likes_daily::bigint as likes_daily,
         comments_daily::bigint as comments_daily,
         shares_daily::bigint as shares_daily,
-        engagement_rate::numeric(12, 2) as engagement_rate,
+        engagement_rate_pct::numeric(12, 2) as engagement_rate_pct,
         base_cpm_usd::numeric(10, 4) as base_cpm_usd,
         cpm_source::text as cpm_source,
-        {{ revenue_columns('views_daily', 'engagement_rate', 'base_cpm_usd') }}
+        {{ revenue_columns('views_daily', 'engagement_rate_pct', 'base_cpm_usd') }}
         is_restated::boolean as is_restated,
         unknown_inputs::text[] as unknown_inputs,
         {{ built_at() }} as built_at
