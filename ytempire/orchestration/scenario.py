@@ -33,9 +33,12 @@ EVENTS = 4_000
 CHANNELS = 25
 API_KEY = "scenario-key"
 # Columns that say when a build ran, not what the data says: the stamp of each row and
-# the channel snapshot's version id and validity (dbt snapshot metadata). Two warehouses
-# built minutes apart differ there and nowhere else.
-RUN_TIME_COLUMNS = frozenset({"built_at", "channel_version_id", "valid_from", "valid_to"})
+# the channel snapshot's version id and when each version was recorded and superseded
+# (dbt snapshot metadata; the business-date validity, valid_from_date/valid_to_date,
+# is data and is compared). Two warehouses built minutes apart differ there only.
+RUN_TIME_COLUMNS = frozenset(
+    {"built_at", "channel_version_id", "valid_from", "valid_to", "recorded_at", "superseded_at"}
+)
 # Each relation's rows, compared without the run-time columns.
 MARTS = (
     "dim_channels",
