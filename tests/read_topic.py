@@ -34,3 +34,18 @@ def read_topic(topic: str, settings: Settings, *, hang_s: float = 300) -> list[A
         return messages
     finally:
         consumer.close()
+
+
+def drain(processor: Any, *, idle_s: float = 4, hang_s: float = 600) -> Any:
+    """Run ``processor`` until its group's lag is zero; return its counts.
+
+    An idle timeout alone ends a run when a poll comes back empty, which a
+    loaded broker can do with work left; the observed lag decides instead, and
+    ``hang_s`` only fails a processor that stopped making progress.
+    """
+    deadline = time.monotonic() + hang_s
+    counts = processor.run(idle_timeout_s=idle_s)
+    while any(processor.lag().values()):
+        assert time.monotonic() < deadline, f"lag left after {hang_s:.0f} s: {processor.lag()}"
+        counts = processor.run(idle_timeout_s=idle_s)
+    return counts

@@ -20,6 +20,7 @@ from ingestion.kafka_events_pipeline import land_events
 from ingestion.youtube_pipeline import run_day
 from streaming.processor import EventProcessor, Topics
 from tests.conftest import own_database
+from tests.read_topic import drain
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.settings import Settings
 from ytempire.simulation.network import Network, day_end
@@ -89,7 +90,7 @@ def test_every_tracked_platform_video_has_its_generation_cost_and_quality(
         settings=net_settings,
     )
     try:
-        counts = processor.run(idle_timeout_s=10)
+        counts = drain(processor)
     finally:
         processor.close()
     assert sum(counts.values()) == len(events)

@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from streaming.processor import SKIPPED, WAREHOUSE_ONLY, EventProcessor, Topics
-from tests.read_topic import read_topic
+from tests.read_topic import drain, read_topic
 from ytempire.clients import redis_client
 from ytempire.events import new_event
 from ytempire.simulation.ids import channel_id
@@ -63,7 +63,7 @@ def _process(settings, topics: Topics, prefix: str, group: str):
         group_id=group, topics=topics, redis_prefix=prefix, settings=settings
     )
     try:
-        return processor.run(idle_timeout_s=4)
+        return drain(processor)
     finally:
         processor.close()
 
