@@ -51,9 +51,12 @@ _stderr = Console(stderr=True)
 
 
 class Advance(Protocol):
-    """Move a progress bar: ``advance(n)`` adds ``n`` items; ``total=`` corrects the total."""
+    """Move a progress bar: ``advance(n)`` adds ``n`` items, ``advance(done=k)`` sets the
+    count reached; ``total=`` corrects the total."""
 
-    def __call__(self, n: int = 1, *, total: int | None = None) -> None: ...
+    def __call__(
+        self, n: int = 1, *, done: int | None = None, total: int | None = None
+    ) -> None: ...
 
 
 class RateColumn(ProgressColumn):
@@ -90,10 +93,13 @@ def progress_bar(description: str, total: int | None, unit: str = "items") -> It
     with bar:
         task = bar.add_task(description, total=total)
 
-        def advance(n: int = 1, *, total: int | None = None) -> None:
-            if total is not None:
-                bar.update(task, total=total)
-            bar.advance(task, n)
+        def advance(n: int = 1, *, done: int | None = None, total: int | None = None) -> None:
+            if done is not None:
+                bar.update(task, completed=done, total=total)
+            else:
+                if total is not None:
+                    bar.update(task, total=total)
+                bar.advance(task, n)
 
         yield advance
 

@@ -116,12 +116,9 @@ def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
         progress_bar("dbt build", None, "nodes") as advance,
     ):
         written_after = time.time()
-        done = 0
 
         def on_node(index: int, total: int) -> None:
-            nonlocal done
-            advance(index - done, total=total)
-            done = index
+            advance(done=index, total=total)
 
         try:
             result = run_dbt("build", *dbt_options, on_node=on_node)

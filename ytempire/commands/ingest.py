@@ -104,12 +104,9 @@ def events(
         progress_bar("landing events", None, "messages") as advance,
     ):
         started = datetime.now(UTC)
-        landed_so_far = 0
 
         def on_landed(landed: int, total: int) -> None:
-            nonlocal landed_so_far
-            advance(landed - landed_so_far, total=total)
-            landed_so_far = landed
+            advance(done=landed, total=total)
 
         summary = land_events(
             list(topics) or list(DEFAULT_TOPICS),

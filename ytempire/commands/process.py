@@ -63,13 +63,9 @@ def events(
     )
     started = time.monotonic()
     with progress_bar("processing events", None, "events") as advance:
-        seen = 0
 
         def on_poll(_message: str) -> None:
-            nonlocal seen
-            now = sum(processor.counts.values())
-            advance(now - seen)
-            seen = now
+            advance(done=sum(processor.counts.values()))
 
         try:
             try:
