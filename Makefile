@@ -48,7 +48,8 @@ test: setup ## The test suite, against the real services
 lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
-	$(UV) mypy ytempire ingestion streaming reporting expectations monitoring
+	$(UV) mypy ytempire ytempire_cli ingestion streaming platform_services orchestration \
+		simulation reporting expectations monitoring
 	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests analyses --processes 1
 
 format: ## Apply ruff's formatting and fixes

@@ -1,6 +1,6 @@
 """Benchmark: ``ytempire_daily`` through Airflow next to the same day's work run directly.
 
-One simulated quota day (``ytempire.orchestration.scenario``: 25 channels,
+One simulated quota day (``orchestration.scenario``: 25 channels,
 4,000 Kafka events) lands in two disposable warehouses: once by the
 ``ytempire`` commands and one ``dbt build`` (the direct run), once by the DAG
 with ``airflow dags test`` (every task through Airflow, recorded in its own
@@ -21,9 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ytempire.orchestration.airflow_local import AirflowConfig, airflow_env
-from ytempire.orchestration.runs import run_day, task_table
-from ytempire.orchestration.scenario import DAY, marts, run_direct, scenario
+from orchestration.airflow_local import AirflowConfig, airflow_env
+from orchestration.runs import run_day, task_table
+from orchestration.scenario import DAY, marts, run_direct, scenario
 from ytempire.settings import get_settings
 
 LANDINGS = ("collect_youtube", "land_kafka_events", "catch_up_windows")

@@ -2,7 +2,7 @@
 
     uv run --frozen python bench/anomalies.py [--channels 250] [--days 120]
 
-The simulator (:mod:`ytempire.simulation.anomalies`) builds every channel's
+The simulator (:mod:`simulation.anomalies`) builds every channel's
 daily series with weekly seasonality, growth and heavy-tailed noise, and
 injects one labelled anomaly per channel (five kinds in turn). Each detector
 scores every (channel, metric, day) once it has ``min_samples`` days of history,
@@ -35,7 +35,7 @@ import numpy as np
 
 from monitoring.detector import REFERENCE, DetectorConfig, plain_zscore, seasonal_zscore
 from monitoring.series import SCALE
-from ytempire.simulation.anomalies import KINDS, METRICS, simulate_series
+from simulation.anomalies import KINDS, METRICS, simulate_series
 
 RECOVERY_DAYS = 7
 DETECTORS = {"seasonal": DetectorConfig()}

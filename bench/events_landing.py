@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.kafka_events.reader import high_water_marks, read_pages
+from simulation.traffic import simulated_events
 from ytempire.clients import kafka_admin, kafka_producer, pg_connect
 from ytempire.events import Rejected, parse_event
 from ytempire.settings import get_settings
-from ytempire.simulation.traffic import simulated_events
 
 COLUMNS = (
     "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp, event_id, "

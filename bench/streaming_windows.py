@@ -39,12 +39,12 @@ from datetime import UTC, datetime, timedelta
 
 from kafka.admin import NewTopic
 
+from simulation import ids
 from streaming.channel_windows import LATE_QUERY, WINDOWS_QUERY, preflight, start_queries
 from streaming.config import StreamConfig
 from streaming.sample_events import envelope, generate, topic_for
 from ytempire.clients import kafka_admin, kafka_producer, pg_connect, spark_session
 from ytempire.settings import get_settings
-from ytempire.simulation import ids
 
 BACKLOG_NETWORK = 9001
 LIVE_NETWORK = 9002

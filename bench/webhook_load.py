@@ -35,13 +35,13 @@ import httpx
 from kafka import TopicPartition
 from kafka.admin import NewTopic
 
-from streaming.webhook import DELIVERY_HEADER, PATH, SIGNATURE_HEADER, sign
+from platform_services.webhook import DELIVERY_HEADER, PATH, SIGNATURE_HEADER, sign
+from simulation import ids
+from simulation.network import Network
+from simulation.youtube import YouTubeSimulator
 from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
 from ytempire.events import new_event
 from ytempire.settings import Settings, get_settings
-from ytempire.simulation import ids
-from ytempire.simulation.network import Network
-from ytempire.simulation.youtube import YouTubeSimulator
 
 SIM_DAY = date(2025, 3, 1)
 BAD_SHARE = 0.05
@@ -53,9 +53,9 @@ def _serve(settings: Settings, port: int, topic: str, prefix: str) -> None:
 
     import uvicorn
 
-    from streaming.webhook import create_app, server_config
+    from platform_services.webhook import create_app, server_config
 
-    logging.getLogger("streaming.webhook").setLevel(logging.ERROR)
+    logging.getLogger("platform_services.webhook").setLevel(logging.ERROR)
     app = create_app(settings, analytics_topic=topic, redis_prefix=prefix)
     uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error", access_log=False)).run()
 

@@ -19,10 +19,10 @@ from googleapiclient.errors import HttpError
 
 from ingestion.youtube.api import YouTubeApi, build_client
 from ingestion.youtube.collector import Collector, Known
+from simulation.network import Network
+from simulation.youtube import YouTubeSimulator
 from ytempire.clients import redis_client
 from ytempire.quota import QuotaBudget
-from ytempire.simulation.network import Network
-from ytempire.simulation.youtube import YouTubeSimulator
 
 DAY = date(2025, 1, 1)
 DAILY_QUOTA = 10_000

@@ -1,4 +1,4 @@
--- The signed webhook's deliveries (streaming/webhook.py). Re-runnable.
+-- The signed webhook's deliveries (platform_services/webhook.py). Re-runnable.
 --
 -- One row per delivery whose effects committed, written in the same
 -- transaction as its video_metrics row and only after its Redis cache entry

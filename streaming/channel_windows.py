@@ -37,10 +37,10 @@ from streaming.windows import (
     video_window_stats,
 )
 from ytempire.clients import kafka_admin, pg_connect, spark_session
-from ytempire.commands.options import run_date_option, stage_day
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.stage_runs import record_stage
+from ytempire_cli.options import run_date_option, stage_day
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -263,7 +263,7 @@ def windows_command(available_now: bool, run_date: date | None, **overrides: Any
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    from ytempire.cli import main as cli_main
+    from ytempire_cli.main import main as cli_main
 
     cli_main(["stream", "windows", *(sys.argv[1:] if argv is None else argv)])
 

@@ -16,10 +16,10 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from simulation import ids
 from ytempire import topics
 from ytempire.clients import kafka_producer
 from ytempire.settings import Settings
-from ytempire.simulation import ids
 
 
 def iso_z(moment: datetime) -> str:

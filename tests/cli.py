@@ -10,7 +10,7 @@ import sys
 def run_ytempire(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """``ytempire ARGS`` with ``env`` over this process's environment; never raises on exit."""
     return subprocess.run(
-        [sys.executable, "-m", "ytempire.cli", *args],
+        [sys.executable, "-m", "ytempire_cli.main", *args],
         capture_output=True,
         text=True,
         env={**os.environ, **env},

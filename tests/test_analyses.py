@@ -39,13 +39,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from simulation import ids
+from simulation.warehouse_fixture import create_raw_indexes, create_raw_tables
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
-from ytempire.simulation import ids
-from ytempire.simulation.warehouse_fixture import create_raw_indexes, create_raw_tables
-from ytempire.warehouse import DBT_PROJECT_DIR, run_dbt
+from ytempire_cli.warehouse import DBT_PROJECT_DIR, run_dbt
 
 START = date(2025, 3, 3)
 DAYS = 5

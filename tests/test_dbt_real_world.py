@@ -26,13 +26,13 @@ from typing import Any
 import psycopg
 import pytest
 
+from simulation import ids
+from simulation.warehouse_fixture import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
-from ytempire.simulation import ids
-from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days
-from ytempire.warehouse import ANALYST_VIEWS, run_dbt
+from ytempire_cli.warehouse import ANALYST_VIEWS, run_dbt
 
 SPEC = NetworkSpec(channels=2, videos_per_channel_per_day=1)
 HIDDEN = ids.youtube_video_id(0, 0, SPEC.seed)  # the video, published on day 0

@@ -16,12 +16,12 @@ from typing import Any
 import psycopg
 import pytest
 
+from simulation import ids
+from simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
-from ytempire.simulation import ids
-from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
-from ytempire.warehouse import ANALYST_VIEWS, run_dbt
+from ytempire_cli.warehouse import ANALYST_VIEWS, run_dbt
 
 SPEC = NetworkSpec(channels=6, videos_per_channel_per_day=2)
 MISSING = (1, 3)  # (channel, day) never collected
@@ -233,7 +233,7 @@ def test_full_refresh_equals_the_incremental_path(
 
 
 def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
-    from ytempire.warehouse import DBT_PROJECT_DIR
+    from ytempire_cli.warehouse import DBT_PROJECT_DIR
 
     run_dbt("docs generate")
     assert (DBT_PROJECT_DIR / "target" / "catalog.json").stat().st_size > 0

@@ -1,7 +1,7 @@
 """One simulated network: the platform's events and the YouTube API describe the same videos.
 
 The YouTube simulator and the event traffic are both views of one
-:class:`~ytempire.simulation.network.Network`. Collected from the simulator,
+:class:`~simulation.network.Network`. Collected from the simulator,
 processed from Kafka and built by dbt, every tracked video the platform
 generated must reach the analyst's ``mv_video_analytics`` with its generation
 cost, quality score and revenue per generation dollar: the warehouse's one
@@ -18,16 +18,16 @@ import pytest
 
 from ingestion.kafka_events_pipeline import land_events
 from ingestion.youtube_pipeline import run_day
+from simulation.network import Network, day_end
+from simulation.seed import seed_channels
+from simulation.traffic import is_platform_video, network_events, tracked_since
+from simulation.youtube import YouTubeSimulator
 from streaming.processor import EventProcessor, Topics
 from tests.conftest import own_database
 from tests.read_topic import drain
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.settings import Settings
-from ytempire.simulation.network import Network, day_end
-from ytempire.simulation.seed import seed_channels
-from ytempire.simulation.traffic import is_platform_video, network_events, tracked_since
-from ytempire.simulation.youtube import YouTubeSimulator
-from ytempire.warehouse import run_dbt
+from ytempire_cli.warehouse import run_dbt
 
 NETWORK = Network(seed=4242, channels=12)
 DAYS = (date(2025, 1, 1), date(2025, 1, 2))

@@ -3,7 +3,7 @@
 Schedule and data interval: at 02:00 America/Los_Angeles each day, for the
 interval that began at 02:00 Pacific the day before. The run collects and
 models the YouTube quota day that just ended (the Pacific date of
-``data_interval_start``, see ``ytempire.orchestration.daily``); the two hours
+``data_interval_start``, see ``orchestration.daily``); the two hours
 after midnight let the day's late events reach Kafka. A re-run or a backfill
 of a day collects that day again and converges to the same rows.
 
@@ -73,8 +73,8 @@ execution_config = ExecutionConfig(
 
 
 def _stage(function: str, data_interval_start: datetime | None = None) -> dict[str, object]:
-    """Call ``ytempire.orchestration.daily.<function>`` for the run's quota day."""
-    from ytempire.orchestration import daily
+    """Call ``orchestration.daily.<function>`` for the run's quota day."""
+    from orchestration import daily
 
     assert data_interval_start is not None  # Airflow passes the run's interval
     return daily.run_for_interval(function, data_interval_start)
@@ -111,7 +111,7 @@ with DAG(
 
     @task
     def dbt_docs() -> str:
-        from ytempire.orchestration import daily
+        from orchestration import daily
 
         return daily.generate_dbt_docs()
 

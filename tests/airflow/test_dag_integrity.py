@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from ytempire.orchestration.airflow_local import AirflowConfig, airflow_env
+from orchestration.airflow_local import AirflowConfig, airflow_env
 from ytempire.settings import PROJECT_ROOT, Settings
 
 REPORT_SCRIPT = Path(__file__).with_name("dagbag_report.py")
@@ -47,7 +47,7 @@ def _closed_port() -> int:
 @pytest.fixture(scope="module")
 def dagbag(settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     if not MANIFEST.exists():
-        from ytempire.orchestration.airflow_local import parse_dbt_project
+        from orchestration.airflow_local import parse_dbt_project
 
         parse_dbt_project()
     port = _closed_port()

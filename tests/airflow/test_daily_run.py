@@ -1,6 +1,6 @@
 """``ytempire_daily`` end to end through Airflow, against disposable warehouses and real services.
 
-One module-scoped scenario (``ytempire.orchestration.scenario``): a simulated
+One module-scoped scenario (``orchestration.scenario``): a simulated
 quota day of YouTube statistics and Kafka events is processed once by the
 ``ytempire`` commands and one ``dbt build`` (the direct run), and once by the
 DAG with ``airflow dags test`` on a metadata database of its own. Then one
@@ -23,10 +23,10 @@ from typing import Any
 
 import pytest
 
+from orchestration.airflow_local import airflow_env, airflow_executable, api_ready
+from orchestration.runs import DagRunResult, run_day
+from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
 from ytempire.clients import pg_connect
-from ytempire.orchestration.airflow_local import airflow_env, airflow_executable, api_ready
-from ytempire.orchestration.runs import DagRunResult, run_day
-from ytempire.orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
 from ytempire.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -15,6 +15,7 @@ from ingestion.kafka_events.helpers import (
     quoted,
     split_page,
 )
+from simulation.traffic import simulated_events
 from ytempire.events import (
     EVENT_TYPES,
     MetricsUpdateEvent,
@@ -23,7 +24,6 @@ from ytempire.events import (
     new_event,
     parse_event,
 )
-from ytempire.simulation.traffic import simulated_events
 
 EVENT_NAMES = [c["name"] for c in EVENTS_COLUMNS]
 DEAD_NAMES = [c["name"] for c in DEAD_LETTERS_COLUMNS]

@@ -13,10 +13,10 @@ import pytest
 
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events_pipeline import LandingSummary, land_events, make_pipeline
+from simulation.traffic import simulated_events
 from tests.read_topic import read_topic
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
-from ytempire.simulation.traffic import simulated_events
 
 
 def _malformed(rng: random.Random, valid: list[bytes], i: int) -> tuple[str | None, bytes | None]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ytempire.simulation.traffic import simulated_events
+from simulation.traffic import simulated_events
 
 EVENTS = 1_000_000
 CHUNK = 100_000  # messages per dlt load: ten loads
@@ -59,7 +59,7 @@ def test_a_loader_killed_at_observed_points_lands_every_event_exactly_once(
     assert produce(topic, traffic()) == EVENTS
     pipelines_dir = tmp_path / "dlt"
     command = [
-        sys.executable, "-m", "ytempire.cli", "ingest", "events", "--topic", topic,
+        sys.executable, "-m", "ytempire_cli.main", "ingest", "events", "--topic", topic,
         "--dead-letter-topic", dlq, "--pipelines-dir", str(pipelines_dir),
         "--pipeline-name", topic, "--chunk-size", str(CHUNK),
     ]  # fmt: skip

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from simulation.traffic import simulated_events
 from tests.cli import run_ytempire
-from ytempire.simulation.traffic import simulated_events
 
 RUN_DATE = date(2031, 7, 8)
 VALID = 40

@@ -7,12 +7,12 @@ from collections import Counter
 
 import pytest
 
+from simulation.ids import channel_id
+from simulation.traffic import simulated_events
 from streaming.processor import SKIPPED, WAREHOUSE_ONLY, EventProcessor, Topics
 from tests.read_topic import drain, read_topic
 from ytempire.clients import redis_client
 from ytempire.events import new_event
-from ytempire.simulation.ids import channel_id
-from ytempire.simulation.traffic import simulated_events
 
 SEED, CHANNELS = 515, 12
 

@@ -17,9 +17,9 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from simulation.ids import channel_id, youtube_video_id
 from tests.cli import run_ytempire
 from ytempire.events import encode, new_event
-from ytempire.simulation.ids import channel_id, youtube_video_id
 
 SEED, CHANNELS, VIDEOS_PER_CHANNEL, UPDATES_PER_VIDEO = 616, 6, 5, 120
 
@@ -84,7 +84,7 @@ def test_a_restart_after_sigkill_processes_the_whole_backlog(
     args += ["--redis-prefix", redis_prefix]
 
     crashed = subprocess.Popen(
-        [sys.executable, "-m", "ytempire.cli", *args],
+        [sys.executable, "-m", "ytempire_cli.main", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=dict(os.environ),

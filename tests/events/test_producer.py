@@ -8,12 +8,12 @@ import uuid
 import pytest
 
 from ingestion.kafka_events_pipeline import land_events
-from streaming.producer import InvalidEvent, record_video_generated, relay_outbox
+from platform_services.producer import InvalidEvent, record_video_generated, relay_outbox
+from simulation.ids import channel_id
 from tests.read_topic import read_topic
 from ytempire.clients import kafka_producer, pg_connect, redis_client
 from ytempire.errors import YTEmpireError
 from ytempire.events import new_event
-from ytempire.simulation.ids import channel_id
 
 CHANNEL = channel_id(901, seed=77)
 

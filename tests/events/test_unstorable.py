@@ -8,8 +8,8 @@ import random
 import ingestion.kafka_events.helpers as helpers
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events_pipeline import land_events, make_pipeline
+from simulation.traffic import simulated_events
 from ytempire.events import EVENT_ADAPTER
-from ytempire.simulation.traffic import simulated_events
 
 
 def _user_action(event_id: str, action: str) -> bytes:

@@ -20,14 +20,14 @@ import pytest
 from fastapi.testclient import TestClient
 from kafka import TopicPartition
 
-from streaming.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, create_app, sign
+from platform_services.webhook import DELIVERY_HEADER, SIGNATURE_HEADER, create_app, sign
+from simulation import ids
+from simulation.network import Network
+from simulation.youtube import YouTubeSimulator
 from tests.events.tcp_proxy import TcpProxy
 from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
 from ytempire.events import new_event
 from ytempire.quota import quota_day
-from ytempire.simulation import ids
-from ytempire.simulation.network import Network
-from ytempire.simulation.youtube import YouTubeSimulator
 
 PATH = "/webhooks/video-uploaded"
 SIM_DAY = date(2025, 3, 1)  # every simulated channel has several uploads by then

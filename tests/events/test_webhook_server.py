@@ -16,7 +16,7 @@ from dataclasses import replace
 
 import uvicorn
 
-from streaming.webhook import create_app, server_config
+from platform_services.webhook import create_app, server_config
 
 BOUND_S = 60.0  # a hung test fails after this; a working server answers far sooner
 

@@ -15,8 +15,8 @@ from datetime import date, timedelta
 import pytest
 
 from monitoring.anomalies import detect_day
+from simulation.anomalies import land_observations, simulate_series
 from ytempire.clients import pg_connect
-from ytempire.simulation.anomalies import land_observations, simulate_series
 
 START = date(2024, 1, 1)
 DAYS = 70

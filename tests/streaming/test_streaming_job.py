@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from simulation import ids
 from streaming.channel_windows import run
 from streaming.config import StreamConfig
 from streaming.queries import latest_windows
@@ -24,7 +25,6 @@ from streaming.sample_events import envelope, generate, topic_for
 from tests.streaming import reference as streaming_reference
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.settings import PROJECT_ROOT
-from ytempire.simulation import ids
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 STAT_COLUMNS = (

@@ -8,10 +8,10 @@ from datetime import date
 
 import pytest
 
+from simulation import ids
+from simulation.network import Network
+from simulation.youtube import YouTubeSimulator
 from ytempire.settings import Settings
-from ytempire.simulation import ids
-from ytempire.simulation.network import Network
-from ytempire.simulation.youtube import YouTubeSimulator
 
 DAY1 = date(2025, 1, 1)
 

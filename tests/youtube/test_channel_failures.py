@@ -15,9 +15,9 @@ import pytest
 
 from ingestion.youtube.api import RetryPolicy
 from ingestion.youtube_pipeline import make_pipeline, run_day
-from ytempire.simulation import ids
-from ytempire.simulation.network import Network, RealWorld, day_end
-from ytempire.simulation.youtube import MALFORMED, Fault, YouTubeSimulator
+from simulation import ids
+from simulation.network import Network, RealWorld, day_end
+from simulation.youtube import MALFORMED, Fault, YouTubeSimulator
 
 DAY = date(2025, 6, 1)  # a day of its own: other tests land 2025-01 to 2025-03
 NO_WAIT = RetryPolicy(max_attempts=5, base_s=0.0, cap_s=0.0)

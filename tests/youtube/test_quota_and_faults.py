@@ -18,12 +18,12 @@ from ingestion.youtube.api import (
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.collector import Collector, Known
 from ingestion.youtube_pipeline import run_day
+from simulation.network import day_end
+from simulation.youtube import Fault
 from tests.youtube.conftest import DAY1, channel_ids
 from ytempire.clients import redis_client
 from ytempire.errors import ServiceUnavailable
 from ytempire.quota import QuotaBudget, QuotaBudgetExhausted
-from ytempire.simulation.network import day_end
-from ytempire.simulation.youtube import Fault
 
 NO_WAIT = RetryPolicy(max_attempts=4, base_s=0.01, cap_s=0.05)
 

@@ -8,8 +8,8 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from ingestion.youtube.api import build_client
+from simulation.youtube import Fault
 from tests.youtube.conftest import DAY1, channel_ids
-from ytempire.simulation.youtube import Fault
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from ingestion.youtube.transforms import (
     needs_next_page,
     video_row,
 )
-from ytempire.simulation.network import iso_duration, round_3_significant
+from simulation.network import iso_duration, round_3_significant
 
 DAY = date(2025, 1, 10)
 

@@ -6,10 +6,10 @@ from dataclasses import replace
 from datetime import date
 
 from ingestion.youtube_pipeline import run_day
+from simulation import ids
+from simulation.network import Network, day_end, iso_duration
+from simulation.youtube import Fault, YouTubeSimulator
 from tests.youtube.conftest import DAY1, channel_ids
-from ytempire.simulation import ids
-from ytempire.simulation.network import Network, day_end, iso_duration
-from ytempire.simulation.youtube import Fault, YouTubeSimulator
 
 TABLES = ("channel_snapshots", "video_snapshots", "videos", "playlist_items", "collection_runs")
 

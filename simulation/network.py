@@ -3,7 +3,7 @@
 The YouTube API simulator serves this model; nothing here does I/O. Given a
 seed, every channel's traits, every upload's publish time and every video's
 cumulative counters at any instant are fixed, so a test can recompute what the
-simulator served. Channels and videos are named by :mod:`ytempire.simulation.ids`.
+simulator served. Channels and videos are named by :mod:`simulation.ids`.
 
 The shape of the data follows what a network of small channels looks like:
 
@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 
-from ytempire.simulation import ids
+from simulation import ids
 
 DEFAULT_EPOCH = date(2025, 1, 1)
 DEFAULT_HISTORY_DAYS = 60

@@ -12,7 +12,7 @@ from itertools import islice
 
 import click
 
-from ytempire.simulation.ids import DEFAULT_CHANNELS, DEFAULT_SEED
+from simulation.ids import DEFAULT_CHANNELS, DEFAULT_SEED
 
 
 @click.group()
@@ -39,12 +39,12 @@ def youtube(
     host: str, port: int, channels: int, seed: int, day: object, daily_quota: int, register: bool
 ) -> None:
     """Serve the YouTube Data API v3 simulator until interrupted."""
-    from ytempire.simulation.network import Network
-    from ytempire.simulation.youtube import YouTubeSimulator
+    from simulation.network import Network
+    from simulation.youtube import YouTubeSimulator
 
     network = Network(seed=seed, channels=channels)
     if register:
-        from ytempire.simulation.seed import seed_channels
+        from simulation.seed import seed_channels
 
         click.echo(f"registered {seed_channels(network)} channels in ytempire.channels")
     start: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
@@ -103,11 +103,11 @@ def events(
     serves for the same --seed and --channels. The channels are registered in
     ytempire.channels first.
     """
+    from simulation.network import Network
+    from simulation.seed import seed_channels
+    from simulation.traffic import network_events, tracked_since
     from ytempire.clients import kafka_producer
     from ytempire.progress import progress_bar
-    from ytempire.simulation.network import Network
-    from ytempire.simulation.seed import seed_channels
-    from ytempire.simulation.traffic import network_events, tracked_since
     from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
 
     network = Network(seed=seed, channels=channels)

@@ -20,16 +20,16 @@ from ytempire.settings import get_settings
 
 # name -> "module:attribute" of a click command or group, imported on use.
 LAZY_COMMANDS: dict[str, str] = {
-    "airflow": "ytempire.commands.airflow:airflow",
-    "ingest": "ytempire.commands.ingest:ingest",
-    "process": "ytempire.commands.process:process",
-    "quality": "ytempire.commands.quality:quality",
-    "quota": "ytempire.commands.quota:quota",
-    "report": "reporting.cli:report",
-    "serve": "ytempire.commands.serve:serve",
-    "simulate": "ytempire.commands.simulate:simulate",
-    "stream": "streaming.cli:stream",
-    "warehouse": "ytempire.warehouse:warehouse",
+    "airflow": "ytempire_cli.airflow:airflow",
+    "ingest": "ytempire_cli.ingest:ingest",
+    "process": "ytempire_cli.process:process",
+    "quality": "ytempire_cli.quality:quality",
+    "quota": "ytempire_cli.quota:quota",
+    "report": "ytempire_cli.report:report",
+    "serve": "ytempire_cli.serve:serve",
+    "simulate": "ytempire_cli.simulate:simulate",
+    "stream": "ytempire_cli.stream:stream",
+    "warehouse": "ytempire_cli.warehouse:warehouse",
 }
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from datetime import time as clock
 
-from ytempire.orchestration.airflow_local import (
+from orchestration.airflow_local import (
     AIRFLOW_ROLE,
     AirflowConfig,
     airflow_env,

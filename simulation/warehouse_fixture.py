@@ -19,7 +19,7 @@ Anomalies the warehouse must handle are applied explicitly by the caller:
 ``load_number`` re-lands a day late, and :func:`restate_channel_views` makes a
 cumulative counter go down.
 
-Ids come from :mod:`ytempire.simulation.ids` (computed in Python, sent by COPY).
+Ids come from :mod:`simulation.ids` (computed in Python, sent by COPY).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from typing import Any
 
 import psycopg
 
-from ytempire.simulation import ids
+from simulation import ids
 
 NICHES = ("gaming", "finance", "education", "tech", "lifestyle")
 
@@ -484,7 +484,7 @@ def create_raw_indexes(conn: psycopg.Connection[Any]) -> None:
 
 
 def channel_rows(spec: NetworkSpec) -> list[tuple[int, str, str]]:
-    """(index, channel id, niche) of every channel: pure, from ytempire.simulation.ids."""
+    """(index, channel id, niche) of every channel: pure, from simulation.ids."""
     return [
         (i, ids.channel_id(i, spec.seed), NICHES[i % len(NICHES)]) for i in range(spec.channels)
     ]

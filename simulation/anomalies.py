@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from ytempire.simulation import ids
+from simulation import ids
 
 KINDS = ("viral_spike", "views_collapse", "subscriber_purge", "stalled_channel", "half_landing")
 METRICS = ("views_daily", "subscribers_daily", "revenue_usd", "engagement_rate", "rows_landed")

@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from orchestration.airflow_local import AirflowConfig, init_metadata_database
 from ytempire.clients import kafka_admin, pg_connect, redis_client
 from ytempire.db import drop_database, init_database
-from ytempire.orchestration.airflow_local import AirflowConfig, init_metadata_database
 from ytempire.settings import Settings
 
 DAY = date(2025, 1, 1)  # the simulator's epoch day
@@ -104,9 +104,9 @@ def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
     """Create the scenario's databases, topics, simulator and events; remove them after."""
     from kafka.admin import NewTopic
 
+    from simulation.network import Network
+    from simulation.youtube import YouTubeSimulator
     from streaming.sample_events import generate, produce
-    from ytempire.simulation.network import Network
-    from ytempire.simulation.youtube import YouTubeSimulator
 
     network = Network(channels=CHANNELS)
     sim = YouTubeSimulator(network, day=DAY, api_key=API_KEY)
@@ -183,7 +183,7 @@ def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
     for name, args in steps.items():
         started = time.monotonic()
         proc = subprocess.run(
-            [sys.executable, "-m", "ytempire.cli", *args],
+            [sys.executable, "-m", "ytempire_cli.main", *args],
             env=env,
             capture_output=True,
             text=True,

@@ -18,8 +18,7 @@ from pathlib import Path
 
 import click
 
-from ytempire.errors import YTEmpireError
-from ytempire.orchestration.airflow_local import (
+from orchestration.airflow_local import (
     PROCESSES,
     AirflowConfig,
     airflow_env,
@@ -28,7 +27,8 @@ from ytempire.orchestration.airflow_local import (
     init_metadata_database,
     parse_dbt_project,
 )
-from ytempire.orchestration.runs import DAG_ID, logical_date_for, run_day, task_table
+from orchestration.runs import DAG_ID, logical_date_for, run_day, task_table
+from ytempire.errors import YTEmpireError
 
 START_TIMEOUT_S = 300
 

@@ -18,7 +18,7 @@ def webhook(host: str, port: int) -> None:
 
     Timeouts and the connection limit come from YTEMPIRE_WEBHOOK_* (see .env.example).
     """
-    from streaming.webhook import serve
+    from platform_services.webhook import serve
 
     serve(host, port)
 

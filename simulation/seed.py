@@ -7,9 +7,9 @@ channel dimension joins both sides.
 
 from __future__ import annotations
 
+from simulation.network import Network
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
-from ytempire.simulation.network import Network
 
 
 def seed_channels(network: Network, settings: Settings | None = None) -> int:

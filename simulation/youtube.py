@@ -10,14 +10,14 @@ against it with only the endpoint overridden::
     build("youtube", "v3", developerKey=key, static_discovery=True,
           client_options={"api_endpoint": simulator.url})
 
-The data come from :class:`~ytempire.simulation.network.Network`, observed at
+The data come from :class:`~simulation.network.Network`, observed at
 the end of the simulator's current day. The simulator counts quota per day
 with :data:`ytempire.quota.QUOTA_COSTS`, answers 403 ``quotaExceeded`` past
 its daily limit, and can inject faults (5xx, 429, 403 ``rateLimitExceeded``,
 403 ``quotaExceeded``, 403 ``playlistItemsNotAccessible``, or a 200 answer
 whose first item is malformed) with Google's error bodies, on any call or on
 the calls for one channel, playlist or video. The network's real-world
-channels (:class:`~ytempire.simulation.network.RealWorld`) answer as YouTube
+channels (:class:`~simulation.network.RealWorld`) answer as YouTube
 does: ``playlistNotFound`` for a channel without uploads, nothing for a
 terminated channel, no ``likeCount``/``commentCount`` when hidden or disabled,
 ``liveBroadcastContent`` and ``P0D`` for streams.
@@ -40,8 +40,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from simulation.network import Channel, Network, day_end
 from ytempire.quota import QUOTA_COSTS
-from ytempire.simulation.network import Channel, Network, day_end
 
 API_PREFIX = "/youtube/v3/"
 METHODS = {

@@ -118,7 +118,7 @@ def outbox(interval: float, once: bool) -> None:
     """Relay ytempire.outbox events to Kafka and mark them sent (the producer's second half)."""
     import time
 
-    from streaming.producer import relay_outbox
+    from platform_services.producer import relay_outbox
     from ytempire.clients import kafka_producer, pg_connect
 
     producer = kafka_producer(compression_type="gzip")

@@ -19,9 +19,9 @@ from typing import Any
 import click
 
 from ytempire.clients import pg_connect
-from ytempire.commands.options import run_date_option, stage_day
 from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT
+from ytempire_cli.options import run_date_option, stage_day
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily")
@@ -191,7 +191,7 @@ def show(limit: int) -> None:
 )
 def simulate(days: int, channels: int, if_empty: bool) -> None:
     """Land a simulated network straight into the raw tables (no API, no Kafka)."""
-    from ytempire.simulation.warehouse_fixture import NetworkSpec, land_days, raw_snapshot_count
+    from simulation.warehouse_fixture import NetworkSpec, land_days, raw_snapshot_count
 
     with pg_connect("loader") as conn:
         if if_empty and raw_snapshot_count(conn) > 0:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ytempire.commands.options import run_date_option, stage_day
+from ytempire_cli.options import run_date_option, stage_day
 
 
 @click.group()

@@ -140,8 +140,8 @@ def simulate_history(
     channels: int, days: int, run_date: datetime | None, kinds: tuple[str, ...], seed: int
 ) -> None:
     """Land a simulated, labelled history of the channel series (source 'simulated')."""
+    from simulation.anomalies import KINDS, land_observations, simulate_series
     from ytempire.clients import pg_connect
-    from ytempire.simulation.anomalies import KINDS, land_observations, simulate_series
 
     unknown = sorted(set(kinds) - set(KINDS))
     if unknown:

@@ -1,7 +1,7 @@
 """Event traffic of the simulated network: the platform's side of the YouTube network model.
 
 The platform generates the videos that the simulated YouTube network
-(:mod:`ytempire.simulation.network`) publishes, so both simulators tell one
+(:mod:`simulation.network`) publishes, so both simulators tell one
 story: a video's ``video_published`` event carries the YouTube id, publish time,
 title and duration that the YouTube simulator serves for it, its channel is
 the same channel with the same title and niche, and its ``metrics_update``
@@ -35,8 +35,8 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import count as days_from
 from itertools import islice
 
-from ytempire.simulation import ids
-from ytempire.simulation.network import Channel, Network, Video
+from simulation import ids
+from simulation.network import Channel, Network, Video
 
 METRICS_DAYS = 3  # daily metrics updates after the publish day
 PLATFORM_DURATION_S = (30, 3600)  # what the platform generates (ytempire.videos' rule)
