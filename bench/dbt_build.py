@@ -36,8 +36,8 @@ from typing import Any
 from simulation.warehouse_fixture import NetworkSpec, land_days
 from ytempire.clients import pg_connect
 from ytempire.db import drop_database, init_database
+from ytempire.dbt_runner import run_dbt
 from ytempire.settings import get_settings
-from ytempire_cli.warehouse import run_dbt
 
 # Seeds, snapshot and models; data and unit tests are timed on their own.
 NO_TESTS = ("--exclude", "resource_type:test", "resource_type:unit_test")

@@ -214,7 +214,7 @@ def api_ready(config: AirflowConfig) -> bool:
 
 def parse_dbt_project() -> Path:
     """``dbt parse``: write the manifest the DAG renders its dbt tasks from; return its path."""
-    from ytempire_cli.warehouse import run_dbt
+    from ytempire.dbt_runner import run_dbt
 
     run_dbt("parse", quiet=True)
     return DBT_TARGET / "manifest.json"

@@ -157,7 +157,7 @@ def generate_dbt_docs() -> str:
 
     Returns the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
     """
-    from ytempire_cli.warehouse import DBT_PROJECT_DIR, run_dbt
+    from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
 
     run_dbt("docs generate", quiet=True)
     return str(DBT_PROJECT_DIR / "target")

@@ -210,7 +210,7 @@ def source_freshness() -> list[Freshness]:
     """
     from dbt.cli.main import dbtRunner
 
-    from ytempire_cli.warehouse import dbt_args
+    from ytempire.dbt_runner import dbt_args
 
     with tempfile.TemporaryDirectory(prefix="ytempire-freshness-") as folder:
         output = Path(folder) / "sources.json"

@@ -11,22 +11,15 @@ Two queries run side by side, each with its own checkpoint:
 
 Run continuously (``ytempire stream windows``) or as a bounded catch-up
 (``--available-now``: everything in the topics now, then stop); both resume
-from the checkpoints. ``python -m streaming.channel_windows`` is the same job.
+from the checkpoints. The command line
+(its options, SIGTERM handling, the stage record) is ``ytempire_cli.stream``.
 """
 
 from __future__ import annotations
 
 import logging
-import signal
-import sys
-from collections.abc import Sequence
-from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import date
-from types import FrameType
 from typing import TYPE_CHECKING, Any
-
-import click
 
 from streaming.config import StreamConfig
 from streaming.sink import VIDEO_COLUMNS, LateEventSink, WindowSink
@@ -39,8 +32,6 @@ from streaming.windows import (
 from ytempire.clients import kafka_admin, pg_connect, spark_session
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
-from ytempire.stage_runs import record_stage
-from ytempire_cli.options import run_date_option, stage_day
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -197,76 +188,3 @@ def run(
     return RunResult(
         batches=len(progress), input_rows=sum(int(p["numInputRows"]) for p in progress)
     )
-
-
-def _stop_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so queries stop between batches."""
-
-    def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, handler)
-
-
-def window_options(func: Any) -> Any:
-    """The job's options, shared by `ytempire stream windows` and `python -m`."""
-    options = [
-        click.option(
-            "--available-now", is_flag=True, help="Process what is in the topics, then stop."
-        ),
-        click.option("--window", help="Window length (default 5 minutes; YTEMPIRE_STREAM_WINDOW)."),
-        click.option("--slide", help="Slide (default 1 minute; YTEMPIRE_STREAM_SLIDE)."),
-        click.option("--watermark", help="Allowed lateness (default 1 minute)."),
-        click.option("--trigger", help="Micro-batch interval (default 10 seconds)."),
-        click.option(
-            "--topics", help="Comma-separated topics (default video-events,channel-events)."
-        ),
-        click.option(
-            "--checkpoint-root", help="Checkpoint folder (default LOCAL_DIR/checkpoints)."
-        ),
-        click.option("--starting-offsets", type=click.Choice(["earliest", "latest"])),
-        click.option("--max-offsets-per-trigger", type=int, help="Cap on events per batch."),
-        click.option("--query-prefix", help="Prefix of query names and checkpoint folders."),
-    ]
-    for option in reversed(options):
-        func = option(func)
-    return func
-
-
-@click.command("windows")
-@window_options
-@run_date_option
-def windows_command(available_now: bool, run_date: date | None, **overrides: Any) -> None:
-    """Sliding-window channel stats from Kafka into streaming.channel_window_stats.
-
-    A bounded run (--available-now) is the day's `streaming_windows` stage.
-    """
-    try:
-        config = StreamConfig.from_env(**overrides)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from exc
-    _stop_on_sigterm()
-    try:
-        with ExitStack() as stack:  # an interrupted bounded run is recorded as failed
-            stage = (
-                stack.enter_context(record_stage("streaming_windows", stage_day(run_date)))
-                if available_now
-                else None
-            )
-            result = run(config, available_now=available_now)
-            if stage is not None:
-                stage.details.update(batches=result.batches, input_rows=result.input_rows)
-    except KeyboardInterrupt:
-        click.echo("stopped; the next run resumes from the checkpoint")
-        return
-    click.echo(f"{result.batches} micro-batches, {result.input_rows} events read")
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    from ytempire_cli.main import main as cli_main
-
-    cli_main(["stream", "windows", *(sys.argv[1:] if argv is None else argv)])
-
-
-if __name__ == "__main__":
-    main()

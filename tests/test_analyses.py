@@ -43,9 +43,9 @@ from simulation import ids
 from simulation.warehouse_fixture import create_raw_indexes, create_raw_tables
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
+from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
-from ytempire_cli.warehouse import DBT_PROJECT_DIR, run_dbt
 
 START = date(2025, 3, 3)
 DAYS = 5

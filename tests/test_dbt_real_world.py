@@ -30,9 +30,10 @@ from simulation import ids
 from simulation.warehouse_fixture import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
+from ytempire.dbt_runner import run_dbt
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
-from ytempire_cli.warehouse import ANALYST_VIEWS, run_dbt
+from ytempire_cli.warehouse import ANALYST_VIEWS
 
 SPEC = NetworkSpec(channels=2, videos_per_channel_per_day=1)
 HIDDEN = ids.youtube_video_id(0, 0, SPEC.seed)  # the video, published on day 0

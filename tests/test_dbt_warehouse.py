@@ -20,8 +20,9 @@ from simulation import ids
 from simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
+from ytempire.dbt_runner import run_dbt
 from ytempire.settings import Settings
-from ytempire_cli.warehouse import ANALYST_VIEWS, run_dbt
+from ytempire_cli.warehouse import ANALYST_VIEWS
 
 SPEC = NetworkSpec(channels=6, videos_per_channel_per_day=2)
 MISSING = (1, 3)  # (channel, day) never collected
@@ -233,7 +234,7 @@ def test_full_refresh_equals_the_incremental_path(
 
 
 def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
-    from ytempire_cli.warehouse import DBT_PROJECT_DIR
+    from ytempire.dbt_runner import DBT_PROJECT_DIR
 
     run_dbt("docs generate")
     assert (DBT_PROJECT_DIR / "target" / "catalog.json").stat().st_size > 0

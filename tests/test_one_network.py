@@ -26,8 +26,8 @@ from streaming.processor import EventProcessor, Topics
 from tests.conftest import own_database
 from tests.read_topic import drain
 from ytempire.clients import kafka_producer, pg_connect
+from ytempire.dbt_runner import run_dbt
 from ytempire.settings import Settings
-from ytempire_cli.warehouse import run_dbt
 
 NETWORK = Network(seed=4242, channels=12)
 DAYS = (date(2025, 1, 1), date(2025, 1, 2))

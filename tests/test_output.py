@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from types import SimpleNamespace
 
+from ytempire.dbt_runner import node_summary
 from ytempire_cli.process import summary
-from ytempire_cli.warehouse import node_summary
 
 
 def _result(resource_type: str, status: str) -> SimpleNamespace:

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import signal
+from contextlib import ExitStack
+from datetime import UTC, date, datetime, timedelta
+from types import FrameType
+from typing import Any
 
 import click
 
-from streaming.channel_windows import windows_command
+from streaming.channel_windows import run
+from streaming.config import StreamConfig
 from ytempire import topics
+from ytempire.stage_runs import record_stage
+from ytempire_cli.options import run_date_option, stage_day
 
 
 @click.group()
 def stream() -> None:
     """Spark Structured Streaming: sliding-window channel stats."""
-
-
-stream.add_command(windows_command)
 
 
 @stream.command("latest")
@@ -61,3 +65,66 @@ def sample_events_command(
     )
     sent = produce(events, video_topic=video_topic, channel_topic=channel_topic)
     click.echo(f"produced {sent} events over the last {minutes} minutes for {channels} channels")
+
+
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt so queries stop between batches."""
+
+    def handler(_signum: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def window_options(func: Any) -> Any:
+    """The options of `ytempire stream windows` (StreamConfig overrides)."""
+    options = [
+        click.option(
+            "--available-now", is_flag=True, help="Process what is in the topics, then stop."
+        ),
+        click.option("--window", help="Window length (default 5 minutes; YTEMPIRE_STREAM_WINDOW)."),
+        click.option("--slide", help="Slide (default 1 minute; YTEMPIRE_STREAM_SLIDE)."),
+        click.option("--watermark", help="Allowed lateness (default 1 minute)."),
+        click.option("--trigger", help="Micro-batch interval (default 10 seconds)."),
+        click.option(
+            "--topics", help="Comma-separated topics (default video-events,channel-events)."
+        ),
+        click.option(
+            "--checkpoint-root", help="Checkpoint folder (default LOCAL_DIR/checkpoints)."
+        ),
+        click.option("--starting-offsets", type=click.Choice(["earliest", "latest"])),
+        click.option("--max-offsets-per-trigger", type=int, help="Cap on events per batch."),
+        click.option("--query-prefix", help="Prefix of query names and checkpoint folders."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+@stream.command("windows")
+@window_options
+@run_date_option
+def windows_command(available_now: bool, run_date: date | None, **overrides: Any) -> None:
+    """Sliding-window channel stats from Kafka into streaming.channel_window_stats.
+
+    A bounded run (--available-now) is the day's `streaming_windows` stage.
+    """
+    try:
+        config = StreamConfig.from_env(**overrides)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+    _stop_on_sigterm()
+    try:
+        with ExitStack() as stack:  # an interrupted bounded run is recorded as failed
+            stage = (
+                stack.enter_context(record_stage("streaming_windows", stage_day(run_date)))
+                if available_now
+                else None
+            )
+            result = run(config, available_now=available_now)
+            if stage is not None:
+                stage.details.update(batches=result.batches, input_rows=result.input_rows)
+    except KeyboardInterrupt:
+        click.echo("stopped; the next run resumes from the checkpoint")
+        return
+    click.echo(f"{result.batches} micro-batches, {result.input_rows} events read")

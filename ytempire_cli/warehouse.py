@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections import Counter
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -19,59 +18,16 @@ from typing import Any
 import click
 
 from ytempire.clients import pg_connect
+from ytempire.dbt_runner import DBT_PROJECT_DIR, node_summary, run_dbt, run_results_summary
 from ytempire.errors import YTEmpireError
-from ytempire.settings import PROJECT_ROOT
 from ytempire_cli.options import run_date_option, stage_day
 
-DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily")
 _SHOW_ORDER = {
     "mv_channel_performance": "views_28d_rank, channel_id",
     "mv_video_analytics": "views_7d desc, video_id",
     "mv_channel_revenue_daily": "metric_date desc, revenue_estimate_usd desc, channel_id",
 }
-
-
-def dbt_args(command: str, *extra: str) -> list[str]:
-    """The argument list of a dbt command (e.g. "build", "docs generate") on this project."""
-    folder = str(DBT_PROJECT_DIR)
-    return [*command.split(), "--project-dir", folder, "--profiles-dir", folder, *extra]
-
-
-def run_dbt(command: str, *extra: str, on_node: Any = None, quiet: bool = False) -> Any:
-    """Run one dbt command in-process; raise YTEmpireError naming it when it fails.
-
-    ``on_node(index, total)``, when given, is called as each node starts (for a
-    progress bar). With ``on_node`` or ``quiet``, dbt's console shows warnings
-    and errors only; the full log stays in ``dbt_project/logs/dbt.log``.
-    """
-    from dbt.cli.main import dbtRunner
-
-    callbacks: list[Any] = []
-    level = ("--log-level", "warn") if quiet or on_node is not None else ()
-    if on_node is not None:
-
-        def callback(event: Any) -> None:
-            if event.info.name == "LogStartLine":
-                on_node(event.data.index, event.data.total)
-
-        callbacks.append(callback)
-    result = dbtRunner(callbacks=callbacks).invoke(dbt_args(command, *level, *extra))
-    if not result.success:
-        detail = result.exception or "see dbt_project/logs/dbt.log for the failing nodes"
-        raise YTEmpireError(
-            f"dbt {command} {' '.join(extra)} failed: {detail}. Next: fix the failing "
-            "model or test, then rerun (`ytempire warehouse build`)."
-        )
-    return result
-
-
-def node_summary(results: Any) -> str:
-    """``12 models, 80 tests, ...: 95 success, 1 warn`` from dbt's run results (pure)."""
-    kinds = Counter(str(r.node.resource_type) for r in results)
-    statuses = Counter(str(r.status) for r in results)
-    what = ", ".join(f"{n} {k}{'' if n == 1 else 's'}" for k, n in sorted(kinds.items()))
-    return f"{what}: " + ", ".join(f"{n} {status}" for status, n in sorted(statuses.items()))
 
 
 def read_view(view: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
@@ -129,36 +85,6 @@ def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
     click.echo(
         f"dbt build passed in {time.monotonic() - started:.0f}s: {node_summary(result.result)}"
     )
-
-
-# run_results.json statuses that are failures, by resource type
-_FAILED = {"error", "fail"}
-MAX_LISTED_FAILURES = 20
-
-
-def run_results_summary(run_results: dict[str, Any]) -> dict[str, Any]:
-    """Counts per resource type and status of a dbt run_results.json, and the failed nodes.
-
-    Shape: ``{"models": {"success": 12, "error": 1, "skipped": 3}, "tests": {"pass":
-    40, "fail": 1, ...}, "seeds": ..., "snapshots": ..., "unit_tests": ...,
-    "failures": [{"node", "status", "message"}] (at most 20), "elapsed_s": 41.2}``.
-    The resource type is the first part of each node's ``unique_id``.
-    """
-    summary: dict[str, Any] = {}
-    failures: list[dict[str, str]] = []
-    for result in run_results.get("results", []):
-        resource, _, name = str(result["unique_id"]).partition(".")
-        status = str(result["status"])
-        counts = summary.setdefault(f"{resource}s", {})
-        counts[status] = counts.get(status, 0) + 1
-        if status in _FAILED and len(failures) < MAX_LISTED_FAILURES:
-            message = str(result.get("message") or "").strip().splitlines()
-            failures.append(
-                {"node": name, "status": status, "message": message[0] if message else ""}
-            )
-    summary["failures"] = failures
-    summary["elapsed_s"] = round(float(run_results.get("elapsed_time") or 0.0), 1)
-    return summary
 
 
 @warehouse.command()

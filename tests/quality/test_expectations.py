@@ -21,8 +21,8 @@ from expectations.checkpoints import ValidationFailed, validate
 from simulation.warehouse_fixture import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
+from ytempire.dbt_runner import run_dbt
 from ytempire.settings import Settings
-from ytempire_cli.warehouse import run_dbt
 
 SPEC = NetworkSpec(channels=4, videos_per_channel_per_day=2)
 LAST_DAY = 9

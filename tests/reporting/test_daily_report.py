@@ -29,10 +29,10 @@ from simulation import ids
 from simulation.warehouse_fixture import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
+from ytempire.dbt_runner import DBT_PROJECT_DIR
 from ytempire.settings import Settings
 from ytempire.stage_runs import record_stage
 from ytempire_cli.main import main as cli_main
-from ytempire_cli.warehouse import DBT_PROJECT_DIR
 
 SPEC = NetworkSpec(channels=6, videos_per_channel_per_day=1)
 LAST = 29  # the crafted day's index

@@ -166,7 +166,9 @@ def _job(tmp_path, topics, settings) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "streaming.channel_windows",
+        "ytempire_cli.main",
+        "stream",
+        "windows",
         "--available-now",
         "--topics",
         ",".join(topics),
