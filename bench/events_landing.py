@@ -198,7 +198,7 @@ def own_peak_rss_mib() -> float:
 
 
 def land_only(topic: str, pipelines_dir: str) -> None:
-    from ingestion.kafka_events_pipeline import land_events
+    from ingestion.kafka_events.landing import land_events
 
     dlq = f"bench-dlq-{uuid.uuid4().hex[:8]}"
     create_topic(dlq, 1)

@@ -54,7 +54,7 @@ def _pipelines_dir() -> Path:
 
 
 def _event_topics() -> list[str]:
-    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS
+    from ingestion.kafka_events.landing import DEFAULT_TOPICS
 
     raw = os.environ.get("YTEMPIRE_EVENTS_TOPICS", "")
     return [t.strip() for t in raw.split(",") if t.strip()] or list(DEFAULT_TOPICS)
@@ -67,7 +67,7 @@ def collect_youtube(day: date) -> dict[str, Any]:
     A partial run (quota exhausted, channels failing) records its error and
     succeeds: the next attempt resumes where it stopped.
     """
-    from ingestion.youtube_pipeline import run_day
+    from ingestion.youtube.landing import run_day
 
     with record_stage("collection", day) as run:
         report = run_day(day, pipelines_dir=_pipelines_dir())
@@ -87,7 +87,7 @@ def land_kafka_events(day: date) -> dict[str, Any]:
     Exactly once (offsets are committed with the load), so a retry lands only
     what the failed attempt did not. Returns messages and loads landed.
     """
-    from ingestion.kafka_events_pipeline import land_events
+    from ingestion.kafka_events.landing import land_events
 
     options: dict[str, Any] = {"pipelines_dir": _pipelines_dir(), "progress": log.info}
     dead_letter = os.environ.get("YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC")

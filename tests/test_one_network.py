@@ -16,8 +16,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from ingestion.kafka_events_pipeline import land_events
-from ingestion.youtube_pipeline import run_day
+from ingestion.kafka_events.landing import land_events
+from ingestion.youtube.landing import run_day
 from simulation.network import Network, day_end
 from simulation.seed import seed_channels
 from simulation.traffic import is_platform_video, network_events, tracked_since

@@ -31,7 +31,7 @@ def ingest() -> None:
 )
 def youtube(day: object, pipelines_dir: Path | None) -> None:
     """Collect the channels' YouTube statistics for one day into raw_youtube."""
-    from ingestion.youtube_pipeline import run_day
+    from ingestion.youtube.landing import run_day
     from ytempire.quota import quota_day
     from ytempire.stage_runs import as_details, record_stage
 
@@ -84,7 +84,7 @@ def events(
     run_date: date | None,
 ) -> None:
     """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
-    from ingestion.kafka_events_pipeline import DEFAULT_TOPICS, dead_letters_since, land_events
+    from ingestion.kafka_events.landing import DEFAULT_TOPICS, dead_letters_since, land_events
     from ytempire.progress import progress_bar
     from ytempire.stage_runs import as_details, record_stage
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ingestion.kafka_events import kafka_events
-from ingestion.kafka_events_pipeline import LandingSummary, land_events, make_pipeline
+from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
 from simulation.traffic import simulated_events
 from tests.read_topic import read_topic
 from ytempire.clients import pg_connect

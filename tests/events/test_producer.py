@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from ingestion.kafka_events_pipeline import land_events
+from ingestion.kafka_events.landing import land_events
 from platform_services.producer import InvalidEvent, record_video_generated, relay_outbox
 from simulation.ids import channel_id
 from tests.read_topic import read_topic

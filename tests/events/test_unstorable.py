@@ -7,7 +7,7 @@ import random
 
 import ingestion.kafka_events.helpers as helpers
 from ingestion.kafka_events import kafka_events
-from ingestion.kafka_events_pipeline import land_events, make_pipeline
+from ingestion.kafka_events.landing import land_events, make_pipeline
 from simulation.traffic import simulated_events
 from ytempire.events import EVENT_ADAPTER
 

@@ -14,7 +14,7 @@ from datetime import date, timedelta
 import pytest
 
 from ingestion.youtube.api import RetryPolicy
-from ingestion.youtube_pipeline import make_pipeline, run_day
+from ingestion.youtube.landing import make_pipeline, run_day
 from simulation import ids
 from simulation.network import Network, RealWorld, day_end
 from simulation.youtube import MALFORMED, Fault, YouTubeSimulator

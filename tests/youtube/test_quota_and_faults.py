@@ -17,7 +17,7 @@ from ingestion.youtube.api import (
 )
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.collector import Collector, Known
-from ingestion.youtube_pipeline import run_day
+from ingestion.youtube.landing import run_day
 from simulation.network import day_end
 from simulation.youtube import Fault
 from tests.youtube.conftest import DAY1, channel_ids

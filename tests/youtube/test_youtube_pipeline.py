@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
-from ingestion.youtube_pipeline import run_day
+from ingestion.youtube.landing import run_day
 from simulation import ids
 from simulation.network import Network, day_end, iso_duration
 from simulation.youtube import Fault, YouTubeSimulator
