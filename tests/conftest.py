@@ -7,6 +7,14 @@ with ``YTEMPIRE_KEEP_TEST_DB=1``). Kafka tests create their own topics with
 the ``new_topic`` factory, and Redis tests their own key prefix, so parallel
 sessions against one set of services do not collide.
 
+Tests that need a service carry the ``services`` marker, so
+``pytest -m "not services"`` runs the others with nothing started (the
+database is built only once a ``services`` test runs). A test is marked here
+when its fixtures reach a service (``SERVICE_FIXTURES``); a module that
+reaches one another way (a ``ytempire`` child process, its own connection or
+scenario database) says ``pytestmark = pytest.mark.services``. The plugin
+``tests/network_guard.py`` fails an unmarked test that opens a connection.
+
 A service that is down fails the session at once with the service named.
 """
 
@@ -34,6 +42,31 @@ from ytempire.db import drop_database, init_database  # noqa: E402
 from ytempire.errors import YTEmpireError  # noqa: E402
 from ytempire.settings import Settings, get_settings  # noqa: E402
 
+pytest_plugins = ["pytester", "tests.network_guard"]
+
+# The fixtures that reach a service: a test whose fixture closure (its fixtures
+# and theirs) holds one of these is a `services` test.
+SERVICE_FIXTURES = frozenset(
+    {
+        "test_database",  # PostgreSQL
+        "pg_admin",  # PostgreSQL
+        "loader",  # PostgreSQL, as the loader role (tests/events, tests/quality)
+        "redis_prefix",  # Redis
+        "new_topic",  # Kafka
+        "produce",  # Kafka (tests/events)
+        "read_topic",  # Kafka (tests/quality)
+        "spark",  # a local Spark session (a JVM, reached over loopback)
+        "simulator",  # the YouTube simulator serving on loopback (tests/youtube)
+    }
+)
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.services)
+
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
@@ -41,9 +74,14 @@ def settings() -> Settings:
     return get_settings()
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="session")
 def test_database(settings: Settings) -> Iterator[str]:
-    """A fresh warehouse database for the session, built by the project's own DDL."""
+    """A fresh warehouse database for the session, built by the project's own DDL.
+
+    Built when the first ``services`` test runs (``_services_database``); a
+    module- or session-scoped fixture that uses it asks for it by name, since
+    it is set up before that test's function-scoped fixtures.
+    """
     try:
         if not _keep():
             drop_database(settings.pg_database, settings=settings)
@@ -53,6 +91,13 @@ def test_database(settings: Settings) -> Iterator[str]:
     yield name
     if not _keep():
         drop_database(name, settings=settings)
+
+
+@pytest.fixture(autouse=True)
+def _services_database(request: pytest.FixtureRequest) -> None:
+    """Every ``services`` test runs with the session database built; pure tests never connect."""
+    if request.node.get_closest_marker("services") is not None:
+        request.getfixturevalue("test_database")
 
 
 def _keep() -> bool:

@@ -47,6 +47,8 @@ from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
 
+pytestmark = pytest.mark.services
+
 START = date(2025, 3, 3)
 DAYS = 5
 MISSING = (2, 3)  # (channel, day) not collected

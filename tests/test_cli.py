@@ -6,6 +6,8 @@ import pytest
 
 from tests.cli import run_ytempire
 
+pytestmark = pytest.mark.services
+
 
 def test_doctor_reports_every_service_up():
     result = run_ytempire("doctor")

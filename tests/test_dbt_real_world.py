@@ -35,6 +35,8 @@ from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
 from ytempire_cli.warehouse import ANALYST_VIEWS
 
+pytestmark = pytest.mark.services
+
 SPEC = NetworkSpec(channels=2, videos_per_channel_per_day=1)
 HIDDEN = ids.youtube_video_id(0, 0, SPEC.seed)  # the video, published on day 0
 # (day, views, likes, comments): the days 1-3 after a first day.

@@ -24,6 +24,8 @@ from ytempire.dbt_runner import run_dbt
 from ytempire.settings import Settings
 from ytempire_cli.warehouse import ANALYST_VIEWS
 
+pytestmark = pytest.mark.services
+
 SPEC = NetworkSpec(channels=6, videos_per_channel_per_day=2)
 MISSING = (1, 3)  # (channel, day) never collected
 LATE = (2, 4)  # (channel, day) collected two days late

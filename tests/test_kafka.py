@@ -11,6 +11,8 @@ from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer
 from ytempire.errors import ServiceUnavailable
 from ytempire.topics import ALL_TOPICS
 
+pytestmark = pytest.mark.services
+
 
 def test_system_topics_exist_with_their_partition_counts(settings):
     admin = kafka_admin(settings=settings)

@@ -12,6 +12,8 @@ from ytempire.clients import pg_connect
 from ytempire.db import init_database
 from ytempire.errors import YTEmpireError
 
+pytestmark = pytest.mark.services
+
 CHANNEL_ID = "UC" + "a" * 22
 
 

@@ -9,6 +9,8 @@ import pytest
 from ytempire.clients import redis_client
 from ytempire.errors import ServiceUnavailable
 
+pytestmark = pytest.mark.services
+
 
 def test_set_get_expire_and_hash(settings, redis_prefix):
     client = redis_client(check=True, settings=settings)

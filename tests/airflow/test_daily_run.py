@@ -29,7 +29,7 @@ from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 FAILING_MODEL = "transform.stg_youtube__channel_snapshots_model_build"
 # Landing and Spark are not what the failure scenario is about: Airflow marks them done.

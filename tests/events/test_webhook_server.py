@@ -14,9 +14,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 
+import pytest
 import uvicorn
 
 from platform_services.webhook import create_app, server_config
+
+pytestmark = pytest.mark.services
 
 BOUND_S = 60.0  # a hung test fails after this; a working server answers far sooner
 

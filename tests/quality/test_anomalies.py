@@ -34,7 +34,7 @@ order by 1, 2, 3
 
 
 @pytest.fixture(scope="module")
-def network(settings):
+def network(settings, test_database):
     net = simulate_series(12, DAYS, start_date=START, seed=4242, first_day=40)
     with pg_connect("loader", settings=settings) as conn:
         land_observations(conn, net)

@@ -83,7 +83,7 @@ EXPECTED_ALL = {
 
 
 @pytest.fixture(scope="module")
-def crafted(settings):
+def crafted(settings, test_database):
     from ytempire.clients import pg_connect
 
     with pg_connect("admin", autocommit=True, settings=settings) as conn:

@@ -34,6 +34,8 @@ from ytempire.settings import Settings
 from ytempire.stage_runs import record_stage
 from ytempire_cli.main import main as cli_main
 
+pytestmark = pytest.mark.services
+
 SPEC = NetworkSpec(channels=6, videos_per_channel_per_day=1)
 LAST = 29  # the crafted day's index
 DAY = SPEC.day_date(LAST)

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli import run_ytempire
 from ytempire.clients import redis_client
 from ytempire.quota import QuotaBudget
+
+pytestmark = pytest.mark.services
 
 
 def test_quota_prints_used_and_remaining(settings, redis_prefix):

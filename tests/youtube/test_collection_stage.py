@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from tests.cli import run_ytempire
 from ytempire.clients import pg_connect
+
+pytestmark = pytest.mark.services
 
 RUN_DATE = date(2031, 8, 9)
 
