@@ -10,7 +10,7 @@ UV := uv run --frozen
 export
 
 .PHONY: help setup jars services-start services-stop services-status doctor demo test lint format \
-	airflow airflow-stop
+	airflow airflow-stop test-unit
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ demo: setup ## The main job end to end on the local services and simulated netwo
 
 test: setup ## The test suite, against the real services
 	$(UV) pytest
+
+test-unit: ## The tests that need no service (pytest -m "not services"); starts nothing
+	$(UV) pytest -m "not services"
 
 lint: ## ruff, mypy and sqlfluff
 	$(UV) ruff check .
