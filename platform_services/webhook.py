@@ -430,6 +430,11 @@ def create_app(
             handle, body, delivery_id, request.headers.get(SIGNATURE_HEADER)
         )
 
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        """Liveness for `ytempire doctor` and container healthchecks: the server answers."""
+        return {"status": "ok"}
+
     @app.get("/metrics", include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(counters.registry), media_type=CONTENT_TYPE_LATEST)

@@ -18,10 +18,11 @@ from the checkpoints. The command line
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from streaming.config import StreamConfig
+from streaming.config import LATE_QUERY, WINDOWS_QUERY, StreamConfig
 from streaming.sink import VIDEO_COLUMNS, LateEventSink, WindowSink
 from streaming.windows import (
     parse_event_times,
@@ -39,10 +40,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+AWAIT_S = 1  # longest wait on the queries between two looks at the stop event
 KAFKA_FETCH_BYTES = 16 * 1024 * 1024
 KAFKA_POLL_RECORDS = 20_000
-WINDOWS_QUERY = "channel_windows"
-LATE_QUERY = "channel_windows_late"
 SINK_TABLES = (
     "streaming.channel_window_stats",
     "streaming.channel_video_window_stats",
@@ -153,8 +153,15 @@ def run(
     available_now: bool,
     settings: Settings | None = None,
     spark: SparkSession | None = None,
+    stop: threading.Event | None = None,
 ) -> RunResult:
-    """Run both queries until they finish (available-now) or one stops or fails."""
+    """Run both queries until they finish (available-now) or one stops or fails.
+
+    Setting ``stop`` (the SIGTERM handler of `ytempire stream windows` does)
+    stops both queries between two waits of at most a second and raises
+    ``KeyboardInterrupt``: no exception is thrown into a call to the JVM,
+    so the queries stop cleanly and the next run resumes from their checkpoints.
+    """
     from pyspark.errors import StreamingQueryException
 
     s = settings or get_settings()
@@ -169,12 +176,15 @@ def run(
         "available now" if available_now else f"trigger every {config.trigger}",
         config.checkpoint_root,
     )
+    stop = stop or threading.Event()
     try:
         if available_now:
             for query in queries:
-                query.awaitTermination()
+                while not stop.is_set() and not query.awaitTermination(AWAIT_S):
+                    pass
         else:
-            spark.streams.awaitAnyTermination()
+            while not stop.is_set() and not spark.streams.awaitAnyTermination(AWAIT_S):
+                pass
     except StreamingQueryException as exc:
         raise YTEmpireError(
             f"streaming query failed: {exc.getErrorClass() or ''} {str(exc)[:2000]}. "
@@ -184,6 +194,8 @@ def run(
         for query in queries:
             if query.isActive:
                 query.stop()
+    if stop.is_set():
+        raise KeyboardInterrupt
     progress = [p for p in queries[0].recentProgress]
     return RunResult(
         batches=len(progress), input_rows=sum(int(p["numInputRows"]) for p in progress)

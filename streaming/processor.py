@@ -50,6 +50,7 @@ import psycopg
 
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.events import Event, Rejected, parse_event
+from ytempire.kafka_topics import partition_lag
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import (
     ALERTS,
@@ -358,23 +359,7 @@ class EventProcessor:
         a partition nobody was assigned is work left too. A partition the
         group never committed counts from its beginning offset.
         """
-        from kafka import TopicPartition
-
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in self.topics.sources
-            for p in sorted(self.consumer.partitions_for_topic(topic) or ())
-        ]
-        if not partitions:
-            return {}
-        ends = self.consumer.end_offsets(partitions)
-        starts = self.consumer.beginning_offsets(partitions)
-        left = {}
-        for tp in partitions:
-            committed = self.consumer.committed(tp)
-            position = starts[tp] if committed is None else committed
-            left[f"{tp.topic}[{tp.partition}]"] = max(0, ends[tp] - position)
-        return left
+        return partition_lag(self.consumer, self.topics.sources, self.consumer.committed)
 
     def handle(self, record: Any) -> None:
         parsed = parse_event(record.value)

@@ -1,12 +1,19 @@
-"""Create the warehouse's Kafka topics (``ytempire topics create``)."""
+"""The warehouse's Kafka topics: create them (``ytempire topics create``), measure lag on them.
+
+Lag here is the consumer-group convention (what ``kafka-consumer-groups.sh
+--describe`` prints): per partition, the log-end offset minus the offset the
+reader committed; a partition it never committed counts from its beginning
+offset, since a new group with ``auto.offset.reset=earliest`` reads it all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from kafka.admin import NewTopic
 
-from ytempire.clients import kafka_admin
+from ytempire.clients import kafka_admin, kafka_consumer
 from ytempire.settings import Settings
 from ytempire.topics import ALL_TOPICS, Topic
 
@@ -33,3 +40,55 @@ def ensure_topics(
         return [t.name for t in new]
     finally:
         admin.close()
+
+
+def partition_lag(
+    consumer: Any, topics: Sequence[str], committed: Callable[[Any], int | None]
+) -> dict[str, int]:
+    """Messages left per ``"topic[partition]"`` over every partition of ``topics``.
+
+    ``consumer`` is any kafka-python consumer (it only looks up offsets);
+    ``committed(TopicPartition)`` is the reader's next offset, or None if it
+    never committed one. A missing topic has no partitions and no entry.
+    """
+    from kafka import TopicPartition
+
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    if not partitions:
+        return {}
+    ends = consumer.end_offsets(partitions)
+    starts = consumer.beginning_offsets(partitions)
+    lag = {}
+    for tp in partitions:
+        position = committed(tp)
+        position = starts[tp] if position is None or position < 0 else position
+        lag[f"{tp.topic}[{tp.partition}]"] = max(0, ends[tp] - position)
+    return lag
+
+
+def consumer_group_lag(
+    group_id: str, topics: Sequence[str], settings: Settings | None = None
+) -> dict[str, int]:
+    """The lag of consumer group ``group_id`` per ``"topic[partition]"``, read from the broker.
+
+    Does not join the group (no rebalance of its members); works whether or
+    not a member runs. Raises ``ServiceUnavailable`` if Kafka cannot be reached.
+    """
+    consumer = kafka_consumer(settings=settings, group_id=group_id, request_timeout_ms=10_000)
+    try:
+        return partition_lag(consumer, topics, consumer.committed)
+    finally:
+        consumer.close(autocommit=False)
+
+
+def lag_by_topic(lag: Mapping[str, int]) -> dict[str, int]:
+    """Sum a per-partition lag (``"topic[partition]"`` keys) per topic, in key order."""
+    totals: dict[str, int] = {}
+    for key, n in lag.items():
+        topic = key.rsplit("[", 1)[0]
+        totals[topic] = totals.get(topic, 0) + n
+    return totals

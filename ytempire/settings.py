@@ -17,6 +17,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -111,6 +113,25 @@ class Settings:
     webhook_docs: int = setting(
         "YTEMPIRE_WEBHOOK_DOCS", 0, "1 serves the webhook's /docs and /openapi.json (0: off)."
     )
+    webhook_host: str = setting(
+        "YTEMPIRE_WEBHOOK_HOST", "127.0.0.1", "Address the webhook service listens on."
+    )
+    webhook_port: int = setting("YTEMPIRE_WEBHOOK_PORT", 8088, "Port of the webhook service.")
+    processor_group_id: str = setting(
+        "YTEMPIRE_PROCESSOR_GROUP_ID",
+        "ytempire-event-processor",
+        "Kafka consumer group of the event processor (`ytempire process events`).",
+    )
+    processor_topics: str = setting(
+        "YTEMPIRE_PROCESSOR_TOPICS",
+        ",".join(t.name for t in (VIDEO_EVENTS, CHANNEL_EVENTS, USER_EVENTS)),
+        "Topics the event processor reads, comma-separated.",
+    )
+    services_dir: str = setting(
+        "YTEMPIRE_SERVICES_DIR",
+        "",
+        "Pid and log files of the app services (default: $YTEMPIRE_LOCAL_DIR/services).",
+    )
     local_dir: str = setting(
         "YTEMPIRE_LOCAL_DIR",
         str(PROJECT_ROOT / ".local"),
@@ -195,6 +216,15 @@ class Settings:
     def dlt_pipelines_dir(self) -> Path:
         """Where dlt keeps its working folders (state is also stored in the destination)."""
         return Path(self.local_dir) / "dlt"
+
+    @property
+    def services_path(self) -> Path:
+        """Folder of the app services' pid and log files (``ytempire services``)."""
+        return Path(self.services_dir or Path(self.local_dir) / "services")
+
+    @property
+    def processor_topic_list(self) -> list[str]:
+        return [t.strip() for t in self.processor_topics.split(",") if t.strip()]
 
     def jdbc_url(self, database: str | None = None) -> str:
         return f"jdbc:postgresql://{self.pg_host}:{self.pg_port}/{database or self.pg_database}"

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "quota": "ytempire_cli.quota:quota",
     "report": "ytempire_cli.report:report",
     "serve": "ytempire_cli.serve:serve",
+    "services": "ytempire_cli.services:services",
     "simulate": "ytempire_cli.simulate:simulate",
     "stream": "ytempire_cli.stream:stream",
     "warehouse": "ytempire_cli.warehouse:warehouse",
@@ -59,16 +60,32 @@ def cli(verbose: bool) -> None:
 
 
 @cli.command()
-def doctor() -> None:
-    """Print each service's health and version; exit 1 if any is down."""
-    from ytempire.health import run_checks
+@click.option(
+    "--apps",
+    is_flag=True,
+    help="Also fail (exit 1) if an app service is stopped or unhealthy.",
+)
+def doctor(apps: bool) -> None:
+    """Each service's health and version, then each app service's state, health and lag.
 
-    results = run_checks(get_settings())
+    Exits 1 if an infrastructure service is down; a stopped app service
+    (`ytempire services start`) is reported, and an error only with --apps.
+    """
+    from ytempire.health import run_checks
+    from ytempire_cli.services import app_health, print_app_health
+
+    s = get_settings()
+    results = run_checks(s)
     width = max(len(r.service) for r in results)
     for r in results:
         status = "up" if r.ok else "DOWN"
         click.echo(f"{r.service:<{width}}  {status:<4}  {r.version:<10}  {r.detail}")
+    click.echo(f"app services (`ytempire services start|stop|status`; files in {s.services_path}):")
     down = [r.service for r in results if not r.ok]
+    report = app_health(s, down=frozenset(down))
+    print_app_health(report)
+    if apps:
+        down += [h.state.name for h in report if not h.healthy]
     if down:
         raise click.ClickException(f"down: {', '.join(down)}")
 

@@ -22,7 +22,9 @@ def process() -> None:
 
 
 @process.command("events")
-@click.option("--group-id", default="ytempire-event-processor", show_default=True)
+@click.option(
+    "--group-id", default=None, help="Consumer group (default: YTEMPIRE_PROCESSOR_GROUP_ID)."
+)
 @click.option(
     "--idle-timeout",
     type=float,
@@ -42,24 +44,35 @@ def process() -> None:
     "--topic",
     "topics",
     multiple=True,
-    help="Source topic (repeatable; default: video-events, channel-events, user-events).",
+    help="Source topic (repeatable; default: YTEMPIRE_PROCESSOR_TOPICS).",
 )
-@click.option("--redis-prefix", default="", help="Prefix of the Redis keys written.")
+@click.option(
+    "--redis-prefix",
+    default=None,
+    help="Prefix of the Redis keys written (default: YTEMPIRE_REDIS_KEY_PREFIX).",
+)
 def events(
-    group_id: str,
+    group_id: str | None,
     idle_timeout: float | None,
     assignment_timeout: float,
     topics: tuple[str, ...],
-    redis_prefix: str,
+    redis_prefix: str | None,
 ) -> None:
-    """Process video, channel and user events: operational tables, Redis dashboards, alerts."""
+    """Process video, channel and user events: operational tables, Redis dashboards, alerts.
+
+    Without --idle-timeout it runs until SIGTERM/Ctrl-C, as the `processor` service does
+    (`ytempire services start processor`); `ytempire doctor` shows its group's lag.
+    """
     from streaming.processor import EventProcessor, Topics
     from ytempire.progress import progress_bar
+    from ytempire.settings import get_settings
 
+    s = get_settings()
+    group_id = group_id or s.processor_group_id
     processor = EventProcessor(
         group_id=group_id,
-        topics=Topics(sources=topics) if topics else None,
-        redis_prefix=redis_prefix,
+        topics=Topics(sources=topics or tuple(s.processor_topic_list)),
+        redis_prefix=s.redis_key_prefix if redis_prefix is None else redis_prefix,
     )
     started = time.monotonic()
     with progress_bar("processing events", None, "events") as advance:
@@ -115,17 +128,23 @@ def summary(counts: Mapping[str, int], elapsed_s: float) -> str:
 )
 @click.option("--once", is_flag=True, help="Relay what is pending now, then stop.")
 def outbox(interval: float, once: bool) -> None:
-    """Relay ytempire.outbox events to Kafka and mark them sent (the producer's second half)."""
-    import time
+    """Relay ytempire.outbox events to Kafka and mark them sent (the producer's second half).
+
+    Runs until SIGTERM/Ctrl-C (finishing the batch in hand), as the `outbox` service does.
+    """
+    import signal
+    import threading
 
     from platform_services.producer import relay_outbox
     from ytempire.clients import kafka_producer, pg_connect
 
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     producer = kafka_producer(compression_type="gzip")
     total = 0
     with pg_connect("loader") as conn:
         try:
-            while True:
+            while not stopping.is_set():
                 sent, failed = relay_outbox(conn, producer)
                 total += sent
                 if sent or failed:
@@ -133,7 +152,7 @@ def outbox(interval: float, once: bool) -> None:
                 if once and not sent:
                     break
                 if not sent:
-                    time.sleep(interval)
+                    stopping.wait(interval)
         except KeyboardInterrupt:
             pass
         finally:

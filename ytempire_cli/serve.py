@@ -11,16 +11,19 @@ def serve() -> None:
 
 
 @serve.command("webhook")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8088, show_default=True, type=int)
-def webhook(host: str, port: int) -> None:
-    """POST /webhooks/video-uploaded (HMAC-signed with YTEMPIRE_WEBHOOK_SECRET).
+@click.option("--host", default=None, help="Listen address (default: YTEMPIRE_WEBHOOK_HOST).")
+@click.option("--port", default=None, type=int, help="Port (default: YTEMPIRE_WEBHOOK_PORT).")
+def webhook(host: str | None, port: int | None) -> None:
+    """POST /webhooks/video-uploaded (HMAC-signed with YTEMPIRE_WEBHOOK_SECRET); GET /healthz.
 
     Timeouts and the connection limit come from YTEMPIRE_WEBHOOK_* (see .env.example).
+    Runs until SIGTERM/Ctrl-C; `ytempire services start webhook` runs it as a service.
     """
     from platform_services.webhook import serve
+    from ytempire.settings import get_settings
 
-    serve(host, port)
+    s = get_settings()
+    serve(host or s.webhook_host, port or s.webhook_port)
 
 
 @serve.command("metrics")

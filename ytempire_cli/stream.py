@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import threading
 from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from types import FrameType
@@ -67,13 +68,15 @@ def sample_events_command(
     click.echo(f"produced {sent} events over the last {minutes} minutes for {channels} channels")
 
 
-def _stop_on_sigterm() -> None:
-    """Turn SIGTERM into KeyboardInterrupt so queries stop between batches."""
+def _stop_on_sigterm() -> threading.Event:
+    """An event that SIGTERM sets: :func:`run` then stops its queries and ends."""
+    stop = threading.Event()
 
     def handler(_signum: int, _frame: FrameType | None) -> None:
-        raise KeyboardInterrupt
+        stop.set()
 
     signal.signal(signal.SIGTERM, handler)
+    return stop
 
 
 def window_options(func: Any) -> Any:
@@ -113,7 +116,7 @@ def windows_command(available_now: bool, run_date: date | None, **overrides: Any
         config = StreamConfig.from_env(**overrides)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from exc
-    _stop_on_sigterm()
+    stop = _stop_on_sigterm()
     try:
         with ExitStack() as stack:  # an interrupted bounded run is recorded as failed
             stage = (
@@ -121,7 +124,7 @@ def windows_command(available_now: bool, run_date: date | None, **overrides: Any
                 if available_now
                 else None
             )
-            result = run(config, available_now=available_now)
+            result = run(config, available_now=available_now, stop=stop)
             if stage is not None:
                 stage.details.update(batches=result.batches, input_rows=result.input_rows)
     except KeyboardInterrupt:

@@ -1,0 +1,278 @@
+"""``ytempire services``: the app tier of the local stack, run as long-lived services.
+
+The continuous parts of the warehouse are services, not DAG tasks:
+
+============  =========================  =================================================
+service       command                    health and lag shown by ``ytempire doctor``
+============  =========================  =================================================
+processor     ``ytempire process events``  its consumer group's lag per topic (from the broker)
+outbox        ``ytempire process outbox``  events pending in ``ytempire.outbox``
+webhook       ``ytempire serve webhook``   ``GET /healthz`` on YTEMPIRE_WEBHOOK_HOST:PORT
+windows       ``ytempire stream windows``  the last committed micro-batch (its checkpoint) and lag
+============  =========================  =================================================
+
+They are a second tier: ``scripts/services.sh start`` starts the
+infrastructure only (PostgreSQL, Redis, Kafka: what setup and CI need);
+``scripts/services.sh start apps|all`` (or ``make up``) adds these. Pid and log
+files are ``$YTEMPIRE_SERVICES_DIR/<name>.pid|.log`` (default
+``.local/services/``). Each reads the ``YTEMPIRE_*`` settings of the
+environment it is started from, so a second stack (a test's, another
+engineer's) runs beside the first with its own database, topics, group and port.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from ytempire.settings import Settings, get_settings
+from ytempire.supervisor import (
+    STOP_TIMEOUT_S,
+    AppService,
+    ServiceError,
+    ServiceState,
+    Supervisor,
+    format_duration,
+    http_status,
+)
+
+SERVICE_NAMES = ("processor", "outbox", "webhook", "windows")  # start order; stop reverses it
+
+
+def app_services(s: Settings) -> dict[str, AppService]:
+    """The app services of the stack ``s`` describes, by name, in start order."""
+    # A service bound to every interface is probed on loopback.
+    host = "127.0.0.1" if s.webhook_host in ("0.0.0.0", "::", "") else s.webhook_host  # noqa: S104
+    services = (
+        AppService(
+            "processor",
+            ("process", "events"),
+            "Kafka events -> operational tables, Redis dashboards, alerts",
+        ),
+        AppService("outbox", ("process", "outbox"), "ytempire.outbox -> Kafka (the relay)"),
+        AppService(
+            "webhook",
+            ("serve", "webhook"),
+            "signed POST /webhooks/video-uploaded",
+            port=(host, s.webhook_port),
+            health_url=f"http://{host}:{s.webhook_port}/healthz",
+            port_setting="YTEMPIRE_WEBHOOK_PORT",
+        ),
+        AppService(
+            "windows",
+            ("stream", "windows"),
+            "continuous Spark sliding windows -> streaming.channel_window_stats",
+        ),
+    )
+    return {service.name: service for service in services}
+
+
+def supervisor(s: Settings) -> Supervisor:
+    return Supervisor(s.services_path)
+
+
+# --- health and lag ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AppHealth:
+    """One line of ``doctor`` / ``services status`` for an app service."""
+
+    state: ServiceState
+    healthy: bool  # running and its probe passed
+    detail: str
+
+    def line(self, width: int) -> str:
+        st = self.state
+        if st.running:
+            uptime = st.uptime_s()
+            where = f"pid {st.pid}, up {format_duration(uptime or 0)}"
+            status = "running" if self.healthy else "UNHEALTHY"
+        else:
+            where = "-"
+            status = "exited" if st.note else "stopped"
+        detail = self.detail + (f"; {st.note}" if st.note else "")
+        return f"{st.name:<{width}}  {status:<9}  {where:<22}  {detail}"
+
+
+def _lag_text(lag: dict[str, int]) -> str:
+    from ytempire.kafka_topics import lag_by_topic
+
+    if not lag:
+        return "lag unknown (no partitions: do the topics exist?)"
+    topics = ", ".join(f"{t} {n:,}" for t, n in lag_by_topic(lag).items())
+    return f"lag {sum(lag.values()):,} ({topics})"
+
+
+def _probe_processor(s: Settings) -> str:
+    from ytempire.kafka_topics import consumer_group_lag
+
+    lag = consumer_group_lag(s.processor_group_id, s.processor_topic_list, s)
+    return f"group {s.processor_group_id}: {_lag_text(lag)}"
+
+
+def _probe_outbox(s: Settings) -> str:
+    from ytempire.clients import pg_connect
+
+    with pg_connect("loader", settings=s) as conn:
+        pending, oldest = conn.execute(
+            "select count(*), min(created_at) from ytempire.outbox where sent_at is null"
+        ).fetchone()  # type: ignore[misc]
+    if not pending:
+        return "outbox: 0 events pending"
+    age = format_duration((datetime.now(UTC) - oldest).total_seconds())
+    return f"outbox: {pending:,} events pending, oldest {age} old"
+
+
+def _probe_webhook(s: Settings) -> str:
+    url = app_services(s)["webhook"].health_url
+    assert url is not None
+    code = http_status(url)
+    if code != 200:
+        raise ServiceError(f"{url}: " + ("no answer" if code is None else f"HTTP {code}"))
+    return f"{url}: 200"
+
+
+def _probe_windows(s: Settings) -> str:
+    from streaming.checkpoints import last_committed_batch
+    from streaming.config import WINDOWS_QUERY, StreamConfig
+    from ytempire.clients import kafka_consumer
+    from ytempire.kafka_topics import partition_lag
+
+    config = StreamConfig.from_env(settings=s)
+    checkpoint = Path(config.checkpoint(WINDOWS_QUERY))
+    batch = last_committed_batch(checkpoint)
+    if batch is None:
+        return f"no micro-batch committed yet (checkpoint {checkpoint})"
+    ago = format_duration((datetime.now(UTC) - batch.committed_at).total_seconds())
+    consumer = kafka_consumer(settings=s, request_timeout_ms=10_000)
+    try:
+        lag = partition_lag(
+            consumer, config.topic_list, lambda tp: batch.next_offset(tp.topic, tp.partition)
+        )
+    finally:
+        consumer.close()
+    return f"micro-batch {batch.batch_id} committed {ago} ago; {_lag_text(lag)}"
+
+
+PROBES = {
+    "processor": _probe_processor,
+    "outbox": _probe_outbox,
+    "webhook": _probe_webhook,
+    "windows": _probe_windows,
+}
+# What each probe asks: skipped when that service is known to be down (doctor stays fast).
+PROBE_NEEDS = {"processor": "kafka", "outbox": "postgres", "windows": "kafka"}
+
+
+def app_health(s: Settings, *, down: frozenset[str] = frozenset()) -> list[AppHealth]:
+    """State and probe of every app service; never raises (a failed probe is the detail).
+
+    ``down`` names infrastructure services already found down; probes that need them are
+    skipped.
+    """
+    sup = supervisor(s)
+    report = []
+    for name, service in app_services(s).items():
+        state = sup.state(service)
+        if name == "webhook" and not state.running:
+            detail, ok = f"{service.health_url} (not probed: stopped)", False
+        elif PROBE_NEEDS.get(name) in down:
+            detail, ok = f"not probed: {PROBE_NEEDS[name]} is down", False
+        else:
+            try:
+                detail, ok = PROBES[name](s), True
+            except Exception as exc:  # a probe reports, never crashes doctor
+                detail, ok = f"probe failed: {exc}", False
+        report.append(AppHealth(state, state.running and ok, detail))
+    return report
+
+
+def print_app_health(report: Sequence[AppHealth]) -> None:
+    width = max(len(h.state.name) for h in report)
+    for health in report:
+        click.echo(health.line(width))
+
+
+# --- commands ---------------------------------------------------------------------------
+
+
+def _selected(names: tuple[str, ...], s: Settings) -> list[AppService]:
+    services = app_services(s)
+    if not names or names == ("all",):
+        return list(services.values())
+    return [services[n] for n in names]
+
+
+names_argument = click.argument(
+    "names", nargs=-1, type=click.Choice([*SERVICE_NAMES, "all"]), metavar="[NAME|all]..."
+)
+
+
+@click.group()
+def services() -> None:
+    """Start, stop and inspect the app services (processor, outbox, webhook, windows)."""
+
+
+@services.command("start")
+@names_argument
+def start(names: tuple[str, ...]) -> None:
+    """Start the named app services (default: all), each detached with a pid and log file.
+
+    A running service is left alone; one whose port is taken is refused. The
+    infrastructure (PostgreSQL, Redis, Kafka) must be up: `scripts/services.sh start`.
+    """
+    s = get_settings()
+    sup = supervisor(s)
+    failed = []
+    for service in _selected(names, s):
+        try:
+            sup.start(service, progress=click.echo)
+        except ServiceError as exc:  # one refusal never keeps the others from starting
+            click.echo(f"error: {exc}", err=True)
+            failed.append(service.name)
+    if failed:
+        raise ServiceError(f"not started: {', '.join(failed)} (see above)")
+
+
+@services.command("stop")
+@names_argument
+@click.option(
+    "--timeout",
+    type=float,
+    default=STOP_TIMEOUT_S,
+    show_default=True,
+    help="Seconds to wait after SIGTERM before SIGKILL.",
+)
+def stop(names: tuple[str, ...], timeout: float) -> None:
+    """Stop the named app services (default: all): SIGTERM, wait for the exit, then SIGKILL."""
+    s = get_settings()
+    sup = supervisor(s)
+    killed = [
+        service.name
+        for service in reversed(_selected(names, s))
+        if not sup.stop(service, timeout_s=timeout, progress=click.echo)
+    ]
+    if killed:
+        raise ServiceError(
+            f"killed after {timeout:.0f} s without exiting on SIGTERM: {', '.join(killed)}. "
+            "Next: read their logs; work in flight is redone on the next start."
+        )
+
+
+@services.command("status")
+@names_argument
+def status(names: tuple[str, ...]) -> None:
+    """Each app service's state, pid, uptime, health and lag; exit 1 if one is not running."""
+    s = get_settings()
+    wanted = {service.name for service in _selected(names, s)}
+    report = [h for h in app_health(s) if h.state.name in wanted]
+    print_app_health(report)
+    click.echo(f"pid and log files: {s.services_path}")
+    down = [h.state.name for h in report if not h.healthy]
+    if down:
+        raise click.ClickException(f"not running or unhealthy: {', '.join(down)}")
