@@ -1,10 +1,18 @@
 #!/usr/bin/env bash
-# Start, stop or show the local services of the warehouse: PostgreSQL, Redis
-# and a single-node Kafka broker (KRaft), on loopback only, each with its data
-# and logs under $YTEMPIRE_LOCAL_DIR (default: .local/). Idempotent: starting a
-# running service, or stopping a stopped one, does nothing.
+# Start, stop or show the local services of the warehouse, on loopback only,
+# each with its data and logs under $YTEMPIRE_LOCAL_DIR (default: .local/).
+# Idempotent: starting a running service, or stopping a stopped one, does nothing.
 #
-#   scripts/services.sh start|stop|status [postgres|redis|kafka ...]
+#   scripts/services.sh start|stop|status [all|apps|NAME ...]
+#
+# Two tiers:
+#   infrastructure (the default): PostgreSQL, Redis and a single-node Kafka
+#     broker (KRaft): what setup, the tests and the DAG need;
+#   apps: the long-running app services, run by `ytempire services`: processor
+#     (Kafka events -> real-time effects), outbox (relay), webhook and windows
+#     (continuous Spark job), with pid and log files in .local/services/.
+#     A continuous Spark job keeps a core busy, so they start only when asked.
+# `all` is both: start brings up the infrastructure first, stop ends the apps first.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -241,25 +249,42 @@ kafka_start() {
 kafka_stop() { stop_pidfile kafka "$KAFKA_DIR/kafka.pid"; }
 kafka_status() { service_status kafka 127.0.0.1 "$KAFKA_PORT"; }
 
+# --- app services (ytempire services) ----------------------------------------
+
+INFRA=(postgres redis kafka)
+APPS=(processor outbox webhook windows)
+
+apps_action() { "$ROOT/.venv/bin/ytempire" services "$@"; }
+
 # --- main -------------------------------------------------------------------
 
 main() {
   local action="${1:-}"
   shift || true
-  local services=("$@")
-  [[ ${#services[@]} -gt 0 ]] || services=(postgres redis kafka)
-  case "$action" in
-    start | status) ;;
-    stop) # stop in reverse order of dependency
-      services=($(printf '%s\n' "${services[@]}" | tac)) ;;
-    *) die "usage: scripts/services.sh start|stop|status [postgres|redis|kafka ...]" ;;
-  esac
-  for svc in "${services[@]}"; do
-    case "$svc" in
-      postgres | redis | kafka) "${svc}_${action}" ;;
-      *) die "unknown service '$svc' (expected postgres, redis or kafka)" ;;
+  local requested=("$@") infra=() apps=() name rc=0
+  [[ ${#requested[@]} -gt 0 ]] || requested=("${INFRA[@]}")
+  for name in "${requested[@]}"; do
+    case "$name" in
+      all) infra+=("${INFRA[@]}") apps+=("${APPS[@]}") ;;
+      apps) apps+=("${APPS[@]}") ;;
+      postgres | redis | kafka) infra+=("$name") ;;
+      processor | outbox | webhook | windows) apps+=("$name") ;;
+      *) die "unknown service '$name' (expected all, apps, ${INFRA[*]} or ${APPS[*]})" ;;
     esac
   done
+  case "$action" in
+    start)
+      for name in "${infra[@]}"; do "${name}_start"; done
+      ((${#apps[@]} == 0)) || apps_action start "${apps[@]}" ;;
+    stop) # apps first, then the infrastructure in reverse order of dependency
+      ((${#apps[@]} == 0)) || apps_action stop "${apps[@]}"
+      for name in $(printf '%s\n' "${infra[@]}" | tac); do "${name}_stop"; done ;;
+    status)
+      for name in "${infra[@]}"; do "${name}_status" || rc=1; done
+      ((${#apps[@]} == 0)) || apps_action status "${apps[@]}" || rc=1
+      return "$rc" ;;
+    *) die "usage: scripts/services.sh start|stop|status [all|apps|${INFRA[*]// /|}|${APPS[*]// /|} ...]" ;;
+  esac
 }
 
 main "$@"

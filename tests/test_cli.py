@@ -9,11 +9,18 @@ from tests.cli import run_ytempire
 pytestmark = pytest.mark.services
 
 
-def test_doctor_reports_every_service_up():
-    result = run_ytempire("doctor")
+def test_doctor_reports_every_service_up(tmp_path):
+    # No app service runs from an empty services folder: each is reported, none is an error.
+    result = run_ytempire("doctor", YTEMPIRE_SERVICES_DIR=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    lines = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    infra, _, apps = result.stdout.partition("app services")
+    lines = {line.split()[0]: line.split()[1] for line in infra.splitlines()}
     assert lines == {"postgres": "up", "redis": "up", "kafka": "up", "spark": "up"}
+    states = {line.split()[0]: line.split()[1] for line in apps.splitlines()[1:]}
+    assert states == dict.fromkeys(("processor", "outbox", "webhook", "windows"), "stopped")
+    asked = run_ytempire("doctor", "--apps", YTEMPIRE_SERVICES_DIR=str(tmp_path))
+    assert asked.returncode == 1
+    assert "down: processor, outbox, webhook, windows" in asked.stderr
 
 
 @pytest.mark.parametrize(

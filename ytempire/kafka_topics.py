@@ -92,3 +92,13 @@ def lag_by_topic(lag: Mapping[str, int]) -> dict[str, int]:
         topic = key.rsplit("[", 1)[0]
         totals[topic] = totals.get(topic, 0) + n
     return totals
+
+
+def consumer_group_members(group_id: str, settings: Settings | None = None) -> int:
+    """How many members group ``group_id`` has, by the broker's account (0: none or unknown)."""
+    admin = kafka_admin(settings=settings, request_timeout_ms=10_000)
+    try:
+        described = admin.describe_groups([group_id])
+    finally:
+        admin.close()
+    return len(described.get(group_id, {}).get("members") or ())

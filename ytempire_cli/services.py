@@ -108,14 +108,22 @@ def _lag_text(lag: dict[str, int]) -> str:
     return f"lag {sum(lag.values()):,} ({topics})"
 
 
-def _probe_processor(s: Settings) -> str:
-    from ytempire.kafka_topics import consumer_group_lag
+# A probe returns (healthy, detail) or raises; "healthy" is what a container healthcheck
+# asks (`ytempire services check NAME`), so it must be observable from outside the process.
 
+
+def _probe_processor(s: Settings) -> tuple[bool, str]:
+    """Healthy: the group has a member, by the broker's account."""
+    from ytempire.kafka_topics import consumer_group_lag, consumer_group_members
+
+    members = consumer_group_members(s.processor_group_id, s)
     lag = consumer_group_lag(s.processor_group_id, s.processor_topic_list, s)
-    return f"group {s.processor_group_id}: {_lag_text(lag)}"
+    who = f"{members} member{'' if members == 1 else 's'}"
+    return members > 0, f"group {s.processor_group_id} ({who}): {_lag_text(lag)}"
 
 
-def _probe_outbox(s: Settings) -> str:
+def _probe_outbox(s: Settings) -> tuple[bool, str]:
+    """Healthy: the outbox is readable (the relay's own liveness is its process)."""
     from ytempire.clients import pg_connect
 
     with pg_connect("loader", settings=s) as conn:
@@ -123,23 +131,22 @@ def _probe_outbox(s: Settings) -> str:
             "select count(*), min(created_at) from ytempire.outbox where sent_at is null"
         ).fetchone()  # type: ignore[misc]
     if not pending:
-        return "outbox: 0 events pending"
+        return True, "outbox: 0 events pending"
     age = format_duration((datetime.now(UTC) - oldest).total_seconds())
-    return f"outbox: {pending:,} events pending, oldest {age} old"
+    return True, f"outbox: {pending:,} events pending, oldest {age} old"
 
 
-def _probe_webhook(s: Settings) -> str:
+def _probe_webhook(s: Settings) -> tuple[bool, str]:
+    """Healthy: GET /healthz answers 200."""
     url = app_services(s)["webhook"].health_url
-    assert url is not None
-    code = http_status(url)
-    if code != 200:
-        raise ServiceError(f"{url}: " + ("no answer" if code is None else f"HTTP {code}"))
-    return f"{url}: 200"
+    code = http_status(str(url))
+    return code == 200, f"{url}: " + ("no answer" if code is None else str(code))
 
 
-def _probe_windows(s: Settings) -> str:
+def _probe_windows(s: Settings) -> tuple[bool, str]:
+    """Healthy unless stalled: events wait and no micro-batch committed for STALL_TRIGGERS."""
     from streaming.checkpoints import last_committed_batch
-    from streaming.config import WINDOWS_QUERY, StreamConfig
+    from streaming.config import WINDOWS_QUERY, StreamConfig, duration_seconds
     from ytempire.clients import kafka_consumer
     from ytempire.kafka_topics import partition_lag
 
@@ -147,8 +154,8 @@ def _probe_windows(s: Settings) -> str:
     checkpoint = Path(config.checkpoint(WINDOWS_QUERY))
     batch = last_committed_batch(checkpoint)
     if batch is None:
-        return f"no micro-batch committed yet (checkpoint {checkpoint})"
-    ago = format_duration((datetime.now(UTC) - batch.committed_at).total_seconds())
+        return True, f"no micro-batch committed yet (checkpoint {checkpoint})"
+    age_s = (datetime.now(UTC) - batch.committed_at).total_seconds()
     consumer = kafka_consumer(settings=s, request_timeout_ms=10_000)
     try:
         lag = partition_lag(
@@ -156,9 +163,14 @@ def _probe_windows(s: Settings) -> str:
         )
     finally:
         consumer.close()
-    return f"micro-batch {batch.batch_id} committed {ago} ago; {_lag_text(lag)}"
+    stall_s = max(60, STALL_TRIGGERS * duration_seconds(config.trigger))
+    stalled = sum(lag.values()) > 0 and age_s > stall_s
+    detail = f"micro-batch {batch.batch_id} committed {format_duration(age_s)} ago; "
+    detail += _lag_text(lag) + (f"; STALLED (nothing committed for {stall_s} s)" if stalled else "")
+    return not stalled, detail
 
 
+STALL_TRIGGERS = 30  # trigger intervals with events waiting and no commit before "stalled"
 PROBES = {
     "processor": _probe_processor,
     "outbox": _probe_outbox,
@@ -167,6 +179,14 @@ PROBES = {
 }
 # What each probe asks: skipped when that service is known to be down (doctor stays fast).
 PROBE_NEEDS = {"processor": "kafka", "outbox": "postgres", "windows": "kafka"}
+
+
+def probe(name: str, s: Settings) -> tuple[bool, str]:
+    """Run one service's probe; never raises (a failure is the detail)."""
+    try:
+        return PROBES[name](s)
+    except Exception as exc:  # a probe reports, never crashes doctor
+        return False, f"probe failed: {exc}"
 
 
 def app_health(s: Settings, *, down: frozenset[str] = frozenset()) -> list[AppHealth]:
@@ -184,10 +204,7 @@ def app_health(s: Settings, *, down: frozenset[str] = frozenset()) -> list[AppHe
         elif PROBE_NEEDS.get(name) in down:
             detail, ok = f"not probed: {PROBE_NEEDS[name]} is down", False
         else:
-            try:
-                detail, ok = PROBES[name](s), True
-            except Exception as exc:  # a probe reports, never crashes doctor
-                detail, ok = f"probe failed: {exc}", False
+            ok, detail = probe(name, s)
         report.append(AppHealth(state, state.running and ok, detail))
     return report
 
@@ -202,10 +219,11 @@ def print_app_health(report: Sequence[AppHealth]) -> None:
 
 
 def _selected(names: tuple[str, ...], s: Settings) -> list[AppService]:
+    """The named services (all for none or ``all``), in start order whatever the order given."""
     services = app_services(s)
-    if not names or names == ("all",):
+    if not names or "all" in names:
         return list(services.values())
-    return [services[n] for n in names]
+    return [service for name, service in services.items() if name in names]
 
 
 names_argument = click.argument(
@@ -276,3 +294,18 @@ def status(names: tuple[str, ...]) -> None:
     down = [h.state.name for h in report if not h.healthy]
     if down:
         raise click.ClickException(f"not running or unhealthy: {', '.join(down)}")
+
+
+@services.command("check")
+@click.argument("name", type=click.Choice(SERVICE_NAMES))
+def check(name: str) -> None:
+    """Exit 0 if NAME is healthy as seen from outside it (container healthchecks use this).
+
+    processor: its consumer group has a member; outbox: the outbox table answers;
+    webhook: GET /healthz is 200; windows: not stalled (events waiting, no commit).
+    Pid files are not consulted, so it works where the service runs in a container.
+    """
+    ok, detail = probe(name, get_settings())
+    click.echo(f"{name}: {'healthy' if ok else 'UNHEALTHY'}: {detail}")
+    if not ok:
+        raise SystemExit(1)
