@@ -10,7 +10,7 @@ UV := uv run --frozen
 export
 
 .PHONY: help setup jars services-start services-stop services-status doctor demo test lint format \
-	airflow airflow-stop test-unit
+	airflow airflow-stop test-unit up down
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,6 +29,12 @@ services-stop: ## Stop what setup started
 
 services-status: ## Is each local service listening?
 	@bash scripts/services.sh status
+
+up: ## Start the infrastructure, then the app services (processor, outbox, webhook, Spark windows)
+	@bash scripts/services.sh start all
+
+down: ## Stop the app services, then the infrastructure
+	@bash scripts/services.sh stop all
 
 doctor: ## Health and version of every service
 	@$(UV) ytempire doctor

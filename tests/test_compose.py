@@ -40,6 +40,10 @@ def _resolve(expr: str) -> str:
         "airflow-api-server",
         "airflow-scheduler",
         "airflow-dag-processor",
+        "event-processor",
+        "outbox-relay",
+        "webhook",
+        "stream-windows",
     ],
 )
 def test_stack_has_service(service):
@@ -129,3 +133,56 @@ def test_env_example_documents_every_setting():
     example = (PROJECT_ROOT / ".env.example").read_text()
     for name in env_variables():
         assert re.search(rf"^#? ?{name}=", example, re.M), f"{name} missing from .env.example"
+
+
+# compose service -> the app service `ytempire services` runs locally with the same command.
+APP_SERVICES = {
+    "event-processor": "processor",
+    "outbox-relay": "outbox",
+    "webhook": "webhook",
+    "stream-windows": "windows",
+}
+
+
+@pytest.mark.parametrize(("service", "app"), APP_SERVICES.items())
+def test_app_services_run_the_local_stacks_commands(service, app):
+    from ytempire.commands.services import app_services
+
+    assert SERVICES[service]["command"] == ["ytempire", *app_services(DEFAULTS)[app].args]
+
+
+def test_every_app_service_is_in_compose():
+    from ytempire.commands.services import SERVICE_NAMES
+
+    assert sorted(APP_SERVICES.values()) == sorted(SERVICE_NAMES)
+
+
+@pytest.mark.parametrize(("service", "app"), APP_SERVICES.items())
+def test_app_services_restart_and_check_their_health(service, app):
+    spec = SERVICES[service]
+    assert spec["restart"] == "unless-stopped"
+    assert spec["healthcheck"]["test"] == ["CMD", "ytempire", "services", "check", app]
+    # Docker's grace before SIGKILL is at least the local stack's own.
+    from ytempire.supervisor import STOP_TIMEOUT_S
+
+    assert int(spec["stop_grace_period"].removesuffix("s")) >= STOP_TIMEOUT_S
+
+
+@pytest.mark.parametrize("service", APP_SERVICES)
+def test_app_services_wait_for_the_initialised_stack(service):
+    depends = SERVICES[service]["depends_on"]
+    assert depends["init"] == {"condition": "service_completed_successfully"}
+    for name, condition in depends.items():
+        assert name in SERVICES
+        assert condition["condition"] in {
+            "service_started",
+            "service_healthy",
+            "service_completed_successfully",
+        }
+
+
+def test_webhook_listens_in_its_container_and_publishes_on_loopback():
+    spec = SERVICES["webhook"]
+    assert spec["environment"]["YTEMPIRE_WEBHOOK_HOST"] == "0.0.0.0"
+    assert _resolve(_published("webhook")[DEFAULTS.webhook_port]) == str(DEFAULTS.webhook_port)
+    assert COMPOSE["x-ytempire-env"]["YTEMPIRE_WEBHOOK_PORT"] == str(DEFAULTS.webhook_port)
