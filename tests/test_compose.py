@@ -146,13 +146,13 @@ APP_SERVICES = {
 
 @pytest.mark.parametrize(("service", "app"), APP_SERVICES.items())
 def test_app_services_run_the_local_stacks_commands(service, app):
-    from ytempire.commands.services import app_services
+    from ytempire_cli.services import app_services
 
     assert SERVICES[service]["command"] == ["ytempire", *app_services(DEFAULTS)[app].args]
 
 
 def test_every_app_service_is_in_compose():
-    from ytempire.commands.services import SERVICE_NAMES
+    from ytempire_cli.services import SERVICE_NAMES
 
     assert sorted(APP_SERVICES.values()) == sorted(SERVICE_NAMES)
 

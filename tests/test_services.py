@@ -206,12 +206,16 @@ def test_the_continuous_spark_job_reports_its_last_micro_batch(tmp_path, new_top
                 return batch is not None and sum(batch.offsets.get(topic, {}).values()) == sent
 
             _wait_for(caught_up, "the Spark job to commit a micro-batch of every event", 600)
+            before = last_committed_batch(checkpoint)
             doctor = stack.ytempire("doctor")
+            after = last_committed_batch(checkpoint)
             line = _app_lines(doctor.stdout)["windows"]
             assert line.split()[1] == "running", doctor.stdout
-            batch = last_committed_batch(checkpoint)
-            assert batch is not None
-            assert f"micro-batch {batch.batch_id} committed" in line
+            # The job may commit a batch without data (its watermark moved) meanwhile.
+            assert before is not None
+            assert after is not None
+            shown = int(line.split("micro-batch ")[1].split()[0])
+            assert before.batch_id <= shown <= after.batch_id, line
             assert f"lag 0 ({topic} 0)" in line
             stopped = stack.ytempire("services", "stop", "windows", "--timeout", "120")
             assert stopped.returncode == 0, stopped.stdout + stopped.stderr
