@@ -112,7 +112,7 @@ def _lag_text(lag: dict[str, int]) -> str:
 # asks (`ytempire services check NAME`), so it must be observable from outside the process.
 
 
-def _probe_processor(s: Settings) -> tuple[bool, str]:
+def _probe_processor(s: Settings, _started_at: datetime | None) -> tuple[bool, str]:
     """Healthy: the group has a member, by the broker's account."""
     from ytempire.kafka_topics import consumer_group_lag, consumer_group_members
 
@@ -122,7 +122,7 @@ def _probe_processor(s: Settings) -> tuple[bool, str]:
     return members > 0, f"group {s.processor_group_id} ({who}): {_lag_text(lag)}"
 
 
-def _probe_outbox(s: Settings) -> tuple[bool, str]:
+def _probe_outbox(s: Settings, _started_at: datetime | None) -> tuple[bool, str]:
     """Healthy: the outbox is readable (the relay's own liveness is its process)."""
     from ytempire.clients import pg_connect
 
@@ -136,15 +136,20 @@ def _probe_outbox(s: Settings) -> tuple[bool, str]:
     return True, f"outbox: {pending:,} events pending, oldest {age} old"
 
 
-def _probe_webhook(s: Settings) -> tuple[bool, str]:
+def _probe_webhook(s: Settings, _started_at: datetime | None) -> tuple[bool, str]:
     """Healthy: GET /healthz answers 200."""
     url = app_services(s)["webhook"].health_url
     code = http_status(str(url))
     return code == 200, f"{url}: " + ("no answer" if code is None else str(code))
 
 
-def _probe_windows(s: Settings) -> tuple[bool, str]:
-    """Healthy unless stalled: events wait and no micro-batch committed for STALL_TRIGGERS."""
+def _probe_windows(s: Settings, started_at: datetime | None) -> tuple[bool, str]:
+    """Healthy unless stalled: events wait and no micro-batch committed for STALL_TRIGGERS.
+
+    Counted from the last commit, or from ``started_at`` (the process's start)
+    if later: a job that was stopped for hours has an old checkpoint and a
+    backlog, and is not stalled while it starts.
+    """
     from streaming.checkpoints import last_committed_batch
     from streaming.config import WINDOWS_QUERY, StreamConfig, duration_seconds
     from ytempire.clients import kafka_consumer
@@ -164,7 +169,8 @@ def _probe_windows(s: Settings) -> tuple[bool, str]:
     finally:
         consumer.close()
     stall_s = max(60, STALL_TRIGGERS * duration_seconds(config.trigger))
-    stalled = sum(lag.values()) > 0 and age_s > stall_s
+    idle_s = min(age_s, (datetime.now(UTC) - (started_at or batch.committed_at)).total_seconds())
+    stalled = sum(lag.values()) > 0 and idle_s > stall_s
     detail = f"micro-batch {batch.batch_id} committed {format_duration(age_s)} ago; "
     detail += _lag_text(lag) + (f"; STALLED (nothing committed for {stall_s} s)" if stalled else "")
     return not stalled, detail
@@ -181,10 +187,13 @@ PROBES = {
 PROBE_NEEDS = {"processor": "kafka", "outbox": "postgres", "windows": "kafka"}
 
 
-def probe(name: str, s: Settings) -> tuple[bool, str]:
-    """Run one service's probe; never raises (a failure is the detail)."""
+def probe(name: str, s: Settings, started_at: datetime | None = None) -> tuple[bool, str]:
+    """Run one service's probe (``started_at``: when its process started, if known).
+
+    Never raises: a failure is the detail.
+    """
     try:
-        return PROBES[name](s)
+        return PROBES[name](s, started_at)
     except Exception as exc:  # a probe reports, never crashes doctor
         return False, f"probe failed: {exc}"
 
@@ -204,7 +213,7 @@ def app_health(s: Settings, *, down: frozenset[str] = frozenset()) -> list[AppHe
         elif PROBE_NEEDS.get(name) in down:
             detail, ok = f"not probed: {PROBE_NEEDS[name]} is down", False
         else:
-            ok, detail = probe(name, s)
+            ok, detail = probe(name, s, state.started_at)
         report.append(AppHealth(state, state.running and ok, detail))
     return report
 
