@@ -60,7 +60,6 @@ class AppService:
 
     name: str
     args: tuple[str, ...]
-    description: str
     port: tuple[str, int] | None = None
     health_url: str | None = None
     port_setting: str = ""

@@ -1,15 +1,14 @@
 """``ytempire services``: the app tier of the local stack, run as long-lived services.
 
-The continuous parts of the warehouse are services, not DAG tasks:
+The continuous parts of the warehouse are services, not DAG tasks; ``ytempire doctor``
+shows each one's state, pid, uptime and:
 
-============  =========================  =================================================
-service       command                    health and lag shown by ``ytempire doctor``
-============  =========================  =================================================
-processor     ``ytempire process events``  its consumer group's lag per topic (from the broker)
-outbox        ``ytempire process outbox``  events pending in ``ytempire.outbox``
-webhook       ``ytempire serve webhook``   ``GET /healthz`` on YTEMPIRE_WEBHOOK_HOST:PORT
-windows       ``ytempire stream windows``  the last committed micro-batch (its checkpoint) and lag
-============  =========================  =================================================
+* processor (``ytempire process events``): its consumer group's members and lag per
+  topic, from the broker;
+* outbox (``ytempire process outbox``): the events pending in ``ytempire.outbox``;
+* webhook (``ytempire serve webhook``): ``GET /healthz`` on YTEMPIRE_WEBHOOK_HOST:PORT;
+* windows (``ytempire stream windows``): the last committed micro-batch, read from its
+  checkpoint without Spark, and the lag behind it.
 
 They are a second tier: ``scripts/services.sh start`` starts the
 infrastructure only (PostgreSQL, Redis, Kafka: what setup and CI need);
@@ -48,25 +47,16 @@ def app_services(s: Settings) -> dict[str, AppService]:
     # A service bound to every interface is probed on loopback.
     host = "127.0.0.1" if s.webhook_host in ("0.0.0.0", "::", "") else s.webhook_host  # noqa: S104
     services = (
-        AppService(
-            "processor",
-            ("process", "events"),
-            "Kafka events -> operational tables, Redis dashboards, alerts",
-        ),
-        AppService("outbox", ("process", "outbox"), "ytempire.outbox -> Kafka (the relay)"),
+        AppService("processor", ("process", "events")),
+        AppService("outbox", ("process", "outbox")),
         AppService(
             "webhook",
             ("serve", "webhook"),
-            "signed POST /webhooks/video-uploaded",
             port=(host, s.webhook_port),
             health_url=f"http://{host}:{s.webhook_port}/healthz",
             port_setting="YTEMPIRE_WEBHOOK_PORT",
         ),
-        AppService(
-            "windows",
-            ("stream", "windows"),
-            "continuous Spark sliding windows -> streaming.channel_window_stats",
-        ),
+        AppService("windows", ("stream", "windows")),
     )
     return {service.name: service for service in services}
 
