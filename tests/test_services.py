@@ -32,6 +32,8 @@ from ytempire.clients import kafka_producer, pg_connect
 from ytempire.events import encode, new_event
 from ytempire.kafka_topics import consumer_group_lag
 
+pytestmark = pytest.mark.services  # the services run as `ytempire` child processes
+
 EVENTS_THROUGH_OUTBOX, EVENTS_PRODUCED = 12, 30
 
 
