@@ -32,12 +32,12 @@ events as (
     from {{ ref('stg_events__events') }}
     where
         platform_video_id is not null
-        and event_type in (
-            'video_generated', 'video_uploaded', 'video_published', 'quality_check'
-        )
         {% if is_incremental() %}
             and occurred_at >= {{ incremental_window_start_at('last_event_at') }}
         {% endif %}
+        and event_type in (
+            'video_generated', 'video_uploaded', 'video_published', 'quality_check'
+        )
 ),
 
 pivoted as (

@@ -31,11 +31,11 @@ events as (
     from {{ ref('stg_events__events') }}
     where
         event_type = 'metrics_update'
-        and youtube_video_id is not null
         {% if is_incremental() %}
             -- On occurred_at itself, so the raw table's index serves it.
             and occurred_at >= {{ events_start }}
         {% endif %}
+        and youtube_video_id is not null
 ),
 
 videos as (

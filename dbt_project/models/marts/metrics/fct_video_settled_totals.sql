@@ -12,6 +12,15 @@
     )
 }}
 
+{%- if is_incremental() %}
+    {%- set settled_through = query_value(
+        "select coalesce(max(last_settled_date), '0001-01-01'::date) from " ~ this,
+        'date',
+    ) %}
+{%- else %}
+    {%- set settled_through = "'0001-01-01'::date" %}
+{%- endif %}
+
 -- Per video, the sums of its settled days: the days of fct_video_daily_metrics
 -- older than that fact's incremental window, which no later daily run
 -- changes. A daily run adds only the days that settled since the last one,
@@ -33,16 +42,10 @@ daily as (
         revenue_estimate_usd
     from {{ ref('fct_video_daily_metrics') }}
     where
-        metric_date < {{ incremental_window_start(
+        metric_date > {{ settled_through }}
+        and metric_date < {{ incremental_window_start(
             'metric_date', ref('fct_video_daily_metrics')
         ) }}
-        {% if is_incremental() %}
-            and metric_date > {{ query_value(
-                "select coalesce(max(last_settled_date), '0001-01-01'::date) from "
-                ~ this,
-                'date',
-            ) }}
-        {% endif %}
 ),
 
 summed as (
