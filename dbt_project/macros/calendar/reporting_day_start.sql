@@ -1,0 +1,3 @@
+{% macro reporting_day_start(date_expression) -%}
+    (({{ date_expression }})::timestamp at time zone '{{ var("reporting_timezone") }}')
+{%- endmacro %}

@@ -1,0 +1,5 @@
+{% test expression_is_true(model, expression) %}
+    select *
+    from {{ model }}
+    where not coalesce(({{ expression }}), false)
+{% endtest %}

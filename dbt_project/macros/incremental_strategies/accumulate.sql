@@ -1,0 +1,19 @@
+{% macro get_incremental_accumulate_sql(arg_dict) -%}
+    {%- set target = arg_dict['target_relation'] -%}
+    {%- set batch = arg_dict['temp_relation'] -%}
+    {%- set keys = arg_dict['unique_key'] -%}
+    {%- set keys = [keys] if keys is string else keys -%}
+    {%- set summed = config.require('accumulate_columns') -%}
+    {%- set names = arg_dict['dest_columns'] | map(attribute='name') | list -%}
+    {%- set columns = get_quoted_csv(names) -%}
+    insert into {{ target }} as accumulated ({{ columns }})
+    select {{ columns }} from {{ batch }}
+    on conflict ({{ keys | join(', ') }}) do update set
+    {%- for name in names if name not in keys %}
+        {{ adapter.quote(name) }} =
+        {%- if name in summed %}
+            accumulated.{{ adapter.quote(name) }} + excluded.{{ adapter.quote(name) }}
+        {%- else %} excluded.{{ adapter.quote(name) }}
+        {%- endif %}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}

@@ -1,0 +1,3 @@
+{% macro built_at() -%}
+    now()
+{%- endmacro %}
