@@ -3,21 +3,22 @@
     {%- set gap_start = changed_from ~ ' - ' ~ var('max_gap_days') -%}
     select
         {%- for column in columns %}
-        stored.{{ column }}{{ ',' if not loop.last }}
+        stored_rows.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ this }} as stored
+    from {{ this }} as stored_rows
     where
-        stored.{{ date_column }} >= {{ gap_start }}
-        and stored.{{ date_column }} < {{ changed_from }}
-        and stored.{{ entity }} in (
-            select {{ entity }} from {{ changed }}
-            where {{ date_column }} >= {{ changed_from }}
+        stored_rows.{{ date_column }} >= {{ gap_start }}
+        and stored_rows.{{ date_column }} < {{ changed_from }}
+        and stored_rows.{{ entity }} in (
+            select changed_entities.{{ entity }}
+            from {{ changed }} as changed_entities
+            where changed_entities.{{ date_column }} >= {{ changed_from }}
         )
     union all
     select
         {%- for column in columns %}
-        changed.{{ column }}{{ ',' if not loop.last }}
+        changed_rows.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
-    from {{ changed }} as changed
-    where changed.{{ date_column }} >= {{ changed_from }}
+    from {{ changed }} as changed_rows
+    where changed_rows.{{ date_column }} >= {{ changed_from }}
 {%- endmacro %}

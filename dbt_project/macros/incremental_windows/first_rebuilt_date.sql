@@ -1,15 +1,20 @@
 {% macro first_rebuilt_date(parents, window_start) -%}
-    {%- set watermark = query_value(
-        "select coalesce(max(built_at), '-infinity')::text from " ~ this
-        ~ " where " ~ config.require('window_column') ~ " >= " ~ window_start,
-        'timestamptz',
-    ) -%}
+    {%- set window_column = config.require('window_column') -%}
+    {%- set newest_stamp -%}
+        select coalesce(max(stamped.built_at), '-infinity')::text
+        from {{ this }} as stamped
+        where stamped.{{ window_column }} >= {{ window_start }}
+    {%- endset -%}
+    {%- set watermark = query_value(newest_stamp, 'timestamptz') -%}
     {%- set rebuilt -%}
-        select min(day) from (
+        select min(rebuilt.rebuilt_date)
+        from (
         {%- for relation, date_column in parents %}
-            select min({{ date_column }}) as day
-            from {{ relation }}
-            where {{ date_column }} >= {{ window_start }} and built_at > {{ watermark }}
+            select min(parent_{{ loop.index }}.{{ date_column }}) as rebuilt_date
+            from {{ relation }} as parent_{{ loop.index }}
+            where
+                parent_{{ loop.index }}.{{ date_column }} >= {{ window_start }}
+                and parent_{{ loop.index }}.built_at > {{ watermark }}
             {%- if not loop.last %}
             union all
             {%- endif %}

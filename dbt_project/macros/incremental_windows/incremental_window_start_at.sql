@@ -1,7 +1,9 @@
 {% macro incremental_window_start_at(timestamp_column, relation=none) -%}
-    {{ query_value(
-        "select coalesce(max(" ~ timestamp_column ~ "), '-infinity'::timestamptz)"
-        ~ " - interval '" ~ var('lookback_days') ~ " days' from " ~ (relation or this),
-        'timestamptz',
-    ) }}
+    {%- set window_start -%}
+        select
+            coalesce(max(newest_stamped.{{ timestamp_column }}), '-infinity'::timestamptz)
+            - interval '{{ var("lookback_days") }} days'
+        from {{ relation or this }} as newest_stamped
+    {%- endset -%}
+    {{ query_value(window_start, 'timestamptz') }}
 {%- endmacro %}

@@ -81,7 +81,7 @@ daily_last as (
 
 -- A video published within new_entity_days (or not yet described by the
 -- collector) counts from zero; looked up only for a video's first report.
-{%- set starts_from_zero = video_starts_from_zero(true) %}
+{%- set starts_from_zero = video_starts_from_zero('true') %}
 
 differenced as (
     {{ counter_deltas(

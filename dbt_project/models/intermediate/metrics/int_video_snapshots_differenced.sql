@@ -63,7 +63,7 @@ videos as (
 
 -- A video first seen within new_entity_days of publication counts from zero;
 -- the publication day is looked up only for a video's first snapshot.
-{%- set starts_from_zero = video_starts_from_zero(false) %}
+{%- set starts_from_zero = video_starts_from_zero('false') %}
 
 differenced as (
     {{ counter_deltas(

@@ -13,10 +13,11 @@
 }}
 
 {%- if is_incremental() %}
-    {%- set settled_through = query_value(
-        "select coalesce(max(last_settled_date), '0001-01-01'::date) from " ~ this,
-        'date',
-    ) %}
+    {%- set newest_settled %}
+        select coalesce(max(accumulated.last_settled_date), '0001-01-01'::date)
+        from {{ this }} as accumulated
+    {%- endset %}
+    {%- set settled_through = query_value(newest_settled, 'date') %}
 {%- else %}
     {%- set settled_through = "'0001-01-01'::date" %}
 {%- endif %}
