@@ -5,7 +5,8 @@
 -- or partial network may lack a niche the full one has: the build names the
 -- override and goes on), `error` to fail the build, as production should.
 -- Returns the overrides that match nothing.
-{{ config(severity=var('cpm_override_check_severity')) }}
+-- In group metrics: it reads int_channels_joined, private to that group.
+{{ config(severity=var('cpm_override_check_severity'), group='metrics') }}
 
 with
 
