@@ -69,6 +69,8 @@ PUBLIC_MODELS = {
     "mv_channel_performance",
     "mv_video_analytics",
     "mv_channel_revenue_daily",
+    "fct_ingestion_daily",
+    "fct_dead_letters_daily",
 }
 
 
