@@ -10,6 +10,7 @@ full refresh, the docs site and the analyst's privileges.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -240,6 +241,25 @@ def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
 
     run_dbt("docs generate")
     assert (DBT_PROJECT_DIR / "target" / "catalog.json").stat().st_size > 0
+
+
+def test_docs_site_describes_every_macro_and_its_arguments() -> None:
+    """Each of the project's macros has a description and each argument one (macros yml)."""
+    from ytempire.dbt_runner import DBT_PROJECT_DIR
+
+    run_dbt("parse")
+    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    macros = [m for m in manifest["macros"].values() if m["package_name"] == "ytempire"]
+    undocumented = [macro["name"] for macro in macros if not macro["description"].strip()]
+    undocumented += [
+        f"{macro['name']}({argument['name']})"
+        for macro in macros
+        if not macro["name"].startswith("materialization_")  # its arguments are dbt's
+        for argument in macro["arguments"]
+        if not (argument.get("description") or "").strip()
+    ]
+    assert len(macros) > 30
+    assert undocumented == []
 
 
 @pytest.mark.parametrize("view", ANALYST_VIEWS)
