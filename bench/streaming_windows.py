@@ -40,10 +40,12 @@ from datetime import UTC, datetime, timedelta
 from kafka.admin import NewTopic
 
 from simulation import ids
+from simulation.bursts import generate
+from simulation.traffic import envelope
 from streaming.channel_windows import LATE_QUERY, WINDOWS_QUERY, preflight, start_queries
 from streaming.config import StreamConfig
-from streaming.sample_events import envelope, generate, topic_for
 from ytempire.clients import kafka_admin, kafka_producer, pg_connect, spark_session
+from ytempire.events import topic_for
 from ytempire.settings import get_settings
 
 BACKLOG_NETWORK = 9001
@@ -73,7 +75,7 @@ def produce_backlog(count: int, topics: tuple[str, str]) -> float:
         network_seed=BACKLOG_NETWORK,
     ):
         producer.send(
-            topic_for(event, *topics),
+            topic_for(event["event_type"], video=topics[0], channel=topics[1]),
             key=event["channel_id"].encode(),
             value=json.dumps(event, separators=(",", ":")).encode(),
         )

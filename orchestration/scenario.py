@@ -104,9 +104,9 @@ def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
     """Create the scenario's databases, topics, simulator and events; remove them after."""
     from kafka.admin import NewTopic
 
+    from simulation.bursts import generate, produce
     from simulation.network import Network
     from simulation.youtube import YouTubeSimulator
-    from streaming.sample_events import generate, produce
 
     network = Network(channels=CHANNELS)
     sim = YouTubeSimulator(network, day=DAY, api_key=API_KEY)

@@ -28,6 +28,8 @@ from pydantic import ValidationError
 
 from ytempire.errors import YTEmpireError
 from ytempire.events import VideoGeneratedEvent, describe_errors, validate_event
+from ytempire.operational import add_generated_video
+from ytempire.timestamps import iso_z
 from ytempire.topics import ALERTS, ERROR_QUEUE, VIDEO_EVENTS
 
 log = logging.getLogger(__name__)
@@ -45,7 +47,7 @@ def _error_record(event: Any, error: str, retry_count: int) -> dict[str, Any]:
         "event": event,
         "error": error,
         "retry_count": retry_count,
-        "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
+        "timestamp": iso_z(datetime.now(UTC)),
     }
 
 
@@ -111,26 +113,8 @@ def record_video_generated(
 
 
 def _store(conn: psycopg.Connection[Any], event: VideoGeneratedEvent, topic: str) -> None:
-    p = event.payload
     with conn.transaction():
-        conn.execute(
-            "insert into ytempire.videos (video_id, channel_id, title, status, duration_seconds, "
-            "generation_cost_usd, created_at) values (%s, %s, %s, 'generated', %s, %s, %s)",
-            (
-                event.video_id,
-                event.channel_id,
-                p.title,
-                p.duration_seconds,
-                p.generation_cost_usd,
-                event.occurred_at,
-            ),
-        )
-        updated = conn.execute(
-            "update ytempire.channels set video_count = video_count + 1, updated_at = now() "
-            "where channel_id = %s",
-            (event.channel_id,),
-        ).rowcount
-        if updated != 1:
+        if add_generated_video(conn, event, skip_existing=False) != 1:
             raise LookupError(f"channel {event.channel_id} is not in ytempire.channels")
         conn.execute(
             "insert into ytempire.outbox (event_id, topic, message_key, payload) "

@@ -78,6 +78,7 @@ from ytempire.errors import ServiceUnavailable
 from ytempire.events import EVENT_ADAPTER, VideoUploadedEvent, describe_errors
 from ytempire.quota import PACIFIC, QuotaBudget, quota_day
 from ytempire.settings import Settings, get_settings
+from ytempire.timestamps import iso_z
 from ytempire.topics import VIDEO_ANALYTICS
 
 log = logging.getLogger(__name__)
@@ -530,7 +531,7 @@ def _store(
             "likes": stats.likes,
             "comments": stats.comments,
             "duration_iso": stats.duration_iso,
-            "observed_at": observed_at.isoformat().replace("+00:00", "Z"),
+            "observed_at": iso_z(observed_at),
         }
         # Waits for a concurrent copy of this delivery to commit or roll back.
         claimed = conn.execute(

@@ -34,9 +34,12 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from itertools import count as days_from
 from itertools import islice
+from typing import Any
 
 from simulation import ids
 from simulation.network import Channel, Network, Video
+from ytempire.events import SCHEMA_VERSION, topic_kind
+from ytempire.timestamps import iso_z
 
 METRICS_DAYS = 3  # daily metrics updates after the publish day
 PLATFORM_DURATION_S = (30, 3600)  # what the platform generates (ytempire.videos' rule)
@@ -45,12 +48,31 @@ USER_ACTION_SHARE = 0.3  # user_action events per published video
 SimEvent = tuple[str, str, bytes, str]  # (video|channel|user, key, value, event_id)
 
 
-def _iso(ts: datetime) -> str:
-    return ts.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _day_start(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def envelope(
+    event_type: str,
+    occurred_at: datetime,
+    channel_id: str,
+    video_id: uuid.UUID | str | None,
+    payload: dict[str, Any],
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """One event in the wire shape of :mod:`ytempire.events` (a JSON-ready dict; pure).
+
+    ``event_id`` defaults to a random UUID; the simulators pass seeded ones.
+    """
+    return {
+        "event_id": event_id or str(uuid.uuid4()),
+        "event_type": event_type,
+        "schema_version": SCHEMA_VERSION,
+        "occurred_at": iso_z(occurred_at),
+        "channel_id": channel_id,
+        "video_id": None if video_id is None else str(video_id),
+        "payload": payload,
+    }
 
 
 def _event(
@@ -61,15 +83,8 @@ def _event(
     at: datetime,
     payload: dict[str, object],
 ) -> dict[str, object]:
-    return {
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "event_type": event_type,
-        "schema_version": 1,
-        "occurred_at": _iso(at),
-        "channel_id": channel,
-        "video_id": None if video is None else str(video),
-        "payload": payload,
-    }
+    event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    return envelope(event_type, at, channel, video, payload, event_id)
 
 
 def is_platform_video(video: Video) -> bool:
@@ -105,7 +120,7 @@ def _publishing(network: Network, channel: Channel, video: Video) -> list[dict[s
         event(
             "video_published",
             published,
-            {"youtube_video_id": video.video_id, "published_at": _iso(published)},
+            {"youtube_video_id": video.video_id, "published_at": iso_z(published)},
         ),
         event("quality_check", checked, {"quality_score": round(rng.uniform(60, 100), 2)}),
         _metrics(network, channel, video, published + timedelta(hours=1)),
@@ -189,9 +204,6 @@ def day_events(network: Network, day: date, first_day: date) -> list[dict[str, o
     return events
 
 
-_KIND = {"channel_updated": "channel", "user_action": "user"}
-
-
 def network_events(
     network: Network, first_day: date, last_day: date | None = None
 ) -> Iterator[SimEvent]:
@@ -201,7 +213,7 @@ def network_events(
         if last_day is not None and day > last_day:
             return
         for event in day_events(network, day, first_day):
-            kind = _KIND.get(str(event["event_type"]), "video")
+            kind = topic_kind(str(event["event_type"]))
             yield kind, str(event["channel_id"]), json.dumps(event).encode(), str(event["event_id"])
 
 

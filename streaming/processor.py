@@ -43,15 +43,15 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.events import Event, Rejected, parse_event
-from ytempire.kafka_topics import partition_lag
+from ytempire.operational import add_generated_video
 from ytempire.settings import Settings, get_settings
+from ytempire.timestamps import iso_z
 from ytempire.topics import (
     ALERTS,
     CHANNEL_EVENTS,
@@ -59,6 +59,7 @@ from ytempire.topics import (
     NOTIFICATIONS,
     USER_EVENTS,
     VIDEO_EVENTS,
+    partition_lag,
 )
 
 log = logging.getLogger(__name__)
@@ -100,10 +101,6 @@ class Outcome:
     messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 # --- handlers: database effects inside the caller's transaction ----------------------------
 
 
@@ -116,31 +113,12 @@ def _require_video(cur: psycopg.Cursor[Any], event: Any) -> None:
 
 
 def on_video_generated(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
-    p = event.payload
     cur.execute(
         "insert into ytempire.channels (channel_id, niche) values (%s, %s) "
         "on conflict (channel_id) do nothing",
-        (event.channel_id, p.niche),
+        (event.channel_id, event.payload.niche),
     )
-    cur.execute(
-        "insert into ytempire.videos (video_id, channel_id, title, status, duration_seconds, "
-        "generation_cost_usd, created_at) values (%s, %s, %s, 'generated', %s, %s, %s) "
-        "on conflict (video_id) do nothing",
-        (
-            event.video_id,
-            event.channel_id,
-            p.title,
-            p.duration_seconds,
-            p.generation_cost_usd,
-            event.occurred_at,
-        ),
-    )
-    if cur.rowcount:
-        cur.execute(
-            "update ytempire.channels set video_count = video_count + 1, updated_at = now() "
-            "where channel_id = %s",
-            (event.channel_id,),
-        )
+    add_generated_video(cur, event, skip_existing=True)
     return Outcome()
 
 
@@ -162,7 +140,7 @@ def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> O
         dashboard={
             "latest_video": str(event.video_id),
             "latest_youtube_video_id": yt,
-            "upload_time": _iso(event.occurred_at),
+            "upload_time": iso_z(event.occurred_at),
             "status": "uploaded",
         },
         messages=[
@@ -401,7 +379,9 @@ class EventProcessor:
         if outcome.dashboard:
             key = f"{self.prefix}dashboard:channel:{event.channel_id}"
             fields = [item for pair in outcome.dashboard.items() for item in pair]
-            self._set_if_newer(keys=[key], args=[_iso(event.occurred_at), DASHBOARD_TTL_S, *fields])
+            self._set_if_newer(
+                keys=[key], args=[iso_z(event.occurred_at), DASHBOARD_TTL_S, *fields]
+            )
         for topic, message in outcome.messages:
             self.producer.send(
                 topic, key=event.channel_id.encode(), value=json.dumps(message).encode()

@@ -21,16 +21,16 @@ from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
+from streaming.sample_events import generate
+from streaming.sample_events import produce as produce_sample
 
 from streaming.checkpoints import last_committed_batch
 from streaming.config import WINDOWS_QUERY
-from streaming.sample_events import generate
-from streaming.sample_events import produce as produce_sample
 from tests.cli import run_ytempire
 from tests.conftest import own_database
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.events import encode, new_event
-from ytempire.kafka_topics import consumer_group_lag
+from ytempire.topics import consumer_group_lag
 
 pytestmark = pytest.mark.services  # the services run as `ytempire` child processes
 

@@ -63,6 +63,25 @@ def pg_conninfo(
     )
 
 
+def dlt_credentials(role: str = "loader", settings: Settings | None = None) -> dict[str, Any]:
+    """A warehouse role's credentials for dlt's postgres destination, as fields.
+
+    Fields, not a connection string: dlt parses a string with SQLAlchemy (half a
+    second of imports) while the pipeline is made; given fields, that import waits
+    for the first load. Keys are those of dlt's ``PostgresCredentials``.
+    """
+    s = _settings(settings)
+    creds = s.role(role)
+    return {
+        "database": s.pg_database,
+        "username": creds.user,
+        "password": creds.password,
+        "host": s.pg_host,
+        "port": s.pg_port,
+        "connect_timeout": CONNECT_TIMEOUT_S,
+    }
+
+
 def pg_connect(
     role: str = "loader",
     database: str | None = None,

@@ -36,6 +36,9 @@ from pydantic import (
     field_validator,
 )
 
+from ytempire.timestamps import iso_z
+from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+
 SCHEMA_VERSION = 1
 CHANNEL_ID_PATTERN = r"^UC[A-Za-z0-9_-]{22}$"
 YOUTUBE_VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
@@ -114,7 +117,7 @@ class _Envelope(_Strict):
 
     @field_serializer("occurred_at")
     def _iso_z(self, value: datetime) -> str:
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return iso_z(value)
 
 
 class _VideoEnvelope(_Envelope):
@@ -297,12 +300,32 @@ def encode(event: _Envelope) -> bytes:
     return event.model_dump_json().encode()
 
 
-def topic_for(event_type: str) -> str:
-    """The default topic of an event type (see :mod:`ytempire.topics`)."""
-    from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+TopicKind = Literal["video", "channel", "user"]
 
+
+def topic_kind(event_type: str) -> TopicKind:
+    """Which of the three event topics carries ``event_type`` (pure).
+
+    Channel events (:data:`CHANNEL_EVENT_TYPES`) go to the channel topic, user
+    events (:data:`USER_EVENT_TYPES`) to the user topic, every other type
+    (video lifecycle, metrics, quality) to the video topic.
+    """
     if event_type in CHANNEL_EVENT_TYPES:
-        return CHANNEL_EVENTS.name
+        return "channel"
     if event_type in USER_EVENT_TYPES:
-        return USER_EVENTS.name
-    return VIDEO_EVENTS.name
+        return "user"
+    return "video"
+
+
+def topic_for(
+    event_type: str,
+    *,
+    video: str = VIDEO_EVENTS.name,
+    channel: str = CHANNEL_EVENTS.name,
+    user: str = USER_EVENTS.name,
+) -> str:
+    """The topic name of ``event_type`` (:func:`topic_kind`); defaults: :mod:`ytempire.topics`.
+
+    Tests and benchmarks pass their own topic names.
+    """
+    return {"video": video, "channel": channel, "user": user}[topic_kind(event_type)]

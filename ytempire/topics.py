@@ -1,12 +1,24 @@
-"""The Kafka topics of the warehouse, with their partition counts, in one place.
+"""The Kafka topics of the warehouse, in one place: names, partitions, creation and lag.
 
-``ytempire topics create`` (run by ``make setup``) creates them; producers and
-consumers refer to these constants instead of repeating topic names.
+Producers and consumers refer to these constants instead of repeating topic
+names; ``ytempire topics create`` (run by ``make setup``) creates them
+(:func:`ensure_topics`). Which topic carries an event type is the event
+contract's rule (:func:`ytempire.events.topic_for`).
+
+Lag here is the consumer-group convention (what ``kafka-consumer-groups.sh
+--describe`` prints): per partition, the log-end offset minus the offset the
+reader committed; a partition it never committed counts from its beginning
+offset, since a new group with ``auto.offset.reset=earliest`` reads it all.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # settings and clients import this module's constants
+    from ytempire.settings import Settings
 
 WEEK_MS = 7 * 24 * 3600 * 1000
 
@@ -40,3 +52,97 @@ ALL_TOPICS: tuple[Topic, ...] = (
     ANOMALY_ALERTS,
     DEAD_LETTER,
 )
+
+
+def ensure_topics(
+    topics: Iterable[Topic] = ALL_TOPICS, settings: Settings | None = None
+) -> list[str]:
+    """Create the topics that do not exist yet; return the names created."""
+    from kafka.admin import NewTopic
+
+    from ytempire.clients import kafka_admin
+
+    admin = kafka_admin(settings=settings)
+    try:
+        existing = set(admin.list_topics())
+        new = [
+            NewTopic(
+                t.name, num_partitions=t.partitions, replication_factor=1, topic_configs=t.config
+            )
+            for t in topics
+            if t.name not in existing
+        ]
+        if new:
+            admin.create_topics(new, timeout_ms=30_000)
+            admin.wait_for_topics([t.name for t in new]) if hasattr(
+                admin, "wait_for_topics"
+            ) else None
+        return [t.name for t in new]
+    finally:
+        admin.close()
+
+
+def partition_lag(
+    consumer: Any, topics: Sequence[str], committed: Callable[[Any], int | None]
+) -> dict[str, int]:
+    """Messages left per ``"topic[partition]"`` over every partition of ``topics``.
+
+    ``consumer`` is any kafka-python consumer (it only looks up offsets);
+    ``committed(TopicPartition)`` is the reader's next offset, or None if it
+    never committed one. A missing topic has no partitions and no entry.
+    """
+    from kafka import TopicPartition
+
+    partitions = [
+        TopicPartition(topic, p)
+        for topic in topics
+        for p in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    if not partitions:
+        return {}
+    ends = consumer.end_offsets(partitions)
+    starts = consumer.beginning_offsets(partitions)
+    lag = {}
+    for tp in partitions:
+        position = committed(tp)
+        position = starts[tp] if position is None or position < 0 else position
+        lag[f"{tp.topic}[{tp.partition}]"] = max(0, ends[tp] - position)
+    return lag
+
+
+def consumer_group_lag(
+    group_id: str, topics: Sequence[str], settings: Settings | None = None
+) -> dict[str, int]:
+    """The lag of consumer group ``group_id`` per ``"topic[partition]"``, read from the broker.
+
+    Does not join the group (no rebalance of its members); works whether or
+    not a member runs. Raises ``ServiceUnavailable`` if Kafka cannot be reached.
+    """
+    from ytempire.clients import kafka_consumer
+
+    consumer = kafka_consumer(settings=settings, group_id=group_id, request_timeout_ms=10_000)
+    try:
+        return partition_lag(consumer, topics, consumer.committed)
+    finally:
+        consumer.close(autocommit=False)
+
+
+def lag_by_topic(lag: Mapping[str, int]) -> dict[str, int]:
+    """Sum a per-partition lag (``"topic[partition]"`` keys) per topic, in key order."""
+    totals: dict[str, int] = {}
+    for key, n in lag.items():
+        topic = key.rsplit("[", 1)[0]
+        totals[topic] = totals.get(topic, 0) + n
+    return totals
+
+
+def consumer_group_members(group_id: str, settings: Settings | None = None) -> int:
+    """How many members group ``group_id`` has, by the broker's account (0: none or unknown)."""
+    from ytempire.clients import kafka_admin
+
+    admin = kafka_admin(settings=settings, request_timeout_ms=10_000)
+    try:
+        described = admin.describe_groups([group_id])
+    finally:
+        admin.close()
+    return len(described.get(group_id, {}).get("members") or ())

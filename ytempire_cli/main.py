@@ -130,7 +130,7 @@ def topics() -> None:
 @topics.command("create")
 def topics_create() -> None:
     """Create the topics in ytempire.topics that do not exist yet."""
-    from ytempire.kafka_topics import ensure_topics
+    from ytempire.topics import ensure_topics
 
     created = ensure_topics()
     click.echo(f"created: {', '.join(created)}" if created else "all topics exist")

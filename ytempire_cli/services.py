@@ -90,7 +90,7 @@ class AppHealth:
 
 
 def _lag_text(lag: dict[str, int]) -> str:
-    from ytempire.kafka_topics import lag_by_topic
+    from ytempire.topics import lag_by_topic
 
     if not lag:
         return "lag unknown (no partitions: do the topics exist?)"
@@ -104,7 +104,7 @@ def _lag_text(lag: dict[str, int]) -> str:
 
 def _probe_processor(s: Settings, _started_at: datetime | None) -> tuple[bool, str]:
     """Healthy: the group has a member, by the broker's account."""
-    from ytempire.kafka_topics import consumer_group_lag, consumer_group_members
+    from ytempire.topics import consumer_group_lag, consumer_group_members
 
     members = consumer_group_members(s.processor_group_id, s)
     lag = consumer_group_lag(s.processor_group_id, s.processor_topic_list, s)
@@ -143,7 +143,7 @@ def _probe_windows(s: Settings, started_at: datetime | None) -> tuple[bool, str]
     from streaming.checkpoints import last_committed_batch
     from streaming.config import WINDOWS_QUERY, StreamConfig, duration_seconds
     from ytempire.clients import kafka_consumer
-    from ytempire.kafka_topics import partition_lag
+    from ytempire.topics import partition_lag
 
     config = StreamConfig.from_env(settings=s)
     checkpoint = Path(config.checkpoint(WINDOWS_QUERY))

@@ -58,7 +58,7 @@ def sample_events_command(
     count: int, minutes: int, channels: int, seed: int, video_topic: str, channel_topic: str
 ) -> None:
     """Produce a burst of envelope events covering the last MINUTES (demo traffic)."""
-    from streaming.sample_events import generate, produce
+    from simulation.bursts import generate, produce
 
     start = datetime.now(UTC) - timedelta(minutes=minutes)
     events = generate(

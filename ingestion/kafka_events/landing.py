@@ -37,6 +37,7 @@ from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
 from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
+from ytempire.clients import dlt_credentials
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVENTS
@@ -69,28 +70,6 @@ class LandingSummary:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
-def loader_credentials(settings: Settings) -> dict[str, str | int]:
-    """The loader role's credentials for dlt (no secrets file).
-
-    Fields, not a connection string: dlt parses a string with SQLAlchemy (half a
-    second of imports) while the pipeline is made, before the Kafka readers
-    start; given fields, that import waits for the first load, which overlaps
-    the readers' work.
-    """
-    role = settings.loader
-    return {
-        "database": settings.pg_database,
-        "username": role.user,
-        "password": role.password,
-        "host": settings.pg_host,
-        "port": settings.pg_port,
-    }
-
-
-def default_pipelines_dir(settings: Settings) -> Path:
-    return Path(settings.local_dir) / "dlt"
-
-
 def make_pipeline(
     settings: Settings, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
 ) -> dlt.Pipeline:
@@ -102,7 +81,7 @@ def make_pipeline(
     # The landing's keys are its own (GuardedCopyJob); dlt's would only add a unique _dlt_id
     # to its state table, which turns a replayed state job into a terminal failure.
     destination = LandingPostgres(
-        credentials=loader_credentials(settings),
+        credentials=dlt_credentials("loader", settings),
         create_indexes=False,
         destination_name="postgres",
     )
@@ -110,7 +89,7 @@ def make_pipeline(
         pipeline_name=pipeline_name,
         destination=destination,
         dataset_name=DATASET,
-        pipelines_dir=str(pipelines_dir or default_pipelines_dir(settings)),
+        pipelines_dir=str(pipelines_dir or settings.dlt_pipelines_dir),
     )
 
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -25,7 +24,7 @@ from ingestion.youtube.api import RetryPolicy, YouTubeApi, build_client
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.collector import ChannelIssue, Collection, Collector, Known
 from ingestion.youtube.transforms import RefreshRule
-from ytempire.clients import pg_cursor, redis_client
+from ytempire.clients import dlt_credentials, pg_cursor, redis_client
 from ytempire.errors import YTEmpireError
 from ytempire.quota import QuotaBudget, quota_day
 from ytempire.settings import Settings, get_settings
@@ -51,13 +50,7 @@ class RunReport:
 
 def destination(settings: Settings) -> Any:
     """dlt's PostgreSQL destination as the loader role, from YTEMPIRE_PG_*."""
-    role = settings.loader
-    url = (
-        f"postgresql://{quote(role.user, safe='')}:{quote(role.password, safe='')}"
-        f"@{settings.pg_host}:{settings.pg_port}/{quote(settings.pg_database, safe='')}"
-        "?connect_timeout=5"
-    )
-    return dlt.destinations.postgres(credentials=url)
+    return dlt.destinations.postgres(credentials=dlt_credentials("loader", settings))
 
 
 def make_pipeline(

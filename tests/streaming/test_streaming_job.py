@@ -18,12 +18,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from simulation import ids
+from simulation.bursts import generate
+from simulation.traffic import envelope
 from streaming.channel_windows import run
 from streaming.config import StreamConfig
 from streaming.queries import latest_windows
-from streaming.sample_events import envelope, generate, topic_for
 from tests.streaming import reference as streaming_reference
 from ytempire.clients import kafka_producer, pg_connect
+from ytempire.events import topic_for
 from ytempire.settings import PROJECT_ROOT
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -57,7 +59,15 @@ def send(values: list[tuple[str, bytes]], settings) -> None:
 
 
 def encoded(events, topics) -> list[tuple[str, bytes]]:
-    return [(topic_for(e, *topics), json.dumps(e).encode()) for e in events]
+    """Each event on its contract topic; user events ride the video topic, so the job sees one."""
+    video, channel = topics
+    return [
+        (
+            topic_for(e["event_type"], video=video, channel=channel, user=video),
+            json.dumps(e).encode(),
+        )
+        for e in events
+    ]
 
 
 def config(tmp_path, topics, **overrides) -> StreamConfig:

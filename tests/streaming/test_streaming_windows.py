@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from pyspark.sql import types as T
 
+from simulation.traffic import envelope
 from streaming.config import StreamConfig, duration_seconds
-from streaming.sample_events import envelope
 from streaming.windows import (
     late_report,
     parse_event_times,

@@ -1,9 +1,13 @@
-"""A burst of well-formed envelope events for demos and benchmarks.
+"""A burst of events covering the last minutes, for the real-time paths' demos and tests.
 
-Until the network simulator's event stream is in place (`ytempire simulate
-events`), this produces plausible traffic on the event topics: per channel, a
-few videos with growing cumulative metrics, some lifecycle and quality events,
-and a channel_updated now and then. Deterministic for a given seed.
+Where :mod:`simulation.traffic` plays the network's days (uploads, daily
+metrics), a burst packs ``count`` events into a short span ending about now,
+so the sliding windows of ``ytempire stream windows`` have something to
+count: per channel, a few videos with growing cumulative metrics, some
+quality checks, and a ``channel_updated`` now and then. Channel and video ids
+are the simulated network's (:mod:`simulation.ids`). Deterministic for a seed.
+Used by ``ytempire stream sample-events``, the Airflow scenario, the streaming
+tests and ``bench/streaming_windows.py``.
 """
 
 from __future__ import annotations
@@ -12,38 +16,16 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from simulation import ids
+from simulation.traffic import envelope
 from ytempire import topics
 from ytempire.clients import kafka_producer
+from ytempire.events import topic_for
 from ytempire.settings import Settings
-
-
-def iso_z(moment: datetime) -> str:
-    """ISO-8601 UTC with a 'Z', microseconds kept, as the contract requires."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def envelope(
-    event_type: str,
-    occurred_at: datetime,
-    channel_id: str,
-    video_id: str | None,
-    payload: dict[str, Any],
-    event_id: str | None = None,
-) -> dict[str, Any]:
-    return {
-        "event_id": event_id or str(uuid.uuid4()),
-        "event_type": event_type,
-        "schema_version": 1,
-        "occurred_at": iso_z(occurred_at),
-        "channel_id": channel_id,
-        "video_id": video_id,
-        "payload": payload,
-    }
 
 
 def generate(
@@ -56,7 +38,7 @@ def generate(
     seed: int = 7,
     network_seed: int = ids.DEFAULT_SEED,
 ) -> Iterator[dict[str, Any]]:
-    """``count`` events with times spread evenly over ``span`` from ``start``.
+    """``count`` events with times spread evenly over ``span`` from ``start`` (pure).
 
     ``network_seed`` picks the simulated network (its channel and video ids).
     """
@@ -102,10 +84,6 @@ def generate(
         )
 
 
-def topic_for(event: dict[str, Any], video_topic: str, channel_topic: str) -> str:
-    return channel_topic if event["event_type"].startswith("channel_") else video_topic
-
-
 def produce(
     events: Iterator[dict[str, Any]],
     *,
@@ -113,13 +91,16 @@ def produce(
     channel_topic: str = topics.CHANNEL_EVENTS.name,
     settings: Settings | None = None,
 ) -> int:
-    """Send events keyed by channel_id (the contract's partitioning); return the count."""
+    """Send events keyed by channel_id (the contract's partitioning); return the count.
+
+    Each goes to the topic of its type (:func:`ytempire.events.topic_for`).
+    """
     producer = kafka_producer(settings=settings, linger_ms=20, batch_size=256 * 1024)
     sent = 0
     try:
         for event in events:
             producer.send(
-                topic_for(event, video_topic, channel_topic),
+                topic_for(event["event_type"], video=video_topic, channel=channel_topic),
                 key=event["channel_id"].encode(),
                 value=json.dumps(event, separators=(",", ":")).encode(),
             )
