@@ -54,9 +54,10 @@ test: setup ## The test suite, against the real services
 test-unit: ## The tests that need no service (pytest -m "not services"); starts nothing
 	$(UV) pytest -m "not services"
 
-lint: ## ruff, mypy and sqlfluff
+lint: ## ruff, mypy, the import layering (import-linter) and sqlfluff
 	$(UV) ruff check .
 	$(UV) ruff format --check .
+	$(UV) lint-imports
 	$(UV) mypy ytempire ytempire_cli ingestion streaming platform_services orchestration \
 		simulation reporting expectations monitoring
 	cd dbt_project && $(UV) sqlfluff lint models snapshots macros tests analyses --processes 1
