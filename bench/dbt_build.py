@@ -2,7 +2,7 @@
 
 Lands ``--days`` of history for ``--channels`` channels publishing
 ``--videos-per-day`` videos a day (defaults: 180 days, 2,500 channels, 5,000
-videos a day) with the SQL generator of simulation.warehouse_fixture,
+videos a day) with the SQL generator of simulation.raw_history,
 then in the same run prints:
 
 * a full refresh (`dbt build --full-refresh`, tests excluded) against the
@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from simulation.warehouse_fixture import NetworkSpec, land_days
+from simulation.raw_history import NetworkSpec, land_days
 from ytempire.clients import pg_connect
 from ytempire.db import drop_database, init_database
 from ytempire.dbt_runner import run_dbt

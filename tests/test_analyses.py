@@ -40,7 +40,7 @@ import psycopg
 import pytest
 
 from simulation import ids
-from simulation.warehouse_fixture import create_raw_indexes, create_raw_tables
+from simulation.raw_history import create_raw_indexes, create_raw_tables
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt

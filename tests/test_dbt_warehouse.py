@@ -18,7 +18,7 @@ import psycopg
 import pytest
 
 from simulation import ids
-from simulation.warehouse_fixture import NetworkSpec, land_days, restate_channel_views
+from simulation.raw_history import NetworkSpec, land_days, restate_channel_views
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.dbt_runner import run_dbt

@@ -117,7 +117,7 @@ def show(limit: int) -> None:
 )
 def simulate(days: int, channels: int, if_empty: bool) -> None:
     """Land a simulated network straight into the raw tables (no API, no Kafka)."""
-    from simulation.warehouse_fixture import NetworkSpec, land_days, raw_snapshot_count
+    from simulation.raw_history import NetworkSpec, land_days, raw_snapshot_count
 
     with pg_connect("loader") as conn:
         if if_empty and raw_snapshot_count(conn) > 0:

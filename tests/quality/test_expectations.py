@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from expectations.checkpoints import ValidationFailed, validate
-from simulation.warehouse_fixture import NetworkSpec, land_days
+from simulation.raw_history import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
 from ytempire.dbt_runner import run_dbt

@@ -26,7 +26,7 @@ from reporting.model import DailyReport
 from reporting.queries import channel_issues
 from reporting.screenshot import screenshot
 from simulation import ids
-from simulation.warehouse_fixture import NetworkSpec, land_days
+from simulation.raw_history import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
 from ytempire.dbt_runner import DBT_PROJECT_DIR
