@@ -1,11 +1,13 @@
 """Fill the raw landing tables with a deterministic simulated network, in bulk.
 
-The dbt project reads ``raw_youtube`` (issue 3's dlt pipeline), ``raw_events``
-(issue 4's Kafka lander) and the operational ``ytempire`` tables. This module
-writes the same shapes -- the shared data contract, dlt's ``_dlt_load_id`` /
-``_dlt_id`` columns included -- straight from SQL (``generate_series``), so the
-tests and ``bench/dbt_build.py`` can build the warehouse over many simulated
-days in seconds without the API simulator or Kafka.
+The dbt project reads ``raw_youtube`` (the YouTube lander), ``raw_events`` (the
+Kafka lander) and the operational ``ytempire`` tables. This module writes the
+same rows straight from SQL (``generate_series``), so ``ytempire warehouse
+simulate``, the dbt tests and ``bench/dbt_build.py`` can build the warehouse
+over many simulated days in seconds without the API simulator or Kafka. The
+raw tables themselves are created with the DDL dlt generates from the
+landers' own declarations (:mod:`ingestion.raw_tables`), dlt's ``_dlt_load_id``
+/ ``_dlt_id`` on the YouTube tables included, so their shape cannot drift.
 
 The network: ``channels`` channels, each publishing ``videos_per_channel_per_day``
 videos a day from ``start_date``. Every counter is a pure function of
@@ -35,127 +37,28 @@ from simulation import ids
 
 NICHES = ("gaming", "finance", "education", "tech", "lifestyle")
 
-_RAW_DDL = """
-create table if not exists raw_youtube.channel_snapshots (
-    channel_id varchar not null,
-    collection_date date not null,
-    collected_at timestamptz not null,
-    title varchar,
-    published_at timestamptz,
-    country varchar,
-    uploads_playlist_id varchar,
-    subscriber_count bigint,
-    view_count bigint,
-    video_count bigint,
-    hidden_subscriber_count boolean,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_youtube.video_snapshots (
-    video_id varchar not null,
-    collection_date date not null,
-    channel_id varchar not null,
-    collected_at timestamptz not null,
-    view_count bigint,
-    like_count bigint,
-    comment_count bigint,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_youtube.videos (
-    video_id varchar not null,
-    channel_id varchar not null,
-    title varchar,
-    description varchar,
-    published_at timestamptz,
-    duration_seconds bigint,
-    duration_iso varchar,
-    category_id varchar,
-    tags jsonb,
-    definition varchar,
-    first_seen_date date,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_youtube.playlist_items (
-    playlist_id varchar not null,
-    video_id varchar not null,
-    channel_id varchar not null,
-    position bigint,
-    video_published_at timestamptz,
-    collected_at timestamptz,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_youtube.collection_runs (
-    run_id varchar not null,
-    collection_date date not null,
-    started_at timestamptz,
-    finished_at timestamptz,
-    status varchar,
-    quota_units_used bigint,
-    channels_collected bigint,
-    videos_collected bigint,
-    error varchar,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_events.events (
-    kafka_topic varchar not null,
-    kafka_partition bigint not null,
-    kafka_offset bigint not null,
-    event_id varchar not null,
-    event_type varchar not null,
-    schema_version bigint not null,
-    occurred_at timestamptz not null,
-    channel_id varchar,
-    video_id varchar,
-    payload jsonb,
-    kafka_key varchar,
-    kafka_timestamp timestamptz,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-create table if not exists raw_events.dead_letters (
-    kafka_topic varchar not null,
-    kafka_partition bigint not null,
-    kafka_offset bigint not null,
-    kafka_key varchar,
-    kafka_timestamp timestamptz,
-    raw_value varchar,
-    reason varchar,
-    dead_lettered_at timestamptz,
-    _dlt_load_id varchar not null,
-    _dlt_id varchar not null
-);
-"""
-
-# dlt's merge keys (the contract's primary keys) and _dlt_id as unique indexes,
-# plus the date indexes incremental dbt runs need to read only recent rows
-# (the landers of issues 3 and 4 should create the same ones).
+# dlt's merge keys (the contract's primary keys) and the Kafka coordinates as unique
+# indexes, plus the date indexes incremental dbt runs need to read only recent rows.
+# _dlt_id is unique by dlt's own DDL (ingestion.raw_tables).
 _RAW_INDEXES = {
     "raw_youtube.channel_snapshots": [
         ("unique", "channel_id, collection_date"),
-        ("unique", "_dlt_id"),
         ("", "collection_date"),
     ],
     "raw_youtube.video_snapshots": [
         ("unique", "video_id, collection_date"),
-        ("unique", "_dlt_id"),
         ("", "collection_date"),
     ],
-    "raw_youtube.videos": [("unique", "video_id"), ("unique", "_dlt_id")],
-    "raw_youtube.playlist_items": [("unique", "playlist_id, video_id"), ("unique", "_dlt_id")],
-    "raw_youtube.collection_runs": [("unique", "run_id"), ("unique", "_dlt_id")],
+    "raw_youtube.videos": [("unique", "video_id")],
+    "raw_youtube.playlist_items": [("unique", "playlist_id, video_id")],
+    "raw_youtube.collection_runs": [("unique", "run_id")],
     "raw_events.events": [
         ("unique", "kafka_topic, kafka_partition, kafka_offset"),
         ("unique", "event_id"),
-        ("unique", "_dlt_id"),
         ("", "occurred_at"),
     ],
     "raw_events.dead_letters": [
         ("unique", "kafka_topic, kafka_partition, kafka_offset"),
-        ("unique", "_dlt_id"),
     ],
 }
 
@@ -334,8 +237,7 @@ on conflict (run_id) do nothing
     "lifecycle_events": """
 insert into raw_events.events (
     kafka_topic, kafka_partition, kafka_offset, event_id, event_type, schema_version,
-    occurred_at, channel_id, video_id, payload, kafka_key, kafka_timestamp,
-    _dlt_load_id, _dlt_id
+    occurred_at, channel_id, video_id, payload, kafka_key, kafka_timestamp
 )
 select
     'video-events',
@@ -365,9 +267,7 @@ select
             'quality_score', 60 + (v.channel_index * 31 + v.upload_index * 17) %% 40)
     end,
     c.channel_id,
-    published.at + step.offset_from_publish,
-    %(load_id)s,
-    md5('ev:' || step.event_type || ':' || v.platform_video_id::text)
+    published.at + step.offset_from_publish
 from sim_videos as v
 inner join sim_channels as c on v.channel_index = c.channel_index
 cross join lateral (
@@ -386,8 +286,7 @@ on conflict do nothing
     "metrics_events": f"""
 insert into raw_events.events (
     kafka_topic, kafka_partition, kafka_offset, event_id, event_type, schema_version,
-    occurred_at, channel_id, video_id, payload, kafka_key, kafka_timestamp,
-    _dlt_load_id, _dlt_id
+    occurred_at, channel_id, video_id, payload, kafka_key, kafka_timestamp
 )
 select
     'video-events',
@@ -410,9 +309,7 @@ select
         'revenue_usd', round({_VIEWS} * 0.002, 2)
     ),
     c.channel_id,
-    (%(start)s::date + d.day)::timestamptz + interval '11 hours',
-    %(load_id)s,
-    md5('mu:' || v.platform_video_id::text || ':' || d.day)
+    (%(start)s::date + d.day)::timestamptz + interval '11 hours'
 from generate_series(%(first)s::int, %(last)s::int) as d (day)
 inner join sim_videos as v
     on v.publish_day <= d.day and d.day - v.publish_day < %(daily_tier_days)s
@@ -471,8 +368,14 @@ class NetworkSpec:
 
 
 def create_raw_tables(conn: psycopg.Connection[Any]) -> None:
-    """Create the contract's raw tables as dlt would (re-runnable; no-op once they exist)."""
-    conn.execute(_RAW_DDL)
+    """Create the raw tables the landers would, with dlt's DDL (re-runnable; no-op once they exist).
+
+    See :mod:`ingestion.raw_tables`: the columns and types are the landers'
+    declarations, so this module can never write a shape the landers do not.
+    """
+    from ingestion.raw_tables import create_raw_tables as create_landers_tables
+
+    create_landers_tables(conn)
 
 
 def create_raw_indexes(conn: psycopg.Connection[Any]) -> None:

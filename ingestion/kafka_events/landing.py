@@ -70,6 +70,17 @@ class LandingSummary:
         return self.messages / self.seconds if self.seconds else 0.0
 
 
+def destination(settings: Settings) -> LandingPostgres:
+    """The landing's PostgreSQL destination as the loader role, from YTEMPIRE_PG_*."""
+    # The landing's keys are its own (GuardedCopyJob); dlt's would only add a unique _dlt_id
+    # to its state table, which turns a replayed state job into a terminal failure.
+    return LandingPostgres(
+        credentials=dlt_credentials("loader", settings),
+        create_indexes=False,
+        destination_name="postgres",
+    )
+
+
 def make_pipeline(
     settings: Settings, pipelines_dir: Path | None = None, pipeline_name: str = PIPELINE_NAME
 ) -> dlt.Pipeline:
@@ -78,16 +89,9 @@ def make_pipeline(
     One pipelines_dir per pipeline name: a fresh folder restores the state of a
     same-named pipeline from the destination and drops its own pending packages.
     """
-    # The landing's keys are its own (GuardedCopyJob); dlt's would only add a unique _dlt_id
-    # to its state table, which turns a replayed state job into a terminal failure.
-    destination = LandingPostgres(
-        credentials=dlt_credentials("loader", settings),
-        create_indexes=False,
-        destination_name="postgres",
-    )
     return dlt.pipeline(
         pipeline_name=pipeline_name,
-        destination=destination,
+        destination=destination(settings),
         dataset_name=DATASET,
         pipelines_dir=str(pipelines_dir or settings.dlt_pipelines_dir),
     )
