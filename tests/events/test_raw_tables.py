@@ -25,7 +25,7 @@ from simulation.network import Network
 from simulation.traffic import simulated_events
 from simulation.youtube import YouTubeSimulator
 from tests.youtube.conftest import DAY1
-from ytempire.clients import kafka_producer, pg_connect
+from ytempire.clients import pg_connect
 from ytempire.db import drop_database, init_database
 from ytempire.settings import Settings
 
@@ -56,7 +56,7 @@ def scratch(settings: Settings) -> Iterator[Settings]:
     drop_database(name, settings=settings)
 
 
-def _land_for_real(s: Settings, new_topic, redis_prefix, tmp_path) -> None:
+def _land_for_real(s: Settings, new_topic, produce, redis_prefix, tmp_path) -> None:
     sim = YouTubeSimulator(Network(), day=DAY1, api_key="test-key")
     sim.start()
     try:
@@ -68,12 +68,8 @@ def _land_for_real(s: Settings, new_topic, redis_prefix, tmp_path) -> None:
     finally:
         sim.stop()
     topic, dlq = new_topic("rawddl"), new_topic("rawddl-dlq")
-    producer = kafka_producer(settings=s)
-    for _, key, value, _ in simulated_events(50, seed=3):
-        producer.send(topic, key=key.encode(), value=value)
-    producer.send(topic, key=b"bad", value=json.dumps({"event_type": "nope"}).encode())
-    producer.flush()
-    producer.close()
+    messages = [(key, value) for _, key, value, _ in simulated_events(50, seed=3)]
+    produce(topic, [*messages, ("bad", json.dumps({"event_type": "nope"}).encode())])
     summary = land_events(
         [topic],
         pipelines_dir=tmp_path / "events",
@@ -84,8 +80,10 @@ def _land_for_real(s: Settings, new_topic, redis_prefix, tmp_path) -> None:
     assert summary.messages == 51
 
 
-def test_raw_table_ddl_creates_what_the_landers_create(scratch, new_topic, redis_prefix, tmp_path):
-    _land_for_real(scratch, new_topic, redis_prefix, tmp_path)
+def test_raw_table_ddl_creates_what_the_landers_create(
+    scratch, new_topic, produce, redis_prefix, tmp_path
+):
+    _land_for_real(scratch, new_topic, produce, redis_prefix, tmp_path)
     ddl = raw_table_ddl(scratch)
     assert sorted(ddl) == [
         "raw_events.dead_letters",
