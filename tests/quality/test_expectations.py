@@ -270,9 +270,9 @@ def crafted(gx_settings) -> dict[str, Any]:
         dead = _copy(conn, "raw_events.dead_letters")
         conn.execute(
             f"insert into {dead} (kafka_topic, kafka_partition, kafka_offset, raw_value, reason, "
-            f"dead_lettered_at, _dlt_load_id, _dlt_id) "
-            f"select 'video-events', 0, n, '{{', 'invalid json', %s::date + interval '12 hours', "
-            f"'1', md5(n::text) from generate_series(1, 400) as n",
+            f"dead_lettered_at) "
+            f"select 'video-events', 0, n, '{{', 'invalid json', %s::date + interval '12 hours' "
+            f"from generate_series(1, 400) as n",
             (RUN_DATE,),
         )
         plan["relations"]["raw_events.dead_letters"] = dead

@@ -72,10 +72,9 @@ def crafted(report_settings: Settings) -> dict[str, Any]:
                 offset += 1
                 conn.execute(
                     "insert into raw_events.dead_letters (kafka_topic, kafka_partition, "
-                    "kafka_offset, kafka_timestamp, raw_value, reason, dead_lettered_at, "
-                    "_dlt_load_id, _dlt_id) values ('video-events', 0, %s, %s, '{}', %s, %s, "
-                    "'1', %s)",
-                    (offset, noon, reason, noon, f"dead-{offset}"),
+                    "kafka_offset, kafka_timestamp, raw_value, reason, dead_lettered_at) "
+                    "values ('video-events', 0, %s, %s, '{}', %s, %s)",
+                    (offset, noon, reason, noon),
                 )
     cli_main(["warehouse", "build", "--run-date", DAY.isoformat()])
     run_results = (DBT_PROJECT_DIR / "target" / "run_results.json").read_text()
@@ -108,14 +107,9 @@ create table if not exists analytics.validation_results (
     exception_message text, validated_at timestamptz not null default now()
 );
 """
-# the channel issues column of ingestion/youtube's run record (issue 15)
-_COLLECTION_DDL = (
-    "alter table raw_youtube.collection_runs add column if not exists channel_issues jsonb"
-)
 
 
 def _write_collection_issues(conn: Any) -> None:
-    conn.execute(_COLLECTION_DDL)
     issues = {
         _channel(FAILED_CHANNEL): {"status": "failed", "reason": COLLECTION_ERROR},
         _channel(EMPTY_CHANNEL): {"status": "no_uploads", "reason": NO_UPLOADS},
