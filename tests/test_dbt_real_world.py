@@ -9,8 +9,8 @@ builds incrementally after each day, with values real channels send:
   once sent as a placeholder 0 next to ``hiddenSubscriberCount``;
 - a 12-second Short, a 3-hour live replay, a live stream and an upcoming
   premiere (``P0D``), and a zero duration without a broadcast state;
-- a raw table without the ``live_broadcast_content`` column (dlt creates a
-  column only once a load brings a value for it) for the first builds.
+- a raw table without the ``live_broadcast_content`` column for the first
+  builds (a database landed before the YouTube lander declared it).
 
 Then a full refresh of ``dim_videos+`` whose test fails must leave the
 analyst views readable with their last good rows, and a counter column that
@@ -125,6 +125,9 @@ def built(dbt_settings: Settings) -> dict[str, Any]:
     with pg_connect("loader", settings=dbt_settings) as conn:
         for day in range(4):
             land_days(conn, SPEC, day, day)
+            if day == 0:  # the older table: no live_broadcast_content yet
+                conn.execute("alter table raw_youtube.videos drop column live_broadcast_content")
+                conn.commit()
             _set_hidden_counters(conn, day)
             if day == 3:
                 _set_durations(conn)
