@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 from psycopg.types.json import Jsonb
-from streaming.sample_events import generate
-from streaming.sample_events import produce as produce_sample
 
+from simulation.bursts import generate
+from simulation.bursts import produce as produce_sample
 from streaming.checkpoints import last_committed_batch
 from streaming.config import WINDOWS_QUERY
 from tests.cli import run_ytempire
