@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from simulation.warehouse_fixture import NetworkSpec, create_raw_tables, land_days
+from simulation.raw_history import NetworkSpec, create_raw_tables, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
 from ytempire.dbt_runner import run_dbt
@@ -79,12 +79,12 @@ def built() -> Iterator[dict[str, Any]]:
         stages: dict[str, Any] = {"fresh": _marts(settings)}
         with pg_connect("loader", settings=settings) as conn:
             create_raw_tables(conn)  # as the landing does with its first dead letter
-            for index, (topic, partition, kafka_offset, stamp, reason) in enumerate(DEAD_LETTERS):
+            for topic, partition, kafka_offset, stamp, reason in DEAD_LETTERS:
                 conn.execute(
                     "insert into raw_events.dead_letters (kafka_topic, kafka_partition,"
-                    " kafka_offset, kafka_timestamp, raw_value, reason, dead_lettered_at,"
-                    " _dlt_load_id, _dlt_id) values (%s, %s, %s, %s, 'e30=', %s, %s, '1', %s)",
-                    (topic, partition, kafka_offset, stamp, reason, DEAD_LETTERED_AT, str(index)),
+                    " kafka_offset, kafka_timestamp, raw_value, reason, dead_lettered_at)"
+                    " values (%s, %s, %s, %s, 'e30=', %s, %s)",
+                    (topic, partition, kafka_offset, stamp, reason, DEAD_LETTERED_AT),
                 )
             conn.commit()
         run_dbt("build", *SELECT)
