@@ -38,6 +38,16 @@ def _day(value: datetime | None) -> date:
     return value.date() if value else _yesterday()
 
 
+def _topic_option(envvar: str, default: str) -> Callable[[Any], Any]:
+    return click.option(
+        "--alerts-topic",
+        "topic",
+        envvar=envvar,
+        default=None,
+        help=f"Kafka topic the alerts go to (default: ${envvar}, else {default}).",
+    )
+
+
 @quality.command("validate")
 @click.option(
     "--checkpoint",
@@ -48,7 +58,10 @@ def _day(value: datetime | None) -> date:
 )
 @click.option("--suite", "suites", multiple=True, help="Only this suite (repeatable).")
 @_date_option("Business day validated")
-def validate(checkpoint: str, suites: tuple[str, ...], run_date: datetime | None) -> None:
+@_topic_option("YTEMPIRE_ALERTS_TOPIC", "alerts")
+def validate(
+    checkpoint: str, suites: tuple[str, ...], run_date: datetime | None, topic: str | None
+) -> None:
     """Run GX checkpoints; store results, summarise in Redis, alert failures. Exit 3 on failure."""
     from expectations.checkpoints import CHECKPOINTS, VALIDATIONS, ValidationFailed, validate
 
@@ -66,7 +79,7 @@ def validate(checkpoint: str, suites: tuple[str, ...], run_date: datetime | None
     for name in names:
         chosen = [v.suite for v in VALIDATIONS[name] if not suites or v.suite in suites]
         try:
-            run = validate(name, day, suites=chosen)
+            run = validate(name, day, suites=chosen, alerts_topic=topic)
         except ValidationFailed as exc:
             run, failure = exc.run, exc
         passed = len(run.outcomes) - len(run.failed)
@@ -83,11 +96,12 @@ def validate(checkpoint: str, suites: tuple[str, ...], run_date: datetime | None
 
 @quality.command("scores")
 @_date_option("Business day scored")
-def scores(run_date: datetime | None) -> None:
+@_topic_option("YTEMPIRE_ALERTS_TOPIC", "alerts")
+def scores(run_date: datetime | None, topic: str | None) -> None:
     """Compute the six-dimension scores per table and overall; store them; alert below 85."""
     from monitoring.scores import DIMENSIONS, compute
 
-    run = compute(_day(run_date))
+    run = compute(_day(run_date), topic=topic)
     tables = list(dict.fromkeys(s.table_name for s in run.scores))
     header = f"{'table':<32}" + "".join(f"{d[:12]:>13}" for d in (*DIMENSIONS, "overall"))
     click.echo(header)
@@ -104,12 +118,13 @@ def scores(run_date: datetime | None) -> None:
 @quality.command("anomalies")
 @_date_option("Day scored")
 @click.option("--no-collect", is_flag=True, help="Score the stored series only.")
-def anomalies(run_date: datetime | None, no_collect: bool) -> None:
+@_topic_option("YTEMPIRE_ANOMALY_ALERTS_TOPIC", "anomaly-alerts")
+def anomalies(run_date: datetime | None, no_collect: bool, topic: str | None) -> None:
     """Collect the day's series, flag anomalies, alert each new episode once."""
     from monitoring.anomalies import detect
 
     day = _day(run_date)
-    run = detect(day, collect=not no_collect)
+    run = detect(day, collect=not no_collect, topic=topic)
     click.echo(
         f"{day}: {run.series_scored} series scored ({run.series_short} with too short a "
         f"history), {len(run.detections)} anomalies, {run.alerts_sent} new alerts"
