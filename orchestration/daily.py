@@ -7,9 +7,9 @@ re-run of the day converges to the same rows (the landings are exactly-once
 by key and offset, the Spark sinks upsert, dbt's incremental models rewrite
 the days they touch). The same functions can be called without Airflow.
 
-Where a stage is not wired in yet (the Great Expectations checkpoints and
-anomaly detection) the function is a placeholder that says so in its recorded
-details, and in its name.
+A stage that finds bad data (failed expectations) raises an error whose
+exit status is 3 (:func:`is_data_problem`): the DAG fails that task without
+retrying it, and the tasks that read its data do not run.
 
 Configuration (each with one default; the landings' own settings stay in
 :mod:`ytempire.settings` and :mod:`streaming.config`):
@@ -19,7 +19,11 @@ Configuration (each with one default; the landings' own settings stay in
 * ``YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC``: where invalid messages go (default
   dead-letter);
 * ``YTEMPIRE_DLT_PIPELINES_DIR``: dlt working folders (default
-  ``$YTEMPIRE_LOCAL_DIR/dlt``).
+  ``$YTEMPIRE_LOCAL_DIR/dlt``);
+* ``YTEMPIRE_ALERTS_TOPIC``: where failed expectations and low quality scores
+  are sent (default alerts);
+* ``YTEMPIRE_ANOMALY_ALERTS_TOPIC``: where new anomaly episodes are sent
+  (default anomaly-alerts).
 """
 
 from __future__ import annotations
@@ -30,11 +34,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from ytempire.errors import YTEmpireError
 from ytempire.quota import PACIFIC
 from ytempire.settings import get_settings
 from ytempire.stage_runs import record_stage
 
 log = logging.getLogger(__name__)
+
+DATA_PROBLEM_EXIT_CODE = 3  # the CLI's exit status for bad data (``ytempire quality validate``)
+ALERTS_TOPIC_VARIABLE = "YTEMPIRE_ALERTS_TOPIC"
+ANOMALY_ALERTS_TOPIC_VARIABLE = "YTEMPIRE_ANOMALY_ALERTS_TOPIC"
 
 
 def quota_day_of_interval(data_interval_start: datetime) -> date:
@@ -58,6 +67,11 @@ def _event_topics() -> list[str]:
 
     raw = os.environ.get("YTEMPIRE_EVENTS_TOPICS", "")
     return [t.strip() for t in raw.split(",") if t.strip()] or list(DEFAULT_TOPICS)
+
+
+def _alerts_topic(variable: str) -> str | None:
+    """The topic named by ``variable``, or ``None`` for the checks' own default."""
+    return os.environ.get(variable) or None
 
 
 def collect_youtube(day: date) -> dict[str, Any]:
@@ -115,26 +129,86 @@ def catch_up_windows(day: date) -> dict[str, Any]:
     return run_record.details
 
 
-def _placeholder(stage: str, day: date, owner: str) -> dict[str, Any]:
-    with record_stage(stage, day) as run:
-        run.details = {"placeholder": True, "checked": 0, "until": owner}
-    log.warning("%s for %s: placeholder, nothing checked until %s", stage, day, owner)
-    return run.details
+def _validate(checkpoint: str, day: date) -> dict[str, Any]:
+    from expectations.checkpoints import validate
+
+    run = validate(checkpoint, day, alerts_topic=_alerts_topic(ALERTS_TOPIC_VARIABLE))
+    return {
+        "run_id": run.run_id,
+        "evaluated": len(run.outcomes),
+        "data_docs": str(run.docs_index),
+    }
 
 
-def validate_raw_placeholder(day: date) -> dict[str, Any]:
-    """Placeholder for the raw-data Great Expectations checkpoint (issue 18); checks nothing."""
-    return _placeholder("validation_raw", day, "issue 18 (expectations/)")
+def validate_raw(day: date) -> dict[str, Any]:
+    """Great Expectations checkpoint ``raw`` on the day's landings and operational tables.
+
+    Stage ``validation_raw``. Every outcome is stored in
+    ``analytics.validation_results``, summarised in Redis and each failure sent
+    to the alerts topic. Returns the run id and the number of expectations
+    evaluated; raises ``expectations.checkpoints.ValidationFailed`` (a data
+    problem, see :func:`is_data_problem`) naming the failed count when any
+    expectation failed, so dbt does not build on bad raw data.
+    """
+    return _validate("raw", day)
 
 
-def validate_marts_placeholder(day: date) -> dict[str, Any]:
-    """Placeholder for the marts' Great Expectations checkpoint (issue 18); checks nothing."""
-    return _placeholder("validation_marts", day, "issue 18 (expectations/)")
+def validate_marts(day: date) -> dict[str, Any]:
+    """Great Expectations checkpoint ``marts`` on the public marts dbt just built.
+
+    Stage ``validation_marts``; stores, summarises and alerts like
+    :func:`validate_raw`, and raises ``ValidationFailed`` when any expectation
+    failed, so the analyst views are not refreshed from failing marts.
+    """
+    return _validate("marts", day)
 
 
-def detect_anomalies_placeholder(day: date) -> dict[str, Any]:
-    """Placeholder for anomaly detection over the day's metrics (issue 18); detects nothing."""
-    return _placeholder("anomaly_detection", day, "issue 18 (monitoring/)")
+def score_quality(day: date) -> dict[str, Any]:
+    """The six-dimension quality scores per table and overall (``monitoring.scores``).
+
+    Stage ``quality_scores``. Stored in the warehouse; an overall score below
+    85 is sent to the alerts topic but does not fail the task (a score is a
+    measure, the checkpoints are the gate). Returns the run id, the overall
+    score (0-100, ``None`` when nothing could be measured) and the alert's
+    severity if one was sent.
+    """
+    from monitoring.scores import compute
+
+    run = compute(day, topic=_alerts_topic(ALERTS_TOPIC_VARIABLE))
+    return {
+        "run_id": run.run_id,
+        "overall": run.overall,
+        "alert": run.alert["severity"] if run.alert else None,
+    }
+
+
+def detect_anomalies(day: date) -> dict[str, Any]:
+    """Collect the day's metric series from the warehouse and flag anomalies.
+
+    ``monitoring.anomalies.detect``, stage ``anomaly_detection``. Each new
+    anomaly episode is sent once to the anomaly alerts topic; a re-run of the
+    day sends nothing new. Returns the series scored and the anomalies found;
+    an anomaly is a finding, not a task failure.
+    """
+    from monitoring.anomalies import detect
+
+    run = detect(day, topic=_alerts_topic(ANOMALY_ALERTS_TOPIC_VARIABLE), progress=log.info)
+    return {
+        "series_scored": run.series_scored,
+        "series_short_history": run.series_short,
+        "anomalies": len(run.detections),
+        "alerts": run.alerts_sent,
+    }
+
+
+def is_data_problem(error: BaseException) -> bool:
+    """Is ``error`` bad data (exit status 3, e.g. failed expectations) rather than a fault?
+
+    A retry cannot fix bad data, so the DAG fails such a task at once instead
+    of retrying it; a service that is down (exit status 2) or any other error
+    is retried.
+    """
+    return isinstance(error, YTEmpireError) and error.exit_code == DATA_PROBLEM_EXIT_CODE
 
 
 def daily_report(day: date) -> dict[str, Any]:
@@ -169,9 +243,10 @@ STAGE_FUNCTIONS = {
         collect_youtube,
         land_kafka_events,
         catch_up_windows,
-        validate_raw_placeholder,
-        validate_marts_placeholder,
-        detect_anomalies_placeholder,
+        validate_raw,
+        validate_marts,
+        score_quality,
+        detect_anomalies,
         daily_report,
     )
 }

@@ -7,10 +7,9 @@ models the YouTube quota day that just ended (the Pacific date of
 after midnight let the day's late events reach Kafka. A re-run or a backfill
 of a day collects that day again and converges to the same rows.
 
-    collect_youtube ─┐
-                     ├─ catch_up_windows ─ validate_raw_placeholder ─ transform (Cosmos)
-    land_kafka_events┘     ─ validate_marts_placeholder ─ detect_anomalies_placeholder
-                           ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report
+    [collect_youtube, land_kafka_events] ─ catch_up_windows ─ validate_raw
+      ─ transform (Cosmos) ─ [validate_marts, score_quality] ─ detect_anomalies
+      ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report (all_done)
 
 The landings publish the Assets ``RAW_YOUTUBE`` and ``RAW_EVENTS``: a DAG
 scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
@@ -18,7 +17,12 @@ triggered it. ``transform`` and ``analyst_views`` are Cosmos ``DbtTaskGroup``s
 rendered from dbt's manifest (no dbt call at parse time): one ``dbt build``
 task per model, seed and snapshot, which runs the node and then its tests,
 so a failing test fails its model's task and its dependants are
-``upstream_failed``. The report runs whatever happened (``all_done``).
+``upstream_failed``. The Great Expectations checkpoints (``validate_raw``
+before dbt, ``validate_marts`` after) are gates: failed expectations fail
+their task at once, without retries (bad data stays bad), so dbt does not
+build on failing raw data and the analyst views are not refreshed from
+failing marts. The report runs whatever happened (``all_done``) and lists the
+failed expectations.
 
 The file only wires tasks; each task calls one project function.
 """
@@ -30,6 +34,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, XComArg, chain, task
+from airflow.sdk.exceptions import AirflowFailException
 from cosmos import (
     DbtTaskGroup,
     ExecutionConfig,
@@ -73,11 +78,20 @@ execution_config = ExecutionConfig(
 
 
 def _stage(function: str, data_interval_start: datetime | None = None) -> dict[str, object]:
-    """Call ``orchestration.daily.<function>`` for the run's quota day."""
+    """Call ``orchestration.daily.<function>`` for the run's quota day.
+
+    Bad data (failed expectations) fails the task without retries; any other
+    error is retried.
+    """
     from orchestration import daily
 
     assert data_interval_start is not None  # Airflow passes the run's interval
-    return daily.run_for_interval(function, data_interval_start)
+    try:
+        return daily.run_for_interval(function, data_interval_start)
+    except Exception as error:
+        if daily.is_data_problem(error):
+            raise AirflowFailException(str(error)) from error
+        raise
 
 
 def stage(function: str, **task_args: object) -> XComArg:
@@ -144,10 +158,10 @@ with DAG(
             stage("land_kafka_events", outlets=[RAW_EVENTS]),
         ],
         stage("catch_up_windows", outlets=[STREAMING_WINDOWS]),
-        stage("validate_raw_placeholder"),
+        stage("validate_raw"),
         transform,
-        stage("validate_marts_placeholder"),
-        stage("detect_anomalies_placeholder"),
+        [stage("validate_marts"), stage("score_quality")],
+        stage("detect_anomalies"),
         analyst_views,
         dbt_docs(),
         report,
