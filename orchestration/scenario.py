@@ -65,7 +65,14 @@ class Scenario:
 
     @property
     def topics(self) -> dict[str, str]:
-        kinds = ("video-events", "channel-events", "user-events", "dead-letter")
+        kinds = (
+            "video-events",
+            "channel-events",
+            "user-events",
+            "dead-letter",
+            "alerts",
+            "anomaly-alerts",
+        )
         return {kind: f"scenario-{self.tag}-{kind}" for kind in kinds}
 
     def database(self, kind: str) -> str:
@@ -83,6 +90,8 @@ class Scenario:
                 [t["video-events"], t["channel-events"], t["user-events"]]
             ),
             "YTEMPIRE_EVENTS_DEAD_LETTER_TOPIC": t["dead-letter"],
+            "YTEMPIRE_ALERTS_TOPIC": t["alerts"],
+            "YTEMPIRE_ANOMALY_ALERTS_TOPIC": t["anomaly-alerts"],
             "YTEMPIRE_STREAM_TOPICS": f"{t['video-events']},{t['channel-events']}",
             "YTEMPIRE_STREAM_CHECKPOINT_DIR": str(self.work_dir / kind / "checkpoints"),
             "YTEMPIRE_DLT_PIPELINES_DIR": str(self.work_dir / kind / "dlt"),
@@ -159,7 +168,11 @@ def _register_channels(network: Any, settings: Settings) -> None:
 
 
 def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
-    """The day's work with the ``ytempire`` commands and one ``dbt build``; seconds per step."""
+    """The day's work with the ``ytempire`` commands and one ``dbt build``; seconds per step.
+
+    The same stages as the DAG, in its order: landings, the raw checkpoint, the
+    build, the marts checkpoint, scores, anomalies, dbt docs and the report.
+    """
     env = {**base_env, **scn.env("direct")}
     topics = scn.topics
     steps = {
@@ -177,7 +190,18 @@ def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
             f"--pipelines-dir={env['YTEMPIRE_DLT_PIPELINES_DIR']}",
         ],
         "spark windows": ["stream", "windows", "--available-now"],
+        "validate raw": ["quality", "validate", "--checkpoint=raw", f"--date={DAY.isoformat()}"],
         "dbt build": ["warehouse", "build"],
+        "validate marts": [
+            "quality",
+            "validate",
+            "--checkpoint=marts",
+            f"--date={DAY.isoformat()}",
+        ],
+        "quality scores": ["quality", "scores", f"--date={DAY.isoformat()}"],
+        "anomalies": ["quality", "anomalies", f"--date={DAY.isoformat()}"],
+        "dbt docs": ["warehouse", "docs"],
+        "report": ["report", "daily", f"--date={DAY.isoformat()}"],
     }
     seconds: dict[str, float] = {}
     for name, args in steps.items():

@@ -27,9 +27,10 @@ FIXED_TASKS = {
     "collect_youtube",
     "land_kafka_events",
     "catch_up_windows",
-    "validate_raw_placeholder",
-    "validate_marts_placeholder",
-    "detect_anomalies_placeholder",
+    "validate_raw",
+    "validate_marts",
+    "score_quality",
+    "detect_anomalies",
     "dbt_docs",
     "daily_report",
     "fail_if_any_task_failed",
@@ -122,9 +123,14 @@ def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any])
     assert staging
     for task_id in staging:  # staging reads raw data only after the raw checks
         ancestors = _ancestors(tasks, task_id)
-        assert "validate_raw_placeholder" in ancestors, task_id
+        assert "validate_raw" in ancestors, task_id
+    marts = {t for t in tasks if t.startswith("transform.")}
+    for check in ("validate_marts", "score_quality"):  # the checks read the built marts
+        assert marts <= _ancestors(tasks, check), check
+    assert set(tasks["detect_anomalies"]["upstream"]) == {"validate_marts", "score_quality"}
     for task_id in (t for t in tasks if t.startswith("analyst_views.")):
-        assert "detect_anomalies_placeholder" in _ancestors(tasks, task_id), task_id
+        # analysts see views refreshed only from marts that passed their checks
+        assert {"validate_marts", "detect_anomalies"} <= _ancestors(tasks, task_id), task_id
 
 
 def _ancestors(tasks: dict[str, Any], task_id: str) -> set[str]:

@@ -90,6 +90,7 @@ def test_every_stage_recorded_its_attempt(scn: Scenario, first_run: DagRunResult
         "streaming_windows": "success",
         "validation_raw": "success",
         "validation_marts": "success",
+        "quality_scores": "success",
         "anomaly_detection": "success",
         "report": "success",
     }
@@ -213,7 +214,9 @@ def test_a_failing_dbt_test_fails_its_model_and_skips_its_dependants(
         "transform.int_channel_snapshots_differenced_model_build",
         "transform.fct_channel_daily_metrics_model_build",
         "analyst_views.mv_channel_performance_model_build",
-        "validate_marts_placeholder",
+        "validate_marts",
+        "score_quality",
+        "detect_anomalies",
         "dbt_docs",
     ):
         assert states[dependant] == "upstream_failed", dependant
