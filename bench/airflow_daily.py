@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 from orchestration.airflow_local import AirflowConfig, airflow_env
-from orchestration.runs import run_day, task_table
+from orchestration.runs import run_day, runs_table
 from orchestration.scenario import DAY, marts, run_direct, scenario
 from ytempire.settings import get_settings
 
@@ -37,7 +37,7 @@ def main() -> None:
         direct = time.monotonic() - started
         env = {**os.environ, **scn.env("dag")}
         result = run_day(scn.airflow_config(), DAY, settings=settings, env=env)
-        print(task_table(result.tasks))
+        print(runs_table([(DAY, result)]))
         if result.state != "success":
             raise SystemExit(f"the DAG run {result.state}:\n{result.output[-3000:]}")
         same = marts(settings, scn.database("dag")) == marts(settings, scn.database("direct"))

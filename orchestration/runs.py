@@ -91,13 +91,29 @@ def run_day(
             f"airflow dags test {DAG_ID} {logical.isoformat()} recorded no run "
             f"(exit {proc.returncode}):\n{output[-3000:]}"
         )
-    run_id, state, tasks = found
+    run_id, state, tasks, _ = found
     return DagRunResult(run_id, state, seconds, tasks, output)
+
+
+def read_day(
+    config: AirflowConfig, day: date, *, settings: Settings | None = None
+) -> DagRunResult | None:
+    """The latest recorded run of ``ytempire_daily`` for quota ``day``, or ``None``.
+
+    Whoever ran it (``ytempire airflow run``, the scheduler, a backfill); the
+    result's ``seconds`` is the run's own start to end, ``output`` is empty.
+    """
+    s = settings or get_settings()
+    found = _read_run(config, s, logical_date_for(day))
+    if found is None:
+        return None
+    run_id, state, tasks, seconds = found
+    return DagRunResult(run_id, state, seconds or 0.0, tasks, "")
 
 
 def _read_run(
     config: AirflowConfig, settings: Settings, logical: datetime
-) -> tuple[str, str, list[TaskResult]] | None:
+) -> tuple[str, str, list[TaskResult], float | None] | None:
     import psycopg
 
     with psycopg.connect(
@@ -109,8 +125,8 @@ def _read_run(
         connect_timeout=10,
     ) as conn:
         row = conn.execute(
-            "select run_id, state from dag_run where dag_id = %s and logical_date = %s "
-            "order by id desc limit 1",
+            "select run_id, state, extract(epoch from end_date - start_date) "
+            "from dag_run where dag_id = %s and logical_date = %s order by id desc limit 1",
             (DAG_ID, logical),
         ).fetchone()
         if row is None:
@@ -125,14 +141,43 @@ def _read_run(
         row[0],
         row[1],
         [TaskResult(t[0], t[1], None if t[2] is None else float(t[2]), t[3]) for t in tasks],
+        None if row[2] is None else float(row[2]),
     )
 
 
-def task_table(tasks: Sequence[TaskResult]) -> str:
-    """Task id, state, seconds and tries, one task per line (pure)."""
-    width = max((len(t.task_id) for t in tasks), default=7)
-    lines = [f"  {'task':<{width}}  {'state':<16} {'seconds':>8}  tries"]
-    for t in tasks:
-        secs = "-" if t.seconds is None else f"{t.seconds:.1f}"
-        lines.append(f"  {t.task_id:<{width}}  {t.state or 'none':<16} {secs:>8}  {t.tries}")
+# Cosmos' task id suffixes, dropped in the runs table (the group says it is dbt).
+_DBT_SUFFIXES = ("_model_build", "_seed_build", "_snapshot_build")
+_NAME_WIDTH = 56
+
+
+def _short(task_id: str) -> str:
+    for suffix in _DBT_SUFFIXES:
+        task_id = task_id.removesuffix(suffix)
+    return task_id if len(task_id) <= _NAME_WIDTH else task_id[: _NAME_WIDTH - 1] + "…"
+
+
+def runs_table(runs: Sequence[tuple[date, DagRunResult]]) -> str:
+    """Every task of one or more runs: a row per task, per run its state and seconds (pure).
+
+    Rows follow the first run's task order; ``xN`` marks a task that took N
+    tries; the last line is each run's state and wall time.
+    """
+    order: dict[str, None] = {}
+    for _, run in runs:
+        order.update(dict.fromkeys(t.task_id for t in run.tasks))
+    cells = {(d, t.task_id): t for d, run in runs for t in run.tasks}
+    lines = [f"  {'task':<{_NAME_WIDTH}}" + "".join(f"  {d!s:>23}" for d, _ in runs)]
+    for task_id in order:
+        row = f"  {_short(task_id):<{_NAME_WIDTH}}"
+        for day, _ in runs:
+            t = cells.get((day, task_id))
+            state = (t.state or "none") if t else "-"
+            tries = f" x{t.tries}" if t and t.tries > 1 else ""
+            secs = "" if t is None or t.seconds is None else f"{t.seconds:.1f}s"
+            row += f"  {state + tries:<16}{secs:>7}"
+        lines.append(row)
+    lines.append(
+        f"  {'the run':<{_NAME_WIDTH}}"
+        + "".join(f"  {run.state:<16}{run.seconds:>6.0f}s" for _, run in runs)
+    )
     return "\n".join(lines)

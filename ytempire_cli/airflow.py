@@ -3,8 +3,9 @@
 ``start`` launches the api-server, scheduler and dag-processor detached, on
 loopback, with logs and pid files under ``$YTEMPIRE_AIRFLOW_HOME``; ``run``
 runs the DAG for given quota days through Airflow (``airflow dags test``: one
-process, every task, the real metadata database) and prints each task's state
-and duration.
+process, every task, the real metadata database), one day after the other like
+a backfill, and prints each task's state and duration; ``runs`` prints the
+recorded runs of given days, whoever ran them.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import os
 import signal
 import subprocess
 import time
-from datetime import date, datetime
+from collections import Counter
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -27,7 +29,14 @@ from orchestration.airflow_local import (
     init_metadata_database,
     parse_dbt_project,
 )
-from orchestration.runs import DAG_ID, logical_date_for, run_day, task_table
+from orchestration.runs import (
+    DAG_ID,
+    DagRunResult,
+    logical_date_for,
+    read_day,
+    run_day,
+    runs_table,
+)
 from ytempire.errors import YTEmpireError
 
 START_TIMEOUT_S = 300
@@ -126,32 +135,78 @@ def status() -> None:
     click.echo(f"  api health     {'ok' if api_ready(config) else 'no answer'}  {config.url}")
 
 
+def _days(dates: tuple[datetime, ...], first: datetime | None, last: datetime | None) -> list[date]:
+    days = [d.date() for d in dates]
+    if (first is None) != (last is None):
+        raise click.UsageError("--from and --to go together")
+    if first is not None and last is not None:
+        if last < first:
+            raise click.BadParameter(
+                f"{last.date()} is before --from {first.date()}", param_hint="--to"
+            )
+        days += [first.date() + timedelta(days=n) for n in range((last - first).days + 1)]
+    if not days:
+        raise click.UsageError("name the quota days: --date D (repeatable) or --from D --to D")
+    return sorted(set(days))
+
+
+_DAY = click.DateTime(formats=["%Y-%m-%d"])
+
+
 @airflow.command("run")
-@click.option(
-    "--date",
-    "days",
-    multiple=True,
-    required=True,
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    help="Quota day (Pacific) to run; repeatable, run in order.",
-)
+@click.option("--date", "dates", multiple=True, type=_DAY, help="Quota day (Pacific); repeatable.")
+@click.option("--from", "first", type=_DAY, help="First quota day of a range (a backfill).")
+@click.option("--to", "last", type=_DAY, help="Last quota day of the range, included.")
 @click.option("--keep-going", is_flag=True, help="Run the next day after a failed run.")
-def run(days: tuple[datetime, ...], keep_going: bool) -> None:
-    """Run ytempire_daily through Airflow for each quota day; print each task's state."""
+@click.option("--table/--no-table", default=True, help="Print every task at the end.")
+def run(
+    dates: tuple[datetime, ...],
+    first: datetime | None,
+    last: datetime | None,
+    keep_going: bool,
+    table: bool,
+) -> None:
+    """Run ytempire_daily through Airflow for each quota day, oldest first; print each task.
+
+    Days run one after the other, as the DAG's max_active_runs=1 makes a
+    backfill run them; a failed day stops the rest unless --keep-going.
+    """
     config = AirflowConfig.from_env()
     failed: list[date] = []
-    for when in days:
-        day = when.date()
-        click.echo(f"\n{DAG_ID} for quota day {day} (logical date {logical_date_for(day)})")
+    done: list[tuple[date, DagRunResult]] = []
+    for day in _days(dates, first, last):
+        click.echo(f"{DAG_ID} for quota day {day} (logical date {logical_date_for(day)}) ...")
         result = run_day(config, day)
-        click.echo(task_table(result.tasks))
-        click.echo(f"run {result.run_id}: {result.state} in {result.seconds:.0f} s")
+        done.append((day, result))
+        states = Counter(t.state or "none" for t in result.tasks)
+        counts = ", ".join(f"{n} {state}" for state, n in states.most_common())
+        click.echo(f"  run {result.run_id}: {result.state} in {result.seconds:.0f} s ({counts})")
         if result.state != "success":
             failed.append(day)
             if not keep_going:
                 break
+    if table:
+        click.echo(runs_table(done))
     if failed:
         raise YTEmpireError(
             f"{DAG_ID} failed for {', '.join(map(str, failed))}. Next: read the failed task's "
             f"log under {config.home / 'logs'}, fix, and rerun the day (it converges)."
         )
+
+
+@airflow.command("runs")
+@click.option("--date", "dates", multiple=True, type=_DAY, help="Quota day (Pacific); repeatable.")
+@click.option("--from", "first", type=_DAY, help="First quota day of a range.")
+@click.option("--to", "last", type=_DAY, help="Last quota day of the range, included.")
+def runs(dates: tuple[datetime, ...], first: datetime | None, last: datetime | None) -> None:
+    """Print the latest recorded run of each quota day, task by task (any way it was run)."""
+    config = AirflowConfig.from_env()
+    found: list[tuple[date, DagRunResult]] = []
+    for day in _days(dates, first, last):
+        result = read_day(config, day)
+        if result is None:
+            click.echo(f"  {day}: no run of {DAG_ID} recorded")
+        else:
+            found.append((day, result))
+    if found:
+        click.echo(runs_table(found))
