@@ -15,7 +15,7 @@ FIRST_DAY=2025-01-01 LAST_DAY=2025-01-03 # the simulated network's first quota d
 started=$SECONDS
 
 # `make setup` has just printed the services' health (ytempire doctor).
-step "youtube: the simulated Data API v3, three quota days landed in raw_youtube (dlt)"
+step "youtube: the simulated Data API v3 for 250 channels (collected by the DAG below)"
 YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
 export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
 mkdir -p "$LOCAL_DIR/logs"
@@ -34,42 +34,35 @@ for _ in $(seq 120); do
   kill -0 "$YT_SIM_PID" 2>/dev/null || { cat "$LOCAL_DIR/logs/youtube-simulator.log" >&2; exit 1; }
   sleep 1
 done
+
+step "kafka events: the platform's events for the same videos -> processor"
+yt simulate events --to "$LAST_DAY"
+# The processor is a continuous service in the local stack; here one bounded pass.
+yt process events --idle-timeout 5
+
+step "anomaly baseline: 90 labelled days of 25 simulated channels, one injected viral spike"
+# The demo holds three days, too few for a seasonal baseline; the DAG's
+# detect_anomalies task of the last day scores these series too.
+yt quality simulate-history --channels 25 --days 90 --date "$LAST_DAY" --inject viral_spike
+
+step "ytempire_daily through Airflow, one run per quota day (the whole DAG, every dbt model a task)"
+# Each run: collect the day's statistics (dlt) -> land the Kafka events (dlt) ->
+# Spark windows catch-up -> GX raw checkpoint -> dbt, model by model (Cosmos) ->
+# GX marts checkpoint + quality scores -> anomalies -> analyst views -> dbt docs
+# -> the daily report. The API serves the current day only, so the simulator
+# steps to each day before its run.
 for day in $FIRST_DAY 2025-01-02 $LAST_DAY; do
   curl -fsS -X POST -d "{\"day\": \"$day\"}" "${YTEMPIRE_YOUTUBE_API_URL}_sim/day" >/dev/null
-  yt ingest youtube --date "$day"
+  yt airflow run --date "$day" --no-table
 done
+yt airflow runs --from "$FIRST_DAY" --to "$LAST_DAY"
 yt quota
 kill "$YT_SIM_PID" 2>/dev/null && wait "$YT_SIM_PID" 2>/dev/null || true
 trap - EXIT
 
-step "kafka events: the platform's events for the same videos -> raw_events (dlt) -> processor"
-yt simulate events --to "$LAST_DAY"
-yt ingest events --run-date "$LAST_DAY"
-yt process events --idle-timeout 5
-
-step "streaming: sliding-window channel stats (Kafka -> Spark -> PostgreSQL)"
-# A bounded catch-up run of the Spark job (it resumes from its checkpoint on
-# the next demo), then the real-time query.
-yt stream windows --available-now --run-date "$LAST_DAY"
+step "what the last run found: real-time windows and the daily report"
 yt stream latest --limit 3
-
-step "quality before dbt: Great Expectations on the raw landings and operational tables"
-yt quality validate --checkpoint raw --date "$LAST_DAY" || [ $? -eq 3 ] # 3: an expectation failed
-
-step "dbt warehouse: build and docs"
-yt warehouse build --run-date "$LAST_DAY"
-yt warehouse docs
-
-step "quality after dbt: marts checkpoint, six-dimension scores, anomaly detection"
-yt quality validate --checkpoint marts --date "$LAST_DAY" || [ $? -eq 3 ]
-yt quality scores --date "$LAST_DAY"
-# The demo holds three days, too few for a seasonal baseline: detection runs on a
-# labelled 90-day history of 25 simulated channels with one injected viral spike.
-yt quality simulate-history --channels 25 --days 90 --date "$LAST_DAY" --inject viral_spike
-yt quality anomalies --date "$LAST_DAY"
-
-step "the daily report"
-yt report daily --date "$LAST_DAY"
+sed '/^NETWORK/q' "$LOCAL_DIR/reports/daily-report-$LAST_DAY.txt" | sed '$d'
 
 step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
@@ -77,10 +70,12 @@ cat <<EOF
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
   the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
   their first rows:                         uv run ytempire warehouse show
-  run a part again:                         uv run ytempire ingest youtube --date D | ingest events | process events
+  run a day again through Airflow:          uv run ytempire airflow run --date $LAST_DAY   (it converges)
+  run a part by hand:                       uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
+                                            uv run ytempire quality validate | scores | anomalies
   the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html
   Great Expectations Data Docs:             $LOCAL_DIR/data_docs/gx/index.html
-  Airflow (the same day through the DAG):   make airflow, then uv run ytempire airflow run --date $LAST_DAY
+  the Airflow UI (these runs, task logs):   make airflow  -> http://127.0.0.1:${YTEMPIRE_AIRFLOW_PORT:-8080}/ (admin / admin)
   every command:                            uv run ytempire --help   (add -v for library logs)
 EOF
