@@ -16,10 +16,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
@@ -60,8 +61,29 @@ class Scenario:
 
     settings: Settings
     work_dir: Path
-    api_url: str
+    simulator: Any  # ytempire.simulation.youtube.YouTubeSimulator, serving one day at a time
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+
+    @property
+    def api_url(self) -> str:
+        return str(self.simulator.url)
+
+    def produce_events(self, day: date) -> int:
+        """Send the platform's events of ``day`` (:data:`EVENTS`, 09:00-21:00 UTC); their count."""
+        from streaming.sample_events import generate, produce
+
+        return produce(
+            generate(
+                EVENTS,
+                start=datetime.combine(day, clock(9), tzinfo=UTC),
+                span=timedelta(hours=12),
+                channels=CHANNELS,
+                seed=7 + (day - DAY).days,
+            ),
+            video_topic=self.topics["video-events"],
+            channel_topic=self.topics["channel-events"],
+            settings=self.settings,
+        )
 
     @property
     def topics(self) -> dict[str, str]:
@@ -109,8 +131,9 @@ class Scenario:
 
 
 @contextmanager
-def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
-    """Create the scenario's databases, topics, simulator and events; remove them after."""
+def scenario(settings: Settings, work_dir: Path, *, events: bool = True) -> Iterator[Scenario]:
+    """Create the scenario's databases, topics, simulator and (``events``) :data:`DAY`'s
+    events; remove them after. The simulator serves :data:`DAY` until told otherwise."""
     from kafka.admin import NewTopic
 
     from simulation.bursts import generate, produce
@@ -120,7 +143,7 @@ def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
     network = Network(channels=CHANNELS)
     sim = YouTubeSimulator(network, day=DAY, api_key=API_KEY)
     sim.start()
-    scn = Scenario(settings, work_dir, sim.url)
+    scn = Scenario(settings, work_dir, sim)
     admin = kafka_admin(settings=settings)
     names = list(scn.topics.values())
     try:
@@ -131,17 +154,8 @@ def scenario(settings: Settings, work_dir: Path) -> Iterator[Scenario]:
             _register_channels(network, own)
         admin.create_topics([NewTopic(n, num_partitions=1, replication_factor=1) for n in names])
         admin.wait_for_topics(names)
-        produce(
-            generate(
-                EVENTS,
-                start=datetime(2025, 1, 1, 9, tzinfo=UTC),
-                span=timedelta(hours=12),
-                channels=CHANNELS,
-            ),
-            video_topic=scn.topics["video-events"],
-            channel_topic=scn.topics["channel-events"],
-            settings=settings,
-        )
+        if events:
+            scn.produce_events(DAY)
         drop_database(scn.database("airflow"), settings=settings)
         init_metadata_database(scn.airflow_config(), settings)
         yield scn
@@ -167,19 +181,28 @@ def _register_channels(network: Any, settings: Settings) -> None:
         )
 
 
-def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
+def run_direct(
+    scn: Scenario,
+    base_env: Mapping[str, str],
+    day: date = DAY,
+    *,
+    kind: str = "direct",
+    only: Sequence[str] | None = None,
+) -> dict[str, float]:
     """The day's work with the ``ytempire`` commands and one ``dbt build``; seconds per step.
 
     The same stages as the DAG, in its order: landings, the raw checkpoint, the
-    build, the marts checkpoint, scores, anomalies, dbt docs and the report.
+    build, the marts checkpoint, scores, anomalies, dbt docs and the report;
+    ``only`` names a subset (keys of the result), ``kind`` the database.
     """
-    env = {**base_env, **scn.env("direct")}
+    env = {**base_env, **scn.env(kind)}
     topics = scn.topics
+    on = f"--date={day.isoformat()}"
     steps = {
         "collect youtube": [
             "ingest",
             "youtube",
-            f"--date={DAY.isoformat()}",
+            on,
             f"--pipelines-dir={env['YTEMPIRE_DLT_PIPELINES_DIR']}",
         ],
         "land kafka events": [
@@ -190,21 +213,21 @@ def run_direct(scn: Scenario, base_env: Mapping[str, str]) -> dict[str, float]:
             f"--pipelines-dir={env['YTEMPIRE_DLT_PIPELINES_DIR']}",
         ],
         "spark windows": ["stream", "windows", "--available-now"],
-        "validate raw": ["quality", "validate", "--checkpoint=raw", f"--date={DAY.isoformat()}"],
+        "validate raw": ["quality", "validate", "--checkpoint=raw", on],
         "dbt build": ["warehouse", "build"],
-        "validate marts": [
-            "quality",
-            "validate",
-            "--checkpoint=marts",
-            f"--date={DAY.isoformat()}",
-        ],
-        "quality scores": ["quality", "scores", f"--date={DAY.isoformat()}"],
-        "anomalies": ["quality", "anomalies", f"--date={DAY.isoformat()}"],
+        "validate marts": ["quality", "validate", "--checkpoint=marts", on],
+        "quality scores": ["quality", "scores", on],
+        "anomalies": ["quality", "anomalies", on],
         "dbt docs": ["warehouse", "docs"],
-        "report": ["report", "daily", f"--date={DAY.isoformat()}"],
+        "report": ["report", "daily", on],
     }
+    unknown = set(only or ()) - set(steps)
+    if unknown:
+        raise KeyError(f"no direct step {', '.join(sorted(unknown))}; known: {', '.join(steps)}")
     seconds: dict[str, float] = {}
     for name, args in steps.items():
+        if only is not None and name not in only:
+            continue
         started = time.monotonic()
         proc = subprocess.run(
             [sys.executable, "-m", "ytempire_cli.main", *args],

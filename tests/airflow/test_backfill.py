@@ -1,0 +1,102 @@
+"""A backfill of three quota days through Airflow builds the marts of three daily runs.
+
+Two disposable warehouses see the same three days of a simulated network. In
+``direct`` each day is worked as it ends: the simulator steps to the day, the
+day's Kafka events arrive, and the ``ytempire`` commands collect it, land the
+events and run one ``dbt build`` (the e2e module shows that a DAG run of a day
+builds what the direct run builds). In ``dag`` only the collection happens on
+each day, because the YouTube Data API serves current statistics and a past
+day cannot be collected again; after the third day ``ytempire_daily`` is run
+for the three days, oldest first (``ytempire airflow run --from --to``: what
+``airflow backfill create`` makes the scheduler do, one run at a time under
+``max_active_runs=1``). The backfill's collections find their days collected
+and spend no quota; the marts equal the daily runs'.
+
+Cost: three direct days of three steps and three DAG runs; the Spark windows
+task is marked successful in the backfill (no mart reads its tables).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from ytempire.clients import pg_connect
+from orchestration.runs import DagRunResult, run_day
+from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
+from ytempire.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+DAYS = [DAY + timedelta(days=n) for n in range(3)]
+DAILY_STEPS = ("collect youtube", "land kafka events", "dbt build")
+
+
+@pytest.fixture(scope="module")
+def backfilled(
+    settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Scenario, list[DagRunResult]]]:
+    with scenario(settings, tmp_path_factory.mktemp("backfill"), events=False) as scn:
+        for day in DAYS:
+            scn.simulator.set_day(day)
+            scn.produce_events(day)
+            run_direct(scn, os.environ, day, only=DAILY_STEPS)
+            run_direct(scn, os.environ, day, kind="dag", only=("collect youtube",))
+        env = {**os.environ, **scn.env("dag")}
+        runs = [
+            run_day(
+                scn.airflow_config(),
+                day,
+                settings=settings,
+                env=env,
+                extra_args=("--mark-success-pattern", "^catch_up_windows$"),
+            )
+            for day in DAYS
+        ]
+        yield scn, runs
+
+
+def test_every_backfilled_day_succeeds(
+    backfilled: tuple[Scenario, list[DagRunResult]],
+) -> None:
+    _, runs = backfilled
+    for day, run in zip(DAYS, runs, strict=True):
+        assert run.state == "success", (day, run.output[-3000:])
+        assert run.state_of("collect_youtube") == "success"
+        assert run.state_of("transform.fct_channel_daily_metrics_model_build") == "success"
+
+
+def test_the_backfill_spends_no_quota_on_days_already_collected(
+    backfilled: tuple[Scenario, list[DagRunResult]],
+) -> None:
+    scn, _ = backfilled
+    units = _latest_collection_units(scn)
+    assert sorted(units) == DAYS
+    assert set(units.values()) == {0}, units
+
+
+def test_the_backfill_equals_three_daily_runs(
+    backfilled: tuple[Scenario, list[DagRunResult]],
+) -> None:
+    scn, _ = backfilled
+    with pg_connect("transformer", scn.database("direct"), settings=scn.settings) as conn:
+        built = conn.execute(
+            "select distinct metric_date from marts.fct_channel_daily_metrics"
+        ).fetchall()
+    assert set(DAYS) <= {day for (day,) in built}, "the daily runs did not build all three days"
+    assert marts(scn.settings, scn.database("dag")) == marts(scn.settings, scn.database("direct"))
+
+
+def _latest_collection_units(scn: Scenario) -> dict[date, Any]:
+    """units_used of each day's latest collection in the backfilled warehouse."""
+    with pg_connect("loader", scn.database("dag"), settings=scn.settings) as conn:
+        rows = conn.execute(
+            "select distinct on (run_date) run_date, (details ->> 'units_used')::int "
+            "from analytics.pipeline_stage_runs where stage = 'collection' "
+            "order by run_date, stage_run_id desc"
+        ).fetchall()
+    return dict(rows)
