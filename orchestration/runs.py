@@ -1,8 +1,11 @@
 """Runs of ``ytempire_daily`` through Airflow, and what each task did.
 
-A quota day ``D`` is the data interval [D 02:00, D+1 02:00) Pacific, so a
-manual run for it has the logical date D+1 02:00 Pacific (Airflow infers a
-manual run's interval as the last complete one before its logical date).
+A quota day ``D`` is the data interval [D 02:00, D+1 02:00) Pacific. Airflow
+files the scheduler's run of it, and a backfill's, under the interval's start
+(logical date D 02:00 Pacific), but a manual run (a trigger, ``airflow dags
+test``) under D+1 02:00 Pacific: Airflow infers a manual run's interval as the
+last complete one before its logical date. Runs are therefore found by their
+data interval, whoever made them.
 :func:`run_day` runs the whole DAG with ``airflow dags test`` (every task in
 one process, recorded in the metadata database like a scheduled run) and
 reads the task instances back.
@@ -58,6 +61,11 @@ def logical_date_for(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), clock(RUN_HOUR), tzinfo=PACIFIC)
 
 
+def interval_start_for(day: date) -> datetime:
+    """The data interval start of quota ``day``: the logical date of its scheduled run (pure)."""
+    return datetime.combine(day, clock(RUN_HOUR), tzinfo=PACIFIC)
+
+
 def run_day(
     config: AirflowConfig,
     day: date,
@@ -85,7 +93,7 @@ def run_day(
     )
     seconds = time.monotonic() - started
     output = proc.stdout + proc.stderr
-    found = _read_run(config, s, logical)
+    found = _read_run(config, s, day)
     if found is None:
         raise RuntimeError(
             f"airflow dags test {DAG_ID} {logical.isoformat()} recorded no run "
@@ -104,7 +112,7 @@ def read_day(
     result's ``seconds`` is the run's own start to end, ``output`` is empty.
     """
     s = settings or get_settings()
-    found = _read_run(config, s, logical_date_for(day))
+    found = _read_run(config, s, day)
     if found is None:
         return None
     run_id, state, tasks, seconds = found
@@ -112,7 +120,7 @@ def read_day(
 
 
 def _read_run(
-    config: AirflowConfig, settings: Settings, logical: datetime
+    config: AirflowConfig, settings: Settings, day: date
 ) -> tuple[str, str, list[TaskResult], float | None] | None:
     import psycopg
 
@@ -126,8 +134,9 @@ def _read_run(
     ) as conn:
         row = conn.execute(
             "select run_id, state, extract(epoch from end_date - start_date) "
-            "from dag_run where dag_id = %s and logical_date = %s order by id desc limit 1",
-            (DAG_ID, logical),
+            "from dag_run where dag_id = %s and data_interval_start = %s "
+            "order by id desc limit 1",
+            (DAG_ID, interval_start_for(day)),
         ).fetchone()
         if row is None:
             return None
