@@ -7,7 +7,9 @@ DAG with ``airflow dags test`` on a metadata database of its own. Then one
 dbt test is made to fail (a negative subscriber count in the raw snapshots):
 its model's task fails, everything downstream is ``upstream_failed``, the
 report still runs and the run is failed; after the fix a re-run converges to
-the direct run's marts.
+the direct run's marts. Last, one raw video is given a negative duration: the
+raw checkpoint fails ``validate_raw`` at once (no retries), no dbt model runs,
+and the report still runs.
 """
 
 from __future__ import annotations
@@ -234,3 +236,48 @@ def test_the_rerun_after_the_fix_converges(
     _, fixed = failed_then_fixed
     assert fixed.state == "success", fixed.output[-3000:]
     assert marts(scn.settings, scn.database("dag")) == direct_marts
+
+
+def _set_duration(scn: Scenario, value: str) -> None:
+    """Set one raw video's duration (``value`` is a SQL expression)."""
+    with pg_connect("admin", scn.database("dag"), settings=scn.settings) as conn:
+        updated = conn.execute(
+            f"update raw_youtube.videos set duration_seconds = {value} "
+            "where video_id = (select min(video_id) from raw_youtube.videos "
+            "where duration_seconds is not null)"
+        ).rowcount
+        conn.commit()
+    assert updated == 1
+
+
+@pytest.fixture(scope="module")
+def failed_check(
+    scn: Scenario, failed_then_fixed: tuple[DagRunResult, DagRunResult]
+) -> Iterator[DagRunResult]:
+    _set_duration(scn, "-duration_seconds - 1")  # raw_youtube_videos: duration >= 0 fails
+    try:
+        yield _run_dag(scn, "--mark-success-pattern", SKIP_LANDINGS)
+    finally:
+        _set_duration(scn, "-duration_seconds - 1")  # the same expression undoes it
+
+
+def test_a_failed_expectation_fails_its_check_at_once_and_stops_dbt(
+    scn: Scenario, failed_check: DagRunResult
+) -> None:
+    states = {t.task_id: t.state for t in failed_check.tasks}
+    assert failed_check.state == "failed"
+    assert states["validate_raw"] == "failed"
+    assert [t.tries for t in failed_check.tasks if t.task_id == "validate_raw"] == [1]
+    dbt_tasks = {s for t, s in states.items() if t.startswith(("transform.", "analyst_views."))}
+    assert dbt_tasks == {"upstream_failed"}
+    assert states["validate_marts"] == "upstream_failed"
+    assert states["daily_report"] == "success"
+    assert states["fail_if_any_task_failed"] == "failed"
+    with pg_connect("loader", scn.database("dag"), settings=scn.settings) as conn:
+        failed = conn.execute(
+            "select suite_name, expectation_type, unexpected_count "
+            "from analytics.validation_results where checkpoint_name = 'raw' "
+            "and run_date = %s and not success",
+            (DAY,),
+        ).fetchall()
+    assert failed == [("raw_youtube_videos", "expect_column_values_to_be_between", 1)]
