@@ -14,15 +14,17 @@ of a day collects that day again and converges to the same rows.
 The landings publish the Assets ``RAW_YOUTUBE`` and ``RAW_EVENTS``: a DAG
 scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
 triggered it. ``transform`` and ``analyst_views`` are Cosmos ``DbtTaskGroup``s
-rendered from dbt's manifest (no dbt call at parse time): one ``dbt build``
-task per model, seed and snapshot, which runs the node and then its tests,
-so a failing test fails its model's task and its dependants are
-``upstream_failed``. The Great Expectations checkpoints (``validate_raw``
-before dbt, ``validate_marts`` after) are gates: failed expectations fail
-their task at once, without retries (bad data stays bad), so dbt does not
-build on failing raw data and the analyst views are not refreshed from
-failing marts. The report runs whatever happened (``all_done``) and lists the
-failed expectations.
+rendered from dbt's manifest (no dbt call at parse time) in Cosmos' watcher
+mode: a producer task runs one ``dbt build`` over the group, and every model,
+seed and snapshot is a task group of its own (``<model>.run`` and, when it has
+tests, ``<model>.test``) whose tasks take the node's result from it; a failing
+test fails its model's test task and the dependants are ``upstream_failed``.
+The Great Expectations checkpoints (``validate_raw`` before dbt,
+``validate_marts`` after) are gates: failed expectations fail their task at
+once, without retries (bad data stays bad), so dbt does not build on failing
+raw data and the analyst views are not refreshed from failing marts. The
+report runs whatever happened (``all_done``) and lists the failed
+expectations.
 
 The file only wires tasks; each task calls one project function.
 """
@@ -72,9 +74,21 @@ profile_config = ProfileConfig(
     target_name="local",
     profiles_yml_filepath=DBT_PROJECT / "profiles.yml",  # YTEMPIRE_PG_* variables
 )
+# Watcher mode: one `dbt build` per group (the producer task, in-process through
+# dbtRunner, dbt's own threads), while each model's run and test tasks watch
+# its result; a retry of a model's task runs dbt for that model alone. One dbt
+# start-up instead of one per model: see README "Speed".
 execution_config = ExecutionConfig(
-    execution_mode=ExecutionMode.LOCAL, invocation_mode=InvocationMode.DBT_RUNNER
+    execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
 )
+# The local stack runs no triggerer, and `airflow dags test` runs one task at a
+# time: the watching tasks poke and give their slot back between pokes.
+dbt_operator_args = {
+    "install_deps": False,
+    "deferrable": False,
+    "mode": "reschedule",
+    "poke_interval": 5,
+}
 
 
 def _stage(function: str, data_interval_start: datetime | None = None) -> dict[str, object]:
@@ -102,10 +116,10 @@ def stage(function: str, **task_args: object) -> XComArg:
 def _render(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
-        test_behavior=TestBehavior.BUILD,
-        # A test over two models (relationships, singular tests) runs in a task of
-        # its own after both; inside either model's build it would read a missing table.
-        should_detach_multiple_parents_tests=True,
+        # Each model a task group: `<model>.run` and `<model>.test`, so a failing
+        # test fails its model's group and its dependants are upstream_failed. The
+        # producer's single `dbt build` runs a test over two models after both.
+        test_behavior=TestBehavior.AFTER_EACH,
         dbt_deps=False,
         **selection,  # type: ignore[arg-type]
     )
@@ -135,7 +149,7 @@ with DAG(
         profile_config=profile_config,
         execution_config=execution_config,
         render_config=_render(exclude=[ANALYST_VIEWS_PATH]),
-        operator_args={"install_deps": False},
+        operator_args=dbt_operator_args,
     )
     analyst_views = DbtTaskGroup(
         group_id="analyst_views",
@@ -143,7 +157,7 @@ with DAG(
         profile_config=profile_config,
         execution_config=execution_config,
         render_config=_render(select=[ANALYST_VIEWS_PATH]),
-        operator_args={"install_deps": False},
+        operator_args=dbt_operator_args,
     )
 
     @task(trigger_rule=TriggerRule.ONE_FAILED, retries=0)

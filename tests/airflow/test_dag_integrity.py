@@ -88,26 +88,35 @@ def test_every_task_retries_with_backoff_and_has_an_owner(dagbag: dict[str, Any]
             assert task["exponential_backoff"], task_id
 
 
-def test_every_dbt_node_is_one_task(dagbag: dict[str, Any]) -> None:
+def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) -> None:
+    """Watcher mode: `<group>.<node>.run|seed|snapshot` (+ `.test`), or `<node>_run` untested."""
     manifest = json.loads(MANIFEST.read_text())
-    nodes = [
-        node
+    tested = {
+        parent
         for node in manifest["nodes"].values()
-        if node["resource_type"] in {"model", "seed", "snapshot"}
-        and node["package_name"] == "ytempire"
-    ]
-    suffix = {"model": "model_build", "seed": "seed_build", "snapshot": "snapshot_build"}
-    expected = {
-        f"{'analyst_views' if n['name'].startswith('mv_') else 'transform'}."
-        f"{n['name']}_{suffix[n['resource_type']]}"
-        for n in nodes
+        if node["resource_type"] == "test"
+        for parent in node["depends_on"]["nodes"]
     }
+    verb = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
+    expected = set()
+    for unique_id, node in manifest["nodes"].items():
+        if node["resource_type"] not in verb or node["package_name"] != "ytempire":
+            continue
+        group = "analyst_views" if node["name"].startswith("mv_") else "transform"
+        name, action = f"{group}.{node['name']}", verb[node["resource_type"]]
+        if unique_id in tested:
+            expected |= {f"{name}.{action}", f"{name}.test"}
+        else:
+            expected.add(f"{name}_{action}")
     tasks = set(dagbag["dags"]["ytempire_daily"]["tasks"])
-    assert tasks >= FIXED_TASKS
-    assert expected <= tasks
-    assert len(expected) >= 20  # the manifest was read, not an empty project
-    # Anything else is a test over two models, run after both.
-    assert all(t.endswith("_test") for t in tasks - FIXED_TASKS - expected)
+    producers = {
+        f"{group}.{task}"
+        for group in ("transform", "analyst_views")
+        for task in ("dbt_producer_watcher", "dbt_producer_watcher_done")
+    }
+    assert tasks >= FIXED_TASKS | producers
+    assert len(expected) >= 40  # the manifest was read, not an empty project
+    assert tasks - FIXED_TASKS - producers == expected
 
 
 def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any]) -> None:

@@ -33,7 +33,8 @@ from ytempire.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
-FAILING_MODEL = "transform.stg_youtube__channel_snapshots_model_build"
+# Watcher mode: the model built, its test task fails (and with it the model's group).
+FAILING_MODEL = "transform.stg_youtube__channel_snapshots.test"
 # Landing and Spark are not what the failure scenario is about: Airflow marks them done.
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
 CHECK_ICON = "M20 6 9 17l-5-5"  # the success badge's check mark in Airflow 3's grid
@@ -143,7 +144,8 @@ def test_the_ui_shows_the_green_run_and_opens_the_dbt_docs(
         page.get_by_role("button", name="Sign in").click()
         page.get_by_test_id("expand-all-button").click()
         cells = page.locator(f'[data-testid^="grid-{first_run.run_id}-"]')
-        expected = {t.task_id for t in first_run.tasks} | {"transform", "analyst_views"}
+        expected = {t.task_id for t in first_run.tasks}
+        expected |= {t.rsplit(".", n)[0] for t in expected for n in (1, 2) if t.count(".") >= n}
         page.locator(f'[data-testid="grid-{first_run.run_id}-dbt_docs"]').wait_for()
         shown = {
             cell.get_attribute("data-testid").removeprefix(f"grid-{first_run.run_id}-"): cell
@@ -213,9 +215,9 @@ def test_a_failing_dbt_test_fails_its_model_and_skips_its_dependants(
     assert states[FAILING_MODEL] == "failed"
     assert [t.tries for t in failed.tasks if t.task_id == FAILING_MODEL] == [3]  # 2 retries
     for dependant in (
-        "transform.int_channel_snapshots_differenced_model_build",
-        "transform.fct_channel_daily_metrics_model_build",
-        "analyst_views.mv_channel_performance_model_build",
+        "transform.int_channel_snapshots_differenced.run",
+        "transform.fct_channel_daily_metrics.run",
+        "analyst_views.mv_channel_performance.run",
         "validate_marts",
         "score_quality",
         "detect_anomalies",
@@ -223,7 +225,8 @@ def test_a_failing_dbt_test_fails_its_model_and_skips_its_dependants(
     ):
         assert states[dependant] == "upstream_failed", dependant
     # Models that do not read channel snapshots still build.
-    assert states["transform.stg_youtube__video_snapshots_model_build"] == "success"
+    assert states["transform.stg_youtube__channel_snapshots.run"] == "success"
+    assert states["transform.stg_youtube__video_snapshots.run"] == "success"
     assert states["daily_report"] == "success"
     assert states["fail_if_any_task_failed"] == "failed"
 
