@@ -61,7 +61,7 @@ class Scenario:
 
     settings: Settings
     work_dir: Path
-    simulator: Any  # ytempire.simulation.youtube.YouTubeSimulator, serving one day at a time
+    simulator: Any  # simulation.youtube.YouTubeSimulator, serving one day at a time
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
 
     @property

@@ -25,9 +25,9 @@ from typing import Any
 
 import pytest
 
-from ytempire.clients import pg_connect
 from orchestration.runs import DagRunResult, run_day
 from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
+from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
 pytestmark = pytest.mark.slow

@@ -7,9 +7,8 @@ from datetime import date, datetime
 import pytest
 from click.testing import CliRunner
 
-from ytempire.commands.airflow import airflow
-from ytempire.orchestration.daily import quota_day_of_interval
-from ytempire.orchestration.runs import (
+from orchestration.daily import quota_day_of_interval
+from orchestration.runs import (
     DagRunResult,
     TaskResult,
     interval_start_for,
@@ -17,6 +16,7 @@ from ytempire.orchestration.runs import (
     runs_table,
 )
 from ytempire.quota import PACIFIC
+from ytempire_cli.airflow import airflow
 
 
 @pytest.mark.parametrize("day", [date(2025, 1, 3), date(2025, 7, 3)])  # PST and PDT
