@@ -181,27 +181,37 @@ _RGB = """e => {
 }"""
 
 
-def _set_subscribers(scn: Scenario, value: str) -> None:
-    """Set one channel's subscriber count on the day (``value`` is a SQL expression)."""
+def _flip_one(scn: Scenario, relation: str, column: str, key: str, where: str = "true") -> None:
+    """Turn one row's ``column`` into ``-value - 1``: negative; the same call undoes it."""
     with pg_connect("admin", scn.database("dag"), settings=scn.settings) as conn:
         updated = conn.execute(
-            f"update raw_youtube.channel_snapshots set subscriber_count = {value} "
-            "where (channel_id, collection_date) = (select channel_id, collection_date "
-            "from raw_youtube.channel_snapshots where subscriber_count is not null "
-            "and collection_date = %s order by channel_id limit 1)",
-            (DAY,),
+            f"update {relation} set {column} = -{column} - 1 where ({key}) = ("
+            f"select {key} from {relation} where {column} is not null and {where} "
+            f"order by {key} limit 1)",
+            {"day": DAY},
         ).rowcount
         conn.commit()
     assert updated == 1
+
+
+def _flip_subscribers(scn: Scenario) -> None:
+    """One channel's subscriber count on the day: accepted_range min 0 fails, or passes again."""
+    _flip_one(
+        scn,
+        "raw_youtube.channel_snapshots",
+        "subscriber_count",
+        "channel_id, collection_date",
+        "collection_date = %(day)s",
+    )
 
 
 @pytest.fixture(scope="module")
 def failed_then_fixed(
     scn: Scenario, first_run: DagRunResult, direct_marts: dict[str, list[tuple[Any, ...]]]
 ) -> tuple[DagRunResult, DagRunResult]:
-    _set_subscribers(scn, "-subscriber_count - 1")  # accepted_range min 0 fails
+    _flip_subscribers(scn)
     failed = _run_dag(scn, "--mark-success-pattern", SKIP_LANDINGS)
-    _set_subscribers(scn, "-subscriber_count - 1")  # the same expression undoes it
+    _flip_subscribers(scn)  # the fix
     fixed = _run_dag(scn, "--mark-success-pattern", SKIP_LANDINGS)
     return failed, fixed
 
@@ -241,27 +251,16 @@ def test_the_rerun_after_the_fix_converges(
     assert marts(scn.settings, scn.database("dag")) == direct_marts
 
 
-def _set_duration(scn: Scenario, value: str) -> None:
-    """Set one raw video's duration (``value`` is a SQL expression)."""
-    with pg_connect("admin", scn.database("dag"), settings=scn.settings) as conn:
-        updated = conn.execute(
-            f"update raw_youtube.videos set duration_seconds = {value} "
-            "where video_id = (select min(video_id) from raw_youtube.videos "
-            "where duration_seconds is not null)"
-        ).rowcount
-        conn.commit()
-    assert updated == 1
-
-
 @pytest.fixture(scope="module")
 def failed_check(
     scn: Scenario, failed_then_fixed: tuple[DagRunResult, DagRunResult]
 ) -> Iterator[DagRunResult]:
-    _set_duration(scn, "-duration_seconds - 1")  # raw_youtube_videos: duration >= 0 fails
+    flip = ("raw_youtube.videos", "duration_seconds", "video_id")  # raw_youtube_videos: >= 0
+    _flip_one(scn, *flip)
     try:
         yield _run_dag(scn, "--mark-success-pattern", SKIP_LANDINGS)
     finally:
-        _set_duration(scn, "-duration_seconds - 1")  # the same expression undoes it
+        _flip_one(scn, *flip)
 
 
 def test_a_failed_expectation_fails_its_check_at_once_and_stops_dbt(
