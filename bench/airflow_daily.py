@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from orchestration.airflow_local import AirflowConfig, airflow_env
@@ -30,7 +31,10 @@ LANDINGS = ("collect_youtube", "land_kafka_events", "catch_up_windows")
 
 
 def main() -> None:
-    settings = get_settings()
+    # Databases of their own (<name>_bench_direct_test, ...): the tests' scenarios use
+    # <name>_direct_test and drop them, so a bench beside a test run would lose its own.
+    base = get_settings()
+    settings = replace(base, pg_database=f"{base.pg_database}_bench")
     with tempfile.TemporaryDirectory() as work, scenario(settings, Path(work)) as scn:
         started = time.monotonic()
         steps = run_direct(scn, os.environ)
