@@ -132,10 +132,14 @@ def _read_run(
         password=config.password,
         connect_timeout=10,
     ) as conn:
+        # The run's wall time from its tasks: `airflow dags test` records the logical
+        # date as the run's start_date.
         row = conn.execute(
-            "select run_id, state, extract(epoch from end_date - start_date) "
-            "from dag_run where dag_id = %s and data_interval_start = %s "
-            "order by id desc limit 1",
+            "select r.run_id, r.state, (select extract(epoch from max(t.end_date) - "
+            "min(t.start_date)) from task_instance as t "
+            "where t.dag_id = r.dag_id and t.run_id = r.run_id) "
+            "from dag_run as r where r.dag_id = %s and r.data_interval_start = %s "
+            "order by r.id desc limit 1",
             (DAG_ID, interval_start_for(day)),
         ).fetchone()
         if row is None:

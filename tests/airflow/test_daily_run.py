@@ -135,7 +135,9 @@ def test_the_ui_shows_the_green_run_and_opens_the_dbt_docs(
     shots.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        # Tall enough for every row of the expanded grid (about 100 with the model
+        # groups): the grid renders only the rows in view.
+        page = browser.new_page(viewport={"width": 1600, "height": 6000})
         page.set_default_timeout(120_000)  # a loaded machine; only a hung UI reaches it
         page.goto(f"{api_server}/dags/ytempire_daily")
         page.wait_for_url("**/auth/login**")
