@@ -74,16 +74,41 @@ def _alerts_topic(variable: str) -> str | None:
     return os.environ.get(variable) or None
 
 
+def _complete_collection(day: date) -> str | None:
+    """The run id of a complete collection of ``day`` in ``raw_youtube``, if one landed."""
+    from ytempire.clients import pg_connect
+
+    with pg_connect("loader") as conn:
+        if conn.execute("select to_regclass('raw_youtube.collection_runs')").fetchone() == (None,):
+            return None
+        row = conn.execute(
+            "select run_id from raw_youtube.collection_runs "
+            "where collection_date = %s and status = 'complete' "
+            "order by finished_at desc nulls last limit 1",
+            (day,),
+        ).fetchone()
+    return None if row is None else str(row[0])
+
+
 def collect_youtube(day: date) -> dict[str, Any]:
     """Collect the channels' YouTube statistics of quota ``day`` into ``raw_youtube``.
 
     Returns the run report as a dict (status, units used, snapshots landed).
     A partial run (quota exhausted, channels failing) records its error and
-    succeeds: the next attempt resumes where it stopped.
+    succeeds: the next attempt resumes where it stopped. A day whose collection
+    already completed is left as it is (status ``already_complete``, no API
+    call): the API serves today's statistics only, so collecting a past day
+    again would label today's counters, and videos published since, with that
+    day. A re-run or a backfill of the day therefore changes no raw row.
     """
     from ingestion.youtube.landing import run_day
 
     with record_stage("collection", day) as run:
+        done = _complete_collection(day)
+        if done is not None:
+            run.details = {"status": "already_complete", "units_used": 0, "run_id": done}
+            log.info("collection of %s already complete (run %s): nothing collected", day, done)
+            return run.details
         report = run_day(day, pipelines_dir=_pipelines_dir())
         run.details = {
             "status": report.status,
