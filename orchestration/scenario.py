@@ -70,7 +70,7 @@ class Scenario:
 
     def produce_events(self, day: date) -> int:
         """Send the platform's events of ``day`` (:data:`EVENTS`, 09:00-21:00 UTC); their count."""
-        from streaming.sample_events import generate, produce
+        from simulation.bursts import generate, produce
 
         return produce(
             generate(
@@ -136,7 +136,6 @@ def scenario(settings: Settings, work_dir: Path, *, events: bool = True) -> Iter
     events; remove them after. The simulator serves :data:`DAY` until told otherwise."""
     from kafka.admin import NewTopic
 
-    from simulation.bursts import generate, produce
     from simulation.network import Network
     from simulation.youtube import YouTubeSimulator
 
