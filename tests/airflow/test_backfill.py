@@ -30,7 +30,7 @@ from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.services]
 
 DAYS = [DAY + timedelta(days=n) for n in range(3)]
 DAILY_STEPS = ("collect youtube", "land kafka events", "dbt build")
