@@ -251,6 +251,40 @@ def daily_report(day: date) -> dict[str, Any]:
     return {"files": str(outcome.files), "headline": outcome.headline, "email": outcome.email}
 
 
+class DbtBuildFailed(YTEmpireError):
+    """A dbt build in the DAG had failed models or tests (recorded, not raised to Airflow)."""
+
+
+def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
+    """Cosmos callback of the ``transform`` group: record its dbt build as the day's ``dbt_build``.
+
+    Cosmos calls it after the group's ``dbt build`` with the temporary project
+    folder (its ``target/run_results.json``) and the task's Airflow context,
+    whether or not the build failed; Cosmos then fails the task itself. The
+    stage's details are :func:`ytempire.dbt_runner.run_results_summary`; its
+    status is ``failed`` when a model or test failed. Without this the daily
+    report would say dbt did not run, since Cosmos, not ``ytempire warehouse
+    build``, ran it.
+    """
+    import json
+
+    from ytempire.dbt_runner import run_results_summary
+
+    day = quota_day_of_interval(context["data_interval_start"])
+    results = Path(project_dir) / "target" / "run_results.json"
+    summary = run_results_summary(json.loads(results.read_text())) if results.is_file() else {}
+    try:
+        with record_stage("dbt_build", day) as run:
+            run.details.update(summary)
+            if not results.is_file():
+                raise DbtBuildFailed(f"dbt wrote no run_results.json in {project_dir}")
+            if summary["failures"]:
+                names = ", ".join(f["node"] for f in summary["failures"])
+                raise DbtBuildFailed(f"dbt build failed: {names}")
+    except DbtBuildFailed as failed:
+        log.warning("%s (recorded as the dbt_build stage of %s)", failed, day)
+
+
 def generate_dbt_docs() -> str:
     """Regenerate the dbt docs site (``dbt_project/target``) that the Airflow UI serves.
 

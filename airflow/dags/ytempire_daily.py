@@ -149,7 +149,8 @@ with DAG(
         profile_config=profile_config,
         execution_config=execution_config,
         render_config=_render(exclude=[ANALYST_VIEWS_PATH]),
-        operator_args=dbt_operator_args,
+        # Records the build as the day's dbt_build stage for the report (resolved at run time).
+        operator_args={**dbt_operator_args, "callback": "orchestration.daily.record_dbt_build"},
     )
     analyst_views = DbtTaskGroup(
         group_id="analyst_views",

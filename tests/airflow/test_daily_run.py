@@ -92,6 +92,7 @@ def test_every_stage_recorded_its_attempt(scn: Scenario, first_run: DagRunResult
         "events_landing": "success",
         "streaming_windows": "success",
         "validation_raw": "success",
+        "dbt_build": "success",
         "validation_marts": "success",
         "quality_scores": "success",
         "anomaly_detection": "success",
