@@ -182,8 +182,13 @@ def probe(name: str, s: Settings, started_at: datetime | None = None) -> tuple[b
 
     Never raises: a failure is the detail.
     """
+    from kafka.errors import CoordinatorNotAvailableError
+
     try:
         return PROBES[name](s, started_at)
+    except CoordinatorNotAvailableError:
+        # A fresh broker creates its offsets topic only when a first group commits.
+        return False, "no consumer group yet: nothing has committed offsets on this broker"
     except Exception as exc:  # a probe reports, never crashes doctor
         return False, f"probe failed: {exc}"
 
