@@ -272,12 +272,12 @@ def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
 
     day = quota_day_of_interval(context["data_interval_start"])
     results = Path(project_dir) / "target" / "run_results.json"
-    summary = run_results_summary(json.loads(results.read_text())) if results.is_file() else {}
     try:
         with record_stage("dbt_build", day) as run:
-            run.details.update(summary)
             if not results.is_file():
                 raise DbtBuildFailed(f"dbt wrote no run_results.json in {project_dir}")
+            summary = run_results_summary(json.loads(results.read_text()))
+            run.details.update(summary)
             if summary["failures"]:
                 names = ", ".join(f["node"] for f in summary["failures"])
                 raise DbtBuildFailed(f"dbt build failed: {names}")

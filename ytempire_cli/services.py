@@ -104,9 +104,15 @@ def _lag_text(lag: dict[str, int]) -> str:
 
 def _probe_processor(s: Settings, _started_at: datetime | None) -> tuple[bool, str]:
     """Healthy: the group has a member, by the broker's account."""
+    from kafka.errors import CoordinatorNotAvailableError
+
     from ytempire.topics import consumer_group_lag, consumer_group_members
 
-    members = consumer_group_members(s.processor_group_id, s)
+    try:
+        members = consumer_group_members(s.processor_group_id, s)
+    except CoordinatorNotAvailableError:
+        # A fresh broker creates its offsets topic only when a first group commits.
+        return False, f"group {s.processor_group_id}: none yet (no offsets on this broker)"
     lag = consumer_group_lag(s.processor_group_id, s.processor_topic_list, s)
     who = f"{members} member{'' if members == 1 else 's'}"
     return members > 0, f"group {s.processor_group_id} ({who}): {_lag_text(lag)}"
@@ -182,13 +188,8 @@ def probe(name: str, s: Settings, started_at: datetime | None = None) -> tuple[b
 
     Never raises: a failure is the detail.
     """
-    from kafka.errors import CoordinatorNotAvailableError
-
     try:
         return PROBES[name](s, started_at)
-    except CoordinatorNotAvailableError:
-        # A fresh broker creates its offsets topic only when a first group commits.
-        return False, "no consumer group yet: nothing has committed offsets on this broker"
     except Exception as exc:  # a probe reports, never crashes doctor
         return False, f"probe failed: {exc}"
 
