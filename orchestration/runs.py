@@ -26,11 +26,11 @@ from orchestration.airflow_local import (
     airflow_env,
     airflow_executable,
 )
+from orchestration.schedule import RUN_HOUR
 from ytempire.quota import PACIFIC
 from ytempire.settings import Settings, get_settings
 
 DAG_ID = "ytempire_daily"
-RUN_HOUR = 2  # the DAG's cron: 0 2 * * * America/Los_Angeles
 
 
 @dataclass(frozen=True)

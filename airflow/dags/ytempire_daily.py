@@ -47,6 +47,8 @@ from cosmos import (
 )
 from cosmos.constants import ExecutionMode, InvocationMode, TestBehavior
 
+from orchestration.schedule import DAILY_CRON, SCHEDULE_TIMEZONE
+
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 # Assets name the landed schemas by URI; consumers schedule on them.
 RAW_YOUTUBE = Asset(name="raw_youtube", uri="postgres://ytempire/raw_youtube")
@@ -128,7 +130,7 @@ def _render(**selection: list[str]) -> RenderConfig:
 with DAG(
     dag_id="ytempire_daily",
     description="Collect, land, model, check and report one YouTube quota day.",
-    schedule=CronDataIntervalTimetable("0 2 * * *", timezone="America/Los_Angeles"),
+    schedule=CronDataIntervalTimetable(DAILY_CRON, timezone=SCHEDULE_TIMEZONE),
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,  # days share the dlt pipelines, Spark checkpoints and dbt's incrementals
