@@ -1,10 +1,14 @@
 """Errors that name what failed, where, and what to do next.
 
 A stopped service surfaces as :class:`ServiceUnavailable`, never as a driver's
-stack trace: the CLI prints its message and exits with status 2.
+stack trace: the CLI prints its message and exits with status 2. Its message
+never holds a secret: the address and the driver's text pass through
+:func:`ytempire.redaction.redact_text` (a Redis URL's password, a DSN's).
 """
 
 from __future__ import annotations
+
+from ytempire.redaction import redact_text, redact_url
 
 
 class YTEmpireError(Exception):
@@ -20,10 +24,11 @@ class ServiceUnavailable(YTEmpireError):
 
     def __init__(self, service: str, where: str, cause: object, hint: str | None = None):
         self.service = service
-        self.where = where
+        self.where = redact_url(where)
         self.cause = cause
         self.hint = hint or "start the local services with `make services-start` (or `make setup`)"
-        reason = " ".join(str(cause).split()).rstrip(".")  # drivers' messages span lines
+        # drivers' messages span lines, and some quote the URL they were given
+        reason = redact_text(" ".join(str(cause).split()).rstrip("."))
         super().__init__(
-            f"{service} is down or unreachable at {where}: {reason}. Next: {self.hint}."
+            f"{service} is down or unreachable at {self.where}: {reason}. Next: {self.hint}."
         )

@@ -14,6 +14,7 @@ from importlib.metadata import version
 
 from ytempire.clients import kafka_admin, pg_connect, redis_client, spark_connector_jars
 from ytempire.errors import YTEmpireError
+from ytempire.redaction import redact_text, redact_url
 from ytempire.settings import Settings
 from ytempire.topics import ALL_TOPICS
 
@@ -30,9 +31,9 @@ def _guard(service: str, check: Callable[[], Health]) -> Health:
     try:
         return check()
     except YTEmpireError as exc:
-        return Health(service, False, "-", str(exc))
+        return Health(service, False, "-", redact_text(str(exc)))
     except Exception as exc:  # a check must report, never crash doctor
-        return Health(service, False, "-", f"{type(exc).__name__}: {exc}")
+        return Health(service, False, "-", redact_text(f"{type(exc).__name__}: {exc}"))
 
 
 def check_postgres(s: Settings) -> Health:
@@ -58,7 +59,7 @@ def check_postgres(s: Settings) -> Health:
 def check_redis(s: Settings) -> Health:
     def check() -> Health:
         info = redis_client(check=True, settings=s).info("server")
-        return Health("redis", True, str(info["redis_version"]), s.redis_url)
+        return Health("redis", True, str(info["redis_version"]), redact_url(s.redis_url))
 
     return _guard("redis", check)
 

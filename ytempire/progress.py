@@ -105,7 +105,14 @@ def progress_bar(description: str, total: int | None, unit: str = "items") -> It
 
 
 def configure_logging(verbose: bool = False) -> None:
-    """Every logger at WARNING; with ``verbose``, ours and the libraries' at INFO."""
+    """Every logger at WARNING; with ``verbose``, ours and the libraries' at INFO.
+
+    Every record is redacted (:func:`ytempire.redaction.install_log_redaction`):
+    a library logging a URL with its password prints ``***`` in its place.
+    """
+    from ytempire.redaction import install_log_redaction
+
+    install_log_redaction()
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="[ytempire %(asctime)s] %(message)s",

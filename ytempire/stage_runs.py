@@ -24,6 +24,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from ytempire.clients import pg_connect
+from ytempire.redaction import redact_error
 from ytempire.settings import Settings
 
 STAGES = (
@@ -78,7 +79,7 @@ def record_stage(
         try:
             yield run
         except BaseException as exc:
-            _finish(conn, run, "failed", f"{type(exc).__name__}: {exc}")
+            _finish(conn, run, "failed", redact_error(exc, settings))
             raise
         _finish(conn, run, "success", None)
 

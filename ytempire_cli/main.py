@@ -16,6 +16,7 @@ from typing import Any
 import click
 
 from ytempire.errors import YTEmpireError
+from ytempire.redaction import redact_text
 from ytempire.settings import get_settings
 
 # name -> "module:attribute" of a click command or group, imported on use.
@@ -142,12 +143,20 @@ def main(argv: list[str] | None = None) -> Any:
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except click.UsageError as exc:  # the user's own arguments, with the usage line
         exc.show()
         sys.exit(exc.exit_code)
-    except YTEmpireError as exc:
-        click.echo(f"error: {exc}", err=True)
+    except click.ClickException as exc:
+        click.echo(f"Error: {redact_text(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
+    except YTEmpireError as exc:
+        click.echo(f"error: {redact_text(str(exc))}", err=True)
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # a bug: its traceback, without the secrets it may quote
+        import traceback
+
+        click.echo(redact_text("".join(traceback.format_exception(exc))), err=True, nl=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":
