@@ -1,7 +1,7 @@
 {#
     Analysts' materialized views, built so that the last good version stays
-    readable whatever happens to a build (dbt_project/README.md, "Analyst
-    views survive failed builds").
+    readable whatever happens to a build (dbt_project/README.md, "No build
+    drops what it does not rebuild").
 
     dbt-postgres refreshes an existing materialized view in place: REFRESH
     locks out its readers for the whole query, never applies a changed SQL,

@@ -23,13 +23,25 @@
             and relation.relkind in ('r', 'p', 'v', 'm')
     {%- endset -%}
     {%- set still_read -%}
-        select retired.oid::regclass::text, string_agg(readers.reader::text, ', ')
+        select
+            retired.oid::regclass::text,
+            string_agg(readers.reader::text, ', ' order by readers.reader::text),
+            string_agg(readers.reader::text, ', ' order by readers.reader::text)
+                filter (where reader_class.relkind = 'v')
         from ({{ retired }}) as retired
         cross join lateral ({{ readers_sql('retired.oid') }}) as readers
-        where readers.reader::text not like '%\_\_dbt\_retired\_%'
+        inner join pg_class as reader_class on readers.reader = reader_class.oid
+        where strpos(reader_class.relname, '__dbt_') = 0
         group by retired.oid
     {%- endset -%}
     {%- for row in run_query(still_read) -%}
+        {%- if row[2] -%}
+            {{ exceptions.warn(
+                row[2] ~ ' still read the retired ' ~ row[0] ~ ': their build in this run '
+                ~ 'failed or was skipped, and they serve its old rows until they are built. '
+                ~ 'Next: dbt run -s <model> for each, once its parents build.'
+            ) }}
+        {%- endif -%}
         {{ log(
             'Kept ' ~ row[0] ~ ' (retired): still read by ' ~ row[1]
             ~ '. Next: build those models (dbt build -s <model>) to free it.',
