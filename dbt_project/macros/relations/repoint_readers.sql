@@ -62,7 +62,7 @@
                     execute format(
                         'create or replace view %I.%I%s as %s',
                         stashed.reader_schema, stashed.reader_name,
-                        stashed.options, stashed.definition
+                        stashed.reader_options, stashed.reader_definition
                     );
                 exception when others then
                     -- Built after it in this invocation, it reads the old relation
