@@ -12,7 +12,16 @@ outcome: every good delivery answered 200 and stored exactly once (one
 ``webhook_deliveries`` and one ``video_metrics`` row, one Kafka message),
 every bad one refused with a 4xx and nothing stored for it.
 
-    uv run python bench/webhook_load.py [--requests 3000] [--concurrency 16] [--port 18100]
+The ceiling, in the same run: the same server's ``GET /healthz`` under the
+same closed loop (the HTTP stack and the hand-off to a worker thread, no
+work), so the ratio tells how much of a delivery's time is its own work.
+
+The deliveries name videos the simulated YouTube serves on the simulated day,
+by the network model's own rule (a channel that exists then, an upload
+published before then), so a good delivery never meets a 404 of the API.
+
+    uv run python bench/webhook_load.py [--requests 3000] [--concurrency 16] [--port P]
+    uv run python bench/webhook_load.py --smoke   # 120 requests, the same checks
 
 It writes its own videos into the configured database (``YTEMPIRE_PG_DATABASE``),
 its own Kafka topic (deleted afterwards) and Redis keys (deleted afterwards).
@@ -32,12 +41,12 @@ from dataclasses import replace
 from datetime import date
 
 import httpx
+from benchlib import Figures, add_smoke_flag, free_port
 from kafka import TopicPartition
 from kafka.admin import NewTopic
 
 from platform_services.webhook import DELIVERY_HEADER, PATH, SIGNATURE_HEADER, sign
-from simulation import ids
-from simulation.network import Network
+from simulation.network import Network, day_end
 from simulation.youtube import YouTubeSimulator
 from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
 from ytempire.events import new_event
@@ -60,13 +69,34 @@ def _serve(settings: Settings, port: int, topic: str, prefix: str) -> None:
     uvicorn.Server(server_config(app, "127.0.0.1", port, log_level="error", access_log=False)).run()
 
 
-def _videos(settings: Settings, count: int) -> list[tuple[uuid.UUID, str, str]]:
-    """(video_id, channel_id, youtube_video_id) of ``count`` simulated uploads, in the warehouse."""
-    wanted = [(c % 250, 5 + c // 250) for c in range(count)]
+def servable_uploads(network: Network, day: date, count: int) -> list[tuple[str, str]]:
+    """(channel_id, youtube_video_id) of ``count`` uploads YouTube serves on ``day``.
+
+    The network model's rule, the one the simulator applies to ``videos.list``: the
+    video was published before the instant it is asked about and its channel
+    exists then (neither terminated nor not yet created). Channels with no upload
+    by then have none to give. Taken round-robin over the channels, newest first.
+    """
+    as_of = day_end(day)
+    channels = [c for c in network.channels if c.exists_at(as_of)]
+    uploads = {c.index: network.uploads(c, as_of) for c in channels}
+    out: list[tuple[str, str]] = []
+    for back in range(1, max(uploads.values(), default=0) + 1):
+        for channel in channels:
+            if back <= uploads[channel.index] and len(out) < count:
+                video = network.video(channel.index, uploads[channel.index] - back)
+                if network.locate(video.video_id, as_of) is not None:
+                    out.append((channel.channel_id, video.video_id))
+    if len(out) < count:
+        raise SystemExit(f"the simulated network serves only {len(out)} videos on {day}")
+    return out
+
+
+def _videos(settings: Settings, network: Network, count: int) -> list[tuple[uuid.UUID, str, str]]:
+    """(video_id, channel_id, youtube_video_id) of ``count`` servable uploads, in the warehouse."""
     out = []
     with pg_connect("loader", settings=settings) as conn:
-        for channel_index, upload in wanted:
-            channel, yt = ids.channel_id(channel_index), ids.youtube_video_id(channel_index, upload)
+        for channel, yt in servable_uploads(network, SIM_DAY, count):
             conn.execute(
                 "insert into ytempire.channels (channel_id) values (%s) on conflict do nothing",
                 (channel,),
@@ -111,6 +141,7 @@ def _request(
 async def _load(
     url: str, requests: list[tuple[str, bytes, dict[str, str]]], concurrency: int, max_s: float
 ) -> tuple[list[tuple[str, int, float]], float]:
+    """A closed loop of ``concurrency`` clients; a request of kind ``healthz`` is a GET."""
     results: list[tuple[str, int, float]] = []
     queue = iter(requests)
     deadline = time.monotonic() + max_s
@@ -122,7 +153,10 @@ async def _load(
                 if time.monotonic() > deadline:
                     return
                 start = time.perf_counter()
-                response = await client.post(PATH, content=body, headers=headers)
+                if kind == "healthz":
+                    response = await client.get("/healthz")
+                else:
+                    response = await client.post(PATH, content=body, headers=headers)
                 results.append((kind, response.status_code, time.perf_counter() - start))
 
         began = time.monotonic()
@@ -130,7 +164,7 @@ async def _load(
         return results, time.monotonic() - began
 
 
-def _pct(values: list[float], q: float) -> float:
+def _pct(values: list[float], q: int) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if values else 0.0
@@ -140,10 +174,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3_000)
     parser.add_argument("--concurrency", type=int, default=16)
-    parser.add_argument("--port", type=int, default=18100)
+    parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--max-seconds", type=float, default=300.0)
     parser.add_argument("--warmup", type=int, default=200, help="untimed first requests")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.warmup, args.concurrency = 120, 20, 4
+    args.port = args.port or free_port()
+    figures = Figures("webhook_load", smoke=args.smoke)
 
     base = get_settings()
     run = f"bench{uuid.uuid4().hex[:8]}"
@@ -151,14 +190,15 @@ def main() -> None:
     admin = kafka_admin(settings=base)
     admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
     admin.wait_for_topics([topic])
-    sim = YouTubeSimulator(Network(), day=SIM_DAY, api_key="bench", daily_quota=1_000_000)
+    network = Network()
+    sim = YouTubeSimulator(network, day=SIM_DAY, api_key="bench", daily_quota=1_000_000)
     sim.start()
     settings = replace(base, youtube_api_url=sim.url, youtube_api_key="bench")
     server = multiprocessing.get_context("spawn").Process(
         target=_serve, args=(settings, args.port, topic, prefix), daemon=True
     )
     try:
-        videos = _videos(settings, 250)
+        videos = _videos(settings, network, 250)
         rng = random.Random(16)
         requests = []
         for i in range(args.requests):
@@ -174,8 +214,19 @@ def main() -> None:
         warmup, timed = requests[: args.warmup], requests[args.warmup :]
         early, _ = asyncio.run(_load(url, warmup, args.concurrency, args.max_seconds))
         results, elapsed = asyncio.run(_load(url, timed, args.concurrency, args.max_seconds))
-        _report(results, elapsed, args.concurrency)
+        print("deliveries:")
+        rate, p50, p99 = _report(results, elapsed, args.concurrency)
+        # The ceiling: the same loop on GET /healthz (as many requests as were timed).
+        probes = [("healthz", b"", {})] * len(results)
+        asyncio.run(_load(url, probes[: args.warmup], args.concurrency, args.max_seconds))
+        ceiling, ceiling_s = asyncio.run(_load(url, probes, args.concurrency, args.max_seconds))
+        print("ceiling, GET /healthz on the same server:")
+        c_rate, c_p50, c_p99 = _report(ceiling, ceiling_s, args.concurrency)
+        figures.add("deliveries/s", rate, "req/s", "GET /healthz, same loop", c_rate, digits=1)
+        figures.add("delivery p50", p50, "ms", "GET /healthz p50", c_p50, digits=1)
+        figures.add("delivery p99", p99, "ms", "GET /healthz p99", c_p99, digits=1)
         _check(settings, early + results, run, topic)
+        figures.print()
     finally:
         server.terminate()
         server.join(30)
@@ -201,21 +252,25 @@ def _wait_until_up(url: str, bound_s: float = 60.0) -> None:
             time.sleep(0.2)
 
 
-def _report(results: list[tuple[str, int, float]], elapsed: float, concurrency: int) -> None:
+def _report(
+    results: list[tuple[str, int, float]], elapsed: float, concurrency: int
+) -> tuple[float, float, float]:
+    """Print the rate and latencies per kind; return (requests/s, p50 ms, p99 ms)."""
     latencies = sorted(ms * 1000 for _, _, ms in results)
+    rate, p50, p99 = len(results) / elapsed, _pct(latencies, 50), _pct(latencies, 99)
     print(
-        f"{len(results):,} requests in {elapsed:.1f} s with {concurrency} clients: "
-        f"{len(results) / elapsed:,.1f} req/s; latency p50 {_pct(latencies, 50):.1f} ms, "
-        f"p99 {_pct(latencies, 99):.1f} ms"
+        f"  {len(results):,} requests in {elapsed:.1f} s with {concurrency} clients: "
+        f"{rate:,.1f} req/s; latency p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
     for kind in ("good", *BAD_KINDS):
         mine = sorted(ms * 1000 for k, _, ms in results if k == kind)
         if mine:
             statuses = Counter(status for k, status, _ in results if k == kind)
             print(
-                f"  {kind:<22} {len(mine):>6,}  p50 {_pct(mine, 50):7.1f} ms  "
+                f"    {kind:<22} {len(mine):>6,}  p50 {_pct(mine, 50):7.1f} ms  "
                 f"p99 {_pct(mine, 99):7.1f} ms  status {dict(sorted(statuses.items()))}"
             )
+    return rate, p50, p99
 
 
 def _check(settings: Settings, results: list[tuple[str, int, float]], run: str, topic: str) -> None:
