@@ -12,9 +12,25 @@ For N events (default 1,000,000) on a fresh 6-partition topic, in one run:
 * the dlt landing (``ytempire ingest events``), in a child process, with its
   peak RSS and its largest Kafka reader's; repeated for N/4 events to show
   memory stays flat;
+* the peer a user would pick instead: Kafka Connect (the runtime in standalone
+  mode, as ``connect-standalone.sh`` runs it, with its default 2 GiB heap) with
+  the Debezium JDBC sink connector, upserting on ``event_id`` into a table
+  shaped like raw_events.events (Kafka coordinates added by Connect's
+  ``InsertField`` transform; ``kafka_key`` stays empty, no stock transform
+  copies the key). The sink needs a schema with each record, so its topic holds
+  the same events as JSON with Connect's inline schema (``JsonConverter``,
+  ``schemas.enable``; ``occurred_at`` and ``payload`` typed with Debezium's
+  ``ZonedTimestamp`` and ``Json`` so they land as timestamptz and jsonb). Its
+  rate from a standing start (the JVM launched) and from its first row, and
+  its peak RSS. The jars come from ``jvm/pom.xml``'s ``kafka-connect`` profile,
+  resolved from Maven Central on first use;
 * the reference design: parse + INSERT + COMMIT per event, on a sample.
 
+Everything runs on loopback on the bench's own topics, tables, consumer group
+and offsets file, all removed at the end.
+
     uv run python bench/events_landing.py [--events 1000000] [--reference-sample 20000]
+    uv run python bench/events_landing.py --smoke   # 4,000 events, every part
 """
 
 from __future__ import annotations
@@ -22,6 +38,8 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,15 +47,19 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from benchlib import Figures, add_smoke_flag, free_port, peak_rss_mib
 from ingestion.kafka_events.reader import high_water_marks, read_pages
 from simulation.traffic import simulated_events
 from ytempire.clients import kafka_admin, kafka_producer, pg_connect
 from ytempire.events import Rejected, parse_event
-from ytempire.settings import get_settings
+from ytempire.settings import PROJECT_ROOT, Settings, get_settings
 
 COLUMNS = (
     "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp, event_id, "
@@ -72,14 +94,21 @@ def delete_topic(name: str) -> None:
     admin.close()
 
 
-def produce(topic: str, count: int, seed: int) -> float:
+def produce(topic: str, count: int, seed: int, peer_topic: str | None = None) -> tuple[int, int]:
+    """Send ``count`` events to ``topic`` and, in Connect's format, to ``peer_topic``;
+    return the bytes of the values sent to each."""
     producer = kafka_producer(compression_type="gzip", linger_ms=20, batch_size=256 * 1024)
-    started = time.perf_counter()
+    sizes = [0, 0]
     for _, key, value, _ in simulated_events(count, seed=seed):
         producer.send(topic, key=key.encode(), value=value)
+        sizes[0] += len(value)
+        if peer_topic:
+            peer_value = with_connect_schema(value)
+            producer.send(peer_topic, key=key.encode(), value=peer_value)
+            sizes[1] += len(peer_value)
     producer.flush()
     producer.close()
-    return time.perf_counter() - started
+    return sizes[0], sizes[1]
 
 
 def consume_only(topic: str) -> tuple[int, float]:
@@ -223,24 +252,247 @@ def land_only(topic: str, pipelines_dir: str) -> None:
     print(json.dumps(result))
 
 
+# --- the peer: Kafka Connect with the Debezium JDBC sink ------------------------------------
+
+CONNECT_MODULE = "kafka-connect"
+# The event contract's envelope as a Connect schema (JsonConverter's inline form).
+CONNECT_SCHEMA = {
+    "type": "struct",
+    "name": "ytempire.Event",
+    "optional": False,
+    "fields": [
+        {"field": "event_id", "type": "string", "optional": False},
+        {"field": "event_type", "type": "string", "optional": False},
+        {"field": "schema_version", "type": "int16", "optional": False},
+        {
+            "field": "occurred_at",
+            "type": "string",
+            "optional": False,
+            "name": "io.debezium.time.ZonedTimestamp",
+        },
+        {"field": "channel_id", "type": "string", "optional": False},
+        {"field": "video_id", "type": "string", "optional": True},
+        {"field": "payload", "type": "string", "optional": False, "name": "io.debezium.data.Json"},
+    ],
+}
+# kafka-run-class.sh's JVM options and connect-standalone.sh's default heap.
+CONNECT_JVM = [
+    "-Xms256M",
+    "-Xmx2G",
+    "-server",
+    "-XX:+UseG1GC",
+    "-XX:MaxGCPauseMillis=20",
+    "-XX:InitiatingHeapOccupancyPercent=35",
+    "-XX:+ExplicitGCInvokesConcurrent",
+    "-XX:MaxInlineLevel=15",
+    "-Djava.awt.headless=true",
+]
+CONNECT_LOG4J = """status = error
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = %d{{ISO8601}} %-5p [%t] %c{{1}} - %m%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+"""
+
+
+def with_connect_schema(value: bytes) -> bytes:
+    """An event of the contract as JsonConverter reads it with ``schemas.enable``."""
+    event = json.loads(value)
+    event["payload"] = json.dumps(event["payload"], separators=(",", ":"))
+    return json.dumps({"schema": CONNECT_SCHEMA, "payload": event}, separators=(",", ":")).encode()
+
+
+def connect_jars(settings: Settings) -> list[Path]:
+    """The Connect runtime's and the sink's jars, resolved from Maven Central if missing."""
+    folder = settings.jars_dir / CONNECT_MODULE
+    if not list(folder.glob("debezium-connector-jdbc-*.jar")):
+        print(
+            f"resolving Kafka Connect and the Debezium JDBC sink into {folder} "
+            "(jvm/pom.xml, profile kafka-connect; about 60 MB from Maven Central, once) ...",
+            flush=True,
+        )
+        subprocess.run(
+            [
+                "mvn", "-q", "-B", "-f", "jvm/pom.xml", "-P", CONNECT_MODULE, "-pl",
+                CONNECT_MODULE, f"-Djars.dir={settings.jars_dir}", "package",
+            ],
+            cwd=PROJECT_ROOT,
+            check=True,
+        )  # fmt: skip
+    return sorted(folder.glob("*.jar"))
+
+
+@dataclass
+class PeerRun:
+    rows: int
+    seconds: float  # from the JVM's launch to the last row
+    first_row_s: float  # from the JVM's launch to the first row
+    peak_mib: float
+
+
+def connect_peer(topic: str, expected: int, settings: Settings, bound_s: float) -> PeerRun:
+    """Kafka Connect standalone + the Debezium JDBC sink, from ``topic`` into a scratch table
+    until it holds ``expected`` rows; everything it made is removed afterwards."""
+    jars = connect_jars(settings)
+    work = Path(tempfile.mkdtemp(prefix="bench-connect-"))
+    name = f"bench-connect-{uuid.uuid4().hex[:8]}"
+    port = free_port()
+    (work / "log4j2.properties").write_text(CONNECT_LOG4J.format(log=work / "connect.log"))
+    (work / "worker.properties").write_text(
+        "\n".join(
+            [
+                f"bootstrap.servers={settings.kafka_bootstrap}",
+                "key.converter=org.apache.kafka.connect.storage.StringConverter",
+                "value.converter=org.apache.kafka.connect.json.JsonConverter",
+                "value.converter.schemas.enable=true",
+                f"offset.storage.file.filename={work / 'offsets'}",
+                "offset.flush.interval.ms=1000",
+                f"listeners=http://127.0.0.1:{port}",
+                "plugin.discovery=service_load",  # every jar here has its manifests (KIP-898)
+            ]
+        )
+    )
+    loader = settings.loader
+    with scratch_table() as (conn, table):
+        conn.commit()
+        (work / "sink.properties").write_text(
+            "\n".join(
+                [
+                    f"name={name}",
+                    "connector.class=io.debezium.connector.jdbc.JdbcSinkConnector",
+                    "tasks.max=1",
+                    f"topics={topic}",
+                    f"connection.url={settings.jdbc_url()}",
+                    f"connection.username={loader.user}",
+                    f"connection.password={loader.password}",
+                    "insert.mode=upsert",
+                    "primary.key.mode=record_value",
+                    "primary.key.fields=event_id",
+                    "schema.evolution=none",
+                    f"collection.name.format={table}",
+                    "transforms=kafka",
+                    "transforms.kafka.type=org.apache.kafka.connect.transforms.InsertField$Value",
+                    "transforms.kafka.topic.field=kafka_topic",
+                    "transforms.kafka.partition.field=kafka_partition",
+                    "transforms.kafka.offset.field=kafka_offset",
+                    "transforms.kafka.timestamp.field=kafka_timestamp",
+                ]
+            )
+        )
+        command = [
+            "java",
+            *CONNECT_JVM,
+            f"-Dlog4j2.configurationFile={work / 'log4j2.properties'}",
+            "-cp",
+            ":".join(map(str, jars)),
+            "org.apache.kafka.connect.cli.ConnectStandalone",
+            str(work / "worker.properties"),
+            str(work / "sink.properties"),
+        ]
+        started = time.monotonic()
+        jvm = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            rows, first_row_s, done_s = _wait_for_rows(
+                conn, table, expected, jvm, name, port, started, bound_s, work
+            )
+            peak = peak_rss_mib(jvm.pid)
+        finally:
+            jvm.send_signal(signal.SIGTERM)
+            try:
+                jvm.wait(60)
+            except subprocess.TimeoutExpired:
+                jvm.kill()
+                jvm.wait()
+            admin = kafka_admin()
+            groups = [
+                g["group_id"] for g in admin.list_groups() if g["group_id"] == f"connect-{name}"
+            ]
+            if groups:
+                admin.delete_groups(groups)
+            admin.close()
+        shutil.rmtree(work, ignore_errors=True)
+    return PeerRun(rows, done_s, first_row_s, peak)
+
+
+def _wait_for_rows(
+    conn: Any,
+    table: str,
+    expected: int,
+    jvm: subprocess.Popen[bytes],
+    name: str,
+    port: int,
+    started: float,
+    bound_s: float,
+    work: Path,
+) -> tuple[int, float, float]:
+    """Poll the table until it holds ``expected`` rows; fail on a failed task or the bound."""
+    first_row_s, checked = 0.0, 0.0
+    while True:
+        (rows,) = conn.execute(f"select count(*) from {table}").fetchone()
+        conn.commit()
+        now = time.monotonic() - started
+        if rows and not first_row_s:
+            first_row_s = now
+        if rows >= expected:
+            return rows, first_row_s, now
+        failure = None
+        if jvm.poll() is not None:
+            failure = f"Kafka Connect exited with {jvm.returncode}"
+        elif now - checked > 5:
+            checked = now
+            failure = _failed_task(port, name)
+        if failure is None and now > bound_s:
+            failure = f"{rows:,} of {expected:,} rows after {bound_s:.0f} s"
+        if failure:
+            log = (work / "connect.log").read_text(errors="replace")[-4000:]
+            raise SystemExit(f"the Kafka Connect peer failed: {failure}\n{log}")
+        time.sleep(0.25)
+
+
+def _failed_task(port: int, name: str) -> str | None:
+    """The connector's failed task's trace, from Connect's REST API (None: running or not up)."""
+    try:
+        status = httpx.get(f"http://127.0.0.1:{port}/connectors/{name}/status", timeout=5).json()
+    except (httpx.HTTPError, ValueError):
+        return None  # the REST server is not up yet
+    for task in status.get("tasks", []):
+        if task.get("state") == "FAILED":
+            return f"task failed: {task.get('trace', '')[:2000]}"
+    return None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--reference-sample", type=int, default=20_000)
-    parser.add_argument("--land-only")
-    parser.add_argument("--pipelines-dir")
+    parser.add_argument("--no-peer", action="store_true", help="Skip Kafka Connect.")
+    parser.add_argument("--land-only", help=argparse.SUPPRESS)
+    parser.add_argument("--pipelines-dir", help=argparse.SUPPRESS)
+    add_smoke_flag(parser)
     args = parser.parse_args()
     if args.land_only:
         land_only(args.land_only, args.pipelines_dir)
         return
+    if args.smoke:
+        args.events, args.reference_sample = 4_000, 500
+    figures = Figures("events_landing", smoke=args.smoke)
+    settings = get_settings()
 
     n, small = args.events, args.events // 4
-    big_topic, small_topic = (f"bench-events-{uuid.uuid4().hex[:8]}" for _ in range(2))
-    for topic in (big_topic, small_topic):
+    run = uuid.uuid4().hex[:8]
+    big_topic, small_topic, peer_topic = (
+        f"bench-events-{k}-{run}" for k in ("big", "small", "peer")
+    )
+    topics = [big_topic, small_topic] + ([] if args.no_peer else [peer_topic])
+    for topic in topics:
         create_topic(topic, 6)
+    peer = None
     try:
         print(f"producing {n:,} + {small:,} events (gzip) ...", flush=True)
-        produce(big_topic, n, seed=99)
+        sizes = produce(big_topic, n, seed=99, peer_topic=None if args.no_peer else peer_topic)
         produce(small_topic, small, seed=98)  # new event ids: lands like the big one
 
         consumed, consume_s = consume_only(big_topic)
@@ -248,11 +500,15 @@ def main() -> None:
         copy_s = binary_copy(rows)
         copy_tmp_s = binary_copy(rows, temporary=True)
         reference_s = reference_per_event(rows, args.reference_sample)
+        print("the dlt landing ...", flush=True)
         landed = land_in_child(big_topic)
         landed_small = land_in_child(small_topic)
+        if not args.no_peer:
+            print("the peer: Kafka Connect + Debezium JDBC sink ...", flush=True)
+            peer = connect_peer(peer_topic, n, settings, bound_s=max(600.0, n / 500))
     finally:
         forget_landed([big_topic, small_topic])
-        for topic in (big_topic, small_topic):
+        for topic in topics:
             delete_topic(topic)
 
     consume_rate, copy_rate = consumed / consume_s, len(rows) / copy_s
@@ -286,6 +542,34 @@ def main() -> None:
         f"{landed['peak_mib']:,.0f} MiB at {n:,} events; largest Kafka reader process "
         f"{landed_small['reader_peak_mib']:,.0f} and {landed['reader_peak_mib']:,.0f} MiB"
     )
+    figures.add(
+        "dlt landing", land_rate, "ev/s", "ceiling: kafka-python consume-only", consume_rate
+    )
+    figures.add("dlt landing", land_rate, "ev/s", "ceiling: binary COPY (logged, keyed)", copy_rate)
+    if peer is not None:
+        peer_rate = peer.rows / peer.seconds
+        steady_rate = peer.rows / max(peer.seconds - peer.first_row_s, 1e-9)
+        print(
+            f"  peer: Kafka Connect + Debezium JDBC sink (upsert on event_id) "
+            f"{peer_rate:>10,.0f} events/s from a standing start ({peer.seconds:.1f} s, the first "
+            f"row after {peer.first_row_s:.1f} s; {steady_rate:,.0f} events/s from it); "
+            f"peak RSS {peer.peak_mib:,.0f} MiB; its topic {sizes[1] / n:,.0f} bytes/event "
+            f"(schema inline) vs {sizes[0] / n:,.0f}"
+        )
+        figures.add(
+            "dlt landing", land_rate, "ev/s", "peer: Connect + Debezium, standing", peer_rate
+        )
+        figures.add(
+            "dlt landing", land_rate, "ev/s", "peer: Connect + Debezium, from row 1", steady_rate
+        )
+        figures.add(
+            f"landing peak RSS ({n:,} ev)",
+            landed["peak_mib"],
+            "MiB",
+            "peer: Connect JVM peak RSS",
+            peer.peak_mib,
+        )
+    figures.print()
 
 
 if __name__ == "__main__":
