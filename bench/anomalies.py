@@ -1,6 +1,7 @@
 """Precision and recall of the anomaly detector on labelled simulated anomalies.
 
     uv run --frozen python bench/anomalies.py [--channels 250] [--days 120]
+    uv run --frozen python bench/anomalies.py --smoke   # 10 channels x 75 days, one threshold
 
 The simulator (:mod:`simulation.anomalies`) builds every channel's
 daily series with weekly seasonality, growth and heavy-tailed noise, and
@@ -32,6 +33,7 @@ from collections import defaultdict
 from dataclasses import replace
 
 import numpy as np
+from benchlib import Figures, add_smoke_flag
 
 from monitoring.detector import REFERENCE, DetectorConfig, plain_zscore, seasonal_zscore
 from monitoring.series import SCALE
@@ -103,7 +105,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=120)
     parser.add_argument("--thresholds", default="4,5,6,7")
     parser.add_argument("--ablations", action="store_true", help="also the two ablations")
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.channels, args.days, args.thresholds = 10, 75, str(DetectorConfig().threshold)
+    figures = Figures("anomalies", smoke=args.smoke)
     started = time.perf_counter()
     network = simulate_series(args.channels, args.days)
     print(
@@ -111,12 +117,16 @@ def main() -> None:
         f"({', '.join(KINDS)}); evaluated from day {REFERENCE.min_samples}"
     )
     runs = {"reference": (REFERENCE, [REFERENCE.threshold])}
-    thresholds = [float(t) for t in args.thresholds.split(",")]
+    # the default threshold is always among them: the figures are its
+    thresholds = sorted(
+        {float(t) for t in args.thresholds.split(",")} | {DetectorConfig().threshold}
+    )
     chosen = {**DETECTORS, **(ABLATIONS if args.ablations else {})}
     runs.update({name: (config, thresholds) for name, config in chosen.items()})
     header = f"{'detector':<16} {'thr':>4} " + " ".join(f"{k:>16}" for k in KINDS)
     print(f"\n{header} {'precision':>9} {'false alarms':>13} {'per 1,000 ch-days':>18}")
     reference_fa = None
+    summary: dict[str, tuple[float, float, float]] = {}  # recall, precision, per 1,000
     for name, (config, levels) in runs.items():
         z_scores = _z_scores(network, config, name)
         for threshold in levels:
@@ -134,7 +144,33 @@ def main() -> None:
                 f"{name:<16} {threshold:>4.1f} {cells} {precision:>9.3f} {fa:>13} "
                 f"{per_k:>18.2f}{ratio}"
             )
+            if name == "reference" or threshold == config.threshold:
+                found = sum(hits for hits, _ in recall.values())
+                labelled = sum(total for _, total in recall.values())
+                summary[name] = (found / max(labelled, 1), precision, per_k)
     print(f"\n{time.perf_counter() - started:.0f} s")
+    ours, ref = summary["seasonal"], summary["reference"]
+    default = DetectorConfig().threshold
+    figures.add(
+        f"recall, this detector (z {default:g})", ours[0], "", "reference z-score", ref[0], digits=3
+    )
+    figures.add(
+        f"precision, this detector (z {default:g})",
+        ours[1],
+        "",
+        "reference z-score",
+        ref[1],
+        digits=3,
+    )
+    figures.add(
+        f"false alarms per 1,000 ch-days (z {default:g})",
+        ours[2],
+        "",
+        "reference z-score",
+        ref[2],
+        digits=2,
+    )
+    figures.print()
 
 
 if __name__ == "__main__":

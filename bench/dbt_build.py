@@ -22,6 +22,7 @@ dropped at the end unless ``--keep``; ``--reuse`` measures again on a kept
 database's history (same network options), landing only its next two days. Usage:
 
     uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
+    uv run python bench/dbt_build.py --smoke   # 12 channels, 8 days, 3 query runs, no dbt test
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+
+from benchlib import Figures, add_smoke_flag
 
 from simulation.raw_history import NetworkSpec, land_days
 from ytempire.clients import pg_connect
@@ -93,8 +96,10 @@ def print_slowest_nodes(result: Any, count: int = 8) -> None:
         print(f"    {node.execution_time:8.1f} s  {node.node.name}")
 
 
-def query_latencies(channel: str, repeats: int) -> None:
+def query_latencies(channel: str, repeats: int) -> dict[str, float]:
+    """Print p50/p95 of each analyst query; return its p95 (ms) by label."""
     print(f"\n[bench] analyst queries ({repeats} runs each, role analyst)")
+    p95s: dict[str, float] = {}
     print(f"  {'query':<36} {'p50 ms':>8} {'p95 ms':>8}")
     with pg_connect("analyst", autocommit=True) as conn:
         for label, (sql, params) in QUERIES.items():
@@ -108,6 +113,8 @@ def query_latencies(channel: str, repeats: int) -> None:
             p50 = statistics.median(samples)
             p95 = samples[max(0, int(len(samples) * 0.95) - 1)]
             print(f"  {label:<36} {p50:>8.2f} {p95:>8.2f}")
+            p95s[label] = p95
+    return p95s
 
 
 def settle_writes(database: str) -> None:
@@ -167,7 +174,12 @@ def main() -> None:
     parser.add_argument(
         "--no-tests", action="store_true", help="Skip timing dbt test (long at 10x)."
     )
+    add_smoke_flag(parser)
     args = parser.parse_args()
+    if args.smoke:
+        args.channels, args.videos_per_day, args.days, args.repeats = 12, 24, 8, 3
+        args.no_tests, args.keep, args.reuse = True, False, False
+    figures = Figures("dbt_build", smoke=args.smoke)
 
     base = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
     os.environ["YTEMPIRE_PG_DATABASE"] = database = f"{base}_dbtbench_test"
@@ -202,10 +214,15 @@ def main() -> None:
                 "select channel_id from marts.mv_channel_performance order by views_28d_rank "
                 "limit 1"
             ).fetchone()
-        query_latencies(channel[0] if channel else "", args.repeats)
+        p95s = query_latencies(channel[0] if channel else "", args.repeats)
     finally:
         if not args.keep:
             drop_database(database)
+    figures.add("daily incremental build", incremental, "s", "full refresh", full, digits=1)
+    figures.add("first build after it", first, "s", "full refresh", full, digits=1)
+    slowest = max(p95s, key=lambda label: p95s[label])
+    figures.add(f"analyst p95, slowest ({slowest})", p95s[slowest], "ms", "target", 100.0, digits=2)
+    figures.print()
 
 
 if __name__ == "__main__":

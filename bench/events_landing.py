@@ -53,8 +53,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
 from benchlib import Figures, add_smoke_flag, free_port, peak_rss_mib
+
 from ingestion.kafka_events.reader import high_water_marks, read_pages
 from simulation.traffic import simulated_events
 from ytempire.clients import kafka_admin, kafka_producer, pg_connect

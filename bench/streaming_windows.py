@@ -34,7 +34,8 @@ the state rows and state update/commit times, and the sink's own phases
 (collect = the Spark job of the batch, encode, COPY, upsert, rollup, commit).
 
 Run: ``uv run python bench/streaming_windows.py`` (about 5 minutes);
-``--smoke``: 2,000 events in two micro-batches, a 2-second trigger, every phase and
+``--smoke``: 2,000 events (one micro-batch; the live phase adds batches on its state), a
+2-second trigger, every phase and
 the check.
 """
 
@@ -364,7 +365,7 @@ def main() -> None:
     add_smoke_flag(parser)
     args = parser.parse_args()
     if args.smoke:
-        args.backlog, args.batch_cap, args.rate, args.seconds = 2_000, 1_000, 100, 3
+        args.backlog, args.batch_cap, args.rate, args.seconds = 2_000, 2_000, 100, 3
         args.trigger = "2 seconds"
     figures = Figures("streaming_windows", smoke=args.smoke)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
