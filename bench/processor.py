@@ -37,6 +37,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -215,31 +216,34 @@ def kill_in_the_middle(
     """Start the processor, SIGKILL it once ``kill_at`` of ``handled`` events are in the
     database; return (events processed at the kill, seconds it ran)."""
     leg = "b"
-    child = subprocess.Popen(
-        processor_command(bench, leg, idle_timeout=5.0),
-        env=child_env(bench, leg),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
-    started = time.monotonic()
     threshold = max(1, int(handled * kill_at))
-    with pg_connect("loader", bench.database(leg), autocommit=True, settings=settings) as conn:
-        while True:
-            row = conn.execute("select count(*) from ytempire.processed_events").fetchone()
-            done = int(row[0]) if row else 0
-            if done >= threshold or child.poll() is not None:
-                break
-            time.sleep(0.02)
-    if child.poll() is not None:
-        stderr = child.stderr.read().decode() if child.stderr else ""
-        raise SystemExit(
-            f"the processor exited before the kill ({done:,} of {handled:,} events "
-            f"processed, exit {child.returncode}): nothing was checked. Give it more "
-            f"--events (a kill needs several polls to land in).\n{stderr[-2000:]}"
+    # stderr to a file: a pipe nobody reads could stall the child
+    with tempfile.TemporaryFile() as stderr:
+        child = subprocess.Popen(
+            processor_command(bench, leg, idle_timeout=5.0),
+            env=child_env(bench, leg),
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            start_new_session=True,
         )
-    os.killpg(child.pid, signal.SIGKILL)
-    child.wait()
+        started = time.monotonic()
+        with pg_connect("loader", bench.database(leg), autocommit=True, settings=settings) as db:
+            while True:
+                row = db.execute("select count(*) from ytempire.processed_events").fetchone()
+                done = int(row[0]) if row else 0
+                if done >= threshold or child.poll() is not None:
+                    break
+                time.sleep(0.02)
+        if child.poll() is not None:
+            stderr.seek(0)
+            raise SystemExit(
+                f"the processor exited before the kill ({done:,} of {handled:,} events "
+                f"processed, exit {child.returncode}): nothing was checked. Give it more "
+                f"--events (a kill needs several polls to land in).\n"
+                + stderr.read().decode(errors="replace")[-2000:]
+            )
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
     return processed(settings, bench.database(leg)), time.monotonic() - started
 
 
