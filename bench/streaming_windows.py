@@ -220,8 +220,8 @@ class SinkTimings(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         phases = getattr(record, "sink_phases", None)
         if phases is not None:
-            query = str(record.args[0]) if record.args else ""
-            self.phases[(query, int(record.sink_batch))] = phases
+            query = str(record.args[0]) if isinstance(record.args, tuple) and record.args else ""
+            self.phases[(query, int(getattr(record, "sink_batch", -1)))] = phases
 
 
 PHASES = ("latestOffset", "getBatch", "queryPlanning", "addBatch", "walCommit", "commitOffsets")
@@ -326,7 +326,7 @@ def stream_windows(channels: list[str]) -> set[tuple]:
             "where channel_id = any(%s)",
             (channels,),
         )
-        names = [d.name for d in cursor.description]
+        names = [d.name for d in cursor.description or ()]
         return {_normal(dict(zip(names, row, strict=True))) for row in cursor.fetchall()}
 
 

@@ -36,6 +36,7 @@ from ytempire.quota import QuotaBudget
 
 DAY = date(2025, 1, 1)
 DAILY_QUOTA = 10_000
+API_KEY = "bench"  # the one key the simulator accepts; every call carries it
 
 
 def ours(sim: YouTubeSimulator, channels: list[str], days: int) -> list[tuple[int, int]]:
@@ -51,7 +52,7 @@ def ours(sim: YouTubeSimulator, channels: list[str], days: int) -> list[tuple[in
         before = sim.ledger.used()
         budget = QuotaBudget(client, DAILY_QUOTA, prefix)
         known.snapshotted_channels, known.snapshotted_videos = set(), set()
-        api = YouTubeApi(build_client(sim.url, "bench"), budget, day)
+        api = YouTubeApi(build_client(sim.url, API_KEY), budget, day)
         result = Collector(api, day, known, state).run(channels)
         out.append((sim.ledger.used() - before, len(result.tables["channel_snapshots"])))
     for key in client.scan_iter(f"{prefix}*"):
@@ -62,7 +63,7 @@ def ours(sim: YouTubeSimulator, channels: list[str], days: int) -> list[tuple[in
 def reference(sim: YouTubeSimulator, channels: list[str]) -> tuple[int, int, int]:
     """(units, channels collected, channels gone) of the search-based design, to quotaExceeded."""
     sim.set_day(DAY + timedelta(days=10))
-    youtube = build_client(sim.url, "bench")
+    youtube = build_client(sim.url, API_KEY)
     before, done, gone = sim.ledger.used(), 0, 0
     for channel_id in channels:
         try:
@@ -107,7 +108,7 @@ def main() -> None:
     figures = Figures("youtube_quota", smoke=args.smoke)
     network = Network(channels=args.channels)
     channels = [c.channel_id for c in network.channels]
-    with YouTubeSimulator(network, day=DAY, daily_quota=DAILY_QUOTA) as sim:
+    with YouTubeSimulator(network, day=DAY, api_key=API_KEY, daily_quota=DAILY_QUOTA) as sim:
         mine = ours(sim, channels, args.days)
         ref_units, ref_done, ref_gone = reference(sim, channels)
     print(f"{args.channels} channels, 10 tracked videos each, {DAILY_QUOTA} units/day")
