@@ -101,8 +101,12 @@ REBUILDS = {
 
 
 @pytest.fixture(scope="module")
-def warehouse() -> Iterator[Settings]:
-    """A database of the module's own with a small network built: three days, one build."""
+def warehouse(test_database: str) -> Iterator[Settings]:
+    """A database of the module's own with a small network built: three days, one build.
+
+    Asks for the session's database first: built later, it would read the
+    settings while this fixture points them at its own database, and drop it.
+    """
     with own_database("relations") as settings:
         with pg_connect("loader", settings=settings) as conn:
             land_days(conn, SPEC, 0, 2)
@@ -310,14 +314,37 @@ def edit(project_copy: Path, warehouse: Settings) -> Iterator[Any]:
         run_dbt("run", "-s", "stg_ytempire__channels", *READERS, quiet=True)
 
 
-def _refused(project: Path, *args: str) -> str:
-    done = _dbt_cli(project, *args)
-    assert done.returncode != 0, "dbt succeeded where it had to refuse"
-    return done.stdout
+ADHOC = "marts.adhoc_channel_niches"
+
+
+@pytest.fixture
+def adhoc_view(warehouse: Settings) -> Iterator[str]:
+    """A view no model owns (a data engineer's own, in marts) reading the staging view's niche."""
+    with pg_connect("transformer", settings=warehouse) as conn:
+        conn.execute(
+            f"create view {ADHOC} as select channel_id, niche from staging.stg_ytempire__channels"
+        )
+        conn.commit()
+    yield ADHOC
+    with pg_connect("transformer", settings=warehouse) as conn:
+        conn.execute(f"drop view if exists {ADHOC}")
+        conn.commit()
+
+
+def _dbt_in(project: Path, *args: str) -> tuple[bool, str]:
+    """dbt in-process on ``project`` (what the command line runs); success and node messages."""
+    from dbt.cli.main import dbtRunner
+
+    folder = str(project)
+    result = dbtRunner().invoke(
+        [*args, "--project-dir", folder, "--profiles-dir", folder, "--log-level", "warn"]
+    )
+    messages = [str(r.message) for r in getattr(result.result, "results", None) or []]
+    return result.success, "\n".join([*messages, str(result.exception or "")])
 
 
 def test_a_reader_that_no_longer_fits_fails_the_build_by_name_and_nothing_changes(
-    warehouse: Settings, project_copy: Path, edit: Any
+    warehouse: Settings, project_copy: Path, edit: Any, adhoc_view: str
 ) -> None:
     before = catalog(warehouse)
     edit(
@@ -325,10 +352,13 @@ def test_a_reader_that_no_longer_fits_fails_the_build_by_name_and_nothing_change
         "coalesce(niche, 'unknown') as niche",
         "coalesce(niche, 'unknown') as channel_niche",
     )
-    output = _refused(project_copy, "run", "-s", "stg_ytempire__channels")
-    for reader in READERS:  # both read niche
-        assert f"intermediate.{reader}" in output
-    assert "dbt run -s stg_ytempire__channels" in output  # what to do next
+    ok, output = _dbt_in(project_copy, "run", "-s", "stg_ytempire__channels")
+    assert not ok, "dbt succeeded where it had to refuse"
+    for reader in READERS:  # both read niche, as does the view no model owns
+        assert f"intermediate.{reader} (column" in output
+    assert f"{adhoc_view} (column" in output
+    assert f"fix or drop {adhoc_view} (not models of this project)" in output
+    assert f"dbt run -s stg_ytempire__channels {' '.join(sorted(READERS))}" in output
     assert catalog(warehouse) == before  # the old view is still the one in place
 
 
@@ -337,14 +367,15 @@ def test_a_reader_whose_columns_would_change_type_fails_the_build_by_name(
 ) -> None:
     before = catalog(warehouse)
     edit(STAGING, "status as channel_status", "status::varchar(20) as channel_status")
-    output = _refused(project_copy, "run", "-s", "stg_ytempire__channels")
-    assert "intermediate.int_channels_joined" in output  # passes channel_status on
-    assert "int_channels_cpm_resolved" not in output  # does not read it
+    ok, output = _dbt_in(project_copy, "run", "-s", "stg_ytempire__channels")
+    assert not ok, "dbt succeeded where it had to refuse"
+    assert "intermediate.int_channels_joined (cannot change data type" in output
+    assert "int_channels_cpm_resolved" not in output  # does not read channel_status
     assert catalog(warehouse) == before
 
 
 def test_a_column_added_or_one_no_reader_uses_removed_keeps_the_readers(
-    warehouse: Settings, project_copy: Path, edit: Any
+    warehouse: Settings, project_copy: Path, edit: Any, adhoc_view: str
 ) -> None:
     before = catalog(warehouse)
     edit(
@@ -352,13 +383,13 @@ def test_a_column_added_or_one_no_reader_uses_removed_keeps_the_readers(
         "        updated_at\n    from source",
         "        'added' as added_column\n    from source",
     )
-    done = _dbt_cli(project_copy, "run", "-s", "stg_ytempire__channels")
-    assert done.returncode == 0, done.stdout[-3000:]
+    ok, output = _dbt_in(project_copy, "run", "-s", "stg_ytempire__channels")
+    assert ok, output
     after = catalog(warehouse)
-    for reader in READERS:
-        name = f"intermediate.{reader}"
+    for name in (*(f"intermediate.{reader}" for reader in READERS), adhoc_view):
         assert _what_it_is(after[name]) == _what_it_is(before[name])
         assert after[name].oid == before[name].oid
+    assert "staging.stg_ytempire__channels" in after[adhoc_view].reads
     assert_no_stale_readers(after)
 
 
@@ -381,8 +412,8 @@ def test_a_reader_built_in_the_same_run_follows_the_renamed_column(
         "        channel_id,\n        niche\n",
         "        channel_id,\n        channel_niche as niche\n",
     )
-    done = _dbt_cli(project_copy, "run", "-s", "stg_ytempire__channels", *READERS)
-    assert done.returncode == 0, done.stdout[-3000:]
+    ok, output = _dbt_in(project_copy, "run", "-s", "stg_ytempire__channels", *READERS)
+    assert ok, output
     after = catalog(warehouse)
     assert sorted(named(after)) == sorted(named(before))
     # The old staging view, kept for its readers until their builds, was freed.
