@@ -12,7 +12,7 @@
 {%- if is_incremental() %}
     {%- set window_start = incremental_window_start('metric_date') %}
 {%- else %}
-    {%- set window_start = "'0001-01-01'::date" %}
+    {%- set window_start = "'-infinity'::date" %}
 {%- endif %}
 
 -- One row per reporting day on which anything landed: the YouTube collector's

@@ -14,12 +14,12 @@
 
 {%- if is_incremental() %}
     {%- set newest_settled %}
-        select coalesce(max(accumulated.last_settled_date), '0001-01-01'::date)
+        select coalesce(max(accumulated.last_settled_date), '-infinity'::date)
         from {{ this }} as accumulated
     {%- endset %}
     {%- set settled_through = query_value(newest_settled, 'date') %}
 {%- else %}
-    {%- set settled_through = "'0001-01-01'::date" %}
+    {%- set settled_through = "'-infinity'::date" %}
 {%- endif %}
 
 -- Per video, the sums of its settled days: the days of fct_video_daily_metrics
