@@ -113,7 +113,7 @@ def _warehouse(dbt_settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @pytest.fixture(scope="module")
-def dbt_settings() -> Iterator[Settings]:
+def dbt_settings(test_database: str) -> Iterator[Settings]:
     """A database of the scenario's own: the landers' tests fill the session's raw tables."""
     with own_database("dbt_real_world") as scenario:
         yield scenario

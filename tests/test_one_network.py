@@ -34,7 +34,7 @@ DAYS = (date(2025, 1, 1), date(2025, 1, 2))
 
 
 @pytest.fixture(scope="module")
-def net_settings() -> Iterator[Settings]:
+def net_settings(test_database: str) -> Iterator[Settings]:
     with own_database("network") as scenario:
         yield scenario
 
