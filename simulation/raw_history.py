@@ -38,16 +38,19 @@ from simulation import ids
 NICHES = ("gaming", "finance", "education", "tech", "lifestyle")
 
 # dlt's merge keys (the contract's primary keys) and the Kafka coordinates as unique
-# indexes, plus the date indexes incremental dbt runs need to read only recent rows.
+# indexes, plus the date indexes incremental dbt runs need to read only recent rows and
+# the load indexes they need to find a snapshot landed late (dbt_project/README.md).
 # _dlt_id is unique by dlt's own DDL (ingestion.raw_tables).
 _RAW_INDEXES = {
     "raw_youtube.channel_snapshots": [
         ("unique", "channel_id, collection_date"),
         ("", "collection_date"),
+        ("", "_dlt_load_id"),
     ],
     "raw_youtube.video_snapshots": [
         ("unique", "video_id, collection_date"),
         ("", "collection_date"),
+        ("", "_dlt_load_id"),
     ],
     "raw_youtube.videos": [("unique", "video_id")],
     "raw_youtube.playlist_items": [("unique", "playlist_id, video_id")],
@@ -455,8 +458,9 @@ def land_days(
         "daily_tier_days": spec.daily_tier_days,
         "lateness": lateness_days,
         "load_number": load_number,
-        # dlt load ids are the load's unix time as a string; keep them ordered by landing.
-        "load_id": f"{1_700_000_000 + last_day * 86_400 + load_number:.6f}",
+        # dlt load ids are the load's unix time as a string: ordered by landing, so a day
+        # landed late gets a newer load than the days landed before it.
+        "load_id": f"{1_700_000_000 + (last_day + lateness_days) * 86_400 + load_number:.6f}",
     }
     counts: dict[str, int] = {}
     with conn.cursor() as cur:

@@ -68,7 +68,7 @@ def _events_per_day(settings: Settings) -> dict[date, int]:
 
 
 @pytest.fixture(scope="module")
-def built() -> Iterator[dict[str, Any]]:
+def built(test_database: str) -> Iterator[dict[str, Any]]:
     """Build on a warehouse without the dead-letter table, then with three dead letters."""
     with own_database("ingestion") as settings:
         with pg_connect("loader", settings=settings) as conn:
@@ -109,7 +109,11 @@ def test_collection_runs_per_day(built: dict[str, Any]) -> None:
         row = collected[SPEC.day_date(day)]
         assert row["collection_runs"] == 1
         assert row["quota_units_used"] == SPEC.channels * 3  # the fixture's quota per run
-        assert row["collection_status"] == ("partial" if day == MISSING[1] else "complete")
+        assert row["last_run_status"] == ("partial" if day == MISSING[1] else "complete")
+        # completeness is fct_collection_status' word: channel 1 missed day 2
+        assert (row["is_collection_complete"], row["channels_missing"]) == (
+            (False, 1) if day == MISSING[1] else (True, 0)
+        )
         assert row["collection_runs_partial"] == (1 if day == MISSING[1] else 0)
         assert row["last_run_finished_at"] - row["first_run_started_at"] == timedelta(hours=1)
 

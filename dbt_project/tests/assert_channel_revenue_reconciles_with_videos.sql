@@ -3,6 +3,8 @@
 -- the sums of its video rows, and its revenue is tracked + untracked to the
 -- cent. A channel-day on one side only is a mismatch too. Returns the
 -- channel-days where they differ.
+{{ config(meta={'docs_claim': 'channel_revenue'}) }}
+
 with
 
 channel_days as (

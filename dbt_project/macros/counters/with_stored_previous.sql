@@ -1,6 +1,14 @@
-{% macro with_stored_previous(changed, key_columns, date_column, columns, changed_from) -%}
+{% macro with_stored_previous(
+    changed, key_columns, date_column, columns, changed_from, late_days="'{}'::date[]"
+) -%}
     {%- set entity = key_columns[0] -%}
-    {%- set gap_start = changed_from ~ ' - ' ~ var('max_gap_days') -%}
+    {%- set is_rewritten = rewritten('changed_entities.' ~ date_column, changed_from, late_days) -%}
+    {#- No late days: the window's own start, which may be any SQL expression. -#}
+    {%- if late_days == "'{}'::date[]" -%}
+        {%- set gap_start = changed_from ~ ' - ' ~ var('max_gap_days') -%}
+    {%- else -%}
+        {%- set gap_start = rewrite_start(changed_from, late_days, var('max_gap_days')) -%}
+    {%- endif -%}
     select
         {%- for column in columns %}
         stored_rows.{{ column }}{{ ',' if not loop.last }}
@@ -8,11 +16,11 @@
     from {{ this }} as stored_rows
     where
         stored_rows.{{ date_column }} >= {{ gap_start }}
-        and stored_rows.{{ date_column }} < {{ changed_from }}
+        and {{ precedes_rewritten('stored_rows.' ~ date_column, changed_from, late_days) }}
         and stored_rows.{{ entity }} in (
             select changed_entities.{{ entity }}
             from {{ changed }} as changed_entities
-            where changed_entities.{{ date_column }} >= {{ changed_from }}
+            where {{ is_rewritten }}
         )
     union all
     select
@@ -20,5 +28,5 @@
         changed_rows.{{ column }}{{ ',' if not loop.last }}
         {%- endfor %}
     from {{ changed }} as changed_rows
-    where changed_rows.{{ date_column }} >= {{ changed_from }}
+    where {{ rewritten('changed_rows.' ~ date_column, changed_from, late_days) }}
 {%- endmacro %}

@@ -12,7 +12,14 @@
     {%- for name in names if name not in keys %}
         {{ adapter.quote(name) }} =
         {%- if name in summed %}
-            accumulated.{{ adapter.quote(name) }} + excluded.{{ adapter.quote(name) }}
+            {#- As sum() does: a null on either side is left out, not propagated. #}
+            case
+                when accumulated.{{ adapter.quote(name) }} is null
+                    then excluded.{{ adapter.quote(name) }}
+                when excluded.{{ adapter.quote(name) }} is null
+                    then accumulated.{{ adapter.quote(name) }}
+                else accumulated.{{ adapter.quote(name) }} + excluded.{{ adapter.quote(name) }}
+            end
         {%- else %} excluded.{{ adapter.quote(name) }}
         {%- endif %}{{ ',' if not loop.last }}
     {%- endfor %}

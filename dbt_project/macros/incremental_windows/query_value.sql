@@ -1,5 +1,5 @@
 {% macro query_value(sql, type) -%}
-    {%- if execute and flags.WHICH in ['run', 'build'] -%}
+    {%- if execute and flags.WHICH in ['run', 'build', 'test'] -%}
         {#-
             Read as text, never as a Python value: PostgreSQL's dates and
             timestamps reach beyond Python's (`-infinity`, a date BC), and the

@@ -7,9 +7,26 @@
         window_column='collection_date',
         indexes=[
             {'columns': ['collection_date', 'channel_id'], 'unique': true},
+            {'columns': ['built_at']},
         ],
     )
 }}
+
+{%- if is_incremental() %}
+    {#-
+        The lookback window, and before it the days a snapshot landed late
+        touches (its own and the next snapshots differenced against it).
+    #}
+    {%- set window_start = incremental_window_start('collection_date') %}
+    {%- set late_days = late_snapshot_days(
+        ref('stg_youtube__channel_snapshots'),
+        ref('stg_youtube__channel_snapshots'),
+        'channel_id',
+        ['subscriber_count', 'view_count'],
+        window_start,
+    ) %}
+    {%- set first_read = rewrite_start(window_start, late_days, var('max_gap_days')) %}
+{%- endif %}
 
 with
 
@@ -17,13 +34,20 @@ snapshots as (
     select
         channel_id,
         collection_date,
+        collected_at,
         channel_published_at,
         subscriber_count,
-        view_count
+        view_count,
+        dlt_load_id
     from {{ ref('stg_youtube__channel_snapshots') }}
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('collection_date') }}
-            - {{ var('max_gap_days') }}
+        -- The rewritten days, and the snapshots they are differenced against.
+        where
+            collection_date >= {{ first_read }}
+            and (
+                {{ rewritten('collection_date', window_start, late_days) }}
+                or {{ precedes_rewritten('collection_date', window_start, late_days) }}
+            )
     {% endif %}
 ),
 
@@ -31,8 +55,10 @@ flagged as (
     select
         channel_id,
         collection_date,
+        collected_at,
         subscriber_count,
         view_count,
+        dlt_load_id,
         {{ to_reporting_date('channel_published_at') }}
         >= collection_date - {{ var('new_entity_days') }} as starts_from_zero
     from snapshots
@@ -44,13 +70,20 @@ differenced as (
         ['channel_id'],
         'collection_date',
         {'subscriber_count': 'subscribers_daily', 'view_count': 'views_daily'},
+        carried=['collected_at', 'dlt_load_id'],
     ) }}
 ),
 
 final as (
-    select * from differenced
+    select
+        *,
+        {{ built_at() }} as built_at
+    from differenced
     {% if is_incremental() %}
-        where collection_date >= {{ incremental_window_start('collection_date') }}
+        where {{ rewritten('collection_date', window_start, late_days) }}
+    {% else %}
+        -- Days stored contiguously: daily runs read and replace recent days.
+        order by collection_date, channel_id
     {% endif %}
 )
 

@@ -7,19 +7,35 @@
         window_column='collection_date',
         indexes=[
             {'columns': ['collection_date', 'video_id'], 'unique': true},
+            {'columns': ['dlt_load_id']},
+            {'columns': ['built_at']},
         ],
     )
 }}
 
 -- depends_on: {{ ref('stg_youtube__video_snapshot_loads') }}
 {%- if is_incremental() %}
-    {#- Only days from the first one whose loads changed are rewritten. #}
+    {%- set window_start = incremental_window_start('collection_date') %}
+    {#-
+        Of the lookback window, the days from the first one whose loads
+        changed; before it, the days a snapshot landed late touches (its own
+        and the next snapshots differenced against it).
+    #}
     {%- set changed_from = first_reloaded_date(
         ref('stg_youtube__video_snapshot_loads'),
         'collection_date',
         'snapshot_count',
-        incremental_window_start('collection_date'),
+        window_start,
     ) %}
+    {%- set changed_from = 'coalesce(' ~ changed_from ~ ", 'infinity'::date)" %}
+    {%- set late_days = late_snapshot_days(
+        ref('stg_youtube__video_snapshots'),
+        ref('stg_youtube__video_snapshot_loads'),
+        'video_id',
+        ['view_count', 'like_count', 'comment_count'],
+        window_start,
+    ) %}
+    {%- set first_rewritten = rewrite_start(changed_from, late_days) %}
 {%- endif %}
 
 with
@@ -29,13 +45,16 @@ snapshots as (
         video_id,
         channel_id,
         collection_date,
+        collected_at,
         view_count,
         like_count,
         comment_count,
         dlt_load_id
     from {{ ref('stg_youtube__video_snapshots') }}
     {% if is_incremental() %}
-        where collection_date >= {{ changed_from }}
+        where
+            collection_date >= {{ first_rewritten }}
+            and {{ rewritten('collection_date', changed_from, late_days) }}
     {% endif %}
 ),
 
@@ -53,10 +72,11 @@ videos as (
             ['video_id', 'channel_id'],
             'collection_date',
             [
-                'video_id', 'channel_id', 'collection_date', 'view_count',
-                'like_count', 'comment_count', 'dlt_load_id',
+                'video_id', 'channel_id', 'collection_date', 'collected_at',
+                'view_count', 'like_count', 'comment_count', 'dlt_load_id',
             ],
             changed_from,
+            late_days,
         ) }}
     ),
 {% endif %}
@@ -76,7 +96,7 @@ differenced as (
             'comment_count': 'comments_daily',
         },
         starts_from_zero,
-        carried=['dlt_load_id'],
+        carried=['collected_at', 'dlt_load_id'],
     ) }}
 ),
 
@@ -86,7 +106,7 @@ final as (
         {{ built_at() }} as built_at
     from differenced
     {% if is_incremental() %}
-        where collection_date >= {{ changed_from }}
+        where {{ rewritten('collection_date', changed_from, late_days) }}
     {% else %}
         -- Days stored contiguously: daily runs read and replace recent days.
         order by collection_date, video_id

@@ -11,8 +11,9 @@
     )
 }}
 
--- Incremental runs rebuild the videos first seen in the lookback window and
--- those whose lifecycle changed in it.
+-- Incremental runs rebuild the videos first seen in the lookback window, those
+-- whose lifecycle changed in it, and any video landed late (first seen on an
+-- older day, never built).
 with
 
 youtube_videos as (
@@ -37,6 +38,7 @@ youtube_videos as (
                 where changed.last_event_at
                     >= {{ incremental_window_start_at('lifecycle_updated_at') }}
             )
+            or video_id not in (select built.video_id from {{ this }} as built)
     {% endif %}
 ),
 

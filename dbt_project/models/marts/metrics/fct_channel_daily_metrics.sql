@@ -7,12 +7,25 @@
         window_column='metric_date',
         indexes=[
             {'columns': ['metric_date', 'channel_id'], 'unique': true},
+            {'columns': ['built_at']},
         ],
     )
 }}
 
 {%- if is_incremental() %}
+    {#-
+        The lookback window, and before it the days a parent rewrote since
+        this model's last run (a late snapshot's days).
+    #}
     {%- set window_start = incremental_window_start('metric_date') %}
+    {%- set late_days = rebuilt_days(
+        [
+            (ref('int_channel_snapshots_differenced'), 'collection_date'),
+            (ref('fct_video_daily_metrics'), 'metric_date'),
+        ],
+        before=window_start,
+    ) %}
+    {%- set first_rewritten = rewrite_start(window_start, late_days) %}
 {%- endif %}
 
 -- The channel-day, reconciled with its videos (docs block channel_revenue):
@@ -35,7 +48,9 @@ channel_deltas as (
         is_baseline
     from {{ ref('int_channel_snapshots_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ window_start }}
+        where
+            collection_date >= {{ first_rewritten }}
+            and {{ rewritten('collection_date', window_start, late_days) }}
     {% endif %}
 ),
 
@@ -43,6 +58,7 @@ video_days as (
     select
         channel_id,
         metric_date,
+        is_baseline,
         views_daily,
         likes_daily,
         comments_daily,
@@ -53,7 +69,9 @@ video_days as (
         revenue_estimate_usd
     from {{ ref('fct_video_daily_metrics') }}
     {% if is_incremental() %}
-        where metric_date >= {{ window_start }}
+        where
+            metric_date >= {{ first_rewritten }}
+            and {{ rewritten('metric_date', window_start, late_days) }}
     {% endif %}
 ),
 
@@ -74,7 +92,9 @@ published as (
         sum(generation_cost_usd) as generation_cost_usd
     from videos
     {% if is_incremental() %}
-        where published_date >= {{ window_start }}
+        where
+            published_date >= {{ first_rewritten }}
+            and {{ rewritten('published_date', window_start, late_days) }}
     {% endif %}
     group by channel_id, published_date
 ),
@@ -92,6 +112,8 @@ tracked as (
         channel_id,
         metric_date,
         count(*) as tracked_videos,
+        -- a baseline video-day's zero deltas are not a measurement
+        count(*) filter (where not is_baseline) as measured_videos,
         sum(views_daily) as tracked_views_daily,
         sum({{ billable_views('views_daily') }}) as tracked_billable_views,
         sum(likes_daily) as likes_daily,
@@ -120,6 +142,7 @@ joined as (
         channel_deltas.view_count as views_total,
         channel_deltas.views_daily,
         coalesce(tracked.tracked_videos, 0) as tracked_videos,
+        coalesce(tracked.measured_videos, 0) as measured_videos,
         coalesce(tracked.tracked_views_daily, 0) as tracked_views_daily,
         coalesce(tracked.tracked_billable_views, 0) as tracked_billable_views,
         coalesce(tracked.likes_daily, 0) as likes_daily,
@@ -162,9 +185,10 @@ rated as (
             when views_daily is not null
                 then greatest(views_daily - tracked_views_daily, 0)
         end as untracked_views_daily,
-        {{ engagement_rate(
+        -- No rate when none of its tracked videos was measured that day.
+        case when measured_videos > 0 then {{ engagement_rate(
             'likes_daily', 'comments_daily', 'shares_daily', 'tracked_views_daily'
-        ) }} as engagement_rate_pct,
+        ) }} end as engagement_rate_pct,
         case when not is_baseline then {{ growth_rate(
             'subscribers', 'previous_subscribers'
         ) }} end as subscriber_growth_pct,
@@ -242,8 +266,13 @@ final as (
         (tracked_revenue_usd + untracked_revenue_usd)::numeric(18, 2)
             as revenue_estimate_usd,
         is_restated::boolean as is_restated,
-        unknown_inputs::text[] as unknown_inputs
+        unknown_inputs::text[] as unknown_inputs,
+        {{ built_at() }} as built_at
     from priced
+    {% if not is_incremental() %}
+        -- Days stored contiguously: daily runs read and replace recent days.
+        order by metric_date, channel_id
+    {% endif %}
 )
 
 select * from final

@@ -7,9 +7,18 @@
         window_column='metric_date',
         indexes=[
             {'columns': ['metric_date', 'channel_id'], 'unique': true},
+            {'columns': ['built_at']},
         ],
     )
 }}
+
+{%- if is_incremental() %}
+    {#- The lookback window, and the older days its parent rewrote since. #}
+    {%- set window_start = incremental_window_start('metric_date') %}
+    {%- set late_days = rebuilt_days(
+        [(ref('fct_channel_daily_metrics'), 'metric_date')], before=window_start
+    ) %}
+{%- endif %}
 
 -- The channel-day revenue estimate with the parameters that produced it, so
 -- an estimate can be audited against the CPM overrides and tiers, next to
@@ -39,12 +48,17 @@ channel_days as (
         unknown_inputs
     from {{ ref('fct_channel_daily_metrics') }}
     {% if is_incremental() %}
-        where metric_date >= {{ incremental_window_start('metric_date') }}
+        where
+            metric_date >= {{ rewrite_start(window_start, late_days) }}
+            and {{ rewritten('metric_date', window_start, late_days) }}
     {% endif %}
 ),
 
 final as (
-    select * from channel_days
+    select
+        *,
+        {{ built_at() }} as built_at
+    from channel_days
 )
 
 select * from final

@@ -8,6 +8,7 @@
         indexes=[
             {'columns': ['metric_date', 'video_id'], 'unique': true},
             {'columns': ['channel_id', 'metric_date']},
+            {'columns': ['built_at']},
         ],
     )
 }}
@@ -15,10 +16,11 @@
 {%- if is_incremental() %}
     {%- set window_start = incremental_window_start('metric_date') %}
     {#-
-        Of the lookback window, only the days a parent rewrote since this
-        model's last run are rewritten (usually just the new day), and the
-        days whose channel's CPM changed since they were built: the revenue
-        columns are functions of the parents' columns and the CPM.
+        The days a parent rewrote since this model's last run (usually just
+        the new day, and any day a late snapshot touched), and the days of
+        the lookback window from the first one whose channel CPM changed
+        since it was built: the revenue columns are functions of the
+        parents' columns and the CPM.
     #}
     {%- set cpm_changed -%}
         select min(built.metric_date)
@@ -32,18 +34,14 @@
                 coalesce(channel_cpm.cpm_source, 'default')
             )
     {%- endset %}
-    {%- set changed_from -%}
-        least(
-            {{ first_rebuilt_date(
-                [
-                    (ref('int_video_snapshots_differenced'), 'collection_date'),
-                    (ref('int_video_shares_differenced'), 'collection_date'),
-                ],
-                window_start,
-            ) }},
-            {{ query_value(cpm_changed, 'date') }}
-        )
+    {%- set cpm_changed_from -%}
+        coalesce({{ query_value(cpm_changed, 'date') }}, 'infinity'::date)
     {%- endset %}
+    {%- set rebuilt = rebuilt_days([
+        (ref('int_video_snapshots_differenced'), 'collection_date'),
+        (ref('int_video_shares_differenced'), 'collection_date'),
+    ]) %}
+    {%- set first_rewritten = rewrite_start(cpm_changed_from, rebuilt) %}
 {%- endif %}
 
 with
@@ -64,7 +62,9 @@ video_deltas as (
         is_baseline
     from {{ ref('int_video_snapshots_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ changed_from }}
+        where
+            collection_date >= {{ first_rewritten }}
+            and {{ rewritten('collection_date', cpm_changed_from, rebuilt) }}
     {% endif %}
 ),
 
@@ -75,7 +75,9 @@ share_deltas as (
         shares_daily
     from {{ ref('int_video_shares_differenced') }}
     {% if is_incremental() %}
-        where collection_date >= {{ changed_from }}
+        where
+            collection_date >= {{ first_rewritten }}
+            and {{ rewritten('collection_date', cpm_changed_from, rebuilt) }}
     {% endif %}
 ),
 
