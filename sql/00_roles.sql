@@ -7,7 +7,8 @@
 --                         analytics.
 --   ytempire_transformer  dbt: reads the raw and operational schemas, owns
 --                         staging, intermediate, marts, snapshots, seeds.
---   analyst               SQL analysts: reads marts, writes nothing.
+--   analyst               SQL analysts: reads the public marts (schema
+--                         marts, its search_path), writes nothing.
 
 do $$
 declare
@@ -28,6 +29,9 @@ alter role analyst login nosuperuser nocreatedb nocreaterole;
 
 -- Belt and braces: even a grant made by mistake cannot let an analyst write.
 alter role analyst set default_transaction_read_only = on;
+-- The analyst lands in the marts: unqualified names and psql's \dt, \dv, \dm
+-- find the relations it reads (marts holds exactly those: 10_schemas.sql).
+alter role analyst set search_path = marts;
 
 -- dbt's models sort and hash millions of snapshot and event rows (dedup,
 -- counter differencing): give its sessions room to do that in memory instead

@@ -28,5 +28,9 @@ create schema if not exists analytics authorization ytempire_loader;
 create schema if not exists staging authorization ytempire_transformer;
 create schema if not exists intermediate authorization ytempire_transformer;
 create schema if not exists marts authorization ytempire_transformer;
+-- The marts analysts do not read (dbt puts every mart not `access: public`
+-- here: macro generate_schema_name), so `marts` shows the analyst exactly the
+-- relations it may read.
+create schema if not exists marts_internal authorization ytempire_transformer;
 create schema if not exists snapshots authorization ytempire_transformer;
 create schema if not exists seeds authorization ytempire_transformer;

@@ -14,7 +14,7 @@ alter default privileges for role ytempire_loader
 -- Analysts read the marts and nothing else: no usage on any other schema,
 -- no create anywhere, and a read-only default transaction (00_roles.sql).
 revoke all on schema raw_youtube, raw_events, ytempire, streaming, analytics,
-    staging, intermediate, snapshots, seeds, public from analyst;
+    staging, intermediate, marts_internal, snapshots, seeds, public from analyst;
 grant usage on schema marts to analyst;
 -- Which marts the analyst reads is dbt's to say: the models documented with
 -- `access: public` carry `grants: {select: [analyst]}` and every other mart
@@ -23,6 +23,8 @@ grant usage on schema marts to analyst;
 -- privilege earlier versions set on new marts is withdrawn.
 alter default privileges for role ytempire_transformer in schema marts
     revoke select on tables from analyst;
+-- The marts analysts do not read live in marts_internal (10_schemas.sql),
+-- where the analyst has no usage: it cannot see them either.
 
 -- The rest of the cluster. PostgreSQL grants CONNECT and TEMPORARY on every
 -- database to PUBLIC, so without this the analyst could connect to

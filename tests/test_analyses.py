@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from collections.abc import Iterator
 from datetime import date, timedelta
 from decimal import Decimal
@@ -42,7 +43,7 @@ import pytest
 from simulation import ids
 from simulation.raw_history import create_raw_indexes, create_raw_tables
 from tests.conftest import own_database
-from ytempire.clients import pg_connect
+from ytempire.clients import pg_connect, pg_conninfo
 from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
@@ -151,7 +152,7 @@ def _land(conn: psycopg.Connection[Any]) -> None:
 
 
 @pytest.fixture(scope="module")
-def analyses_settings() -> Iterator[Settings]:
+def analyses_settings(test_database: str) -> Iterator[Settings]:
     """A database of this module's own, landed and built once."""
     with own_database("analyses") as settings:
         with pg_connect("loader", settings=settings) as conn:
@@ -384,11 +385,87 @@ def test_every_readable_column_carries_its_documented_comment(
             ).fetchall()
         }
     expected = {
-        (name, column): spec["description"].strip()
+        (name, column): _plain(spec["description"])
         for name in PUBLIC_MODELS
         for column, spec in models[name]["columns"].items()
     }
     assert {key: (value or "").strip() for key, value in comments.items()} == expected
+    # the notes for dbt readers stay on the docs site
+    noted = [key for key, spec in expected.items() if "[dbt:" in spec]
+    assert noted == []
+    rate = models["fct_channel_daily_metrics"]["columns"]["engagement_rate_pct"]["description"]
+    assert "[dbt: macro `engagement_rate`.]" in rate
+
+
+def _plain(description: str) -> str:
+    """The analyst's words of a description (macro plain_description): no `[dbt: ...]` notes."""
+    return " ".join(re.sub(r"\s*\[dbt:[^\]]*\]", "", description).split())
+
+
+def _psql(settings: Settings, *commands: str) -> list[list[str]]:
+    """Run psql's own commands as the analyst; each output row split on ``|``."""
+    result = subprocess.run(
+        [
+            "psql",
+            "-X",
+            "-A",
+            "-t",
+            "-v",
+            "ON_ERROR_STOP=1",
+            pg_conninfo("analyst", settings=settings),
+        ]
+        + [arg for command in commands for arg in ("-c", command)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [line.split("|") for line in result.stdout.splitlines() if line]
+
+
+def test_the_analyst_lands_in_the_marts_it_reads(analyses_settings: Settings) -> None:
+    """psql as the analyst: its search_path is marts, and marts lists what it may read."""
+    ((search_path,),) = _psql(analyses_settings, "show search_path")
+    assert search_path == "marts"
+    views = {row[1] for row in _psql(analyses_settings, "\\dm")}
+    assert views == {"mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily"}
+    listed = {
+        row[1]
+        for command in ("\\dt marts.*", "\\dv marts.*", "\\dm marts.*")
+        for row in _psql(analyses_settings, command)
+    }
+    assert listed == PUBLIC_MODELS
+    # unqualified names resolve, and everything listed can be read
+    counts = _psql(analyses_settings, *(f"select count(*) from {name}" for name in sorted(listed)))
+    assert len(counts) == len(PUBLIC_MODELS)
+
+
+def test_the_marts_analysts_do_not_read_live_apart(analyses_settings: Settings) -> None:
+    models = _manifest_models()
+    internal = {
+        name: node["schema"]
+        for name, node in models.items()
+        if node["fqn"][1] == "marts" and node["access"] != "public"
+    }
+    assert internal
+    assert set(internal.values()) == {"marts_internal"}
+    for name in internal:
+        with (
+            pg_connect("analyst", settings=analyses_settings) as conn,
+            pytest.raises(psycopg.errors.InsufficientPrivilege),
+        ):
+            conn.execute(f"select 1 from marts_internal.{name} limit 1")
+
+
+def test_relation_comments_are_plain_words_too(analyses_settings: Settings) -> None:
+    models = _manifest_models()
+    rows = _psql(
+        analyses_settings,
+        "select c.relname, obj_description(c.oid, 'pg_class') from pg_class as c"
+        " join pg_namespace as n on n.oid = c.relnamespace where n.nspname = 'marts'"
+        " and c.relkind in ('r', 'v', 'm')",
+    )
+    comments = {name: comment for name, comment in rows}
+    assert comments == {name: _plain(models[name]["description"]) for name in PUBLIC_MODELS}
 
 
 def test_override_seed_check_fails_on_a_niche_no_channel_has(

@@ -43,7 +43,7 @@ MARTS = (
 
 def _relation_rows(conn: psycopg.Connection[Any], relation: str) -> list[tuple[Any, ...]]:
     """The relation's rows without built_at: when a row was written, not what it says."""
-    cursor = conn.execute(f"select * from marts.{relation}")
+    cursor = conn.execute(f"select * from {relation}")
     names = [column.name for column in cursor.description or []]
     kept = [index for index, name in enumerate(names) if name != "built_at"]
     return sorted((tuple(row[index] for index in kept) for row in cursor), key=repr)
@@ -51,11 +51,12 @@ def _relation_rows(conn: psycopg.Connection[Any], relation: str) -> list[tuple[A
 
 def _marts(dbt_settings: Settings) -> dict[str, list[tuple[Any, ...]]]:
     with pg_connect("transformer", settings=dbt_settings) as conn:
+        conn.execute("set search_path = marts, marts_internal")
         return {name: _relation_rows(conn, name) for name in MARTS}
 
 
 @pytest.fixture(scope="module")
-def dbt_settings() -> Iterator[Settings]:
+def dbt_settings(test_database: str) -> Iterator[Settings]:
     """A database of the scenario's own: the landers' tests fill the session's raw tables."""
     with own_database("dbt") as scenario:
         yield scenario
@@ -275,9 +276,9 @@ def test_analyst_can_read_each_materialized_view(
 @pytest.mark.parametrize(
     "relation",
     [
-        "marts.fct_video_settled_totals",
-        "marts.fct_revenue_estimates",
-        "marts.fct_video_lifecycle",
+        "marts_internal.fct_video_settled_totals",
+        "marts_internal.fct_revenue_estimates",
+        "marts_internal.fct_video_lifecycle",
         "intermediate.int_video_snapshots_differenced",
         "staging.stg_youtube__channel_snapshots",
         "seeds.channel_cpm_overrides",

@@ -90,25 +90,27 @@ windowed as (
 
 final as (
     select
-        windowed.channel_id,
-        channels.channel_title,
-        coalesce(channels.niche, 'unknown') as niche,
-        windowed.as_of_date,
-        windowed.subscribers,
-        coalesce(windowed.subscribers_gained_28d, 0) as subscribers_gained_28d,
-        coalesce(windowed.views_7d, 0) as views_7d,
-        coalesce(windowed.views_28d, 0) as views_28d,
-        coalesce(windowed.views_90d, 0) as views_90d,
-        {{ engagement_rate(
+        windowed.channel_id::text as channel_id,
+        channels.channel_title::text as channel_title,
+        coalesce(channels.niche, 'unknown')::text as niche,
+        windowed.as_of_date::date as as_of_date,
+        windowed.subscribers::bigint as subscribers,
+        coalesce(windowed.subscribers_gained_28d, 0)::bigint as subscribers_gained_28d,
+        coalesce(windowed.views_7d, 0)::bigint as views_7d,
+        coalesce(windowed.views_28d, 0)::bigint as views_28d,
+        coalesce(windowed.views_90d, 0)::bigint as views_90d,
+        ({{ engagement_rate(
             'coalesce(windowed.likes_28d, 0)',
             'coalesce(windowed.comments_28d, 0)',
             'coalesce(windowed.shares_28d, 0)',
             'windowed.tracked_views_28d',
-        ) }} as engagement_rate_28d_pct,
-        coalesce(windowed.revenue_28d_usd, 0) as revenue_28d_usd,
-        coalesce(windowed.generation_cost_28d_usd, 0) as generation_cost_28d_usd,
-        coalesce(windowed.videos_published_28d, 0) as videos_published_28d,
-        rank() over (order by coalesce(windowed.views_28d, 0) desc) as views_28d_rank
+        ) }})::numeric(12, 2) as engagement_rate_28d_pct,
+        coalesce(windowed.revenue_28d_usd, 0)::numeric(18, 2) as revenue_28d_usd,
+        coalesce(windowed.generation_cost_28d_usd, 0)::numeric(18, 4)
+            as generation_cost_28d_usd,
+        coalesce(windowed.videos_published_28d, 0)::bigint as videos_published_28d,
+        rank() over (order by coalesce(windowed.views_28d, 0) desc)::bigint
+            as views_28d_rank
     from windowed
     left join channels on windowed.channel_id = channels.channel_id
 )

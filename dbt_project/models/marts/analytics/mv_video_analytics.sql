@@ -122,29 +122,30 @@ totals as (
 
 final as (
     select
-        videos.video_id,
-        videos.channel_id,
-        videos.video_title,
-        videos.published_date,
-        videos.duration_seconds,
-        videos.niche,
-        videos.quality_score,
-        videos.generation_cost_usd,
-        coalesce(totals.views_lifetime, 0) as views_lifetime,
-        coalesce(totals.views_7d, 0) as views_7d,
-        {{ engagement_rate(
+        videos.video_id::text as video_id,
+        videos.channel_id::text as channel_id,
+        videos.video_title::text as video_title,
+        videos.published_date::date as published_date,
+        videos.duration_seconds::integer as duration_seconds,
+        videos.niche::text as niche,
+        videos.quality_score::numeric(5, 2) as quality_score,
+        videos.generation_cost_usd::numeric(6, 4) as generation_cost_usd,
+        coalesce(totals.views_lifetime, 0)::bigint as views_lifetime,
+        coalesce(totals.views_7d, 0)::bigint as views_7d,
+        ({{ engagement_rate(
             'coalesce(totals.likes_lifetime, 0)',
             'coalesce(totals.comments_lifetime, 0)',
             'coalesce(totals.shares_lifetime, 0)',
             'coalesce(totals.views_lifetime, 0)',
-        ) }} as engagement_rate_lifetime_pct,
-        coalesce(totals.revenue_lifetime_usd, 0) as revenue_lifetime_usd,
-        coalesce(totals.revenue_7d_usd, 0) as revenue_7d_usd,
+        ) }})::numeric(12, 2) as engagement_rate_lifetime_pct,
+        coalesce(totals.revenue_lifetime_usd, 0)::numeric(18, 2)
+            as revenue_lifetime_usd,
+        coalesce(totals.revenue_7d_usd, 0)::numeric(18, 2) as revenue_7d_usd,
         round(
             coalesce(totals.revenue_lifetime_usd, 0)
             / nullif(videos.generation_cost_usd, 0),
             4
-        ) as revenue_per_generation_usd
+        )::numeric(18, 4) as revenue_per_generation_usd
     from videos
     left join totals on videos.video_id = totals.video_id
 )

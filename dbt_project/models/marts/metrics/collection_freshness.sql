@@ -26,6 +26,7 @@ summary as (
 
 final as (
     select
+        now() as as_of_at,
         newest_metric_date,
         newest_collected_at,
         round(
