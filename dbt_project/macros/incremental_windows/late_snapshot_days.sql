@@ -15,6 +15,13 @@
             and landed.{{ date_column }} < {{ window_start }}
     {%- endset -%}
     {%- set late_dates = query_value(landed_late, 'date[]') -%}
+    {#- Literal bounds, so the reads below reach the date index (or none at all). -#}
+    {%- set first_late = query_value(
+        'select min(late_day) from unnest(' ~ late_dates ~ ') as late_day', 'date'
+    ) -%}
+    {%- set last_late = query_value(
+        'select max(late_day) from unnest(' ~ late_dates ~ ') as late_day', 'date'
+    ) -%}
     {#-
         Each late snapshot's own day, and the days of the same entity's next
         snapshots within max_gap_days that are differenced against it: up to
@@ -43,9 +50,8 @@
                 ) as is_known
             from {{ snapshots }} as later
             where
-                later.{{ date_column }} > (select min(late_day) from unnest({{ late_dates }}) as late_day)
-                and later.{{ date_column }}
-                <= (select max(late_day) from unnest({{ late_dates }}) as late_day) + {{ span }}
+                later.{{ date_column }} > {{ first_late }}
+                and later.{{ date_column }} <= {{ last_late }} + {{ span }}
         ),
 
         differenced_against as (
