@@ -27,7 +27,7 @@ from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
 # The schemas dbt builds (dbt_project.yml): models, seeds and the snapshot.
-PROJECT_SCHEMAS = ("staging", "intermediate", "marts", "seeds", "snapshots")
+PROJECT_SCHEMAS = ("staging", "intermediate", "marts", "marts_internal", "seeds", "snapshots")
 TRANSIENT = "__dbt_"
 _RETIRED = re.compile(r"__dbt_retired_[0-9a-f]+\b")
 # A pause between polls so the watcher leaves the two cores to the command it
