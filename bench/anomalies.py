@@ -36,7 +36,7 @@ import numpy as np
 from benchlib import Figures, add_smoke_flag
 
 from monitoring.detector import REFERENCE, DetectorConfig, plain_zscore, seasonal_zscore
-from monitoring.series import SCALE
+from monitoring.series import COUNTS, SCALE
 from simulation.anomalies import KINDS, METRICS, simulate_series
 
 RECOVERY_DAYS = 7
@@ -64,6 +64,7 @@ def _z_scores(network, config, detector: str) -> dict[tuple[str, str], np.ndarra
                     values[day],
                     int(weekdays[day]),
                     scale=SCALE.get(metric, "linear"),
+                    counts=COUNTS.get(metric),
                     config=config,
                 )
             if verdict is not None:

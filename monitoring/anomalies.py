@@ -114,6 +114,7 @@ def score_series(
         float(values[-1]),
         days[-1].weekday(),
         scale=series.SCALE.get(metric, "linear"),
+        counts=series.COUNTS.get(metric),
         config=config,
     )
     patterns = {

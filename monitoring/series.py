@@ -45,6 +45,17 @@ SCALE = {
     "dead_letter_share": "linear",
 }
 
+# The counts among them, and their counting noise (detector.count_zscore): a
+# low-count series must change more than counting can before it is anomalous.
+# Net subscribers (gained minus lost) are a difference of two counts.
+COUNTS = {
+    "views_daily": "poisson",
+    "rows_landed": "poisson",
+    "source_rows_landed": "poisson",
+    "quota_units_used": "poisson",
+    "subscribers_daily": "skellam",
+}
+
 # name -> (relations it needs, query returning (metric, entity, day, value) for
 # days between %(first)s and %(last)s).
 _FACT = "marts.fct_channel_daily_metrics"

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
 import numpy as np
 import pytest
 
+from monitoring.anomalies import score_series
 from monitoring.detector import (
     DetectorConfig,
     jump_check,
@@ -100,3 +102,75 @@ def test_reference_pattern_checks():
     assert not jump_check(calm[:5], 40.0)  # fewer than 10 values: no verdict
     assert trend_reversal(np.array([1.0, 2, 3, 4, 5, 6, 5, 4, 3, 2, 1, 0]))
     assert not trend_reversal(np.arange(12, dtype=float))
+
+
+# --- low counts (issue 27: 1 view after 60 days of zero scored z 13.9, high) ---------------
+
+QUIET_DAYS = 60
+
+
+def _after_a_quiet_spell(value: float) -> list[tuple[date, float]]:
+    """60 days of zero, then ``value``: the points ``score_series`` reads, oldest first."""
+    return [(START + timedelta(d), 0.0) for d in range(QUIET_DAYS)] + [
+        (START + timedelta(QUIET_DAYS), value)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("metric", "value"),
+    [
+        ("views_daily", 1.0),
+        ("views_daily", 3.0),
+        ("rows_landed", 3.0),
+        ("quota_units_used", 3.0),
+        ("subscribers_daily", 1.0),
+        ("subscribers_daily", 3.0),
+        ("subscribers_daily", -3.0),
+    ],
+)
+def test_a_few_counts_after_a_quiet_spell_are_counting_noise(metric: str, value: float):
+    verdict, _ = score_series(metric, _after_a_quiet_spell(value), DetectorConfig())
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.severity) == (False, None), verdict
+    assert verdict.low <= value <= verdict.high
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "direction"),
+    [
+        ("views_daily", 500.0, "up"),
+        ("rows_landed", 200.0, "up"),
+        ("subscribers_daily", 200.0, "up"),
+        ("subscribers_daily", -200.0, "down"),
+    ],
+)
+def test_a_real_jump_after_a_quiet_spell_is_still_high(metric: str, value: float, direction: str):
+    verdict, _ = score_series(metric, _after_a_quiet_spell(value), DetectorConfig())
+    assert verdict is not None
+    assert (verdict.is_anomaly, verdict.severity, verdict.direction) == (True, "high", direction)
+    assert verdict.high < abs(value)
+
+
+def test_the_counting_floor_is_the_smallest_change_a_quiet_series_can_flag():
+    """After zeros the expected range's top is the Poisson count at the threshold's tail."""
+    config = DetectorConfig()
+    top = score_series("views_daily", _after_a_quiet_spell(0.0), config)[0]
+    assert top is not None
+    first_flagged = math.floor(top.high) + 1
+    below = score_series("views_daily", _after_a_quiet_spell(first_flagged - 1), config)[0]
+    above = score_series("views_daily", _after_a_quiet_spell(first_flagged), config)[0]
+    assert below is not None
+    assert above is not None
+    assert (below.is_anomaly, above.is_anomaly) == (False, True)
+    assert 5 < first_flagged < 30  # a handful of views is noise, a few dozen is not
+
+
+def test_counting_noise_does_not_soften_a_busy_series():
+    """At a thousand views a day Poisson noise is ~3 %: the seasonal spread decides alone."""
+    values = _weekly(70)
+    day = int(_weekdays(70)[69])
+    plain = seasonal_zscore(values[:69], _weekdays(69), values[69] * 5, day, scale="log")
+    counted = seasonal_zscore(
+        values[:69], _weekdays(69), values[69] * 5, day, scale="log", counts="poisson"
+    )
+    assert plain == counted
