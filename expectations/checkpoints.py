@@ -4,7 +4,10 @@ Two checkpoints, each a list of (suite, asset) validations:
 
 - ``raw`` runs before dbt, on the landings of the run day and the
   operational tables (``validation_raw`` stage);
-- ``marts`` runs after dbt, on the public marts (``validation_marts`` stage).
+- ``marts`` runs after dbt, on the public marts (``validation_marts`` stage):
+  their whole tables, and the run day's rows at every day grain
+  (:data:`RUN_DAY_GRAINS`), so a build that wrote nothing for the day fails
+  even when every older row is good.
 
 :func:`validate` builds an ephemeral GX context whose one data source is the
 warehouse (a PostgreSQL data source, connection from :mod:`ytempire.settings`,
@@ -106,6 +109,31 @@ cross join (
 ) as dead"""
 
 
+# The public marts with a day grain (``metric_date``): relation -> grain. The
+# run day must have at least one row in each after dbt has built it.
+RUN_DAY_GRAINS: dict[str, str] = {
+    "marts.fct_channel_daily_metrics": "channel-day",
+    "marts.mv_channel_revenue_daily": "channel-day",
+    "marts.fct_video_daily_metrics": "video-day",
+    "marts.fct_collection_status": "day",
+    "marts.fct_ingestion_daily": "day",
+}
+# Day-grain marts a good day may leave without rows (model name: not read), and why.
+SPARSE_DAY_MARTS: dict[str, str] = {
+    "fct_dead_letters_daily": "a row per dead-lettered topic and reason: none on a clean day",
+}
+
+
+def _run_day_query(run_date: date, relations: Mapping[str, str]) -> str:
+    """One row per :data:`RUN_DAY_GRAINS` mart: its rows of the run day (``day_rows``)."""
+    day = f"date '{run_date.isoformat()}'"
+    return "\nunion all\n".join(
+        f"select '{relation}'::text as relation, '{grain}'::text as grain, count(*) as day_rows"
+        f" from {relations.get(relation, relation)} where metric_date = {day}"
+        for relation, grain in RUN_DAY_GRAINS.items()
+    )
+
+
 VALIDATIONS: dict[str, tuple[Validation, ...]] = {
     "raw": (
         Validation(
@@ -136,6 +164,7 @@ VALIDATIONS: dict[str, tuple[Validation, ...]] = {
             "marts.fct_channel_daily_metrics",
         ),
         Validation("marts_dim_videos", "marts.dim_videos", ("video_id",), "marts.dim_videos"),
+        Validation("marts_run_day", "marts_run_day", ("relation",), query=_run_day_query),
     ),
 }
 

@@ -18,7 +18,9 @@ Suites and what they check (the asset each runs on is bound in
   its row count against the median of the seven days before, the days the
   newest landing lags behind, and the dead-letter share of the events;
 - ``marts_channel_daily`` / ``marts_dim_videos``: the public marts' keys,
-  formats and ranges after dbt.
+  formats and ranges after dbt;
+- ``marts_run_day``: one row per day-grain public mart with its rows of the
+  run day, each at least one (a whole-table rule cannot see a missing day).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
 
-SUITES_VERSION = "2026.11.1"
+SUITES_VERSION = "2026.12.1"
 
 YOUTUBE_VIDEO_ID = r"^[A-Za-z0-9_-]{11}$"
 YOUTUBE_CHANNEL_ID = r"^UC[A-Za-z0-9_-]{22}$"
@@ -198,6 +200,17 @@ def marts_dim_videos() -> ExpectationSuite:
     )
 
 
+def marts_run_day() -> ExpectationSuite:
+    """The run day's rows of each day-grain public mart (channel-day, video-day, day)."""
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        "marts_run_day",
+        [gxe.ExpectColumnValuesToBeBetween(column="day_rows", min_value=1)],
+        "The run day has rows at every grain: a build that wrote no day fails.",
+    )
+
+
 SUITES: dict[str, Callable[[], ExpectationSuite]] = {
     "video_data_quality": video_data_quality,
     "channel_data_quality": channel_data_quality,
@@ -206,4 +219,5 @@ SUITES: dict[str, Callable[[], ExpectationSuite]] = {
     "raw_events_landing": raw_events_landing,
     "marts_channel_daily": marts_channel_daily,
     "marts_dim_videos": marts_dim_videos,
+    "marts_run_day": marts_run_day,
 }

@@ -138,6 +138,24 @@ def test_the_dag_exposure_lists_what_the_dag_reads(project: dict[str, Any]) -> N
     assert _exposure(project, "daily_warehouse_dag") == read
 
 
+def test_the_marts_gate_reads_the_run_day_of_every_day_grain_mart(
+    project: dict[str, Any],
+) -> None:
+    """A public mart with a ``metric_date`` is checked for the run day's rows, or says why not."""
+    from expectations.checkpoints import RUN_DAY_GRAINS, SPARSE_DAY_MARTS
+
+    day_grain = {
+        name: f"{node['schema']}.{node['alias']}"
+        for name, node in _models(project).items()
+        if node["access"] == "public" and "metric_date" in node["columns"]
+    }
+    assert set(SPARSE_DAY_MARTS) < set(day_grain)
+    assert set(RUN_DAY_GRAINS) == {
+        relation for name, relation in day_grain.items() if name not in SPARSE_DAY_MARTS
+    }
+    assert set(RUN_DAY_GRAINS.values()) == {"channel-day", "video-day", "day"}
+
+
 def _plain(description: str) -> str:
     """The analyst's text (macro plain_description): the `[dbt: ...]` notes removed."""
     return " ".join(re.sub(r"\s*\[dbt:[^\]]*\]", "", description).split())

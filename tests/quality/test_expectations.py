@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from expectations.checkpoints import ValidationFailed, validate
+from expectations.checkpoints import RUN_DAY_GRAINS, ValidationFailed, validate
 from simulation.raw_history import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
@@ -79,6 +79,7 @@ def test_a_good_batch_passes_every_suite(gx_settings, new_topic, read_topic, red
         "raw:channel_data_quality",
         "marts:marts_channel_daily",
         "marts:marts_dim_videos",
+        "marts:marts_run_day",
     }
     assert all(json.loads(v)["failed"] == 0 for v in summary.values())
     with pg_connect("loader", settings=gx_settings) as conn:
@@ -90,6 +91,31 @@ def test_a_good_batch_passes_every_suite(gx_settings, new_topic, read_topic, red
     assert stages == [("validation_marts", "success"), ("validation_raw", "success")]
     assert run.docs_index is not None
     assert run.docs_index.exists()
+
+
+@pytest.mark.slow
+def test_a_run_day_without_rows_fails_the_marts_gate_at_every_grain(
+    gx_settings, new_topic, read_topic, redis_prefix
+):
+    """The day after the last landing: every table holds rows, none of them the run day's."""
+    topic = new_topic("alerts")
+    with pytest.raises(ValidationFailed) as failure:
+        validate(
+            "marts",
+            RUN_DATE + timedelta(days=1),
+            settings=gx_settings,
+            alerts_topic=topic,
+            redis_prefix=redis_prefix,
+        )
+    [missing] = failure.value.run.failed  # the whole-table rules still pass
+    assert (missing.suite_name, missing.expectation_type, missing.column) == (
+        "marts_run_day",
+        "expect_column_values_to_be_between",
+        "day_rows",
+    )
+    assert {row["relation"] for row in missing.unexpected_rows} == set(RUN_DAY_GRAINS)
+    [alert] = read_topic(topic)
+    assert {row["relation"] for row in alert["unexpected_rows"]} == set(RUN_DAY_GRAINS)
 
 
 # --- crafted bad rows ---------------------------------------------------------------------
@@ -298,6 +324,19 @@ def crafted(gx_settings) -> dict[str, Any]:
                 None,
                 "channel_id",
                 good["channel_id"],
+            )
+        )
+        # marts_run_day: the video-day grain lost the run day, the other grains have it.
+        video_daily = _copy(conn, "marts.fct_video_daily_metrics")
+        conn.execute(f"delete from {video_daily} where metric_date = %s", (RUN_DATE,))
+        plan["relations"]["marts.fct_video_daily_metrics"] = video_daily
+        plan["cases"].append(
+            (
+                "marts_run_day",
+                "expect_column_values_to_be_between",
+                "day_rows",
+                "relation",
+                "marts.fct_video_daily_metrics",
             )
         )
         conn.execute(f"grant usage on schema {CRAFTED} to ytempire_transformer")
