@@ -18,8 +18,9 @@ Two scorers share one interface, ``score(history, value, weekday) -> Verdict``:
   (1968) for the slope; Leys et al. (2013) for MAD-based outlier scores;
   Elementary's dbt anomaly tests for the training-period and day-of-week ideas.
 
-  Counts are also held to their counting noise (``counts``), so a low-count
-  series needs a change larger than counting can make before it is anomalous:
+  Counts of random arrivals (views, subscribers: ``monitoring.series.COUNTS``)
+  are also held to their counting noise (``counts``), so a low-count series
+  needs a change larger than counting can make before it is anomalous:
   after 60 days of zero views the floored spread alone scores 1 view z 13.9
   and 3 views z 27.7, yet one view a day is nothing. The value's tail
   probability under a Poisson count at the expected level (a Skellam

@@ -45,14 +45,14 @@ SCALE = {
     "dead_letter_share": "linear",
 }
 
-# The counts among them, and their counting noise (detector.count_zscore): a
-# low-count series must change more than counting can before it is anomalous.
-# Net subscribers (gained minus lost) are a difference of two counts.
+# The audience's counts and their counting noise (detector.count_zscore): views
+# and subscribers arrive at random, so a low-count series must change more than
+# counting can before it is anomalous (net subscribers, gained minus lost, are
+# a difference of two counts). The counts the pipeline makes (rows landed,
+# quota units) are not drawn at random: one row fewer is a real change, so the
+# seasonal score alone decides them (a half landing of 20 rows must flag).
 COUNTS = {
     "views_daily": "poisson",
-    "rows_landed": "poisson",
-    "source_rows_landed": "poisson",
-    "quota_units_used": "poisson",
     "subscribers_daily": "skellam",
 }
 
