@@ -46,6 +46,7 @@ the two halves of the window), applied to the newest value.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -190,6 +191,40 @@ def count_zscore(
     return max(0.0, float(stats.norm.isf(math.exp(log_tail))))
 
 
+def count_range(
+    expected: float, *, counts: str, threshold: float, min_expected_count: float = 1.0
+) -> tuple[float, float]:
+    """The counts counting noise alone allows at ``threshold``: (lowest, highest), integers.
+
+    The lowest ``k`` with P(X <= k) >= tail and the lowest with P(X > k) <=
+    tail, where tail is the normal tail beyond ``threshold``: scipy's ``ppf``
+    and ``isf``, found by integer bisection on ``cdf``/``sf`` (the generic
+    discrete ``ppf`` scipy uses for the Skellam distribution fails to converge
+    for some rates). Distributions as in :func:`count_zscore`.
+    """
+    distribution = _count_distribution(expected, counts, min_expected_count)
+    tail = float(stats.norm.sf(threshold))
+    centre = math.floor(float(distribution.mean()))
+    step = max(1, math.ceil(float(distribution.std())))
+
+    def lowest(holds: Callable[[int], bool]) -> int:
+        """The lowest integer where the monotone ``holds`` turns true."""
+        below, above, width = centre, centre, step
+        while holds(below):
+            below, width = below - width, width * 2
+        while not holds(above):
+            above, width = above + width, width * 2
+        while above - below > 1:
+            middle = (below + above) // 2
+            below, above = (below, middle) if holds(middle) else (middle, above)
+        return above
+
+    return (
+        float(lowest(lambda k: float(distribution.cdf(k)) >= tail)),
+        float(lowest(lambda k: float(distribution.sf(k)) <= tail)),
+    )
+
+
 def seasonal_zscore(
     history: np.ndarray,
     weekdays: np.ndarray,
@@ -245,10 +280,13 @@ def seasonal_zscore(
             min_expected_count=config.min_expected_count,
         )
         z = math.copysign(min(abs(z), counted), z)
-        noise = _count_distribution(expected_value, counts, config.min_expected_count)
-        tail = float(stats.norm.sf(config.threshold))
-        low = min(low, float(noise.ppf(tail)))
-        high = max(high, float(noise.isf(tail)))
+        count_low, count_high = count_range(
+            expected_value,
+            counts=counts,
+            threshold=config.threshold,
+            min_expected_count=config.min_expected_count,
+        )
+        low, high = min(low, count_low), max(high, count_high)
     severity = _severity(z, config.threshold)
     method = ("robust_" if config.robust else "") + (
         "seasonal_zscore" if config.seasonality else "zscore"

@@ -11,6 +11,7 @@ import pytest
 from monitoring.anomalies import score_series
 from monitoring.detector import (
     DetectorConfig,
+    count_range,
     jump_check,
     plain_zscore,
     seasonal_zscore,
@@ -182,3 +183,19 @@ def test_counting_noise_does_not_soften_a_busy_series():
         values[:69], _weekdays(69), values[69] * 5, day, scale="log", counts="poisson"
     )
     assert plain == counted
+
+
+@pytest.mark.parametrize("counts", ["poisson", "skellam"])
+def test_the_counting_range_is_scipys_quantiles_at_every_level(counts: str):
+    """Bisection on cdf/sf: scipy's own Skellam ppf stopped the bench ("endless loop")."""
+    from scipy import stats
+
+    tail = float(stats.norm.sf(6.0))
+    for expected in [-3000.0, -41.7, -1.0, 0.0, 0.4, 1.0, 3.3, 17.0, 250.5, 4000.0, 1e5]:
+        low, high = count_range(expected, counts=counts, threshold=6.0)
+        if counts == "poisson":
+            noise = stats.poisson(max(expected, 1.0))
+        else:
+            noise = stats.skellam(max(expected, 0.0) + 1.0, max(-expected, 0.0) + 1.0)
+        assert noise.cdf(low) >= tail > noise.cdf(low - 1), (expected, low)
+        assert noise.sf(high) <= tail < noise.sf(high - 1), (expected, high)
