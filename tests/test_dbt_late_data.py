@@ -161,3 +161,31 @@ def test_a_fact_that_loses_a_day_fails_its_conservation_test(
             run_dbt("test", "--select", f"{fact},test_name:counters_conserved")
     finally:
         run_dbt("build", "--select", f"{fact}+", "--full-refresh")
+
+
+@pytest.mark.parametrize(
+    "model", ["int_channel_snapshots_differenced", "int_video_snapshots_differenced"]
+)
+def test_a_late_snapshot_left_out_fails_its_guard_and_the_documented_command_heals_it(
+    built: dict[str, Any], scenario: Settings, model: str
+) -> None:
+    """The guard can be false: the late load's rows gone from the model fail
+    every_landed_snapshot_built, and the command the docs name (late_snapshots)
+    rebuilds them."""
+    relation = built["models"][model]
+    with pg_connect("transformer", settings=scenario) as conn:
+        gone = conn.execute(
+            f"delete from {relation} where channel_id = %s and collection_date = %s",
+            (CHANNEL, SPEC.day_date(LATE_DAY)),
+        ).rowcount
+        conn.execute(f"update {relation} set built_at = now()")  # as if the newest build left it
+        conn.commit()
+    assert gone > 0
+    guard = ("test", "--select", f"{model},test_name:every_landed_snapshot_built")
+    try:
+        with pytest.raises(YTEmpireError, match="failed"):
+            run_dbt(*guard)
+    finally:
+        run_dbt("build", "--select", f"{model}+", "--full-refresh")
+    run_dbt(*guard)
+    assert relations_rows(scenario, {model: relation}) == {model: built["incremental"][model]}
