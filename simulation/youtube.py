@@ -91,29 +91,46 @@ _ERRORS: dict[tuple[int, str], tuple[str, str, str | None]] = {
         None,
     ),
 }
-MALFORMED = "malformedItem"  # a Fault reason with status 200: the answer's first item is broken
+# Fault reasons with status 200: the answer is served, with one flaw
+MALFORMED = "malformedItem"  # its first item is broken
+MISSING_FIELD = "missingField"  # its first item lacks ``Fault.field`` (a dotted path)
+REPEAT_PAGING = "repeatPageToken"  # nextPageToken is the token it was asked with
+ENDLESS_PAGES = "endlessPages"  # always a fresh nextPageToken; past the end, pages start over
+ERROR_INFO_TYPE = "type.googleapis.com/google.rpc.ErrorInfo"
 _DEFAULT_REASON = {403: "rateLimitExceeded", 429: "rateLimitExceeded", 500: "backendError"}
 
 
-def error_body(status: int, reason: str, message: str | None = None) -> dict[str, Any]:
-    """Google's JSON error body for an HTTP status and an ``errors[].reason``."""
+def error_body(
+    status: int,
+    reason: str,
+    message: str | None = None,
+    *,
+    error_info: dict[str, Any] | None = None,
+    errors: bool = True,
+) -> dict[str, Any]:
+    """Google's JSON error body for an HTTP status and an ``errors[].reason``.
+
+    ``error_info`` adds a ``google.rpc.ErrorInfo`` (``reason``, ``domain``,
+    ``metadata``) to ``details[]``, the AIP-193 form; ``errors=False`` leaves
+    the v3 ``errors[]`` list out.
+    """
     domain, default_message, grpc_status = _ERRORS.get(
         (status, reason), ("global", "Backend Error", None)
     )
     text = message or default_message
-    error: dict[str, Any] = {
-        "code": status,
-        "message": text,
-        "errors": [{"message": text, "domain": domain, "reason": reason}],
-    }
+    error: dict[str, Any] = {"code": status, "message": text}
+    if errors:
+        error["errors"] = [{"message": text, "domain": domain, "reason": reason}]
     if grpc_status:
         error["status"] = grpc_status
+    if error_info is not None:
+        error["details"] = [{"@type": ERROR_INFO_TYPE, **error_info}]
     return {"error": error}
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, reason: str, message: str | None = None):
-        self.status, self.body = status, error_body(status, reason, message)
+    def __init__(self, status: int, reason: str, message: str | None = None, **body: Any):
+        self.status, self.body = status, error_body(status, reason, message, **body)
         super().__init__(f"{status} {reason}")
 
 
@@ -122,9 +139,15 @@ class Fault:
     """Answer the next ``times`` matching calls with an error, after skipping ``after``.
 
     ``target`` (a channel, playlist or video id) limits the fault to the calls
-    that name it in ``id`` or ``playlistId``. Status 200 with reason
-    :data:`MALFORMED` answers normally but breaks the first item (no
-    ``snippet``, an unparseable ``contentDetails``), as a corrupt page would.
+    that name it in ``id`` or ``playlistId``. ``error_info`` adds an AIP-193
+    ``ErrorInfo`` to the error body's ``details[]`` (``errors=False``: without
+    ``errors[]``). Status 200 answers with one flaw, by reason:
+    :data:`MALFORMED` breaks the first item (no ``snippet``, an unparseable
+    ``contentDetails``), as a corrupt page would; :data:`MISSING_FIELD` removes
+    ``field`` (dotted paths, comma-separated) from the first item; :data:`REPEAT_PAGING`
+    hands back the page token it was asked with as ``nextPageToken``;
+    :data:`ENDLESS_PAGES` always gives a fresh ``nextPageToken``, its pages
+    starting over past the end.
     """
 
     status: int
@@ -133,6 +156,9 @@ class Fault:
     times: int = 1
     after: int = 0
     target: str = ""
+    error_info: dict[str, Any] | None = None
+    errors: bool = True
+    field: str = ""
 
     def matches(self, method: str, params: dict[str, str]) -> bool:
         if self.method not in ("*", method):
@@ -228,11 +254,15 @@ class YouTubeSimulator:
             fault = self._take_fault(method, params)
             self.ledger.charge(self.day, method)  # errors cost quota too, as at Google
             if fault is not None and fault.status != 200:
-                raise ApiError(fault.status, fault.reason)
+                raise ApiError(
+                    fault.status, fault.reason, error_info=fault.error_info, errors=fault.errors
+                )
             as_of = day_end(self.day)
+            if fault is not None and fault.reason == ENDLESS_PAGES:
+                params = {**params, "_endless": "1"}
             body = _RESPONDERS[method](self, params, as_of)
-            if fault is not None and body.get("items"):
-                body["items"][0] = _malformed(body["items"][0])
+            if fault is not None:
+                _flaw(body, fault, params)
             return body
 
     def _take_fault(self, method: str, params: dict[str, str]) -> Fault | None:
@@ -281,6 +311,23 @@ class YouTubeSimulator:
 
 
 # --- responses -----------------------------------------------------------------------------
+
+
+def _flaw(body: dict[str, Any], fault: Fault, params: dict[str, str]) -> None:
+    """Give a served answer the flaw a status-200 ``fault`` names."""
+    items = body.get("items")
+    if fault.reason == REPEAT_PAGING:
+        if params.get("pageToken"):
+            body["nextPageToken"] = params["pageToken"]
+    elif fault.reason == MISSING_FIELD and items:
+        for path in fault.field.split(","):
+            *parents, last = path.strip().split(".")
+            node = items[0]
+            for key in parents:
+                node = node.get(key, {})
+            node.pop(last, None)
+    elif fault.reason == MALFORMED and items:
+        items[0] = _malformed(items[0])
 
 
 def _malformed(item: dict[str, Any]) -> dict[str, Any]:
@@ -425,7 +472,8 @@ def _playlist_items(sim: YouTubeSimulator, params: dict[str, str], as_of: dateti
     if channel is None or not uploads:
         raise ApiError(404, "playlistNotFound")
     per_page, offset = _max_results(params), _offset(params)
-    page = uploads[offset : offset + per_page]
+    endless = "_endless" in params
+    page = uploads[offset % len(uploads) :][:per_page] if endless else uploads[offset:][:per_page]
     items = []
     for position, n in enumerate(page, start=offset):
         video = sim.network.video(channel.index, n)
@@ -460,7 +508,7 @@ def _playlist_items(sim: YouTubeSimulator, params: dict[str, str], as_of: dateti
         item["etag"] = _etag(item)
         items.append(item)
     extra = {}
-    if offset + per_page < len(uploads):
+    if offset + per_page < len(uploads) or endless:
         extra["nextPageToken"] = _page_token(offset + per_page)
     if offset > 0:
         extra["prevPageToken"] = _page_token(max(0, offset - per_page))

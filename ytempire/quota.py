@@ -7,6 +7,13 @@ units *before* it sends a request: one Lua script adds the cost to the day's
 counter only if the total stays within the budget, so concurrent collectors
 can never spend more than the budget together (no check-then-increment race).
 
+A reservation may also name a :class:`ChannelShare`: the units one channel's
+own calls may spend on the day. The same script then refuses a call that
+would take that channel past its share (:class:`ChannelShareExhausted`), so
+one misbehaving channel cannot spend the network's budget, however many runs
+or collectors ask for it that day. What a share is, the collector decides
+(:mod:`ingestion.youtube.collector`).
+
 If Redis cannot be reached the budget fails closed: :meth:`QuotaBudget.reserve`
 raises :class:`~ytempire.errors.ServiceUnavailable` and no call is made.
 """
@@ -34,12 +41,22 @@ QUOTA_COSTS: dict[str, int] = {
 # Counters outlive their day by a day, so yesterday's figure stays readable.
 _KEY_TTL_S = 2 * 86400
 
-# KEYS[1] day counter; ARGV: cost, budget, ttl. Returns the new total, or -1 if over budget.
+# KEYS[1] day counter, KEYS[2] (optional) one channel's day counter; ARGV: cost, budget,
+# ttl, the channel's share. Returns the new total, -1 if over the budget, -2 if over the
+# channel's share; nothing is counted unless both fit.
 _RESERVE_LUA = """
 local used = tonumber(redis.call('GET', KEYS[1]) or '0')
 local cost = tonumber(ARGV[1])
 if used + cost > tonumber(ARGV[2]) then
   return -1
+end
+if #KEYS > 1 then
+  local spent = tonumber(redis.call('GET', KEYS[2]) or '0')
+  if spent + cost > tonumber(ARGV[4]) then
+    return -2
+  end
+  redis.call('INCRBY', KEYS[2], cost)
+  redis.call('EXPIRE', KEYS[2], tonumber(ARGV[3]))
 end
 used = redis.call('INCRBY', KEYS[1], cost)
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[3]))
@@ -74,6 +91,27 @@ class QuotaBudgetExhausted(YTEmpireError):
         )
 
 
+@dataclass(frozen=True)
+class ChannelShare:
+    """The most units the calls made for one channel may spend in a quota day."""
+
+    channel_id: str
+    units: int
+
+
+class ChannelShareExhausted(YTEmpireError):
+    """One channel's calls have spent its share of the day's budget (the others go on)."""
+
+    def __init__(self, day: date, method: str, share: ChannelShare, spent: int):
+        self.day, self.method, self.share, self.spent = day, method, share, spent
+        super().__init__(
+            f"channel {share.channel_id} has spent its share of the {day} budget ({spent} of "
+            f"{share.units} units; {method} costs {cost_of(method)}): its listing stops here "
+            "and the other channels keep theirs. Next: see why it needs so many pages; the "
+            "share comes back with the next quota day."
+        )
+
+
 @dataclass
 class QuotaBudget:
     """The day's budget in Redis, keyed ``<prefix>youtube:quota:<YYYY-MM-DD>``."""
@@ -89,18 +127,50 @@ class QuotaBudget:
     def key(self, day: date) -> str:
         return f"{self.prefix}youtube:quota:{day.isoformat()}"
 
-    def reserve(self, method: str, day: date) -> int:
-        """Reserve the cost of one ``method`` call on ``day``; return the day's new total."""
+    def channel_key(self, day: date, channel_id: str) -> str:
+        return f"{self.key(day)}:channel:{channel_id}"
+
+    def reserve(self, method: str, day: date, share: ChannelShare | None = None) -> int:
+        """Reserve the cost of one ``method`` call on ``day``; return the day's new total.
+
+        Raises :class:`QuotaBudgetExhausted` past the day's budget and, when the
+        call is made for one channel (``share``), :class:`ChannelShareExhausted`
+        past that channel's share; a refused call is counted nowhere.
+        """
         cost = cost_of(method)
+        keys, args = [self.key(day)], [cost, self.daily_limit, _KEY_TTL_S]
+        if share is not None:
+            keys.append(self.channel_key(day, share.channel_id))
+            args.append(share.units)
         try:
-            total = int(
-                self._reserve(keys=[self.key(day)], args=[cost, self.daily_limit, _KEY_TTL_S])
-            )
+            total = int(self._reserve(keys=keys, args=args))
         except redis.RedisError as exc:
             raise self._down(exc) from exc
-        if total < 0:
+        if total == -1:
             raise QuotaBudgetExhausted(day, method, self.used(day), self.daily_limit)
+        if total == -2 and share is not None:
+            raise ChannelShareExhausted(day, method, share, self.spent_by(share.channel_id, day))
         return total
+
+    def day_share(self, day: date, units: int) -> int:
+        """The channel share of ``day``: ``units`` if none is set yet, else the one set.
+
+        The first run of a quota day fixes it, so a later run of that day that
+        names fewer channels does not hand each a bigger part of the budget.
+        """
+        key = f"{self.key(day)}:share"
+        try:
+            self.client.set(key, units, nx=True, ex=_KEY_TTL_S)
+            return int(self.client.get(key) or units)
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+
+    def spent_by(self, channel_id: str, day: date) -> int:
+        """Units reserved on ``day`` for calls made for ``channel_id``."""
+        try:
+            return int(self.client.get(self.channel_key(day, channel_id)) or 0)
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
 
     def used(self, day: date) -> int:
         try:

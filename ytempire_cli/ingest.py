@@ -42,9 +42,14 @@ def youtube(day: object, pipelines_dir: Path | None) -> None:
     click.echo(
         f"youtube {report.collection_date}: {report.status}; {report.units_used} quota units, "
         f"{report.channels_collected} channel and {report.videos_collected} video snapshots"
+        + (
+            f"; {report.items_rejected} malformed item(s) set aside in raw_youtube.rejected_items"
+            if report.items_rejected
+            else ""
+        )
     )
     for channel_id, issue in sorted(report.channel_issues.items()):
-        click.echo(f"  {issue.status:<10} {channel_id}: {issue.reason}", err=True)
+        click.echo(f"  {issue.status:<14} {channel_id}: {issue.reason}", err=True)
     if report.error:
         click.echo(f"warning: {report.error}", err=True)
         click.echo("the next run resumes where this one stopped", err=True)

@@ -11,7 +11,11 @@ re-run of a day replaces rows with themselves and never duplicates):
   with the load
 - ``collection_runs``    run_id; one row per run that had work to do, with each
   channel not collected in full and why (``channel_issues``, see
-  :mod:`.collector`)
+  :mod:`.collector`) and how many items it set aside (``items_rejected``)
+- ``rejected_items``     (collection_date, method, item_key, field): the
+  collector's dead letters, each API item that lacked a field its row needs
+  or held a value the API never sends there, as the API sent it, with the
+  field and the reason (``item_key`` is the item's ``id``, else ``sha1:`` of it)
 
 Every column is declared (:data:`COLUMNS`): a table has exactly those columns.
 
@@ -110,6 +114,18 @@ COLUMNS: dict[str, dict[str, dict[str, Any]]] = {
         channels_failed="bigint",
         channel_issues="json",
         error="text",
+        items_rejected="bigint",
+    ),
+    "rejected_items": _columns(
+        collection_date="date",
+        method="text",
+        item_key="text",
+        channel_id="text",
+        field="text",
+        reason="text",
+        item="json",
+        run_id="text",
+        rejected_at="timestamp",
     ),
 }
 PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
@@ -118,6 +134,7 @@ PRIMARY_KEYS: dict[str, tuple[str, ...]] = {
     "videos": ("video_id",),
     "playlist_items": ("playlist_id", "video_id"),
     "collection_runs": ("run_id",),
+    "rejected_items": ("collection_date", "method", "item_key", "field"),
 }
 
 
@@ -145,7 +162,7 @@ def youtube_source(
     channel_ids: list[str],
     make_collector: Callable[[dict[str, Any]], Collector],
 ) -> Any:
-    """The day's collection as five resources (see the module docstring)."""
+    """The day's collection as six resources (see the module docstring)."""
     once = _OnceCollection(make_collector, channel_ids)
 
     def table(name: str) -> Any:

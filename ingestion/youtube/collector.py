@@ -11,9 +11,26 @@ The quota-optimal plan, per block of 50 channels:
 For 250 channels with 10 tracked videos each that is 5 + 250 + 50 = 305
 units; ``search.list`` (100 units a call) is never used.
 
-One channel never costs more than its own share, nor stops the others. Each
-channel that is not collected in full gets a :class:`ChannelIssue` in the run
-record (``collection_runs.channel_issues``):
+One channel never costs more than its own share, nor stops the others. A
+channel's share of the day's budget is the day's quota divided by the
+channels the day's first run collects (:func:`channel_share`: 10,000 / 250 =
+40 units, 40 pages of 50 uploads, against the ~1.2 units the plan spends on a
+channel; a later run of the day keeps that share);
+the calls made for that channel alone (its uploads-playlist pages, every
+attempt counted) are reserved against it in Redis with the day's budget, so
+runs and collectors of one day share it too. The batched ``channels.list`` and
+``videos.list`` calls serve 50 channels at once and are bounded by the plan
+(``ceil(n / 50)`` each), so they are charged to the run, not to a channel. A
+listing never asks for a page token it has asked for already
+(:meth:`~ingestion.youtube.api.YouTubeApi.pages`).
+
+An item that lacks a field its row needs
+(:data:`~ingestion.youtube.transforms.REQUIRED_FIELDS`), or holds a value the
+API never sends there, is set aside with the field and the reason in
+``raw_youtube.rejected_items`` (the collector's dead letters, with the item
+as the API sent it) and counted in ``collection_runs.items_rejected``; the
+other items of its page land. Each channel that is not collected in full gets
+a :class:`ChannelIssue` in the run record (``collection_runs.channel_issues``):
 
 - ``no_uploads``: ``videoCount`` 0 (no playlist call), or its uploads playlist
   answers 404 ``playlistNotFound`` (YouTube has none until the first upload);
@@ -23,9 +40,15 @@ record (``collection_runs.channel_issues``):
   channel is not asked for again until :data:`GONE_RECHECK_DAYS` later, when
   one ``channels.list`` slot checks whether it is back;
 - ``gone``: skipped this run, as such a channel is;
+- ``items_rejected``: some items of its uploads playlist were set aside; the
+  rest landed and the discovery cursor moved past them, so they are not asked
+  for again (they wait in ``rejected_items``);
 - ``failed``: any other error on its calls (403 ``playlistItemsNotAccessible``
-  or ``forbidden``, a 5xx that outlasted the retries, a malformed item); what
-  it fetched lands, and the next run asks again for what is missing.
+  or ``forbidden``, a 5xx that outlasted the retries, a malformed
+  ``channels.list`` or ``videos.list`` item, a listing that repeated a page
+  token or outgrew the channel's share before reaching its cursor); what it
+  fetched lands, its cursor stays, and the next run asks again for what is
+  missing.
 
 Only the day's quota (``quotaExceeded`` or a spent budget), a service of the
 project being down, or :data:`MAX_CONSECUTIVE_OUTAGES` calls in a row whose
@@ -41,7 +64,8 @@ re-running a day spends nothing and lands nothing new.
 
 from __future__ import annotations
 
-import itertools
+import hashlib
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator
@@ -49,11 +73,10 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-import isodate
-
-from ingestion.youtube.api import ApiCallFailed, QuotaExhausted, YouTubeApi
+from ingestion.youtube.api import ApiCallFailed, QuotaExhausted, RepeatedPageToken, YouTubeApi
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.transforms import (
+    MalformedItem,
     RefreshRule,
     Upload,
     channel_row,
@@ -61,22 +84,51 @@ from ingestion.youtube.transforms import (
     needs_next_page,
     parse_timestamp,
     playlist_row,
-    playlist_uploads,
+    playlist_upload,
     video_row,
     video_snapshot_row,
 )
 from ytempire.errors import ServiceUnavailable
+from ytempire.quota import ChannelShare, ChannelShareExhausted
 
 log = logging.getLogger(__name__)
 
 BATCH = 50  # ids per channels.list / videos.list call, and playlist items per page
-TABLES = ("channel_snapshots", "video_snapshots", "videos", "playlist_items")
+TABLES = ("channel_snapshots", "video_snapshots", "videos", "playlist_items", "rejected_items")
 GONE_RECHECK_DAYS = 7  # a channel left out of channels.list is asked for again after this
 MAX_CONSECUTIVE_OUTAGES = 3  # calls in a row whose retries ran out: the API is down
-# what a malformed item raises in the transforms (a missing field, an unparseable value)
-MALFORMED = (KeyError, TypeError, ValueError, AttributeError, isodate.ISO8601Error)
 
-IssueStatus = Literal["no_uploads", "not_found", "gone", "failed"]
+IssueStatus = Literal["no_uploads", "not_found", "gone", "items_rejected", "failed"]
+# how serious each status is: a note never replaces a more serious one
+_SEVERITY = {"no_uploads": 0, "not_found": 0, "gone": 0, "items_rejected": 1, "failed": 2}
+
+
+def channel_share(daily_quota: int, channels: int) -> int:
+    """Units the calls made for one channel may spend in a quota day: an equal part
+    of the day's quota, ``daily_quota // channels``, and at least 1. The first run of
+    a quota day fixes it for the day (:meth:`~ytempire.quota.QuotaBudget.day_share`)."""
+    return max(1, daily_quota // max(1, channels))
+
+
+def rejected_row(
+    run_id: str, day: date, method: str, channel_id: str | None, item: Any, exc: MalformedItem
+) -> dict[str, Any]:
+    """One ``raw_youtube.rejected_items`` row: the item as the API sent it and why."""
+    key = _item_id(item)
+    if key is None:
+        blob = json.dumps(item, sort_keys=True, default=str).encode()
+        key = "sha1:" + hashlib.sha1(blob).hexdigest()  # noqa: S324 (a key, not a secret)
+    return {
+        "collection_date": day,
+        "method": method,
+        "item_key": key,
+        "channel_id": channel_id,
+        "field": exc.field,
+        "reason": str(exc),
+        "item": item if isinstance(item, dict) else {"value": item},
+        "run_id": run_id,
+        "rejected_at": datetime.now(UTC),
+    }
 
 
 @dataclass(frozen=True)
@@ -128,11 +180,25 @@ class Collection:
         return sorted(c for c, issue in self.issues.items() if issue.status == "failed")
 
     def note(self, channel_id: str, status: IssueStatus, reason: str) -> None:
-        """Record a channel's issue (a failure is never replaced by a milder one)."""
-        if self.issues.get(channel_id, ChannelIssue("no_uploads", "")).status != "failed":
+        """Record a channel's issue (never replacing a more serious one)."""
+        known = self.issues.get(channel_id)
+        if known is None or _SEVERITY[status] >= _SEVERITY[known.status]:
             self.issues[channel_id] = ChannelIssue(status, reason)
-        (log.warning if status == "failed" else log.info)(
+        (log.warning if _SEVERITY[status] > 0 else log.info)(
             "youtube %s: channel %s %s: %s", self.collection_date, channel_id, status, reason
+        )
+
+    def reject(self, method: str, channel_id: str | None, item: Any, exc: MalformedItem) -> None:
+        """Set one malformed item aside (``rejected_items``) with the field it broke."""
+        row = rejected_row(self.run_id, self.collection_date, method, channel_id, item, exc)
+        self.tables["rejected_items"].append(row)
+        log.warning(
+            "youtube %s: %s item %s of channel %s set aside: %s",
+            self.collection_date,
+            method,
+            row["item_key"],
+            channel_id,
+            exc,
         )
 
     def run_row(self) -> dict[str, Any]:
@@ -146,6 +212,7 @@ class Collection:
             "channels_collected": len(self.tables["channel_snapshots"]),
             "videos_collected": len(self.tables["video_snapshots"]),
             "channels_failed": len(self.failed_channels),
+            "items_rejected": len(self.tables["rejected_items"]),
             "channel_issues": {c: asdict(i) for c, i in sorted(self.issues.items())} or None,
             "error": self.error,
         }
@@ -165,6 +232,7 @@ class Collector:
         self.channel_state: dict[str, dict[str, Any]] = self.state.setdefault("channels", {})
         self.out = Collection(self.day)
         self._outages = 0
+        self.share_units = channel_share(self.api.budget.daily_limit, 1)
 
     # --- the plan ------------------------------------------------------------------------
 
@@ -177,10 +245,16 @@ class Collector:
                 reason = f"not in channels.list since {since}; asked again from {recheck}"
                 self.out.note(channel_id, "gone", reason)
         self.out.pending_channels = len(pending)
-        log.info(
-            "youtube %s: %d of %d channels to collect", self.day, len(pending), len(channel_ids)
-        )
         try:
+            if pending:
+                self._fix_share(len(set(channel_ids)))
+                log.info(
+                    "youtube %s: %d of %d channels to collect, at most %d units of its own each",
+                    self.day,
+                    len(pending),
+                    len(channel_ids),
+                    self.share_units,
+                )
             for start in range(0, len(pending), BATCH):
                 self._collect_block(pending[start : start + BATCH])
                 log.info(
@@ -206,6 +280,11 @@ class Collector:
         self.out.units_used = self.api.units_used
         return self.out
 
+    def _fix_share(self, channels: int) -> None:
+        budget = self.api.budget
+        proposed = channel_share(budget.daily_limit, channels)
+        self.share_units = budget.day_share(self.api.quota_day, proposed)
+
     def _gone_since(self, channel_id: str) -> date | None:
         """The day a channel was first missing from channels.list, while not due a re-check."""
         gone = self.channel_state.get(channel_id, {}).get("gone_on")
@@ -216,8 +295,11 @@ class Collector:
 
     def _call(self, method: str, **params: Any) -> dict[str, Any]:
         """One API call; :class:`ApiDown` once several calls in a row ran out of retries."""
+        return self._track(lambda: self.api.list(method, **params))
+
+    def _track(self, call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         try:
-            body = self.api.list(method, **params)
+            body = call()
         except ApiCallFailed as exc:
             if exc.retryable:
                 self._outages += 1
@@ -226,6 +308,7 @@ class Collector:
                         f"{self._outages} calls in a row failed after every retry, the last: {exc}",
                         status=exc.status,
                         reason=exc.reason,
+                        domain=exc.domain,
                         retryable=True,
                     ) from exc
             raise
@@ -263,7 +346,7 @@ class Collector:
             self._refresh_videos(due[start : start + BATCH])
 
     def _discovery_failed(self, channel_id: str, exc: ApiCallFailed) -> None:
-        if exc.status == 404 and exc.reason == "playlistNotFound":
+        if exc.status == 404 and exc.says("playlistNotFound"):
             # YouTube makes the uploads playlist with the first upload: nothing to read
             self.channel_state[channel_id]["discovered_on"] = self.day.isoformat()
             self.out.note(channel_id, "no_uploads", f"uploads playlist not found ({exc})")
@@ -295,11 +378,11 @@ class Collector:
             for channel_id in to_fetch:
                 self.out.note(channel_id, "failed", f"channels.list: {exc}")
             return present
-        fetched_at, items = datetime.now(UTC), body.get("items", [])
+        fetched_at, items = datetime.now(UTC), _items(body)
         landed = [i for i in items if self._land_channel(i, fetched_at)]
         if self.cache:
             self.cache.put(landed, self.day, fetched_at)
-        returned = {i.get("id") for i in items}
+        returned = {_item_id(i) for i in items}
         for channel_id in to_fetch:
             if channel_id not in returned:
                 self._gone(channel_id)
@@ -319,8 +402,11 @@ class Collector:
     def _land_channel(self, item: dict[str, Any], fetched_at: datetime) -> bool:
         try:
             row = channel_row(item, self.day, fetched_at)
-        except MALFORMED as exc:
-            self.out.note(str(item.get("id")), "failed", f"malformed channels.list item: {exc!r}")
+        except MalformedItem as exc:
+            channel_id = _item_id(item)
+            self.out.reject("channels.list", channel_id, item, exc)
+            if channel_id is not None:
+                self.out.note(channel_id, "failed", f"malformed channels.list item: {exc}")
             return False
         self.out.tables["channel_snapshots"].append(row)
         self.known.snapshotted_channels.add(row["channel_id"])
@@ -336,26 +422,47 @@ class Collector:
     # --- 2. discovery ----------------------------------------------------------------------
 
     def _discover(self, channel_id: str) -> None:
+        """Read the channel's uploads playlist down to its cursor; land the new uploads.
+
+        The cursor (the newest publish time known) moves only when the listing
+        was read as far as it needed; items set aside do not hold it back.
+        """
         entry = self.channel_state.setdefault(channel_id, {})
         playlist_id = entry.get("uploads")
         if not playlist_id:
-            log.warning("youtube %s: no uploads playlist known for %s", self.day, channel_id)
+            self.out.note(
+                channel_id,
+                "failed",
+                "no uploads playlist: channels.list gave no "
+                "contentDetails.relatedPlaylists.uploads for it",
+            )
             return
         cursor = parse_timestamp(entry["cursor"]) if entry.get("cursor") else None
-        found: list[Upload] = []
+        found: dict[str, Upload] = {}
+        rejected = 0
         try:
-            for page in self._playlist_pages(playlist_id, channel_id, cursor):
-                found += [u for u in page if is_new(u, cursor)]
-        except MALFORMED as exc:
-            # the uploads read so far land; the cursor stays, so the next run reads them again
-            self._land_uploads(channel_id, found)
-            self.out.note(channel_id, "failed", f"malformed playlistItems.list item: {exc!r}")
+            for page, set_aside in self._playlist_pages(playlist_id, channel_id, cursor):
+                rejected += set_aside
+                for upload in page:
+                    if is_new(upload, cursor):
+                        found.setdefault(upload.video_id, upload)
+        except (RepeatedPageToken, ChannelShareExhausted) as exc:
+            # what was read lands; the cursor stays, so the next run reads on from it
+            self._land_uploads(channel_id, list(found.values()))
+            self.out.note(channel_id, "failed", f"uploads playlist incomplete: {exc}")
             return
-        self._land_uploads(channel_id, found)
+        self._land_uploads(channel_id, list(found.values()))
         if found:
-            newest = max(u.video_published_at for u in found)
+            newest = max(u.video_published_at for u in found.values())
             entry["cursor"] = newest.isoformat()
-        entry["discovered_on"] = self.day.isoformat()  # only once every page was read
+        entry["discovered_on"] = self.day.isoformat()  # only once the listing was read
+        if rejected:
+            self.out.note(
+                channel_id,
+                "items_rejected",
+                f"{rejected} playlistItems.list item(s) set aside (see "
+                "raw_youtube.rejected_items); the rest landed",
+            )
 
     def _land_uploads(self, channel_id: str, found: list[Upload]) -> None:
         collected_at = datetime.now(UTC)
@@ -365,28 +472,31 @@ class Collector:
 
     def _playlist_pages(
         self, playlist_id: str, channel_id: str, cursor: datetime | None
-    ) -> Iterator[list[Upload]]:
-        """Pages of the uploads playlist, newest first.
+    ) -> Iterator[tuple[list[Upload], int]]:
+        """Pages of the uploads playlist, newest first: each page's good uploads and how
+        many of its items were set aside.
 
         With a cursor every page down to it is read (stopping early would leave
         a gap below the advanced cursor); a channel's first run reads at most
-        ``max_first_run_pages`` pages.
+        ``max_first_run_pages`` pages. Every page is charged to the channel's
+        share; a repeated page token ends the listing
+        (:class:`~ingestion.youtube.api.RepeatedPageToken`).
         """
-        token, seen = None, 0
-        for page_number in itertools.count(1):
-            params: dict[str, Any] = {
-                "part": "snippet,contentDetails",
-                "playlistId": playlist_id,
-                "maxResults": BATCH,
-            }
-            if token:
-                params["pageToken"] = token
-            body = self._call("playlistItems.list", **params)
-            page = playlist_uploads(body.get("items", []), channel_id, playlist_id)
+        seen = 0
+        listing = self.api.pages(
+            "playlistItems.list",
+            share=ChannelShare(channel_id, self.share_units),
+            part="snippet,contentDetails",
+            playlistId=playlist_id,
+            maxResults=BATCH,
+        )
+        for page_number, body in enumerate(self._guarded(listing), start=1):
+            page, set_aside = self._uploads_of(body, channel_id, playlist_id)
             seen += len(page)
-            yield page
-            token = body.get("nextPageToken")
-            if not token or not needs_next_page(page, seen, cursor, self.refresh, self.day):
+            yield page, set_aside
+            if not body.get("nextPageToken") or not needs_next_page(
+                page, seen, cursor, self.refresh, self.day, set_aside
+            ):
                 return
             if cursor is None and page_number >= self.max_first_run_pages:
                 log.warning(
@@ -396,6 +506,27 @@ class Collector:
                     page_number,
                 )
                 return
+
+    def _guarded(self, listing: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """``listing``'s bodies, each call counted towards :data:`MAX_CONSECUTIVE_OUTAGES`."""
+        while True:
+            try:
+                body = self._track(lambda: next(listing))
+            except StopIteration:
+                return
+            yield body
+
+    def _uploads_of(
+        self, body: dict[str, Any], channel_id: str, playlist_id: str
+    ) -> tuple[list[Upload], int]:
+        uploads, set_aside = [], 0
+        for item in _items(body):
+            try:
+                uploads.append(playlist_upload(item, channel_id, playlist_id))
+            except MalformedItem as exc:
+                self.out.reject("playlistItems.list", channel_id, item, exc)
+                set_aside += 1
+        return uploads, set_aside
 
     # --- 3. videos -------------------------------------------------------------------------
 
@@ -413,26 +544,55 @@ class Collector:
             for channel_id in sorted({self._channel_of(v) for v in video_ids}):
                 self.out.note(channel_id, "failed", f"videos.list: {exc}")
             return
-        collected_at, items = datetime.now(UTC), body.get("items", [])
-        first_seen = self.known.first_seen([i["id"] for i in items if "id" in i])
-        broken: set[str] = set()
+        collected_at, items = datetime.now(UTC), _items(body)
+        first_seen = self.known.first_seen([i for i in map(_item_id, items) if i is not None])
+        asked = set(video_ids)
+        answered: set[str] = set()
         for item in items:
+            item_id = _item_id(item)
             try:
                 snapshot = video_snapshot_row(item, self.day, collected_at)
-                video = video_row(item, first_seen.get(item["id"], self.day))
-            except MALFORMED as exc:
-                broken.add(str(item.get("id")))
-                channel_id = self._channel_of(str(item.get("id")))
-                self.out.note(channel_id, "failed", f"malformed videos.list item: {exc!r}")
+                video = video_row(item, first_seen.get(snapshot["video_id"], self.day))
+            except MalformedItem as exc:
+                owner = self._channel_of(item_id) if item_id is not None else None
+                self.out.reject("videos.list", owner, item, exc)
+                if owner is not None:
+                    self.out.note(owner, "failed", f"malformed videos.list item: {exc}")
                 continue
+            answered.add(snapshot["video_id"])
             self.out.tables["video_snapshots"].append(snapshot)
             self.out.tables["videos"].append(video)
-        # gone (deleted/private) videos count as done, so a re-run does not ask again;
-        # malformed ones do not
-        self.known.snapshotted_videos.update(v for v in video_ids if v not in broken)
+        # gone (deleted/private: left out of the answer) videos count as done, so a
+        # re-run does not ask again; a malformed one is asked for again, and so is every
+        # video an item without an id might have been
+        named = {i for i in map(_item_id, items) if i is not None}
+        if len(named) < len(items):
+            for video_id in sorted(asked - named):
+                self.out.note(
+                    self._channel_of(video_id),
+                    "failed",
+                    f"a videos.list item without an id was set aside; {video_id} is asked "
+                    "for again",
+                )
+            left_out: set[str] = set()
+        else:
+            left_out = asked - named
+        self.known.snapshotted_videos.update(answered | left_out)
 
     def _channel_of(self, video_id: str) -> str:
         for channel_id, uploads in self.known.recent_uploads.items():
             if any(v == video_id for v, _ in uploads):
                 return channel_id
         return f"(channel of video {video_id})"
+
+
+def _items(body: dict[str, Any]) -> list[Any]:
+    """A list answer's ``items`` (an answer without a list has none)."""
+    items = body.get("items")
+    return items if isinstance(items, list) else []
+
+
+def _item_id(item: Any) -> str | None:
+    """An item's ``id`` when it is a non-empty string (a malformed item may have none)."""
+    value = item.get("id") if isinstance(item, dict) else None
+    return value if isinstance(value, str) and value else None

@@ -46,6 +46,7 @@ class RunReport:
     error: str | None = None
     # channel -> why it was not collected in full (also in collection_runs.channel_issues)
     channel_issues: dict[str, ChannelIssue] = field(default_factory=dict)
+    items_rejected: int = 0  # malformed items set aside in raw_youtube.rejected_items
 
 
 def destination(settings: Settings) -> Any:
@@ -252,6 +253,7 @@ def _report(out: Collection) -> RunReport:
         videos_collected=len(out.tables["video_snapshots"]),
         error=out.error,
         channel_issues=dict(out.issues),
+        items_rejected=len(out.tables["rejected_items"]),
     )
 
 

@@ -1,7 +1,8 @@
 """The raw tables made without a load (ingestion.raw_tables) are the ones the landers make.
 
 A scratch database of its own, so the landers really create the tables: the
-YouTube lander collects five channels from the simulator, the Kafka lander
+YouTube lander collects five channels from the simulator (one malformed item
+among them, so its dead letters land too), the Kafka lander
 lands a few events and one malformed message. Then every raw table's columns
 (name, type, length, precision, nullability, position) must equal those of the
 same table created from :func:`ingestion.raw_tables.raw_table_ddl`, and its
@@ -23,7 +24,7 @@ from ingestion.youtube.landing import run_day
 from simulation import ids
 from simulation.network import Network
 from simulation.traffic import simulated_events
-from simulation.youtube import YouTubeSimulator
+from simulation.youtube import MALFORMED, Fault, YouTubeSimulator
 from tests.youtube.conftest import DAY1
 from ytempire.clients import pg_connect
 from ytempire.db import drop_database, init_database
@@ -59,6 +60,7 @@ def scratch(settings: Settings) -> Iterator[Settings]:
 def _land_for_real(s: Settings, new_topic, produce, redis_prefix, tmp_path) -> None:
     sim = YouTubeSimulator(Network(), day=DAY1, api_key="test-key")
     sim.start()
+    sim.inject(Fault(200, MALFORMED, method="playlistItems.list"))
     try:
         yt = replace(s, youtube_api_url=sim.url, youtube_api_key="test-key")
         channels = [ids.channel_id(i) for i in range(5)]
@@ -91,6 +93,7 @@ def test_raw_table_ddl_creates_what_the_landers_create(
         "raw_youtube.channel_snapshots",
         "raw_youtube.collection_runs",
         "raw_youtube.playlist_items",
+        "raw_youtube.rejected_items",
         "raw_youtube.video_snapshots",
         "raw_youtube.videos",
     ]

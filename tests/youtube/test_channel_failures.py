@@ -199,7 +199,9 @@ def test_one_failing_playlist_costs_only_its_share(
     assert _snapshots(pg_admin, "video_snapshots", DAY, [b]) == {b: _full(network, DAY, 1)}
 
 
-def test_malformed_playlist_item_fails_its_channel_only(land, pg_admin, request):
+def test_malformed_playlist_item_is_set_aside_and_the_rest_of_its_page_lands(
+    land, pg_admin, request
+):
     start, run = land
     network = Network(seed=_seed(request), channels=3, real_world={})
     a, b, c = (ch.channel_id for ch in network.channels)
@@ -208,14 +210,16 @@ def test_malformed_playlist_item_fails_its_channel_only(land, pg_admin, request)
 
     report = run(sim)
 
-    assert report.channel_issues[b].status == "failed"
-    assert "malformed playlistItems.list item" in report.channel_issues[b].reason
-    assert _snapshots(pg_admin, "video_snapshots", DAY, [a, c]) == {
+    assert report.status == "complete"
+    assert report.items_rejected == 1
+    assert report.channel_issues[b].status == "items_rejected"
+    # B's refresh set is its ten newest good uploads
+    assert _snapshots(pg_admin, "video_snapshots", DAY, [a, b, c]) == {
         a: _full(network, DAY, 0),
+        b: _full(network, DAY, 1),
         c: _full(network, DAY, 2),
     }
-    assert run(sim).status == "complete"  # the cursor did not move: B is read again
-    assert _snapshots(pg_admin, "video_snapshots", DAY, [b]) == {b: _full(network, DAY, 1)}
+    assert run(sim).status == "nothing-to-do"  # the cursor moved: B is done for the day
 
 
 def test_malformed_video_item_fails_its_channel_only(land, pg_admin, request):

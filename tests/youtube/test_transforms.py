@@ -51,7 +51,11 @@ def test_channel_row_turns_string_counts_into_integers_and_hidden_into_null():
 
 
 def test_video_row_keeps_tags_and_both_duration_forms():
-    item = {"id": "v1", "snippet": {"tags": ["a", "b"]}, "contentDetails": {"duration": "PT1M"}}
+    item = {
+        "id": "v1",
+        "snippet": {"channelId": "UCx", "tags": ["a", "b"]},
+        "contentDetails": {"duration": "PT1M"},
+    }
     row = video_row(item, DAY)
     assert (row["tags"], row["duration_seconds"], row["duration_iso"]) == (["a", "b"], 60, "PT1M")
 
