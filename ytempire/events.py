@@ -16,7 +16,20 @@ broke; it never raises, so one bad message cannot stop a consumer.
 What the contract accepts, PostgreSQL can store: text must be UTF-8 without
 lone surrogates (rejected as ``json_invalid``) and without NUL characters
 (``\u0000``, which neither ``text`` nor ``jsonb`` holds: rejected as
-``unstorable_text``); counters fit a ``bigint``; floats are finite.
+``unstorable_text``); counters fit a ``bigint``; floats are finite and fit
+the columns that keep them.
+
+Strict where it says so: every field takes its JSON type and nothing pydantic's
+lax mode would convert. An instant (``occurred_at``, ``published_at``) is an
+ISO-8601 string with a zone (:func:`ytempire.timestamps.parse_instant`), never a
+number of epoch seconds or milliseconds nor a string of digits; a count is a
+JSON integer (not ``5.0``, ``"5"`` or ``true``); an amount is a JSON number
+(not ``"1.5"`` or ``true``); ``schema_version`` is the integer ``1``; an id is
+a UUID in its canonical 8-4-4-4-12 form. Every consumer reads the same
+verdict from the same bytes: the landing and the processor call
+:func:`parse_event`, and the Spark windows call it too, in a vectorized UDF
+(``streaming/contract.py``); ``tests/streaming/test_contract_agreement.py``
+feeds the same generated messages to all three and compares verdict and instant.
 """
 
 from __future__ import annotations
@@ -26,28 +39,103 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
+    GetPydanticSchema,
     TypeAdapter,
     ValidationError,
+    WithJsonSchema,
     field_serializer,
-    field_validator,
 )
+from pydantic_core import PydanticCustomError, core_schema
 
-from ytempire.timestamps import iso_z
+from ytempire.timestamps import INSTANT_PATTERN, iso_z
 from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
 
 SCHEMA_VERSION = 1
 CHANNEL_ID_PATTERN = r"^UC[A-Za-z0-9_-]{22}$"
 YOUTUBE_VIDEO_ID_PATTERN = r"^[A-Za-z0-9_-]{11}$"
 
+UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
 ChannelId = Annotated[str, Field(pattern=CHANNEL_ID_PATTERN)]
 YouTubeVideoId = Annotated[str, Field(pattern=YOUTUBE_VIDEO_ID_PATTERN)]
 BIGINT_MAX = 2**63 - 1  # PostgreSQL bigint, where the warehouse keeps every counter
+# the widest amounts the warehouse keeps: numeric(14, 2) watch time (ytempire.video_metrics),
+# numeric(20, 6) revenue (the Spark windows and streaming.*)
+WATCH_TIME_MAX = 999_999_999_999
+MONEY_MAX = 99_999_999_999_999
 Count = Annotated[int, Field(ge=0, le=BIGINT_MAX, strict=True)]
-NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, strict=True)]
+
+
+def _to_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise PydanticCustomError(
+            "instant_range", "Input should be an instant within years 1 to 9999 in UTC"
+        ) from None
+
+
+def _wire(
+    text: core_schema.CoreSchema, python: core_schema.CoreSchema, error: str, message: str
+) -> core_schema.CoreSchema:
+    """Read from JSON as a checked string (anything else fails as ``error``: ``message``),
+    then as ``python`` (in pydantic-core: no Python call per message); from Python
+    (:func:`new_event`) as ``python``."""
+    checked = core_schema.custom_error_schema(text, error, custom_error_message=message)
+    return core_schema.json_or_python_schema(
+        json_schema=core_schema.chain_schema([checked, python]), python_schema=python
+    )
+
+
+# An instant: an ISO-8601 string with a zone (ytempire.timestamps.INSTANT_PATTERN, the
+# offset at most 18:00), read as UTC.
+Instant = Annotated[
+    datetime,
+    GetPydanticSchema(
+        lambda _t, _h: core_schema.no_info_after_validator_function(
+            _to_utc,
+            _wire(
+                core_schema.str_schema(strict=True, pattern=INSTANT_PATTERN),
+                core_schema.datetime_schema(tz_constraint="aware"),
+                "instant_format",
+                "Input should be an ISO-8601 date-time string with seconds and a zone, "
+                "like 2026-01-01T00:00:00Z or 2026-01-01T05:30:00.250+05:30 (not a number, "
+                "not zone-less, at most 6 fraction digits, offset at most 18:00)",
+            ),
+        )
+    ),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
+]
+# A UUID in its canonical 8-4-4-4-12 form (UUID_PATTERN), not hex alone, braces or a urn:
+# of the forms the UUID parser reads, only that one is 36 characters long (a length check
+# costs less than the pattern on the landing's hot path).
+Uuid = Annotated[
+    uuid.UUID,
+    GetPydanticSchema(
+        lambda _t, _h: _wire(
+            core_schema.str_schema(strict=True, min_length=36, max_length=36),
+            core_schema.uuid_schema(),
+            "uuid_format",
+            "Input should be a UUID string in its 8-4-4-4-12 form, "
+            "like 0f8fad5b-d9cb-469f-a165-70867728950e",
+        )
+    ),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": UUID_PATTERN}),
+]
+# The integer 1 (a lax Literal[1] takes 1.0 and true as well).
+SchemaVersion = Annotated[
+    Literal[1],
+    GetPydanticSchema(
+        lambda _t, _h: core_schema.chain_schema(
+            [core_schema.int_schema(strict=True), core_schema.literal_schema([SCHEMA_VERSION])]
+        )
+    ),
+    WithJsonSchema({"type": "integer", "const": SCHEMA_VERSION}),
+]
 
 
 class _Strict(BaseModel):
@@ -59,8 +147,8 @@ class _Strict(BaseModel):
 
 class VideoGenerated(_Strict):
     title: Annotated[str, Field(min_length=1, max_length=200)]
-    duration_seconds: Annotated[int, Field(ge=30, le=3600)]
-    generation_cost_usd: Annotated[float, Field(ge=0, le=3)]
+    duration_seconds: Annotated[int, Field(ge=30, le=3600, strict=True)]
+    generation_cost_usd: Annotated[float, Field(ge=0, le=3, strict=True)]
     niche: Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -70,7 +158,7 @@ class VideoUploaded(_Strict):
 
 class VideoPublished(_Strict):
     youtube_video_id: YouTubeVideoId
-    published_at: AwareDatetime
+    published_at: Instant
 
 
 class MetricsUpdate(_Strict):
@@ -81,12 +169,12 @@ class MetricsUpdate(_Strict):
     likes: Count
     comments: Count
     shares: Count
-    watch_time_minutes: NonNegative
-    revenue_usd: NonNegative
+    watch_time_minutes: Annotated[NonNegative, Field(le=WATCH_TIME_MAX)]
+    revenue_usd: Annotated[NonNegative, Field(le=MONEY_MAX)]
 
 
 class QualityCheck(_Strict):
-    quality_score: Annotated[float, Field(ge=0, le=100)]
+    quality_score: Annotated[float, Field(ge=0, le=100, strict=True)]
 
 
 class ChannelChange(_Strict):
@@ -104,16 +192,11 @@ class UserAction(_Strict):
 
 
 class _Envelope(_Strict):
-    event_id: uuid.UUID
-    schema_version: Literal[1] = 1
-    occurred_at: AwareDatetime
+    event_id: Uuid
+    schema_version: SchemaVersion = 1
+    occurred_at: Instant
     channel_id: ChannelId
-    video_id: uuid.UUID | None = None
-
-    @field_validator("occurred_at")
-    @classmethod
-    def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+    video_id: Uuid | None = None
 
     @field_serializer("occurred_at")
     def _iso_z(self, value: datetime) -> str:
@@ -121,7 +204,7 @@ class _Envelope(_Strict):
 
 
 class _VideoEnvelope(_Envelope):
-    video_id: uuid.UUID  # required for video events
+    video_id: Uuid  # required for video events
 
 
 class VideoGeneratedEvent(_VideoEnvelope):

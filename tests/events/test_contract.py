@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -85,10 +85,94 @@ def test_envelope_errors_name_the_field_and_the_rule():
     data.update(schema_version=2, occurred_at="2026-01-01T00:00:00", video_id=None)
     reason = parse_event(json.dumps(data)).reason
     assert "schema_version: Input should be 1 [literal_error]" in reason
-    assert "occurred_at: Input should have timezone info [timezone_aware]" in reason
-    assert "video_id: " in reason
+    assert "occurred_at: Input should be an ISO-8601 date-time string" in reason
+    assert "[instant_format]" in reason
+    assert "video_id: Input should be a UUID string" in reason
     assert "[json_invalid]" in parse_event(b"{not json").reason
     assert "tombstone" in parse_event(None).reason
+
+
+UTC_2026 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("occurred_at", "expected"),
+    [
+        # the issue's numbers: epoch milliseconds, a string of epoch seconds, 0 (1970)
+        (1767225600000, "instant_format"),
+        ("1767225600", "instant_format"),
+        (0, "instant_format"),
+        (1767225600.5, "instant_format"),
+        (True, "instant_format"),
+        (None, "instant_format"),
+        # zone-less, a date alone, a space or lower-case t, no seconds, a basic-format offset
+        ("2026-01-01T00:00:00", "instant_format"),
+        ("2026-01-01", "instant_format"),
+        ("2026-01-01 00:00:00Z", "instant_format"),
+        ("2026-01-01t00:00:00z", "instant_format"),
+        ("2026-01-01T00:00Z", "instant_format"),
+        ("2026-01-01T05:30:00+0530", "instant_format"),
+        ("2026-01-01T00:00:00Z\n", "instant_format"),
+        # offsets: up to 18:00 either way, read as UTC
+        ("2026-01-01T05:30:00+05:30", UTC_2026),
+        ("2025-12-31T14:00:00-10:00", UTC_2026),
+        ("2026-01-01T18:00:00+18:00", UTC_2026),
+        ("2026-01-01T00:00:00+18:01", "instant_format"),
+        ("2026-01-01T00:00:00+24:00", "instant_format"),
+        ("2026-01-01T00:00:00+05:60", "instant_format"),
+        # fractions: 1 to 6 digits (the microsecond every consumer keeps), a point only
+        ("2026-01-01T00:00:00.5Z", UTC_2026.replace(microsecond=500_000)),
+        ("2026-01-01T00:00:00.000001Z", UTC_2026.replace(microsecond=1)),
+        ("2026-01-01T00:00:00.0000001Z", "instant_format"),
+        ("2026-01-01T00:00:00,5Z", "instant_format"),
+        ("2026-01-01T00:00:00.Z", "instant_format"),
+        # calendar: leap days where they exist, no 24:00, no leap second
+        ("2028-02-29T12:00:00Z", datetime(2028, 2, 29, 12, tzinfo=UTC)),
+        ("2000-02-29T00:00:00Z", datetime(2000, 2, 29, tzinfo=UTC)),
+        ("2026-02-29T00:00:00Z", "datetime_from_date_parsing"),
+        ("1900-02-29T00:00:00Z", "datetime_from_date_parsing"),
+        ("2026-13-01T00:00:00Z", "datetime_from_date_parsing"),
+        ("2026-01-01T24:00:00Z", "datetime_from_date_parsing"),
+        ("2026-01-01T23:59:60Z", "datetime_from_date_parsing"),
+        # years: 1 to 9999 in UTC, what Python, PostgreSQL and Spark all hold
+        ("0001-01-01T00:00:00Z", datetime(1, 1, 1, tzinfo=UTC)),
+        ("9999-12-31T23:59:59.999999Z", datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)),
+        ("0000-01-01T00:00:00Z", "datetime_parsing"),
+        ("0001-01-01T00:30:00+01:00", "instant_range"),
+        ("9999-12-31T23:30:00-01:00", "instant_range"),
+        ("10000-01-01T00:00:00Z", "instant_format"),
+    ],
+)
+def test_an_instant_is_an_iso_8601_string_with_a_zone_and_nothing_else(occurred_at, expected):
+    """Every kind of instant a lax reader would take, for both instants of the contract."""
+    envelope, published = _metrics(), _published()
+    envelope["occurred_at"] = published["payload"]["published_at"] = occurred_at
+    for data, field in ((envelope, "occurred_at"), (published, "published_at")):
+        event = parse_event(json.dumps(data).encode())
+        if isinstance(expected, datetime):
+            assert not isinstance(event, Rejected), event.reason
+            read = event.occurred_at if field == "occurred_at" else event.payload.published_at
+            assert read == expected
+            assert read.utcoffset() == timedelta(0)
+        else:
+            assert isinstance(event, Rejected)
+            assert f"{field}: " in event.reason
+            assert f"[{expected}]" in event.reason
+
+
+def _published() -> dict:
+    payload = {"youtube_video_id": "abcdefghijk", "published_at": "2026-01-01T00:00:00Z"}
+    event = new_event("video_published", CHANNEL, payload, video_id=uuid.uuid4())
+    return json.loads(encode(event))
+
+
+def test_an_instant_before_year_1000_keeps_four_digits_on_the_wire():
+    moment = datetime(5, 6, 7, 8, 9, 10, 11, tzinfo=UTC)
+    payload, video = _metrics()["payload"], uuid.uuid4()
+    event = new_event("metrics_update", CHANNEL, payload, video_id=video, occurred_at=moment)
+    wire = json.loads(encode(event))["occurred_at"]
+    assert wire == "0005-06-07T08:09:10.000011Z"
+    assert parse_event(encode(event)).occurred_at == moment
 
 
 def test_a_page_splits_into_events_and_dead_letters_with_original_bytes():
