@@ -154,9 +154,13 @@ class LiveTraffic(threading.Thread):
     def event(self, n: int, now: datetime) -> dict:
         index = n % len(self.channels)
         upload = (n // len(self.channels)) % self.videos
-        payload = {
+        payload = {  # a whole metrics_update: the windows count what the contract accepts
             "youtube_video_id": ids.youtube_video_id(index, upload, LIVE_NETWORK),
             "views": n,
+            "likes": n // 20,
+            "comments": n // 100,
+            "shares": n // 200,
+            "watch_time_minutes": round(n * 3.5, 2),
             "revenue_usd": round(n * 0.0025, 4),
         }
         video = str(ids.platform_video_id(index, upload, LIVE_NETWORK))

@@ -5,6 +5,11 @@ DataFrames. The job wires them: Kafka rows -> :func:`parse_events` ->
 :func:`valid_events` -> watermark -> :func:`video_window_stats`; and, for the
 late-event report, :func:`late_report` against the watermark of the batch.
 
+A message counts only if the event contract accepts it (:mod:`streaming.contract`
+calls the landing's and the processor's own :func:`ytempire.events.parse_event`):
+the fields of a message it refuses are null, so :func:`is_valid` drops it and
+the late report counts it as invalid.
+
 Cumulative counters. A ``metrics_update`` carries the lifetime ``views`` and
 ``revenue_usd`` of one video as of ``occurred_at``, so summing them over a
 window would count a video once per report. The stats are therefore kept per
@@ -23,48 +28,45 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from streaming.schema import COUNTED_EVENT_TYPES, ENVELOPE_TIME_SCHEMA, ENVELOPE_WINDOW_SCHEMA
+from streaming.contract import event_fields
+from streaming.schema import COUNTED_EVENT_TYPES, MONEY
 
 NO_VIDEO = ""  # video_id of channel-level events in the per-video stats
 
 
-def parse_events(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> one row per message with the fields the windows use (null if invalid).
+def _read(kafka_rows: DataFrame, *columns: str) -> DataFrame:
+    """``columns`` of each Kafka row and the contract's reading of its value (``event.*``:
+    :data:`streaming.contract.EVENT_FIELDS`, null where the contract refuses it)."""
+    return kafka_rows.select(*columns, event_fields(F.col("value")).alias("event"))
 
-    The JSON is parsed once, by a generator over a one-element array. Were the
-    parsed struct a plain projection, the optimizer would push each validity
-    predicate of a later ``where`` below it as its own ``from_json`` (one parse
-    per condition: four parses of every message instead of one); a predicate
-    on a generator's output stays above the generator.
-    """
-    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_WINDOW_SCHEMA)
-    return kafka_rows.select(
-        F.col("topic"),
-        F.col("partition"),
-        F.col("offset"),
-        F.col("timestamp").alias("kafka_timestamp"),
-        F.inline(F.array(envelope)),
-    ).select(
+
+def _occurred_at() -> Column:
+    return F.timestamp_micros(F.col("event.occurred_at_us"))
+
+
+def parse_events(kafka_rows: DataFrame) -> DataFrame:
+    """Kafka source rows -> one row per message with the fields the windows use (null if the
+    contract refuses it)."""
+    return _read(kafka_rows, "topic", "partition", "offset", "timestamp").select(
         "topic",
         "partition",
         "offset",
-        "kafka_timestamp",
-        "event_type",
-        F.try_to_timestamp(F.col("occurred_at")).alias("occurred_at"),
-        "channel_id",
-        "video_id",
-        F.col("payload.views").alias("views"),
-        F.col("payload.revenue_usd").alias("revenue_usd"),
+        F.col("timestamp").alias("kafka_timestamp"),
+        F.col("event.event_type").alias("event_type"),
+        _occurred_at().alias("occurred_at"),
+        F.col("event.channel_id").alias("channel_id"),
+        F.col("event.video_id").alias("video_id"),
+        F.col("event.views").alias("views"),
+        F.col("event.revenue_usd").cast(MONEY).alias("revenue_usd"),
     )
 
 
 def parse_event_times(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> type, channel and event time only (cheaper to parse)."""
-    envelope = F.from_json(F.col("value").cast("string"), ENVELOPE_TIME_SCHEMA)
-    return kafka_rows.select(F.inline(F.array(envelope))).select(
-        "event_type",
-        F.try_to_timestamp(F.col("occurred_at")).alias("occurred_at"),
-        "channel_id",
+    """Kafka source rows -> type, channel and event time only (null if the contract refuses it)."""
+    return _read(kafka_rows).select(
+        F.col("event.event_type").alias("event_type"),
+        _occurred_at().alias("occurred_at"),
+        F.col("event.channel_id").alias("channel_id"),
     )
 
 

@@ -1,6 +1,8 @@
 """An independent computation of the channel windows in plain Python (test oracle).
 
-It follows the job's documented semantics, not its code: an event at ``t``
+It follows the job's documented semantics, not its code: a message counts if the
+event contract accepts it (``parse_event``, as the landing and the processor
+judge it); an event at ``t``
 belongs to every window [k*slide, k*slide + window) containing ``t``; in each
 micro-batch, a window whose end is at or before the watermark (the latest
 event time of earlier batches minus the delay) no longer takes events.
@@ -14,6 +16,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+
+from ytempire.events import Rejected, parse_event
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 TYPES = (
@@ -36,6 +40,8 @@ def _moment(micros: int) -> datetime:
 
 
 def _parse(raw: bytes) -> dict[str, Any] | None:
+    if isinstance(parse_event(raw), Rejected):
+        return None
     try:
         event = json.loads(raw, parse_float=Decimal)
         at = datetime.fromisoformat(event["occurred_at"].replace("Z", "+00:00"))

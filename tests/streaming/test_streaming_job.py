@@ -94,16 +94,27 @@ def late_total(settings, query_name="channel_windows_late") -> int:
     return int(row[0])
 
 
+# valid payloads of the contract (the windows count only what the contract accepts)
+GENERATED = {"title": "t", "duration_seconds": 60, "generation_cost_usd": 0.5, "niche": "tech"}
+PUBLISHED = {"youtube_video_id": "abcdefghijk", "published_at": "2025-01-01T00:04:00Z"}
+CHANNEL = {"title": "Channel 1", "niche": "tech", "status": "active"}
+USER_ACTION = {"user_id": "u1", "action": "x"}
+QUALITY = {"quality_score": 80.0}
+VID1 = str(ids.platform_video_id(1, 0))
+
+
 def phase_a() -> list[dict]:
     """Twelve minutes of traffic on four channels, plus lifecycle and channel events."""
     events = list(generate(400, start=BASE, span=timedelta(minutes=12), channels=4, seed=11))
     ch0, ch1 = ids.channel_id(0), ids.channel_id(1)
     vid = str(ids.platform_video_id(0, 0))
     events += [
-        envelope("video_generated", BASE + timedelta(minutes=5), ch0, vid, {"title": "t"}),
-        envelope("video_published", BASE + timedelta(minutes=4, seconds=59.999999), ch0, vid, {}),
-        envelope("channel_created", BASE + timedelta(minutes=1), ch1, None, {"status": "active"}),
-        envelope("user_action", BASE + timedelta(minutes=2), ch1, None, {"action": "x"}),
+        envelope("video_generated", BASE + timedelta(minutes=5), ch0, vid, GENERATED),
+        envelope(
+            "video_published", BASE + timedelta(minutes=4, seconds=59.999999), ch0, vid, PUBLISHED
+        ),
+        envelope("channel_created", BASE + timedelta(minutes=1), ch1, None, CHANNEL),
+        envelope("user_action", BASE + timedelta(minutes=2), ch1, None, USER_ACTION),
     ]
     return events
 
@@ -116,9 +127,9 @@ def phase_b() -> list[dict]:
     return [
         *generate(100, start=start, span=timedelta(minutes=3), channels=4, seed=12),
         # Watermark after phase A is ~12:10:58; the last window holding 12:05:30 ends 12:10.
-        envelope("quality_check", BASE + timedelta(minutes=5, seconds=30), ch2, late_vid, {}),
+        envelope("quality_check", BASE + timedelta(minutes=5, seconds=30), ch2, late_vid, QUALITY),
         # 12:08:30 lost [12:04, 12:09) .. but [12:08, 12:13) is still open.
-        envelope("quality_check", BASE + timedelta(minutes=8, seconds=30), ch3, late_vid, {}),
+        envelope("quality_check", BASE + timedelta(minutes=8, seconds=30), ch3, late_vid, QUALITY),
     ]
 
 
@@ -223,7 +234,7 @@ def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
     events = list(generate(1500, start=BASE, span=timedelta(minutes=20), channels=6, seed=5))
     # Some disorder, so watermarks and late events depend on the batch boundaries.
     events[750:750] = [
-        envelope("quality_check", BASE + timedelta(minutes=m), ids.channel_id(1), None, {})
+        envelope("quality_check", BASE + timedelta(minutes=m), ids.channel_id(1), VID1, QUALITY)
         for m in (1, 2, 8, 9)
     ]
     send(encoded(events, event_topics), settings)

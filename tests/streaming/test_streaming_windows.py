@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -42,13 +43,34 @@ def kafka_rows(spark, values: list[bytes]):
     return spark.createDataFrame(rows, KAFKA_SCHEMA)
 
 
+VIDEOS = {name: str(uuid.uuid5(uuid.NAMESPACE_OID, name)) for name in ("v1", "v2", "v9")}
+# a valid payload of each type (the windows count only what the contract accepts)
+PAYLOADS = {
+    "quality_check": {"quality_score": 80.0},
+    "channel_updated": {"title": "A channel", "niche": "tech", "status": "active"},
+    "user_action": {"user_id": "u1", "action": "like"},
+}
+
+
 def metrics(moment: datetime, channel: str, video: str, views: int, revenue: str) -> bytes:
-    payload = {"views": views, "revenue_usd": float(revenue), "youtube_video_id": "abcdefghijk"}
-    return json.dumps(envelope("metrics_update", moment, channel, video, payload)).encode()
+    payload = {
+        "youtube_video_id": "abcdefghijk",
+        "views": views,
+        "likes": 0,
+        "comments": 0,
+        "shares": 0,
+        "watch_time_minutes": 0.0,
+        "revenue_usd": float(revenue),
+    }
+    event = envelope("metrics_update", moment, channel, VIDEOS[video], payload)
+    return json.dumps(event).encode()
 
 
 def event(event_type: str, moment: datetime, channel: str, video: str | None = None) -> bytes:
-    return json.dumps(envelope(event_type, moment, channel, video, {})).encode()
+    video_id = VIDEOS[video] if video else None
+    return json.dumps(
+        envelope(event_type, moment, channel, video_id, PAYLOADS[event_type])
+    ).encode()
 
 
 def parsed(spark, values: list[bytes]):
@@ -106,7 +128,7 @@ def test_stats_per_video_count_types_and_keep_cumulative_revenue_bounds(spark):
             event("user_action", at(0, 30), CH_B),
         ],
     )
-    v1 = rows[(at(0), CH_A, "v1")]
+    v1 = rows[(at(0), CH_A, VIDEOS["v1"])]
     assert v1["event_count"] == 3
     assert (v1["metrics_update_count"], v1["quality_check_count"]) == (2, 1)
     assert (v1["views_sum"], v1["views_reports"]) == (400, 2)
@@ -117,7 +139,7 @@ def test_stats_per_video_count_types_and_keep_cumulative_revenue_bounds(spark):
     assert channel_level["revenue_max_usd"] is None
     assert rows[(at(0), CH_B, "")]["other_event_count"] == 1
     # Window [-4 min, 1 min) holds all of them too; [00:01, 00:06) none.
-    assert (at(1), CH_A, "v1") not in rows
+    assert (at(1), CH_A, VIDEOS["v1"]) not in rows
 
 
 def test_late_events_are_those_whose_every_window_has_closed(spark):
