@@ -15,7 +15,7 @@ null for a message the contract refuses. ``occurred_at`` leaves the UDF as
 epoch microseconds (pandas' nanosecond timestamps end in 2262; the contract's
 instants run to 9999) and ``revenue_usd`` as the float's shortest text, cast
 to the job's decimal in Spark. The executors' Python needs this project
-installed (docker-compose's ``spark-worker`` runs the project image).
+installed: docker-compose's ``spark-worker`` runs the project image.
 """
 
 from __future__ import annotations

@@ -58,7 +58,10 @@ def test_images_are_the_versions_the_project_runs():
     assert SERVICES["kafka"]["image"].startswith("apache/kafka:4.")
     spark = version("pyspark")
     assert SERVICES["spark-master"]["image"] == f"apache/spark:{spark}"
-    assert SERVICES["spark-worker"]["image"] == f"apache/spark:{spark}"
+    # the worker runs the project image (its executors call the event contract in Python),
+    # whose locked pyspark is the master's Spark
+    assert SERVICES["spark-worker"]["image"] == SERVICES["init"]["image"]
+    assert SERVICES["spark-worker"]["command"][0] == "spark-class"
 
 
 def test_kafka_runs_kraft_without_zookeeper():
