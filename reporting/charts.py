@@ -3,15 +3,28 @@
 Each function takes model objects and returns ``data:image/png;base64,...``,
 which the page embeds directly, so it opens with no network and no files
 beside it; None when there is nothing to draw. Pure apart from matplotlib.
+
+User text (channel titles, niche names) is data here, never markup: every
+figure is drawn with ``text.parse_math`` off, so ``$`` pairs, ``^`` and ``\frac``
+are characters, not mathtext (matplotlib's own switch, for every title, tick
+label, legend and note at once); each such text passes through :func:`label`,
+which makes it one line, shortens it with an ellipsis and drops the characters
+no chart font can draw. The fonts are DejaVu Sans, then Symbola (Debian's
+``fonts-symbola``: monochrome emoji; matplotlib cannot draw the bitmap
+``Noto Color Emoji``); a chart that dropped characters says which in a note.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
-from contextlib import contextmanager
+import logging
+import unicodedata
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 import matplotlib
@@ -20,6 +33,8 @@ matplotlib.use("Agg")  # before pyplot: no display, no GUI toolkit
 
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
+from matplotlib import font_manager
+from matplotlib.ft2font import FT2Font
 from matplotlib.ticker import FuncFormatter
 
 from reporting.model import (
@@ -31,26 +46,112 @@ from reporting.model import (
     QualityScore,
 )
 
+log = logging.getLogger(__name__)
+
 ANOMALY_COLOR = "#d62728"
 COMPONENT_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c")
 GOOD, BAD = "#2ca02c", "#d62728"
 # quality thresholds of the monitor's alerts (issue 18): below 85 medium, below 70 high
 QUALITY_MEDIUM, QUALITY_HIGH = 85, 70
 DPI = 100
+# The chart fonts, in fallback order: text, then emoji and symbols (fonts-symbola).
+FONTS = ("DejaVu Sans", "Symbola")
+MAX_TITLE_CHARS = 60  # a chart title's user text, at 9 inches and 12 pt
+MAX_TICK_CHARS = 36  # a bar's label: the plot keeps most of the width
+ELLIPSIS = "…"
+
+
+@dataclass(frozen=True)
+class Label:
+    """User text made fit for a chart: ``text`` to draw, ``dropped`` the characters no font has."""
+
+    text: str
+    dropped: tuple[str, ...] = ()
+
+
+@cache
+def _drawable() -> frozenset[int]:
+    """The code points some chart font has a glyph for (fonts found by matplotlib's own lookup).
+
+    A font installed after matplotlib's font cache was written is not in that
+    cache; the system's fonts are added first, so a fresh ``fonts-symbola`` counts.
+    """
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            # a bitmap-only font (Noto Color Emoji) is refused: matplotlib cannot scale it
+            with suppress(NotImplementedError, RuntimeError, OSError, ValueError):
+                font_manager.fontManager.addfont(path)
+    points: set[int] = set()
+    for family in FONTS:
+        try:
+            path = font_manager.fontManager.findfont(
+                font_manager.FontProperties(family=family), fallback_to_default=False
+            )
+        except ValueError:  # not installed: its characters are dropped and named
+            log.warning("chart font %r is not installed (scripts/setup.sh installs it)", family)
+            continue
+        points.update(FT2Font(path).get_charmap())
+    return frozenset(points)
+
+
+def label(value: str, limit: int = MAX_TITLE_CHARS) -> Label:
+    """``value`` as one line of at most ``limit`` characters (``…`` ends a cut), drawable.
+
+    Control characters become spaces; format characters (zero-width joiners,
+    direction marks, variation selectors) are left out silently, since they
+    draw nothing; any other character no chart font has is left out and listed
+    in ``dropped``, for the chart to say so.
+    """
+    drawable = _drawable()
+    kept: list[str] = []
+    dropped: list[str] = []
+    for char in value:
+        category = unicodedata.category(char)
+        if category == "Cc":
+            kept.append(" ")
+        elif category in ("Cf", "Mn") and ord(char) not in drawable:
+            continue
+        elif ord(char) in drawable or char == " ":
+            kept.append(char)
+        elif char not in dropped:
+            dropped.append(char)
+    text = "".join(kept).strip()
+    if len(text) > limit:
+        text = text[: limit - 1].rstrip() + ELLIPSIS
+    return Label(text, tuple(dropped))
+
+
+def _note_dropped(fig: Any, labels: Iterable[Label]) -> None:
+    """Say on the chart which characters of its user text no font could draw."""
+    dropped = list(dict.fromkeys(c for fitted in labels for c in fitted.dropped))
+    if dropped:
+        names = ", ".join(f"U+{ord(c):04X}" for c in dropped[:8])
+        more = f" and {len(dropped) - 8} more" if len(dropped) > 8 else ""
+        fig.text(
+            0.01,
+            0.005,
+            f"not drawn (no font has them): {names}{more}",
+            fontsize=7,
+            color="#7c4a03",
+            va="bottom",
+        )
 
 
 @contextmanager
 def _figure(width: float, height: float, rows: int = 1) -> Iterator[tuple[Any, Any]]:
-    fig, axes = plt.subplots(rows, 1, figsize=(width, height), sharex=rows > 1, squeeze=False)
-    try:
-        yield fig, axes[:, 0]
-    finally:
-        plt.close(fig)
+    style = {"text.parse_math": False, "font.family": list(FONTS)}
+    with plt.rc_context(style):
+        fig, axes = plt.subplots(rows, 1, figsize=(width, height), sharex=rows > 1, squeeze=False)
+        try:
+            yield fig, axes[:, 0]
+        finally:
+            plt.close(fig)
 
 
 def _data_uri(fig: Any) -> str:
     buffer = io.BytesIO()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03, 1, 1) if len(fig.texts) else None)
     fig.savefig(buffer, format="png", dpi=DPI)
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
@@ -94,12 +195,12 @@ def network_series(series: list[DayPoint], anomalies: list[Anomaly], day: date) 
         ("revenue estimate (USD)", [p.revenue_usd for p in series]),
     )
     with _figure(9, 6.5, rows=3) as (fig, axes):
-        for ax, (label, values) in zip(axes, panels, strict=True):
+        for ax, (name, values) in zip(axes, panels, strict=True):
             ax.plot(dates, values, marker="o", markersize=3, linewidth=1.5)
             by_date = dict(zip(dates, values, strict=True))
             _mark_anomalies(ax, flagged, by_date)
             ax.axvline(day, color="#999999", linestyle=":", linewidth=1)
-            ax.set_ylabel(label)
+            ax.set_ylabel(name)
             ax.yaxis.set_major_formatter(FuncFormatter(_human))
             ax.grid(alpha=0.3)
         if flagged:
@@ -121,8 +222,8 @@ def revenue_by_component(series: list[DayPoint]) -> str | None:
     )
     with _figure(9, 3.2) as (fig, (ax,)):
         bottom = [0.0] * len(dates)
-        for (label, values), color in zip(parts, COMPONENT_COLORS, strict=True):
-            ax.bar(dates, values, bottom=bottom, label=label, color=color, width=0.8)
+        for (name, values), color in zip(parts, COMPONENT_COLORS, strict=True):
+            ax.bar(dates, values, bottom=bottom, label=name, color=color, width=0.8)
             bottom = [b + v for b, v in zip(bottom, values, strict=True)]
         ax.set_title("Revenue estimate by component (USD)")
         ax.yaxis.set_major_formatter(FuncFormatter(_human))
@@ -132,15 +233,17 @@ def revenue_by_component(series: list[DayPoint]) -> str | None:
         return _data_uri(fig)
 
 
-def _barh(title: str, labels: list[str], values: list[float], colors: list[str]) -> str:
+def _barh(title: str, labels: list[Label], values: list[float], colors: list[str]) -> str:
+    """Horizontal bars labelled with user text already through :func:`label`."""
     height = 0.6 + 0.32 * len(labels)
     with _figure(9, max(1.8, height)) as (fig, (ax,)):
         positions = list(range(len(labels)))[::-1]
         ax.barh(positions, values, color=colors)
-        ax.set_yticks(positions, labels, fontsize=8)
+        ax.set_yticks(positions, [fitted.text for fitted in labels], fontsize=8)
         ax.set_title(title)
         ax.xaxis.set_major_formatter(FuncFormatter(_human))
         ax.grid(axis="x", alpha=0.3)
+        _note_dropped(fig, labels)
         return _data_uri(fig)
 
 
@@ -150,7 +253,7 @@ def revenue_by_niche(rows: list[tuple[str, float]]) -> str | None:
         return None
     return _barh(
         "Revenue estimate by niche, last 28 days (USD)",
-        [niche for niche, _ in rows],
+        [label(niche, MAX_TICK_CHARS) for niche, _ in rows],
         [revenue for _, revenue in rows],
         [COMPONENT_COLORS[0]] * len(rows),
     )
@@ -163,10 +266,16 @@ def channel_growth(top: list[ChannelGrowth], bottom: list[ChannelGrowth]) -> str
         return None
     return _barh(
         "Subscriber growth over 28 days (%): top and bottom channels",
-        [f"{g.title or g.channel_id} ({g.channel_id[:8]}…)" for g in rows],
+        [_channel_label(g.title, g.channel_id) for g in rows],
         [g.growth_pct or 0.0 for g in rows],
         [GOOD] * len(top) + [BAD] * len(bottom),
     )
+
+
+def _channel_label(title: str, channel_id: str) -> Label:
+    """``<title> (UCxxxxxx…)``: the title shortened so the id always shows."""
+    fitted = label(title, MAX_TICK_CHARS - 12)
+    return Label(f"{fitted.text or channel_id} ({channel_id[:8]}{ELLIPSIS})", fitted.dropped)
 
 
 def new_videos(rows: list[NewVideos]) -> str | None:
@@ -203,10 +312,12 @@ def quality(scores: list[QualityScore]) -> str | None:
         BAD if s.score < QUALITY_HIGH else "#ff7f0e" if s.score < QUALITY_MEDIUM else GOOD
         for s in scores
     ]
+    labels = [label(s.dimension, MAX_TICK_CHARS) for s in scores]
     with _figure(9, 0.6 + 0.4 * len(scores)) as (fig, (ax,)):
         positions = list(range(len(scores)))[::-1]
         ax.barh(positions, [s.score for s in scores], color=colors)
-        ax.set_yticks(positions, [s.dimension for s in scores])
+        ax.set_yticks(positions, [fitted.text for fitted in labels])
+        _note_dropped(fig, labels)
         for threshold in (QUALITY_MEDIUM, QUALITY_HIGH):
             ax.axvline(threshold, color="#777777", linestyle="--", linewidth=1)
         ax.set_xlim(0, 100)
@@ -228,7 +339,9 @@ def channel(series: ChannelSeries) -> str | None:
         _mark_anomalies(twin, [d for d in series.anomaly_dates if d in views], views)
         twin.set_ylabel("views")
         twin.yaxis.set_major_formatter(FuncFormatter(_human))
-        ax.set_title(f"{series.title or series.channel_id} ({series.channel_id})")
+        title = label(series.title)
+        ax.set_title(f"{title.text or series.channel_id} ({series.channel_id})")
+        _note_dropped(fig, [title])
         _date_axis(ax)
         handles = [*ax.get_legend_handles_labels()[0], *twin.get_legend_handles_labels()[0]]
         ax.legend(handles=handles, fontsize=8, loc="upper left")

@@ -4,10 +4,18 @@ The page is a Jinja2 template (``templates/daily.html.j2``, autoescaped) with
 its CSS inline and every chart a PNG data URI: it opens from a mail
 attachment or a file share with no network. The text summary says the same
 things in the same order for a terminal, a log or a mail body. Pure: no I/O.
+
+User text (channel titles, niche names, recorded reasons) is data in both: the
+page escapes it (autoescape) and isolates its direction in ``<bdi>``, so a
+right-to-left title does not reorder the id or the numbers beside it; the text
+puts it between Unicode's FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE
+(U+2068, U+2069; Unicode Bidirectional Algorithm, UAX #9), the plain-text
+``<bdi>``, and turns control characters into spaces so a title is one line.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,6 +26,17 @@ from reporting import charts
 from reporting.model import DailyReport, StageRow
 
 TEMPLATES = Path(__file__).parent / "templates"
+FSI, PDI = "\u2068", "\u2069"  # UAX #9 isolates: the text form of <bdi>
+
+
+def plain(value: object) -> str:
+    """User text as one line: control characters (newline, escape, ...) become spaces."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in str(value))
+
+
+def isolate(value: object) -> str:
+    """User text for the text summary: :func:`plain`, direction-isolated (FSI ... PDI)."""
+    return f"{FSI}{plain(value)}{PDI}"
 
 
 def channel_anchor(channel_id: str) -> str:
@@ -87,6 +106,7 @@ def _environment() -> jinja2.Environment:
         duration=duration,
         anchor=channel_anchor,
         stage_summary=stage_summary,
+        plain=plain,
     )
     env.globals.update(expected_range=expected_range)
     return env
@@ -188,7 +208,7 @@ def _collection_lines(report: DailyReport) -> list[str]:
         f"{f', {others} with other issues' if others else ''} of {c.channels_expected} active "
         f"({c.runs} run(s): {', '.join(c.run_statuses)})"
     ]
-    lines += [f"    {i.status} {i.channel_id}: {i.reason}" for i in c.issues]
+    lines += [f"    {i.status} {i.channel_id}: {plain(i.reason)}" for i in c.issues]
     return lines
 
 
@@ -201,7 +221,7 @@ def _events_lines(report: DailyReport) -> list[str]:
         f"  events: {number(e.landed)} landed ({by_type or 'none'}), "
         f"{number(e.dead_lettered)} dead-lettered"
     ]
-    lines += [f"    dead-lettered {number(n)}: {reason}" for reason, n in e.dead_by_reason]
+    lines += [f"    dead-lettered {number(n)}: {plain(reason)}" for reason, n in e.dead_by_reason]
     return lines
 
 
@@ -247,10 +267,12 @@ def _network_lines(report: DailyReport) -> list[str]:
         f"{number(t['subscribers_gained_28d'])} subscribers gained, "
         f"revenue estimate {usd(t['revenue_28d'])}",
     ]
-    lines += [f"  revenue by niche: {niche} {usd(v)}" for niche, v in report.revenue_by_niche]
+    lines += [
+        f"  revenue by niche: {isolate(niche)} {usd(v)}" for niche, v in report.revenue_by_niche
+    ]
     for label, rows in (("top", report.top_growth), ("bottom", report.bottom_growth)):
         lines += [
-            f"  {label} growth: {g.channel_id} {g.title} {g.growth_pct:+.2f}% "
+            f"  {label} growth: {g.channel_id} {isolate(g.title)} {g.growth_pct:+.2f}% "
             f"({number(g.gained)} subscribers)"
             for g in rows
         ]

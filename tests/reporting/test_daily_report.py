@@ -237,7 +237,7 @@ def test_failed_channel_appears_with_its_reason(report: DailyReport, text: str, 
     assert report.collection.channels_collected == SPEC.channels - 1
     assert "channels: 5 collected, 1 failed, 1 with other issues of 6 active" in text
     assert f"failed {failed}: {COLLECTION_ERROR}" in text
-    assert f"<td>{failed}</td><td>failed</td><td>{COLLECTION_ERROR}</td>" in page
+    assert f"<td>{failed}</td><td>failed</td><td><bdi>{COLLECTION_ERROR}</bdi></td>" in page
     assert 'id="failed-channel-count">1<' in page
 
 
