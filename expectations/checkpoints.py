@@ -13,9 +13,10 @@ Two checkpoints, each a list of (suite, asset) validations:
 warehouse (a PostgreSQL data source, connection from :mod:`ytempire.settings`,
 read as ``ytempire_transformer``), adds each suite, a table or query asset, a
 validation definition and a GX ``Checkpoint`` with an ``UpdateDataDocsAction``
-(Data Docs in ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``), runs them, then stores
-every expectation's outcome in ``analytics.validation_results``, summarises the
-run in Redis and publishes each failed expectation on ``alerts``
+(Data Docs in ``$YTEMPIRE_DATA_DOCS_DIR``, default ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``),
+runs them, then stores every expectation's outcome in
+``analytics.validation_results``, summarises the run in Redis and publishes
+each failed expectation on ``alerts``
 (:mod:`expectations.results`). GX is imported inside the functions.
 """
 
@@ -205,8 +206,9 @@ class ValidationRun:
 
 
 def docs_dir(settings: Settings | None = None) -> Path:
-    """Where the Data Docs site is built: ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``."""
-    return Path((settings or get_settings()).local_dir) / "data_docs" / "gx"
+    """Where the Data Docs site is built: ``$YTEMPIRE_DATA_DOCS_DIR``, by default
+    ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``."""
+    return (settings or get_settings()).data_docs_path
 
 
 def _connection_string(settings: Settings) -> str:

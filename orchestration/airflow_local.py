@@ -35,11 +35,12 @@ from urllib.parse import quote
 from psycopg import sql
 
 from ytempire.clients import pg_connect
+from ytempire.dbt_runner import target_dir
 from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT, Settings, get_settings
 
 DAGS_FOLDER = PROJECT_ROOT / "airflow" / "dags"
-DBT_TARGET = PROJECT_ROOT / "dbt_project" / "target"
+DBT_TARGET = target_dir()  # $DBT_TARGET_PATH, by default dbt_project/target
 AIRFLOW_ROLE = "airflow"
 PROCESSES = ("api-server", "scheduler", "dag-processor")
 DOCS_SLUG = "ytempire"  # the dbt docs site is at /cosmos/<slug>/dbt_docs_index.html

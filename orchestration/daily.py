@@ -268,10 +268,10 @@ def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
     """
     import json
 
-    from ytempire.dbt_runner import run_results_summary
+    from ytempire.dbt_runner import run_results_summary, target_dir
 
     day = quota_day_of_interval(context["data_interval_start"])
-    results = Path(project_dir) / "target" / "run_results.json"
+    results = target_dir(Path(project_dir)) / "run_results.json"
     try:
         with record_stage("dbt_build", day) as run:
             if not results.is_file():
@@ -290,10 +290,10 @@ def generate_dbt_docs() -> str:
 
     Returns the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
     """
-    from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
+    from ytempire.dbt_runner import run_dbt, target_dir
 
     run_dbt("docs generate", quiet=True)
-    return str(DBT_PROJECT_DIR / "target")
+    return str(target_dir())
 
 
 STAGE_FUNCTIONS = {

@@ -4,7 +4,9 @@
 the day (:mod:`.collect`), writes the page and the summary (:mod:`.render`,
 :mod:`.delivery`), mails them when SMTP is configured, and records itself in
 ``analytics.pipeline_stage_runs``. It reports failed stages without failing
-itself; run it with Airflow's trigger rule ``all_done``.
+itself; run it with Airflow's trigger rule ``all_done``. A day after today
+(Pacific) is refused before anything is recorded or written
+(:class:`FutureDay`); :func:`default_day` is the newest day the pipeline ran.
 """
 
 from __future__ import annotations
@@ -15,10 +17,13 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from reporting import queries
 from reporting.collect import gather
 from reporting.delivery import ReportFiles, recipients_of, send_email, write_files
 from reporting.render import headline, html, text
-from ytempire.errors import ServiceUnavailable
+from ytempire.clients import pg_connect
+from ytempire.errors import ServiceUnavailable, YTEmpireError
+from ytempire.quota import quota_day
 from ytempire.settings import Settings, get_settings
 from ytempire.stage_runs import record_stage
 
@@ -32,8 +37,34 @@ class ReportOutcome:
     email: str  # what delivery did, one line
 
 
+class FutureDay(YTEmpireError):
+    """A report was asked for a business day that has not begun (nothing can have run)."""
+
+    exit_code = 2
+
+
 def default_out_dir(settings: Settings) -> Path:
-    return Path(settings.local_dir) / "reports"
+    return settings.reports_path
+
+
+def default_day(settings: Settings | None = None) -> date:
+    """The newest business day up to today on which a pipeline stage (not ``report``) ran;
+    today's Pacific day when none has."""
+    s = settings or get_settings()
+    today = quota_day()
+    with pg_connect("transformer", settings=s) as conn:
+        return queries.latest_run_day(conn, today) or today
+
+
+def refuse_future(day: date) -> None:
+    """Raise :class:`FutureDay` when ``day`` is after today's Pacific business day."""
+    today = quota_day()
+    if day > today:
+        raise FutureDay(
+            f"cannot report on {day}: it is after today's business day ({today}, Pacific), so "
+            f"no stage can have run. Next: pass a day up to {today}, or omit --date for the "
+            "newest day the pipeline ran."
+        )
 
 
 def write_daily_report(
@@ -46,9 +77,12 @@ def write_daily_report(
 ) -> ReportOutcome:
     """Write ``daily-report-<day>.html`` and ``.txt`` into ``out_dir`` and deliver them.
 
-    Raises only when the files cannot be written or the mail server refuses;
-    a database that is down leaves the stage unrecorded and the parts noted.
+    Raises :class:`FutureDay` for a day after today (nothing recorded or
+    written), and otherwise only when the files cannot be written or the mail
+    server refuses; a database that is down leaves the stage unrecorded and the
+    parts noted.
     """
+    refuse_future(day)
     s = settings or get_settings()
     with ExitStack() as stack:
         try:

@@ -112,6 +112,19 @@ def _on_day(column: str) -> str:
 # --- pipeline ------------------------------------------------------------------------------
 
 
+def latest_run_day(conn: Conn, today: date) -> date | None:
+    """The newest business day up to ``today`` on which a pipeline stage ran, if any.
+
+    The ``report`` stage does not count: a report asked for a day nothing ran
+    must not become the next default.
+    """
+    row = conn.execute(
+        f"select max(run_date) from {OPS.stage_runs} where stage <> 'report' and run_date <= %s",
+        (today,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 def stage_runs(conn: Conn, day: date) -> list[StageRow]:
     """The latest attempt of each stage on ``day``, in pipeline order; "not run" for the rest.
 

@@ -37,7 +37,7 @@ echo "syncing the locked Python environment into .venv (minutes on a fresh machi
 uv sync --frozen --python 3.11 --quiet
 echo "python environment: $(uv pip list --quiet 2>/dev/null | tail -n +3 | wc -l) packages in .venv"
 
-step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium)"
+step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium, fonts)"
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -46,6 +46,11 @@ command -v mvn >/dev/null || missing+=(maven)
 # Debian's chromium: the Airflow UI check and the daily report's test drive it
 # through Playwright, which never downloads a browser of its own.
 command -v chromium >/dev/null || missing+=(chromium)
+# Fonts of the daily report: emoji in titles. Chromium draws the page's with Noto
+# Color Emoji; matplotlib cannot scale a bitmap font, so the charts use Symbola's.
+for font in fonts-noto-color-emoji fonts-symbola; do
+  dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q 'ok installed' || missing+=("$font")
+done
 if ((${#missing[@]})); then
   echo "installing: ${missing[*]}"
   # Keep Debian's maintainer scripts from starting their own server on the

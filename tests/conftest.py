@@ -7,6 +7,13 @@ with ``YTEMPIRE_KEEP_TEST_DB=1``). Kafka tests create their own topics with
 the ``new_topic`` factory, and Redis tests their own key prefix, so parallel
 sessions against one set of services do not collide.
 
+Nor do tests write into the demo's outputs: the daily report's pages
+(``YTEMPIRE_REPORTS_DIR``), the Data Docs site (``YTEMPIRE_DATA_DOCS_DIR``)
+and dbt's target (dbt's own ``DBT_TARGET_PATH``) go to a folder of the
+session's own (:data:`OUTPUTS`), removed at the end (kept with
+``YTEMPIRE_KEEP_TEST_OUTPUTS=1``). ``tests/reporting/test_output_isolation.py``
+proves the demo's folders are left as they were.
+
 Tests that need a service carry the ``services`` marker, so
 ``pytest -m "not services"`` runs the others with nothing started (the
 database is built only once a ``services`` test runs). A test is marked here
@@ -21,9 +28,12 @@ A service that is down fails the session at once with the service named.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +41,12 @@ import pytest
 _base_db = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
 if not _base_db.endswith("_test"):
     os.environ["YTEMPIRE_PG_DATABASE"] = f"{_base_db}_test"
+
+# This session's outputs, whatever the environment said (a demo's folders must stay as they are).
+OUTPUTS = Path(tempfile.mkdtemp(prefix="ytempire-test-outputs-"))
+os.environ["YTEMPIRE_REPORTS_DIR"] = str(OUTPUTS / "reports")
+os.environ["YTEMPIRE_DATA_DOCS_DIR"] = str(OUTPUTS / "data_docs" / "gx")
+os.environ["DBT_TARGET_PATH"] = str(OUTPUTS / "dbt_target")
 
 from ytempire.clients import (  # noqa: E402  (the environment must be set first)
     kafka_admin,
@@ -59,6 +75,11 @@ SERVICE_FIXTURES = frozenset(
         "simulator",  # the YouTube simulator serving on loopback (tests/youtube)
     }
 )
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if os.environ.get("YTEMPIRE_KEEP_TEST_OUTPUTS") != "1":
+        shutil.rmtree(OUTPUTS, ignore_errors=True)
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker

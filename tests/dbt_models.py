@@ -11,7 +11,7 @@ import json
 from typing import Any
 
 from ytempire.clients import pg_connect
-from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
+from ytempire.dbt_runner import run_dbt, target_dir
 from ytempire.settings import Settings
 
 # When a row was written, not what it says: a full refresh restamps every row.
@@ -21,7 +21,7 @@ RUN_TIME_COLUMNS = frozenset({"built_at"})
 def manifest() -> dict[str, Any]:
     """The manifest of the project as it is now (``dbt parse``)."""
     run_dbt("parse", quiet=True)
-    return json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    return json.loads((target_dir() / "manifest.json").read_text())
 
 
 def incremental_models() -> dict[str, str]:

@@ -44,7 +44,7 @@ from simulation import ids
 from simulation.raw_history import create_raw_indexes, create_raw_tables
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, pg_conninfo
-from ytempire.dbt_runner import DBT_PROJECT_DIR, run_dbt
+from ytempire.dbt_runner import run_dbt, target_dir
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
 
@@ -163,7 +163,7 @@ def analyses_settings(test_database: str) -> Iterator[Settings]:
 
 
 def _compiled(name: str) -> str:
-    return (DBT_PROJECT_DIR / "target" / "compiled" / "ytempire" / "analyses" / name).read_text()
+    return (target_dir() / "compiled" / "ytempire" / "analyses" / name).read_text()
 
 
 def _analysis(settings: Settings, name: str) -> list[dict[str, Any]]:
@@ -336,7 +336,7 @@ def test_point_in_time_niche_is_found_for_every_day(analyses_settings: Settings)
 
 
 def _manifest_models() -> dict[str, dict[str, Any]]:
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((target_dir() / "manifest.json").read_text())
     return {
         node["name"]: node
         for node in manifest["nodes"].values()

@@ -335,9 +335,13 @@ def _dbt_in(project: Path, *args: str) -> tuple[bool, str]:
     """dbt in-process on ``project`` (what the command line runs); success and node messages."""
     from dbt.cli.main import dbtRunner
 
-    folder = str(project)
+    folder, target = str(project), str(project / "target")  # its own target, not the session's
     result = dbtRunner().invoke(
-        [*args, "--project-dir", folder, "--profiles-dir", folder, "--log-level", "warn"]
+        [
+            *args,
+            *("--project-dir", folder, "--profiles-dir", folder, "--target-path", target),
+            *("--log-level", "warn"),
+        ]
     )
     messages = [str(r.message) for r in getattr(result.result, "results", None) or []]
     return result.success, "\n".join([*messages, str(result.exception or "")])

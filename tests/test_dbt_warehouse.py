@@ -21,7 +21,7 @@ from simulation import ids
 from simulation.raw_history import NetworkSpec, land_days, restate_channel_views
 from tests.conftest import own_database
 from ytempire.clients import pg_connect
-from ytempire.dbt_runner import run_dbt
+from ytempire.dbt_runner import run_dbt, target_dir
 from ytempire.settings import Settings
 from ytempire_cli.warehouse import ANALYST_VIEWS
 
@@ -238,18 +238,16 @@ def test_full_refresh_equals_the_incremental_path(
 
 
 def test_docs_generate_succeeds(built: dict[str, Any]) -> None:
-    from ytempire.dbt_runner import DBT_PROJECT_DIR
 
     run_dbt("docs generate")
-    assert (DBT_PROJECT_DIR / "target" / "catalog.json").stat().st_size > 0
+    assert (target_dir() / "catalog.json").stat().st_size > 0
 
 
 def test_docs_site_describes_every_macro_and_its_arguments() -> None:
     """Each of the project's macros has a description and each argument one (macros yml)."""
-    from ytempire.dbt_runner import DBT_PROJECT_DIR
 
     run_dbt("parse")
-    manifest = json.loads((DBT_PROJECT_DIR / "target" / "manifest.json").read_text())
+    manifest = json.loads((target_dir() / "manifest.json").read_text())
     macros = [m for m in manifest["macros"].values() if m["package_name"] == "ytempire"]
     undocumented = [macro["name"] for macro in macros if not macro["description"].strip()]
     undocumented += [

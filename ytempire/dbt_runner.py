@@ -8,13 +8,25 @@ the profiles folder, so every connection setting comes from the
 
 from __future__ import annotations
 
+import os
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT
 
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
+
+
+def target_dir(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """dbt's target folder (manifest, run_results, compiled SQL, docs) as dbt itself resolves it:
+    ``$DBT_TARGET_PATH`` (relative to the project), by default ``<project>/target``.
+
+    The test suite points ``DBT_TARGET_PATH`` at a folder of its own run, so it
+    never writes into the demo's target.
+    """
+    return project_dir / (os.environ.get("DBT_TARGET_PATH") or "target")
 
 
 def dbt_args(command: str, *extra: str) -> list[str]:

@@ -137,6 +137,17 @@ class Settings:
         str(PROJECT_ROOT / ".local"),
         "Folder for local services' data, logs and resolved jars.",
     )
+    reports_dir: str = setting(
+        "YTEMPIRE_REPORTS_DIR",
+        "",
+        "Folder of the daily report's pages (default: $YTEMPIRE_LOCAL_DIR/reports).",
+    )
+    data_docs_dir: str = setting(
+        "YTEMPIRE_DATA_DOCS_DIR",
+        "",
+        "Folder of the Great Expectations Data Docs site (default: "
+        "$YTEMPIRE_LOCAL_DIR/data_docs/gx).",
+    )
     redis_key_prefix: str = setting(
         "YTEMPIRE_REDIS_KEY_PREFIX", "ytempire:", "Prefix of every Redis key the warehouse writes."
     )
@@ -221,6 +232,16 @@ class Settings:
     def services_path(self) -> Path:
         """Folder of the app services' pid and log files (``ytempire services``)."""
         return Path(self.services_dir or Path(self.local_dir) / "services")
+
+    @property
+    def reports_path(self) -> Path:
+        """Folder of the daily report's HTML pages and text summaries."""
+        return Path(self.reports_dir or Path(self.local_dir) / "reports")
+
+    @property
+    def data_docs_path(self) -> Path:
+        """Folder of the Great Expectations Data Docs site (``index.html`` at its root)."""
+        return Path(self.data_docs_dir or Path(self.local_dir) / "data_docs" / "gx")
 
     @property
     def processor_topic_list(self) -> list[str]:

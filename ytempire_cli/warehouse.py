@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from ytempire.clients import pg_connect
-from ytempire.dbt_runner import DBT_PROJECT_DIR, node_summary, run_dbt, run_results_summary
+from ytempire.dbt_runner import node_summary, run_dbt, run_results_summary, target_dir
 from ytempire.errors import YTEmpireError
 from ytempire_cli.options import run_date_option, stage_day
 
@@ -79,7 +79,7 @@ def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
         try:
             result = run_dbt("build", *dbt_options, on_node=on_node)
         finally:
-            results = DBT_PROJECT_DIR / "target" / "run_results.json"
+            results = target_dir() / "run_results.json"
             if results.exists() and results.stat().st_mtime >= written_after:
                 run.details.update(run_results_summary(json.loads(results.read_text())))
     click.echo(
@@ -93,7 +93,7 @@ def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
 def docs(serve: bool, port: int) -> None:
     """`dbt docs generate` into dbt_project/target; with --serve, serve the site too."""
     run_dbt("docs generate", quiet=True)
-    click.echo(f"dbt docs site generated in {DBT_PROJECT_DIR / 'target'}")
+    click.echo(f"dbt docs site generated in {target_dir()}")
     if serve:
         click.echo(f"serving it on http://127.0.0.1:{port}/ (Ctrl-C stops)")
         run_dbt("docs serve", "--host", "127.0.0.1", "--port", str(port), "--no-browser")

@@ -68,7 +68,8 @@ default_args = {
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT,
-    manifest_path=DBT_PROJECT / "target" / "manifest.json",
+    # dbt's own DBT_TARGET_PATH when set (the test suite's folder), else target/
+    manifest_path=DBT_PROJECT / (os.environ.get("DBT_TARGET_PATH") or "target") / "manifest.json",
     install_dbt_deps=False,  # no packages; dbt hub is unreachable anyway
 )
 profile_config = ProfileConfig(

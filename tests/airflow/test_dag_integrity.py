@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from orchestration.airflow_local import AirflowConfig, airflow_env
-from ytempire.settings import PROJECT_ROOT, Settings
+from ytempire.dbt_runner import target_dir
+from ytempire.settings import Settings
 
 REPORT_SCRIPT = Path(__file__).with_name("dagbag_report.py")
-MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+MANIFEST = target_dir() / "manifest.json"
 FIXED_TASKS = {
     "collect_youtube",
     "land_kafka_events",

@@ -29,7 +29,8 @@ from simulation import ids
 from simulation.raw_history import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
-from ytempire.dbt_runner import DBT_PROJECT_DIR
+from ytempire.dbt_runner import target_dir
+from ytempire.quota import quota_day
 from ytempire.settings import Settings
 from ytempire.stage_runs import record_stage
 from ytempire_cli.main import main as cli_main
@@ -77,7 +78,7 @@ def crafted(report_settings: Settings) -> dict[str, Any]:
                     (offset, noon, reason, noon),
                 )
     cli_main(["warehouse", "build", "--run-date", DAY.isoformat()])
-    run_results = (DBT_PROJECT_DIR / "target" / "run_results.json").read_text()
+    run_results = (target_dir() / "run_results.json").read_text()
     with record_stage("collection", DAY, settings=report_settings) as run:
         run.details.update(channels_collected=SPEC.channels - 1, channels_failed=1)
     with (
@@ -377,6 +378,40 @@ def test_cli_writes_both_files_records_its_stage_and_skips_mail(
         str(html_file),
         "email: skipped, Airflow's SMTP is not configured (AIRFLOW__SMTP__SMTP_HOST unset)",
     )
+
+
+def test_default_day_is_the_latest_day_the_pipeline_ran_not_the_latest_report(
+    crafted: dict[str, Any], report_settings: Settings, tmp_path: Path, capsys
+):
+    later = DAY + timedelta(days=3)  # only a report was recorded on it: nothing ran that day
+    with record_stage("report", later, settings=report_settings):
+        pass
+    cli_main(["report", "daily", "--out", str(tmp_path), "--no-freshness", "--no-email"])
+    assert [p.name for p in sorted(tmp_path.iterdir())] == [
+        f"daily-report-{DAY}.html",
+        f"daily-report-{DAY}.txt",
+    ]
+    assert f"report: {tmp_path / f'daily-report-{DAY}.html'}" in capsys.readouterr().out
+
+
+def test_a_future_day_is_refused_and_records_nothing(
+    crafted: dict[str, Any], report_settings: Settings, tmp_path: Path, capsys
+):
+    for future in (date(2030, 1, 1), quota_day() + timedelta(days=1)):
+        if future <= quota_day():
+            continue  # 2030-01-01 has come: the day after today still checks the rule
+        with pytest.raises(SystemExit) as exited:
+            cli_main(["report", "daily", "--date", future.isoformat(), "--out", str(tmp_path)])
+        assert exited.value.code == 2
+        error = capsys.readouterr().err
+        assert f"cannot report on {future}: it is after today's business day" in error
+        with pg_connect("admin", settings=report_settings) as conn:
+            recorded = conn.execute(
+                "select count(*) from analytics.pipeline_stage_runs where run_date = %s",
+                (future,),
+            ).fetchone()
+        assert recorded == (0,)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_mail_goes_through_airflows_smtp_settings(report: DailyReport, tmp_path: Path):
