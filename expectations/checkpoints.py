@@ -14,7 +14,8 @@ warehouse (a PostgreSQL data source, connection from :mod:`ytempire.settings`,
 read as ``ytempire_transformer``), adds each suite, a table or query asset, a
 validation definition and a GX ``Checkpoint`` with an ``UpdateDataDocsAction``
 (Data Docs in ``$YTEMPIRE_DATA_DOCS_DIR``, default ``$YTEMPIRE_LOCAL_DIR/data_docs/gx``),
-runs them, then stores every expectation's outcome in
+runs them, makes the site work offline (:mod:`expectations.offline_docs`), then
+stores every expectation's outcome in
 ``analytics.validation_results``, summarises the run in Redis and publishes
 each failed expectation on ``alerts``
 (:mod:`expectations.results`). GX is imported inside the functions.
@@ -33,7 +34,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from expectations import results
+from expectations import offline_docs, results
 from expectations.suites import SUITES
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -195,6 +196,7 @@ class ValidationRun:
     run_date: date
     outcomes: list[results.Outcome] = field(default_factory=list)
     docs_index: Path | None = None
+    docs_offline: bool = False  # its pages load every script, style and font from the site
 
     @property
     def failed(self) -> list[results.Outcome]:
@@ -361,6 +363,7 @@ def run_checkpoint(
         result = gx_checkpoint.run(run_id=RunIdentifier(run_name=run.run_id))
         for validation_result in result.run_results.values():
             run.outcomes.extend(results.outcomes(validation, validation_result))
+    run.docs_offline = offline_docs.localize_or_warn(docs, s)
     return run
 
 

@@ -28,7 +28,7 @@ class PageCheck:
     title: str
     charts: int
     charts_rendered: int  # complete, with a natural width above 0
-    blocked_requests: list[str]  # any request beyond the file itself (there must be none)
+    blocked_requests: list[str]  # any request beyond the page's own folder (there must be none)
     screenshot: Path
 
 
@@ -44,11 +44,16 @@ def chromium_path() -> str:
 
 
 def screenshot(page_path: Path, png_path: Path, *, full_page: bool = True) -> PageCheck:
-    """Load ``page_path`` (file://, no network) in headless Chromium; write ``png_path``."""
+    """Load ``page_path`` (file://, no network) in headless Chromium; write ``png_path``.
+
+    The page may read files in its own folder (a site's ``static/``); any other
+    request is blocked and listed.
+    """
     from playwright.sync_api import sync_playwright
 
     blocked: list[str] = []
     url = page_path.resolve().as_uri()
+    own_folder = page_path.resolve().parent.as_uri() + "/"
     png_path.parent.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=chromium_path(), headless=True)
@@ -57,7 +62,7 @@ def screenshot(page_path: Path, png_path: Path, *, full_page: bool = True) -> Pa
 
             def guard(route: object) -> None:
                 request_url = route.request.url  # type: ignore[attr-defined]
-                if request_url == url or request_url.startswith("data:"):
+                if request_url.startswith((own_folder, "data:")):
                     route.continue_()  # type: ignore[attr-defined]
                 else:
                     blocked.append(request_url)

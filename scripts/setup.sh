@@ -37,7 +37,7 @@ echo "syncing the locked Python environment into .venv (minutes on a fresh machi
 uv sync --frozen --python 3.11 --quiet
 echo "python environment: $(uv pip list --quiet 2>/dev/null | tail -n +3 | wc -l) packages in .venv"
 
-step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium, fonts)"
+step "2/6 system packages (PostgreSQL, Redis, Java, Maven, Chromium, fonts, npm)"
 missing=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 command -v redis-server >/dev/null || missing+=(redis-server)
@@ -48,6 +48,8 @@ command -v mvn >/dev/null || missing+=(maven)
 command -v chromium >/dev/null || missing+=(chromium)
 # Fonts of the daily report: emoji in titles. Chromium draws the page's with Noto
 # Color Emoji; matplotlib cannot scale a bitmap font, so the charts use Symbola's.
+# npm installs the Data Docs' pinned scripts and styles (step 3), served from the site offline.
+command -v npm >/dev/null || missing+=(npm)
 for font in fonts-noto-color-emoji fonts-symbola; do
   dpkg-query -W -f='${Status}' "$font" 2>/dev/null | grep -q 'ok installed' || missing+=("$font")
 done
@@ -68,9 +70,19 @@ else
   echo "all present"
 fi
 
-step "3/6 JVM jars (Maven Central: Kafka broker, Spark Kafka connector, JDBC driver)"
+step "3/6 JVM jars (Maven Central: Kafka broker, Spark Kafka connector, JDBC driver), Data Docs assets (npm)"
 mvn -q -B -f jvm/pom.xml package
 echo "jars in .local/jars: $(find .local/jars -name '*.jar' | wc -l)"
+# The Data Docs' scripts, styles and fonts (expectations/offline_docs.py), pinned by
+# their lockfile; reinstalled only when the lockfile changed.
+assets="${YTEMPIRE_LOCAL_DIR:-.local}/data_docs_assets"
+mkdir -p "$assets"
+if ! cmp -s expectations/data_docs_assets/package-lock.json "$assets/package-lock.json" ||
+  [[ ! -d "$assets/node_modules" ]]; then
+  cp expectations/data_docs_assets/{package.json,package-lock.json,.npmrc} "$assets/"
+  npm ci --prefix "$assets" --ignore-scripts --no-audit --no-fund --loglevel=error
+fi
+echo "Data Docs assets in $assets: $(find "$assets/node_modules" -maxdepth 1 -mindepth 1 | wc -l) packages"
 
 step "4/6 local services"
 scripts/services.sh start
