@@ -2,11 +2,14 @@
 
 One module-scoped scenario: a simulated network of six channels over 30 days,
 built by the real `ytempire warehouse build` (which records the `dbt_build`
-stage from run_results.json). On the last day channel 4 is not collected (its
-run records why), the raw validation stage fails, one expectation fails, one
-anomaly is found on channel 2, and five messages are dead-lettered for two
-reasons. The tests check each appears with the right numbers, computed here
-from the raw tables independently of the report's queries.
+stage from run_results.json). The channels' titles are the family issue 27
+names: `$` pairs matplotlib would read as mathtext, TeX, emoji, right-to-left
+scripts, a 200-character name and HTML; the page must still draw every chart.
+On the last day channel 4 is not collected (its run records why), the raw
+validation stage fails, one expectation fails, one anomaly is found on channel
+2, and five messages are dead-lettered for two reasons. The tests check each
+appears with the right numbers, computed here from the raw tables
+independently of the report's queries.
 """
 
 from __future__ import annotations
@@ -46,12 +49,25 @@ EMPTY_CHANNEL = 5  # collected, but has no uploads: an issue, not a failure
 NO_UPLOADS = "uploads playlist: 404 playlistNotFound (no uploads yet)"
 COLLECTION_ERROR = "playlistItems.list 404 playlistNotFound for one uploads playlist"
 VALIDATION_ERROR = "CheckpointFailed: raw_landings: 1 of 12 expectations failed"
+# Each channel's title, landed in its snapshots and the platform's channel table.
+TITLES = {
+    0: "$$$ MONEY $$$",
+    1: "Ba$$in 🎮🔥",
+    ANOMALY_CHANNEL: "قناة الطبخ — ערוץ הבישול",
+    3: ("A very long channel name " * 8).strip(),
+    FAILED_CHANNEL: '<script>alert("x")</script> & co',
+    EMPTY_CHANNEL: r"$x^2$ \frac{1}{2} 50% {off}",
+}
 DEAD_REASONS = {"payload.video_id: missing [missing]": 3, "occurred_at: not a datetime": 2}
 
 
 @pytest.fixture(scope="module")
-def report_settings() -> Iterator[Settings]:
-    """A database of the scenario's own (dbt reads its target from the environment)."""
+def report_settings(test_database: str) -> Iterator[Settings]:
+    """A database of the scenario's own (dbt reads its target from the environment).
+
+    The session database is built first (by name): built later, under this
+    fixture's environment, it would be this one, dropped and made anew.
+    """
     with own_database("report") as scenario:
         yield scenario
 
@@ -65,6 +81,12 @@ def crafted(report_settings: Settings) -> dict[str, Any]:
     """Land, build with the CLI, then write the day's pipeline record."""
     with pg_connect("loader", settings=report_settings) as conn:
         land_days(conn, SPEC, 0, LAST, skip=[(FAILED_CHANNEL, LAST)])
+        for index, title in TITLES.items():
+            for table in ("raw_youtube.channel_snapshots", "ytempire.channels"):
+                conn.execute(
+                    f"update {table} set title = %s where channel_id = %s",  # type: ignore[arg-type]
+                    (title, _channel(index)),
+                )
         _write_collection_issues(conn)
         noon = datetime(DAY.year, DAY.month, DAY.day, 20, tzinfo=UTC)  # 12:00 Pacific
         offset = 0
@@ -469,6 +491,18 @@ def test_recorded_channel_issues_keep_their_own_reason():
         ("UCc", "missing", "quota exhausted"),
     ]
     assert channel_issues([], missing=["UCd"])[0].reason == "no snapshot landed for the day"
+
+
+def test_titles_are_data_on_the_page_and_in_the_summary(report: DailyReport, text: str, page: str):
+    shown = {g.channel_id: g.title for g in [*report.top_growth, *report.bottom_growth]}
+    assert shown  # the titles came through the marts
+    for channel_id, title in shown.items():
+        assert title == TITLES[next(i for i in TITLES if _channel(i) == channel_id)]
+        assert f"{channel_id} {render.isolate(title)}" in text
+        if "<" not in title:
+            assert f"<bdi>{title}</bdi>" in page
+    assert "<script>alert" not in page
+    assert f"<h4><bdi>{TITLES[ANOMALY_CHANNEL]}</bdi> <small>{_channel(ANOMALY_CHANNEL)}" in page
 
 
 def test_page_renders_its_charts_in_headless_chromium(page: str, tmp_path: Path):
