@@ -59,6 +59,9 @@ FONTS = ("DejaVu Sans", "Symbola")
 MAX_TITLE_CHARS = 60  # a chart title's user text, at 9 inches and 12 pt
 MAX_TICK_CHARS = 36  # a bar's label: the plot keeps most of the width
 ELLIPSIS = "…"
+# UAX #9 isolates around user text set beside other text: a right-to-left title keeps
+# "(UC…)" on its right (matplotlib lays text out with the Unicode bidi algorithm).
+FSI, PDI = "\u2068", "\u2069"
 
 
 @dataclass(frozen=True)
@@ -140,8 +143,8 @@ def _note_dropped(fig: Any, labels: Iterable[Label]) -> None:
 
 @contextmanager
 def _figure(width: float, height: float, rows: int = 1) -> Iterator[tuple[Any, Any]]:
-    style = {"text.parse_math": False, "font.family": list(FONTS)}
-    with plt.rc_context(style):
+    _drawable()  # registers fonts installed after matplotlib's font cache was written
+    with plt.rc_context({"text.parse_math": False, "font.family": list(FONTS)}):
         fig, axes = plt.subplots(rows, 1, figsize=(width, height), sharex=rows > 1, squeeze=False)
         try:
             yield fig, axes[:, 0]
@@ -275,7 +278,8 @@ def channel_growth(top: list[ChannelGrowth], bottom: list[ChannelGrowth]) -> str
 def _channel_label(title: str, channel_id: str) -> Label:
     """``<title> (UCxxxxxx…)``: the title shortened so the id always shows."""
     fitted = label(title, MAX_TICK_CHARS - 12)
-    return Label(f"{fitted.text or channel_id} ({channel_id[:8]}{ELLIPSIS})", fitted.dropped)
+    shown = f"{FSI}{fitted.text}{PDI}" if fitted.text else channel_id
+    return Label(f"{shown} ({channel_id[:8]}{ELLIPSIS})", fitted.dropped)
 
 
 def new_videos(rows: list[NewVideos]) -> str | None:
@@ -340,7 +344,8 @@ def channel(series: ChannelSeries) -> str | None:
         twin.set_ylabel("views")
         twin.yaxis.set_major_formatter(FuncFormatter(_human))
         title = label(series.title)
-        ax.set_title(f"{title.text or series.channel_id} ({series.channel_id})")
+        shown = f"{FSI}{title.text}{PDI}" if title.text else series.channel_id
+        ax.set_title(f"{shown} ({series.channel_id})")
         _note_dropped(fig, [title])
         _date_axis(ax)
         handles = [*ax.get_legend_handles_labels()[0], *twin.get_legend_handles_labels()[0]]

@@ -23,10 +23,10 @@ from typing import Any
 import jinja2
 
 from reporting import charts
+from reporting.charts import FSI, PDI  # UAX #9 isolates: the text form of <bdi>
 from reporting.model import DailyReport, StageRow
 
 TEMPLATES = Path(__file__).parent / "templates"
-FSI, PDI = "\u2068", "\u2069"  # UAX #9 isolates: the text form of <bdi>
 
 
 def plain(value: object) -> str:

@@ -119,6 +119,9 @@ def test_every_chart_draws_user_text_literally(report: DailyReport, drawn: Drawn
     assert "$$ finance $$" in shown
     # emoji are drawn by a font that has them (Debian's fonts-symbola), not as empty boxes
     assert "🎮 Gaming 🔥" in shown
+    # a right-to-left title beside its id is isolated: the id stays on its right
+    assert f"{charts.FSI}قناة الطبخ 2024{charts.PDI} (UCarabic…)" in shown
+    assert f"{charts.FSI}ערוץ המוזיקה{charts.PDI} (UChebrew)" in shown
     assert [w for w in _glyph_warnings(caught) if "U+F0041" not in w] == []
 
 
