@@ -75,13 +75,18 @@ CDN_FILES: dict[str, str] = {
 }
 # Folders a copied file reads beside itself (Font Awesome's CSS: ../webfonts/*.woff2).
 CDN_FOLDERS = (f"{FONT_AWESOME}/webfonts",)
-# GX's default stylesheet (inlined in every page) draws its dark-mode logo from S3; the
-# site's own copy of the logo (GX copies render/view/static/images into static/images).
-REMOTE_IMAGES = {
-    "https://great-expectations-web-assets.s3.us-east-2.amazonaws.com/full_logo_dark.png": (
-        "static/images/logo-long.png"
-    ),
-}
+# GX's navbar and default stylesheet draw its logos from S3 (``top_navbar.j2``: with a
+# ``?d=<timestamp>`` query); the site's own copies serve them (GX copies
+# render/view/static/images into static/images), its long logo where it has no such file.
+_REMOTE_IMAGE = re.compile(
+    r"https://great-expectations-web-assets\.s3\.us-east-2\.amazonaws\.com/"
+    r"(?P<name>[\w.-]+)(?:\?[^\"'()\s]*)?"
+)
+IMAGES = Path("static") / "images"
+FALLBACK_IMAGE = "logo-long.png"
+# A link into the site's static/ (GX's favicon link on a validation page climbs too few
+# folders): made relative to each page's own depth.
+_STATIC_LINK = re.compile(r'(?P<attr>(?:href|src)=")(?:\./|(?:\.\./)+)static/')
 _SRI = re.compile(r'\s+integrity="sha\d+-[A-Za-z0-9+/=]+"(\s+crossorigin="anonymous")?')
 
 
@@ -117,11 +122,7 @@ def localize(site: Path, assets: Path) -> int:
     changed = 0
     for page in site.rglob("*.html"):
         html = page.read_text(encoding="utf-8")
-        local = _SRI.sub("", html)
-        for url, relative in CDN_FILES.items():
-            local = local.replace(f'"{url}"', f'"{_link(page, vendor / relative)}"')
-        for url, relative in REMOTE_IMAGES.items():
-            local = local.replace(url, _link(page, site / relative))
+        local = _localized(html, page, site)
         if local != html:
             page.write_text(local, encoding="utf-8")
             changed += 1
@@ -137,6 +138,21 @@ def localize_or_warn(site: Path, settings: Settings | None = None) -> bool:
         return False
     log.debug("Data Docs: %d page(s) now load their assets from %s", pages, site / VENDOR)
     return True
+
+
+def _localized(html: str, page: Path, site: Path) -> str:
+    """``page``'s HTML with every CDN file, S3 image and static link pointing into ``site``."""
+    local = _SRI.sub("", html)
+    for url, relative in CDN_FILES.items():
+        local = local.replace(f'"{url}"', f'"{_link(page, site / VENDOR / relative)}"')
+    static = _link(page, site / "static")
+    local = _STATIC_LINK.sub(lambda m: f"{m['attr']}{static}/", local)
+    return _REMOTE_IMAGE.sub(lambda m: _link(page, _image(site, m["name"])), local)
+
+
+def _image(site: Path, name: str) -> Path:
+    own = site / IMAGES / name
+    return own if own.is_file() else site / IMAGES / FALLBACK_IMAGE
 
 
 def _link(page: Path, target: Path) -> str:
