@@ -24,7 +24,10 @@ cannot overwrite newer state), and Kafka side messages carry the source
 the Kafka offsets; a crash anywhere replays the poll, and the replay changes
 nothing.
 Messages that break the contract, and events about unknown videos, go to the
-dead-letter topic and are counted.
+dead-letter topic and are counted. A dead letter is bounded to fit that topic
+whatever arrived (:mod:`ytempire.dead_letters`: the reason cut with its
+length kept, the value left out and referenced by its coordinates when it is
+too large), so no message can stop the processor.
 
 Two event types of the contract have no real-time handler, by design:
 ``channel_updated`` and ``user_action`` (:data:`WAREHOUSE_ONLY`). They are
@@ -48,6 +51,7 @@ from typing import Any
 import psycopg
 
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
+from ytempire.dead_letters import DeadLetterPublisher
 from ytempire.events import Event, Rejected, parse_event
 from ytempire.operational import add_generated_video
 from ytempire.settings import Settings, get_settings
@@ -266,6 +270,9 @@ class EventProcessor:
             settings=self.settings,
             compression_type="gzip",
         )
+        self.dead_letters = DeadLetterPublisher(
+            self.producer, self.topics.dead_letter, settings=self.settings
+        )
         self.consumer = kafka_consumer(
             *self.topics.sources,
             settings=self.settings,
@@ -316,6 +323,7 @@ class EventProcessor:
                         for record in records:
                             self.handle(record)
                     self.producer.flush()  # side effects first: redone on a crash, never lost
+                    self.dead_letters.flush()  # a refused dead letter resent, or raised
                 self.consumer.commit()
                 last_activity = now
                 progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
@@ -389,15 +397,5 @@ class EventProcessor:
         self.counts[event.event_type] += 1
 
     def _dead_letter(self, record: Any, reason: str) -> None:
-        self.producer.send(
-            self.topics.dead_letter,
-            key=record.key,
-            value=record.value if record.value is not None else b"",
-            headers=[
-                ("reason", reason.encode()),
-                ("source_topic", record.topic.encode()),
-                ("source_partition", str(record.partition).encode()),
-                ("source_offset", str(record.offset).encode()),
-            ],
-        )
+        self.dead_letters.send(record, reason)
         self.counts["dead_lettered"] += 1

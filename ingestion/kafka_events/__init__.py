@@ -15,9 +15,12 @@ through that destination (``make_pipeline`` does): dlt's own appends the
 tables with no guard.
 
 Messages that are not JSON or break :mod:`ytempire.events` go to
-``raw_events.dead_letters`` and to the dead-letter topic (original bytes as
-the value, reason and source coordinates as headers; at-least-once there,
-keyed by coordinates for consumers to deduplicate)."""
+``raw_events.dead_letters`` (the original bytes whole, the reason cut to 8 KiB
+saying its full length) and to the dead-letter topic, bounded to fit it
+(:mod:`ytempire.dead_letters`: reason and source coordinates as headers, the
+original bytes as the value when they fit the topic's limit, else left out
+and referenced by their coordinates; at-least-once there, the coordinates
+let consumers deduplicate). No message size can stop the landing."""
 
 from __future__ import annotations
 
@@ -29,14 +32,11 @@ from typing import Any
 
 import dlt
 
-from ingestion.kafka_events.helpers import (
-    DEAD_LETTERS_COLUMNS,
-    EVENTS_COLUMNS,
-    dead_letter_headers,
-)
+from ingestion.kafka_events.helpers import DEAD_LETTERS_COLUMNS, EVENTS_COLUMNS
 from ingestion.kafka_events.pages import ParsedPage, TableFile, parsed_pages
 from ingestion.kafka_events.reader import PartitionOffsets, read_pages
 from ytempire.clients import kafka_producer
+from ytempire.dead_letters import DeadLetterPublisher
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import DEAD_LETTER
@@ -79,7 +79,7 @@ def messages(
     s = settings or get_settings()
     state = dlt.current.resource_state()
     offsets: PartitionOffsets = state.setdefault("offsets", {})
-    producer = None
+    producer, publisher = None, None
     try:
         for page in (
             pages
@@ -88,8 +88,10 @@ def messages(
         ):
             _check_contiguous(page, offsets)
             if page.rejected:
-                producer = producer or kafka_producer(settings=s, compression_type="gzip")
-                _publish_dead_letters(producer, dead_letter_topic, page.rejected)
+                if publisher is None:
+                    producer = kafka_producer(settings=s, compression_type="gzip")
+                    publisher = DeadLetterPublisher(producer, dead_letter_topic, settings=s)
+                _publish_dead_letters(publisher, page.rejected)
             offsets.update(page.end)
             if page.duplicates:
                 log.info("skipped %d republished events already in this load", page.duplicates)
@@ -157,13 +159,8 @@ def _check_contiguous(page: ParsedPage, offsets: Mapping[str, int]) -> None:
         )
 
 
-def _publish_dead_letters(producer: Any, topic: str, rejected: list[tuple[Any, str]]) -> None:
+def _publish_dead_letters(publisher: DeadLetterPublisher, rejected: list[tuple[Any, str]]) -> None:
     """Publish and wait: the page's offsets are stored only after the broker has them."""
     for record, reason in rejected:
-        producer.send(
-            topic,
-            key=record.key,
-            value=record.value if record.value is not None else b"",
-            headers=dead_letter_headers(record, reason),
-        )
-    producer.flush()
+        publisher.send(record, reason)
+    publisher.flush()

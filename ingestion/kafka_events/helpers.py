@@ -3,7 +3,8 @@
 Valid events become rows of ``raw_events.events`` (Kafka coordinates + the
 parsed envelope, payload re-serialised as JSON); anything that is not JSON or
 breaks the contract becomes a row of ``raw_events.dead_letters`` with the
-reason and the original bytes (base64). No I/O here.
+reason (cut to :data:`ytempire.dead_letters.REASON_MAX_BYTES`, saying its full
+length) and the original bytes (base64). No I/O here.
 
 Rows are the CSV lines PostgreSQL's COPY reads (``format csv``, an empty field
 is NULL in a nullable column), built with one f-string per record: this runs
@@ -26,6 +27,7 @@ from typing import Any, Protocol, cast
 
 from dlt.common.schema.typing import TColumnSchema
 
+from ytempire.dead_letters import truncate_reason
 from ytempire.events import Rejected, parse_event
 
 
@@ -148,16 +150,6 @@ def _dead_letter(page: Page, record: Record, reason: str, landed_at: datetime) -
     page.dead.append(
         f"{record.topic},{record.partition},{record.offset},"
         f"{'' if record.key is None else _key(record.key)},{kafka_time(record.timestamp)},"
-        f"{raw},{quoted(reason)},{landed_at.isoformat()}\n"
+        f"{raw},{quoted(truncate_reason(reason))},{landed_at.isoformat()}\n"
     )
     page.rejected.append((record, reason))
-
-
-def dead_letter_headers(record: Record, reason: str) -> list[tuple[str, bytes]]:
-    """Headers of a dead letter on the dead-letter topic (its value is the original bytes)."""
-    return [
-        ("reason", reason.encode()),
-        ("source_topic", record.topic.encode()),
-        ("source_partition", str(record.partition).encode()),
-        ("source_offset", str(record.offset).encode()),
-    ]
