@@ -24,16 +24,31 @@ first response's record) without storing or publishing anything again.
 A delivery's three effects are all or nothing: the ``video_metrics`` row and
 its ``ytempire.webhook_deliveries`` row are committed only after the Redis
 entry and the Kafka message are written; if either fails the transaction
-rolls back (and the cache entry is deleted), the answer is 503 naming the
-service with ``Retry-After``, and the sender's retry stores exactly one of
-each. The one window left: PostgreSQL failing at the commit itself, after
-the message went out; the retry then publishes a second message with the
-same ``delivery_id``, by which a consumer deduplicates.
+rolls back (and the video's cache entry is put back as it was, so an earlier
+delivery's entry survives), the answer is 503 naming the service with
+``Retry-After``, and the sender's retry stores exactly one of each. The one
+window left: PostgreSQL failing at the commit itself, after the message went
+out; the retry then publishes a second message with the same
+``delivery_id``, by which a consumer deduplicates.
+
+Quota: a delivery spends one unit of the shared budget, once, and only a
+delivery that is stored. Copies of one delivery (its ``delivery_id`` or its
+``event_id``) in flight at once are serialized by a claim in Redis
+(``<prefix>webhook:claim:...``, :data:`CLAIM_TTL_S`): the first fetches and
+stores, a copy arriving meanwhile is answered 409 with ``Retry-After`` (the
+Stripe convention for a concurrent idempotent request) and its retry gets the
+stored answer. Statistics fetched by an attempt that then failed to store
+(Kafka, Redis or PostgreSQL down) are kept for the delivery's retry
+(``<prefix>webhook:fetched:<event_id>``, as long as a signature is valid), so
+the retry stores them without calling YouTube again. Every key carries
+``YTEMPIRE_REDIS_KEY_PREFIX``.
 
 Every rejection is a 4xx with a message saying why, decided before anything
 is stored: 400 (delivery id), 401 (signature, timestamp), 404 (unknown
-video), 408 (body too slow), 409 (``youtube_video_id`` disagrees with the
-warehouse), 413 (body too large), 415 (not JSON), 422 (invalid event).
+video), 408 (body too slow), 409 (``youtube_video_id`` or ``channel_id``
+disagrees with the warehouse, or a copy of the delivery is in flight), 413
+(body too large), 415 (not JSON), 422 (invalid event). No answer or log line
+carries a secret: messages pass through :func:`ytempire.redaction.redact_text`.
 
 Served by uvicorn through :func:`serve` (``ytempire serve webhook``), which
 adds what uvicorn lacks: a deadline for a request's headers and a connection
@@ -77,6 +92,7 @@ from ytempire.clients import kafka_producer, pg_conninfo, redis_client
 from ytempire.errors import ServiceUnavailable
 from ytempire.events import EVENT_ADAPTER, VideoUploadedEvent, describe_errors
 from ytempire.quota import PACIFIC, QuotaBudget, quota_day
+from ytempire.redaction import redact_text, redact_url
 from ytempire.settings import Settings, get_settings
 from ytempire.timestamps import iso_z
 from ytempire.topics import VIDEO_ANALYTICS
@@ -91,6 +107,8 @@ RETRY_AFTER_S = 30
 KAFKA_TIMEOUT_S = 10
 PG_POOL_SIZE = 8
 PG_WAIT_S = 5.0
+# Longest a delivery's attempt can take (two YouTube tries, Kafka, PostgreSQL), with room.
+CLAIM_TTL_S = 120
 _DELIVERY_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 # One quick retry: the sender retries the whole delivery anyway.
 _YOUTUBE_RETRY = RetryPolicy(max_attempts=2, base_s=0.25, cap_s=1.0)
@@ -227,6 +245,136 @@ def seconds_to_quota_reset(now: datetime | None = None) -> int:
     return max(1, int((midnight - now).total_seconds()))
 
 
+# --- Redis: claims, fetched statistics, the cache entry ------------------------------------
+
+# KEYS: claim keys; ARGV[1] token, ARGV[2] ttl (s). All claimed, or none (returns 0).
+_CLAIM_LUA = """
+for _, key in ipairs(KEYS) do
+  if redis.call('EXISTS', key) == 1 then return 0 end
+end
+for _, key in ipairs(KEYS) do
+  redis.call('SET', key, ARGV[1], 'EX', tonumber(ARGV[2]))
+end
+return 1
+"""
+# KEYS: claim keys; ARGV[1] token. Releases the keys this claim still holds.
+_RELEASE_LUA = """
+for _, key in ipairs(KEYS) do
+  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+end
+return 1
+"""
+# KEYS[1] cache key; ARGV[1] value, ARGV[2] ttl (s). Returns {previous value or false, its
+# remaining ttl in ms}.
+_SWAP_LUA = """
+local previous = redis.call('GET', KEYS[1])
+local ttl = redis.call('PTTL', KEYS[1])
+redis.call('SET', KEYS[1], ARGV[1], 'EX', tonumber(ARGV[2]))
+return {previous, ttl}
+"""
+# KEYS[1] cache key; ARGV[1] our value, ARGV[2] previous value ('' for none), ARGV[3] its
+# ttl (ms). Puts the previous entry back, unless another delivery has replaced ours since.
+_RESTORE_LUA = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if ARGV[2] == '' then
+  redis.call('DEL', KEYS[1])
+elseif tonumber(ARGV[3]) > 0 then
+  redis.call('SET', KEYS[1], ARGV[2], 'PX', tonumber(ARGV[3]))
+else
+  redis.call('SET', KEYS[1], ARGV[2])
+end
+return 1
+"""
+
+
+class DeliveryCache:
+    """The webhook's Redis keys, every one under ``prefix``."""
+
+    def __init__(self, client: redis.Redis, prefix: str, where: str):
+        self.client = client
+        self.prefix = prefix
+        self.where = redact_url(where)
+        self._claim = client.register_script(_CLAIM_LUA)
+        self._release = client.register_script(_RELEASE_LUA)
+        self._swap = client.register_script(_SWAP_LUA)
+        self._restore = client.register_script(_RESTORE_LUA)
+
+    def metrics_key(self, video_id: object) -> str:
+        return f"{self.prefix}video:{video_id}:metrics"
+
+    def _claim_keys(self, delivery_id: str, event: VideoUploadedEvent) -> list[str]:
+        return [
+            f"{self.prefix}webhook:claim:delivery:{delivery_id}",
+            f"{self.prefix}webhook:claim:event:{event.event_id}",
+        ]
+
+    def _fetched_key(self, event: VideoUploadedEvent) -> str:
+        return f"{self.prefix}webhook:fetched:{event.event_id}"
+
+    def _down(self, exc: Exception) -> ServiceUnavailable:
+        return ServiceUnavailable("Redis", self.where, exc)
+
+    @contextmanager
+    def claim(self, delivery_id: str, event: VideoUploadedEvent) -> Iterator[None]:
+        """Hold this delivery's claim while the block runs; 409 if a copy holds it."""
+        keys, token = self._claim_keys(delivery_id, event), f"{time.time_ns()}-{id(event)}"
+        try:
+            claimed = self._claim(keys=keys, args=[token, CLAIM_TTL_S])
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+        if not claimed:
+            raise Rejection(
+                409,
+                f"a copy of delivery {delivery_id} (event {event.event_id}) is being "
+                "processed now; retry to receive its stored answer",
+                {"Retry-After": "1"},
+            )
+        try:
+            yield
+        finally:
+            try:
+                self._release(keys=keys, args=[token])
+            except redis.RedisError as exc:  # it expires on its own
+                log.warning("could not release the claim of delivery %s: %s", delivery_id, exc)
+
+    def fetched(self, event: VideoUploadedEvent) -> VideoStatistics | None:
+        """Statistics an earlier attempt of this delivery fetched but could not store."""
+        try:
+            raw = self.client.get(self._fetched_key(event))
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+        return None if raw is None else VideoStatistics(**json.loads(str(raw)))
+
+    def keep_fetched(self, event: VideoUploadedEvent, stats: VideoStatistics, ttl_s: int) -> None:
+        """Keep ``stats`` for the retry of a delivery that failed to store (best effort)."""
+        try:
+            value = json.dumps(stats.__dict__)
+            self.client.set(self._fetched_key(event), value, ex=max(1, ttl_s))
+        except redis.RedisError as exc:
+            log.warning("the retry of event %s will fetch again: %s", event.event_id, exc)
+
+    def forget_fetched(self, event: VideoUploadedEvent) -> None:
+        try:
+            self.client.delete(self._fetched_key(event))
+        except redis.RedisError as exc:  # it expires on its own
+            log.warning("could not drop the fetched statistics of %s: %s", event.event_id, exc)
+
+    def put_metrics(self, key: str, value: str) -> tuple[str | None, int]:
+        """Set the video's entry; return the previous one and its remaining ttl (ms)."""
+        try:
+            previous, ttl = self._swap(keys=[key], args=[value, METRICS_TTL_S])
+        except redis.RedisError as exc:
+            raise self._down(exc) from exc
+        return (None if previous in (None, False) else str(previous)), int(ttl)
+
+    def restore_metrics(self, key: str, ours: str, previous: str | None, ttl_ms: int) -> None:
+        """Put back the entry :meth:`put_metrics` replaced, unless a newer one replaced ours."""
+        try:
+            self._restore(keys=[key], args=[ours, previous or "", ttl_ms])
+        except redis.RedisError:
+            log.warning("could not put back %s after a failed delivery", key)
+
+
 # --- the app ------------------------------------------------------------------------------
 
 
@@ -298,6 +446,21 @@ class _Effects:
                 )
             return self._producer
 
+    def check_topic(self, topic: str) -> None:
+        """Kafka reachable and ``topic`` known to it (cached metadata after the first
+        call): a delivery is refused before it spends quota, not after."""
+        from kafka.errors import KafkaError
+
+        try:
+            partitions = self.producer().partitions_for(topic)
+        except KafkaError as exc:
+            self.discard_producer()
+            raise ServiceUnavailable("Kafka", self.settings.kafka_bootstrap, exc) from exc
+        if not partitions:
+            raise ServiceUnavailable(
+                "Kafka", self.settings.kafka_bootstrap, f"topic {topic} has no partitions"
+            )
+
     def discard_producer(self) -> None:
         """Close the producer at once, dropping unsent records, so none goes out later."""
         with self._lock:
@@ -330,15 +493,15 @@ def create_app(
     analytics_topic: str = VIDEO_ANALYTICS.name,
     redis_prefix: str = "",
 ) -> FastAPI:
-    """The webhook app. ``redis_prefix`` prefixes its cache keys and, when set, its budget."""
+    """The webhook app. Its Redis keys (cache, claims, budget) start with ``redis_prefix``,
+    by default ``YTEMPIRE_REDIS_KEY_PREFIX``."""
     s = settings or get_settings()
-    cache = redis_client(settings=s)
+    prefix = redis_prefix or s.redis_key_prefix
+    client = redis_client(settings=s)
     budget = QuotaBudget(
-        cache,
-        daily_limit=s.youtube_daily_quota,
-        prefix=redis_prefix or s.redis_key_prefix,
-        where=s.redis_url,
+        client, daily_limit=s.youtube_daily_quota, prefix=prefix, where=redact_url(s.redis_url)
     )
+    cache = DeliveryCache(client, prefix, s.redis_url)
     effects = _Effects(s, budget)
 
     @asynccontextmanager
@@ -361,14 +524,16 @@ def create_app(
 
     @app.exception_handler(Rejection)
     async def rejected(_: Request, exc: Rejection) -> JSONResponse:
-        log.warning("webhook rejected (%d): %s", exc.status, exc.message)
-        return JSONResponse({"error": exc.message}, status_code=exc.status, headers=exc.headers)
+        message = redact_text(exc.message, s)
+        log.warning("webhook rejected (%d): %s", exc.status, message)
+        return JSONResponse({"error": message}, status_code=exc.status, headers=exc.headers)
 
     @app.exception_handler(ServiceUnavailable)
     async def unavailable(_: Request, exc: ServiceUnavailable) -> JSONResponse:
-        log.error("webhook: %s", exc)
+        message = redact_text(str(exc), s)
+        log.error("webhook: %s", message)
         return JSONResponse(
-            {"error": str(exc), "service": exc.service},
+            {"error": message, "service": exc.service},
             status_code=503,
             headers={"Retry-After": str(RETRY_AFTER_S)},
         )
@@ -398,19 +563,31 @@ def create_app(
             if (stored := _stored_delivery(conn, delivery_id, event)) is not None:
                 return stored
             _require_matching_video(conn, event)
-        effects.producer()  # Kafka down: refuse before spending quota or storing anything
-        stats = _fetch_statistics(effects, event.payload.youtube_video_id, s)
-        return _store(
-            event,
-            stats,
-            delivery_id,
-            signed_at,
-            s,
-            cache=cache,
-            effects=effects,
-            cache_key=f"{redis_prefix}video:{event.video_id}:metrics",
-            topic=analytics_topic,
-        )
+        with cache.claim(delivery_id, event):
+            with effects.connection() as conn:  # a copy may have committed before our claim
+                if (stored := _stored_delivery(conn, delivery_id, event)) is not None:
+                    return stored
+            effects.check_topic(analytics_topic)  # Kafka down: refuse before spending quota
+            stats = cache.fetched(event)
+            if stats is None:
+                stats = _fetch_statistics(effects, event.payload.youtube_video_id, s)
+            try:
+                response = _store(
+                    event,
+                    stats,
+                    delivery_id,
+                    signed_at,
+                    s,
+                    cache=cache,
+                    effects=effects,
+                    topic=analytics_topic,
+                )
+            except (ServiceUnavailable, psycopg.OperationalError):
+                # the unit is spent: what it bought waits for the sender's retry
+                cache.keep_fetched(event, stats, 2 * s.webhook_signature_tolerance_s)
+                raise
+            cache.forget_fetched(event)
+            return response
 
     @app.post(PATH)
     async def video_uploaded(request: Request) -> dict[str, Any]:
@@ -468,16 +645,24 @@ def _stored_delivery(
 
 
 def _require_matching_video(conn: psycopg.Connection[Any], event: VideoUploadedEvent) -> None:
-    """404 for an unknown video; 409 when the warehouse pairs either id with another."""
+    """404 for an unknown video; 409 when the warehouse pairs either id with another, or
+    files the video under another channel than the event's ``channel_id``."""
     yt = event.payload.youtube_video_id
     rows = conn.execute(
-        "select video_id, youtube_video_id from ytempire.videos "
+        "select video_id, youtube_video_id, channel_id from ytempire.videos "
         "where video_id = %s or youtube_video_id = %s",
         (event.video_id, yt),
     ).fetchall()
-    known = {video_id: youtube_id for video_id, youtube_id in rows}
+    known = {video_id: youtube_id for video_id, youtube_id, _ in rows}
+    channels = {video_id: channel_id for video_id, _, channel_id in rows}
     if event.video_id not in known:
         raise Rejection(404, f"video_id {event.video_id} is not in ytempire.videos")
+    if channels[event.video_id] != event.channel_id:
+        raise Rejection(
+            409,
+            f"video_id {event.video_id} belongs to channel {channels[event.video_id]} in "
+            f"ytempire.videos, not {event.channel_id}",
+        )
     if known[event.video_id] not in (None, yt):
         raise Rejection(
             409,
@@ -513,9 +698,8 @@ def _store(
     signed_at: datetime,
     s: Settings,
     *,
-    cache: redis.Redis,
+    cache: DeliveryCache,
     effects: _Effects,
-    cache_key: str,
     topic: str,
 ) -> dict[str, Any]:
     """Row, cache entry and message: all three, or none (see the module docstring)."""
@@ -553,7 +737,7 @@ def _store(
             if stored is not None:
                 return stored
             raise Rejection(409, f"delivery {delivery_id} conflicts with another delivery")
-        _cache_and_publish(record, event, cache, effects, cache_key, topic, s)
+        _cache_and_publish(record, event, cache, effects, topic, s)
         conn.commit()
     return {**record, "replayed": False}
 
@@ -579,28 +763,25 @@ def _insert_metrics(
 def _cache_and_publish(
     record: dict[str, Any],
     event: VideoUploadedEvent,
-    cache: redis.Redis,
+    cache: DeliveryCache,
     effects: _Effects,
-    cache_key: str,
     topic: str,
     s: Settings,
 ) -> None:
-    """Redis, then Kafka; a Kafka failure takes the cache entry back. Raises 503 on either."""
+    """Redis, then Kafka; a Kafka failure puts the video's previous cache entry back.
+
+    Raises 503 (``ServiceUnavailable``) naming the service that failed.
+    """
     value = json.dumps(record)
-    try:
-        cache.set(cache_key, value, ex=METRICS_TTL_S)
-    except redis.RedisError as exc:
-        raise ServiceUnavailable("Redis", s.redis_url, exc) from exc
+    key = cache.metrics_key(event.video_id)
+    previous, ttl_ms = cache.put_metrics(key, value)
     try:
         effects.producer().send(topic, key=event.channel_id.encode(), value=value.encode()).get(
             timeout=KAFKA_TIMEOUT_S
         )
     except Exception as exc:  # KafkaError, timeout, or ServiceUnavailable from the factory
         effects.discard_producer()
-        try:
-            cache.delete(cache_key)
-        except redis.RedisError:
-            log.warning("could not take back %s after the Kafka failure", cache_key)
+        cache.restore_metrics(key, value, previous, ttl_ms)
         if isinstance(exc, ServiceUnavailable):
             raise
         raise ServiceUnavailable("Kafka", s.kafka_bootstrap, exc) from exc

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -27,9 +28,10 @@ from simulation.youtube import YouTubeSimulator
 from tests.events.tcp_proxy import TcpProxy
 from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
 from ytempire.events import new_event
-from ytempire.quota import quota_day
+from ytempire.quota import QuotaBudget, quota_day
 
 PATH = "/webhooks/video-uploaded"
+BOUND_S = 120.0  # only a hung webhook fails on it; verdicts wait on what happened
 SIM_DAY = date(2025, 3, 1)  # every simulated channel has several uploads by then
 _videos = itertools.count()  # each test's videos are new to the session's database
 
@@ -269,34 +271,150 @@ def test_a_delivery_failed_by_a_down_service_stores_nothing_and_its_retry_one_of
     assert counts(base, video, redis_prefix, topic) == ONE_EACH
 
 
-def test_kafka_refusing_the_message_takes_back_the_row_and_the_cache_entry(
+def _topic_with_limit(admin, max_message_bytes: int) -> str:
+    from kafka.admin import NewTopic
+
+    topic = f"test-video-analytics-{uuid.uuid4().hex[:12]}"
+    config = {"max.message.bytes": str(max_message_bytes)}
+    admin.create_topics(
+        [NewTopic(topic, num_partitions=1, replication_factor=1, topic_configs=config)]
+    )
+    admin.wait_for_topics([topic])
+    return topic
+
+
+def _set_limit(admin, topic: str, max_message_bytes: int) -> None:
+    from kafka.admin import ConfigResource, ConfigResourceType
+
+    resource = ConfigResource(
+        ConfigResourceType.TOPIC, topic, configs={"max.message.bytes": str(max_message_bytes)}
+    )
+    admin.alter_configs([resource])
+    described = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+    assert described["topic"][topic]["max.message.bytes"]["value"] == str(max_message_bytes)
+
+
+def test_kafka_refusing_the_message_takes_back_the_row_and_restores_the_cache_entry(
     base, redis_prefix, simulator, video
 ):
-    # The broker does not create topics: a send to a missing one fails after the
-    # row and the cache entry were written, the path a broker lost mid-request takes.
-    topic = f"test-video-analytics-{uuid.uuid4().hex[:12]}"
+    # The broker refuses a record over the topic's limit: the send fails after the quota
+    # unit was spent and the row and the cache entry were written -- the path of a broker
+    # lost mid-request. The video's earlier cache entry must survive, and the unit must be
+    # the delivery's only one: its retry stores what it bought, without a second call.
+    admin = kafka_admin(settings=base)
+    topic = _topic_with_limit(admin, 64)
     app = create_app(base, analytics_topic=topic, redis_prefix=redis_prefix)
     body = event_body(video)
     headers = signed_headers(body, base)
-    admin = kafka_admin(settings=base)
+    key = f"{redis_prefix}video:{video.video_id}:metrics"
+    earlier = json.dumps({"views": 7, "delivery_id": "an-earlier-delivery"})
+    redis_client().set(key, earlier, ex=1_800)
     try:
         with TestClient(app) as client:
             failed = client.post(PATH, content=body, headers=headers)
             assert failed.status_code == 503, failed.text
             assert failed.json()["service"] == "Kafka"
-            assert counts(base, video, redis_prefix, topic) == NOTHING
+            assert counts(base, video, redis_prefix, topic) == {**NOTHING, "redis_keys": 1}
+            assert redis_client().get(key) == earlier  # put back, not deleted
+            assert 0 < redis_client().ttl(key) <= 1_800
+            assert simulator.ledger.used() == 1  # YouTube was called: the unit is spent
 
-            from kafka.admin import NewTopic
-
-            admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
-            admin.wait_for_topics([topic])
+            _set_limit(admin, topic, 1_048_588)
             retried = client.post(PATH, content=body, headers=headers)
             assert retried.status_code == 200, retried.text
+            assert retried.json()["replayed"] is False
         assert counts(base, video, redis_prefix, topic) == ONE_EACH
+        assert json.loads(redis_client().get(key))["delivery_id"] == headers[DELIVERY_HEADER]
+        assert simulator.ledger.used() == 1  # the retry did not call YouTube again
+        budget = int(redis_client().get(f"{redis_prefix}youtube:quota:{quota_day()}") or 0)
+        assert budget == 1
     finally:
-        if topic in admin.list_topics():
-            admin.delete_topics([topic])
+        admin.delete_topics([topic])
         admin.close()
+
+
+def test_a_missing_topic_refuses_the_delivery_before_it_spends_quota(
+    base, redis_prefix, simulator, video
+):
+    topic = f"test-video-analytics-{uuid.uuid4().hex[:12]}"  # the broker does not create it
+    app = create_app(replace(base), analytics_topic=topic, redis_prefix=redis_prefix)
+    body = event_body(video)
+    with TestClient(app) as client:
+        failed = client.post(PATH, content=body, headers=signed_headers(body, base))
+    assert failed.status_code == 503, failed.text
+    assert failed.json()["service"] == "Kafka"
+    assert simulator.ledger.used() == 0
+    assert counts(base, video, redis_prefix, topic) == NOTHING
+
+
+def test_concurrent_copies_of_one_delivery_spend_one_unit_and_store_once(hook, video, monkeypatch):
+    # The first copy is held as it reserves its quota unit; every other copy must be
+    # answered meanwhile without reserving one (before the fix each did: ten units).
+    arrived, release = threading.Semaphore(0), threading.Event()
+    calls = itertools.count(1)
+    reserve = QuotaBudget.reserve
+
+    def gated(self, method, day):
+        n = next(calls)
+        arrived.release()
+        if n == 1:
+            assert release.wait(BOUND_S), "the test never released the first reservation"
+        return reserve(self, method, day)
+
+    monkeypatch.setattr(QuotaBudget, "reserve", gated)
+    body = event_body(video)
+    copies = [signed_headers(body, hook.settings) for _ in range(4)]  # 4 delivery ids
+    copies += [copies[0]] * 6  # and the first sent six more times: ten copies
+    answers: list = [None] * len(copies)
+
+    def send(i: int) -> None:
+        answers[i] = hook.post(body, copies[i])
+
+    threads = [threading.Thread(target=send, args=(i,), daemon=True) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    assert arrived.acquire(timeout=BOUND_S)  # one copy is reserving its unit, held there
+    deadline = time.monotonic() + BOUND_S
+    while sum(a is not None for a in answers) < 9:
+        assert not arrived.acquire(blocking=False), "a second copy reserved a unit"
+        assert time.monotonic() < deadline, f"copies left unanswered: {answers}"
+        time.sleep(0.01)
+    release.set()
+    for thread in threads:
+        thread.join(BOUND_S)
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200] + [409] * 9, [a.text for a in answers]
+    assert all(
+        "is being processed now" in a.json()["error"] for a in answers if a.status_code == 409
+    )
+    assert all(a.headers["Retry-After"] == "1" for a in answers if a.status_code == 409)
+    # each retry gets the stored answer
+    for headers in copies:
+        again = hook.post(body, headers)
+        assert again.status_code == 200
+        assert again.json()["replayed"] is True
+    assert hook.simulator.ledger.used() == hook.budget_used() == 1
+    assert hook.counts(video) == ONE_EACH
+
+
+def test_cache_keys_carry_the_configured_prefix(base, new_topic, video, settings):
+    prefix = f"test:{uuid.uuid4().hex[:12]}:"
+    topic = new_topic("video-analytics")
+    s = replace(base, redis_key_prefix=prefix)
+    try:
+        with TestClient(create_app(s, analytics_topic=topic)) as client:
+            body = event_body(video)
+            assert (
+                client.post(PATH, content=body, headers=signed_headers(body, s)).status_code == 200
+            )
+        keys = sorted(redis_client().scan_iter(f"{prefix}*"))
+        assert f"{prefix}video:{video.video_id}:metrics" in keys
+        assert f"{prefix}youtube:quota:{quota_day()}" in keys
+        assert not redis_client().exists(f"video:{video.video_id}:metrics")
+        assert not [k for k in keys if ":claim:" in k]  # claims are released
+    finally:
+        if keys := list(redis_client().scan_iter(f"{prefix}*")):
+            redis_client().delete(*keys)
 
 
 # --- mismatched ids ----------------------------------------------------------------------
@@ -418,6 +536,8 @@ def _bad_body(case: str, video: Video) -> bytes:
             event["payload"]["views"] = 1
         case "unknown video":
             event["video_id"] = str(uuid.uuid4())
+        case "channel_id another channel":
+            event["channel_id"] = "UC" + "Z" * 22
         case "mismatched youtube_video_id":
             event["payload"] = {"youtube_video_id": "BBBBBBBBBBB"}
     return json.dumps(event).encode()
@@ -458,6 +578,7 @@ BAD_REQUESTS = [
     ("youtube_video_id missing", 422, "youtube_video_id: Field required"),
     ("unexpected field", 422, "views"),
     ("unknown video", 404, "is not in ytempire.videos"),
+    ("channel_id another channel", 409, "not UCZZZZZZZZZZZZZZZZZZZZZZ"),
     ("mismatched youtube_video_id", 409, "not BBBBBBBBBBB"),
 ]
 
