@@ -18,7 +18,7 @@ class StageRow:
     """The latest attempt of one pipeline stage on the day (``status`` "not run" if none)."""
 
     stage: str
-    status: str  # success | failed | running | not run
+    status: str  # success | failed | abandoned | running | not run (ytempire.stage_runs)
     attempts: int = 0
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -220,7 +220,7 @@ class DailyReport:
 
     @property
     def failed_stages(self) -> list[StageRow]:
-        return [s for s in self.stages if s.status == "failed"]
+        return [s for s in self.stages if s.status in ("failed", "abandoned")]
 
     def on_day(self) -> DayPoint | None:
         """The network's figures for the report's day, if the marts have it."""

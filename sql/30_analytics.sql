@@ -172,4 +172,28 @@ create table if not exists analytics.validation_results (
 create index if not exists validation_results_date_idx
     on analytics.validation_results (run_date, checkpoint_name, validated_at);
 
+-- Stage heartbeats (issue 27): a running stage's process writes heartbeat_at every
+-- 30 s; a running row with no heartbeat for heartbeat_timeout_s is 'abandoned'
+-- (its process was killed): ytempire/stage_runs.py.
+alter table analytics.pipeline_stage_runs
+    add column if not exists heartbeat_at timestamptz,
+    add column if not exists heartbeat_timeout_s integer not null default 600
+        check (heartbeat_timeout_s > 0);
+
+do $$
+begin
+    if not exists (
+        select from pg_constraint
+        where conrelid = 'analytics.pipeline_stage_runs'::regclass
+          and conname = 'pipeline_stage_runs_status_check'
+          and pg_get_constraintdef(oid) like '%abandoned%'
+    ) then
+        alter table analytics.pipeline_stage_runs
+            drop constraint if exists pipeline_stage_runs_status_check;
+        alter table analytics.pipeline_stage_runs
+            add constraint pipeline_stage_runs_status_check
+            check (status in ('running', 'success', 'failed', 'abandoned'));
+    end if;
+end $$;
+
 reset role;

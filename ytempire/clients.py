@@ -37,6 +37,17 @@ _UNREACHABLE_MARKERS = (
     "the database system is starting up",
     "the database system is shutting down",
 )
+# What a session says when its server went away under it (a restart, a crash).
+_CONNECTION_LOST_MARKERS = (
+    *_UNREACHABLE_MARKERS,
+    "terminating connection due to administrator command",
+    "server closed the connection unexpectedly",
+    "connection already closed",
+    "the connection is closed",
+    "the connection is lost",
+    "consuming input failed",
+    "ssl syscall error: eof detected",
+)
 
 
 def _settings(settings: Settings | None) -> Settings:
@@ -104,6 +115,29 @@ def pg_connect(
             "(or `make setup`) to create the database and roles, and check the "
             "YTEMPIRE_PG_* variables."
         ) from exc
+
+
+def pg_connection_lost(message: str) -> bool:
+    """Whether a PostgreSQL error text (psycopg's, dbt's) says the server went away."""
+    lowered = message.lower()
+    return any(marker in lowered for marker in _CONNECTION_LOST_MARKERS)
+
+
+def pg_unavailable(
+    cause: object, doing: str, settings: Settings | None = None
+) -> ServiceUnavailable:
+    """The project's error for PostgreSQL lost while ``doing`` (e.g. "dbt build")."""
+    s = _settings(settings)
+    return ServiceUnavailable(
+        "PostgreSQL",
+        f"{s.pg_host}:{s.pg_port}",
+        cause,
+        hint=(
+            f"the server went away during {doing} (a restart or a crash); once "
+            "`ytempire doctor` shows postgres up, run the command again (its stage is "
+            "recorded failed, and a rerun starts a new attempt)"
+        ),
+    )
 
 
 @contextmanager

@@ -55,12 +55,27 @@ def run_dbt(command: str, *extra: str, on_node: Any = None, quiet: bool = False)
         callbacks.append(callback)
     result = dbtRunner(callbacks=callbacks).invoke(dbt_args(command, *level, *extra))
     if not result.success:
+        lost = _connection_lost(result)
+        if lost is not None:
+            from ytempire.clients import pg_unavailable
+
+            raise pg_unavailable(lost, f"dbt {command}")
         detail = result.exception or "see dbt_project/logs/dbt.log for the failing nodes"
         raise YTEmpireError(
             f"dbt {command} {' '.join(extra)} failed: {detail}. Next: fix the failing "
             "model or test, then rerun (`ytempire warehouse build`)."
         )
     return result
+
+
+def _connection_lost(result: Any) -> str | None:
+    """The first message of a failed dbt invocation saying PostgreSQL went away, if any."""
+    from ytempire.clients import pg_connection_lost
+
+    messages = [str(result.exception or "")]
+    for node in getattr(result.result, "results", None) or []:
+        messages.append(str(getattr(node, "message", "") or ""))
+    return next((m for m in messages if m and pg_connection_lost(m)), None)
 
 
 def node_summary(results: Any) -> str:

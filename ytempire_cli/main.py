@@ -137,6 +137,23 @@ def topics_create() -> None:
     click.echo(f"created: {', '.join(created)}" if created else "all topics exist")
 
 
+def _driver_error(exc: BaseException) -> YTEmpireError | None:
+    """A driver's connection error that escaped a command, as the project's own error."""
+    psycopg = sys.modules.get("psycopg")
+    if psycopg is not None and isinstance(exc, psycopg.OperationalError):
+        from ytempire.clients import pg_connection_lost, pg_unavailable
+
+        if pg_connection_lost(str(exc)):
+            return pg_unavailable(exc, "the command")
+    redis = sys.modules.get("redis")
+    if redis is not None and isinstance(exc, redis.ConnectionError | redis.TimeoutError):
+        from ytempire.errors import ServiceUnavailable
+        from ytempire.redaction import redact_url
+
+        return ServiceUnavailable("Redis", redact_url(get_settings().redis_url), exc)
+    return None
+
+
 def main(argv: list[str] | None = None) -> Any:
     try:
         return cli.main(args=argv, prog_name="ytempire", standalone_mode=False)
@@ -152,7 +169,12 @@ def main(argv: list[str] | None = None) -> Any:
     except YTEmpireError as exc:
         click.echo(f"error: {redact_text(str(exc))}", err=True)
         sys.exit(exc.exit_code)
-    except Exception as exc:  # a bug: its traceback, without the secrets it may quote
+    except Exception as exc:
+        service_error = _driver_error(exc)
+        if service_error is not None:  # a service went away mid-command: say so, no traceback
+            click.echo(f"error: {redact_text(str(service_error))}", err=True)
+            sys.exit(service_error.exit_code)
+        # a bug: its traceback, without the secrets it may quote
         import traceback
 
         click.echo(redact_text("".join(traceback.format_exception(exc))), err=True, nl=False)
