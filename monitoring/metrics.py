@@ -2,8 +2,18 @@
 
 ``ytempire serve metrics`` serves ``/metrics`` (prometheus-client's WSGI app)
 with one custom collector: the server keeps no state, so a restart loses
-nothing and every replica reports the same figures. Metric families (labels
-are bounded sets, never channel or video ids):
+nothing and every replica reports the same figures.
+
+The server (:func:`make_server`) answers ``/metrics`` only (any other path is
+404), one thread per connection (prometheus-client's ``ThreadingWSGIServer``)
+with a listen backlog of :data:`LISTEN_BACKLOG`, so a burst of scrapes is
+queued rather than reset; a client has :data:`CLIENT_TIMEOUT_S` seconds per
+read or write before its connection is cut, so a slow or stalled client holds
+one thread, never the server. Scrapes that arrive while the warehouse is being
+read share that read (:class:`QualityCollector`), and each read's queries
+stop after :data:`STATEMENT_TIMEOUT_MS`: 200 concurrent scrapes cost one or
+two reads, not 200 connections. Metric families (labels are bounded sets,
+never channel or video ids):
 
 - ``ytempire_data_quality_ratio{table, dimension}``: the latest scorecard,
   0-1 (dimension ``overall`` is the weighted score; table ``all`` the network);
@@ -16,7 +26,10 @@ are bounded sets, never channel or video ids):
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily
@@ -50,14 +63,42 @@ group by metric_name
 """
 
 
+PATH = "/metrics"
+# Seconds a client has for each read or write of its connection before it is cut.
+CLIENT_TIMEOUT_S = 10
+# Connections the kernel queues while every thread is busy accepting.
+LISTEN_BACKLOG = 512
+# A scrape's queries stop after this (the warehouse under a long lock never hangs scrapes).
+STATEMENT_TIMEOUT_MS = 10_000
+
+
 class QualityCollector(Collector):
-    """Reads the latest quality, validation and anomaly state on every scrape."""
+    """Reads the latest quality, validation and anomaly state for every scrape.
+
+    Concurrent scrapes share one read: a scrape waits for the read in
+    progress and takes a result whose read started after the scrape arrived
+    (so it is never staler than the scrape), else it reads itself.
+    """
 
     def __init__(self, settings: Settings | None = None):
         self.settings = settings
+        self._lock = threading.Lock()
+        self._families: list[Any] = []
+        self._read_started = float("-inf")
 
     def collect(self) -> Iterator[Any]:
+        arrived = time.monotonic()
+        with self._lock:
+            if self._read_started < arrived:
+                started = time.monotonic()
+                self._families = list(self._read())
+                self._read_started = started
+            families = self._families
+        yield from families
+
+    def _read(self) -> Iterator[Any]:
         with pg_connect("transformer", settings=self.settings) as conn:
+            conn.execute(f"set statement_timeout = {STATEMENT_TIMEOUT_MS}")
             scores = conn.execute(_LATEST_SCORES).fetchall()
             validations = []
             for checkpoint, suite, run in conn.execute(_LATEST_VALIDATIONS).fetchall():
@@ -113,15 +154,45 @@ def registry(settings: Settings | None = None) -> CollectorRegistry:
     return reg
 
 
+def metrics_only(app: Callable[..., Iterable[bytes]]) -> Callable[..., Iterable[bytes]]:
+    """``app`` on ``/metrics``; 404 on any other path (prometheus-client answers every path)."""
+
+    def dispatch(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == PATH:
+            return app(environ, start_response)
+        body = f"not found: Prometheus metrics are served on {PATH}\n".encode()
+        start_response(
+            "404 Not Found",
+            [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    return dispatch
+
+
 def make_server(host: str, port: int, settings: Settings | None = None) -> Any:
-    """A wsgiref server for ``/metrics``; call ``serve_forever()`` (``shutdown()`` stops it)."""
+    """A threaded WSGI server of ``/metrics``; call ``serve_forever()`` (``shutdown()`` stops
+    it). Port 0 picks a free one (``server.server_port``)."""
     from wsgiref.simple_server import WSGIRequestHandler
     from wsgiref.simple_server import make_server as wsgi_server
 
     from prometheus_client import make_wsgi_app
+    from prometheus_client.exposition import ThreadingWSGIServer
+
+    class Server(ThreadingWSGIServer):
+        request_queue_size = LISTEN_BACKLOG
+
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            """A client cut for its timeout, or gone, is routine: no traceback for it."""
+            if isinstance(sys.exc_info()[1], TimeoutError | ConnectionError):
+                return
+            super().handle_error(request, client_address)
 
     class QuietHandler(WSGIRequestHandler):
+        timeout = CLIENT_TIMEOUT_S  # socketserver sets it on the connection's socket
+
         def log_message(self, format: str, *args: Any) -> None:
             """Scrapes every 15 s would flood the log; errors still surface."""
 
-    return wsgi_server(host, port, make_wsgi_app(registry(settings)), handler_class=QuietHandler)
+    app = metrics_only(make_wsgi_app(registry(settings)))
+    return wsgi_server(host, port, app, server_class=Server, handler_class=QuietHandler)
