@@ -1,13 +1,15 @@
 """The channel-windows job: Kafka event topics -> sliding windows per channel -> PostgreSQL.
 
-Two queries run side by side, each with its own checkpoint:
-
-* ``channel_windows``: parsed events, watermarked on ``occurred_at``,
-  aggregated per (window, channel, video) in output mode *update*, so an open
-  window shows within one trigger and converges to its final value; written
-  by :class:`~streaming.sink.WindowSink`.
-* ``channel_windows_late``: the same events, stateless, counting the ones the
-  watermark makes the first query drop (:class:`~streaming.sink.LateEventSink`).
+One query, ``channel_windows``, with its checkpoint: parsed events,
+watermarked on ``occurred_at``, aggregated per (window, channel, video) in
+output mode *update*, so an open window shows within one trigger and converges
+to its final value; written by :class:`~streaming.sink.WindowSink`, which also
+counts the events each micro-batch dropped as late
+(:class:`~streaming.sink.LateEvents`): it reads the batch's own offsets range
+again and judges it by the batch's own watermark, both from the query's offset
+log. (A second query used to count late events with micro-batches and a
+watermark of its own; after a restart the two cut the stream differently, so
+two runs with the same windows reported different late events.)
 
 Run continuously (``ytempire stream windows``) or as a bounded catch-up
 (``--available-now``: everything in the topics now, then stop); both resume
@@ -17,13 +19,16 @@ from the checkpoints. The command line
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streaming.config import LATE_QUERY, WINDOWS_QUERY, StreamConfig
-from streaming.sink import VIDEO_COLUMNS, LateEventSink, WindowSink
+from streaming.checkpoints import EARLIEST, PlannedBatch
+from streaming.config import WINDOWS_QUERY, StreamConfig
+from streaming.sink import VIDEO_COLUMNS, LateEvents, WindowSink
 from streaming.windows import (
     parse_event_times,
     parse_events,
@@ -70,6 +75,39 @@ def kafka_rows(spark: SparkSession, config: StreamConfig, settings: Settings) ->
     return reader.load()
 
 
+def kafka_range(spark: SparkSession, planned: PlannedBatch, settings: Settings) -> DataFrame | None:
+    """The event times of one micro-batch's offsets range, read again as a batch (None: empty)."""
+    ranges = {
+        topic: {
+            p: (planned.start.get(topic, {}).get(p, EARLIEST), end)
+            for p, end in partitions.items()
+            if end > 0 and planned.start.get(topic, {}).get(p, EARLIEST) < end
+        }
+        for topic, partitions in planned.end.items()
+    }
+    ranges = {topic: parts for topic, parts in ranges.items() if parts}
+    if not ranges:
+        return None
+
+    def offsets(index: int) -> str:
+        return json.dumps(
+            {t: {str(p): r[index] for p, r in parts.items()} for t, parts in ranges.items()}
+        )
+
+    rows = (
+        spark.read.format("kafka")
+        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+        .option("assign", json.dumps({t: sorted(parts) for t, parts in ranges.items()}))
+        .option("startingOffsets", offsets(0))
+        .option("endingOffsets", offsets(1))
+        .option("failOnDataLoss", "true")
+        .option("kafka.max.partition.fetch.bytes", str(KAFKA_FETCH_BYTES))
+        .option("kafka.max.poll.records", str(KAFKA_POLL_RECORDS))
+        .load()
+    )
+    return parse_event_times(rows)
+
+
 def _writer(frame: DataFrame, name: str, config: StreamConfig, available_now: bool) -> Any:
     writer: DataStreamWriter = frame.writeStream.queryName(config.query_name(name)).option(
         "checkpointLocation", config.checkpoint(name)
@@ -86,7 +124,7 @@ def start_queries(
     *,
     available_now: bool = False,
 ) -> list[StreamingQuery]:
-    """Start the window query and the late-event query; return them running."""
+    """Start the window query (its sink counts late events too); return it running."""
     windows = video_window_stats(
         valid_events(parse_events(kafka_rows(spark, config, settings))).withWatermark(
             "occurred_at", config.watermark
@@ -94,26 +132,17 @@ def start_queries(
         config.window,
         config.slide,
     ).select(*VIDEO_COLUMNS)
-    window_sink = WindowSink(config.query_name(WINDOWS_QUERY), settings)
-    late_sink = LateEventSink(
-        config.query_name(LATE_QUERY),
-        settings,
+    late = LateEvents(
+        Path(config.checkpoint(WINDOWS_QUERY)),
+        lambda session, planned: kafka_range(session, planned, settings),
         config.window_seconds,
         config.slide_seconds,
-        config.watermark_seconds,
     )
+    window_sink = WindowSink(config.query_name(WINDOWS_QUERY), settings, late)
     return [
         _writer(windows, WINDOWS_QUERY, config, available_now)
         .outputMode("update")
         .foreachBatch(window_sink)
-        .start(),
-        _writer(
-            parse_event_times(kafka_rows(spark, config, settings)),
-            LATE_QUERY,
-            config,
-            available_now,
-        )
-        .foreachBatch(late_sink)
         .start(),
     ]
 

@@ -63,3 +63,78 @@ def kafka_offsets(offsets_file: Path) -> dict[str, dict[int, int]]:
             if isinstance(partitions, dict):
                 found[topic] = {int(p): int(o) for p, o in partitions.items()}
     return found
+
+
+# Spark's Kafka offsets JSON: -2 is "the partition's earliest offset".
+EARLIEST = -2
+
+
+@dataclass(frozen=True)
+class PlannedBatch:
+    """One planned micro-batch: the offsets it reads and the watermark it is judged by.
+
+    ``start``/``end``: topic -> partition -> offset, the batch reads ``[start,
+    end)`` (``start`` is :data:`EARLIEST` for a partition the query had not read
+    before); ``watermark``: Spark's ``batchWatermarkMs`` for the batch (epoch
+    ms; 0 while no event has been seen), the one its stateful operators used.
+    """
+
+    batch_id: int
+    start: dict[str, dict[int, int]]
+    end: dict[str, dict[int, int]]
+    watermark_ms: int
+
+
+def _metadata(offsets_file: Path) -> dict[str, object]:
+    lines = offsets_file.read_text().splitlines()
+    if len(lines) < 2 or not lines[0].startswith("v"):
+        raise ValueError(f"{offsets_file}: not a Structured Streaming offsets file")
+    try:
+        meta = json.loads(lines[1])
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{offsets_file}: its metadata line is not JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise ValueError(f"{offsets_file}: its metadata line is not a JSON object")
+    return meta
+
+
+def _initial_offsets(checkpoint: Path) -> dict[str, dict[int, int]]:
+    """Where the Kafka source started (``sources/0/0``, written at the query's first start)."""
+    path = checkpoint / "sources" / "0" / "0"
+    if not path.is_file():
+        return {}
+    for line in path.read_text().splitlines():
+        try:
+            source = json.loads(line.lstrip("\x00"))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(source, dict):
+            return {
+                topic: {int(p): int(o) for p, o in partitions.items()}
+                for topic, partitions in source.items()
+                if isinstance(partitions, dict)
+            }
+    return {}
+
+
+def planned_batch(checkpoint: Path, batch_id: int) -> PlannedBatch:
+    """The offsets range and watermark of micro-batch ``batch_id`` from the offset log.
+
+    Raises ``ValueError`` naming the file if the batch's offsets file (or the
+    previous batch's) is missing or not the format described above.
+    """
+    offsets_file = checkpoint / "offsets" / str(batch_id)
+    if not offsets_file.is_file():
+        raise ValueError(f"{offsets_file}: no such offsets file (was the batch purged?)")
+    end = kafka_offsets(offsets_file)
+    watermark_ms = int(str(_metadata(offsets_file).get("batchWatermarkMs", 0)))
+    before = (
+        kafka_offsets(checkpoint / "offsets" / str(batch_id - 1))
+        if batch_id > 0
+        else _initial_offsets(checkpoint)
+    )
+    start = {
+        topic: {p: before.get(topic, {}).get(p, EARLIEST) for p in partitions}
+        for topic, partitions in end.items()
+    }
+    return PlannedBatch(batch_id, start, end, watermark_ms)

@@ -16,9 +16,8 @@ from typing import Any
 from ytempire import topics
 from ytempire.settings import Settings, get_settings, setting
 
-# The job's two queries (streaming/channel_windows.py); each names its checkpoint folder.
+# The job's query (streaming/channel_windows.py); it names its checkpoint folder.
 WINDOWS_QUERY = "channel_windows"
-LATE_QUERY = "channel_windows_late"
 
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _DURATION = re.compile(r"^\s*(\d+)\s*(second|minute|hour|day)s?\s*$", re.IGNORECASE)

@@ -7,9 +7,10 @@ in one transaction per batch. Nothing is appended.
 
 * :class:`WindowSink` upserts the changed (window, channel, video) rows, then
   recomputes from them the channel rows of every window the batch touched.
-* :class:`LateEventSink` counts, per batch and channel, the events that
-  arrived after all their windows had closed, and keeps the watermark it
-  judges them by in ``streaming.stream_batches``.
+* :class:`LateEvents` (called by the window sink, in its transaction) counts,
+  per batch and channel, the events the batch dropped because all their
+  windows had closed, judged by the batch's own watermark, and records the
+  batch's counts and watermark in ``streaming.stream_batches``.
 """
 
 from __future__ import annotations
@@ -17,14 +18,17 @@ from __future__ import annotations
 import io
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pyarrow.csv as pa_csv
 from psycopg import sql
 from pyspark.sql import DataFrame
 
+from streaming.checkpoints import PlannedBatch, planned_batch
 from streaming.schema import COUNTED_EVENT_TYPES
 from streaming.windows import late_report
 from ytempire.clients import pg_connect
@@ -139,15 +143,22 @@ def _record_batch(cur: Any, query_name: str, batch_id: int, **values: Any) -> No
 
 @dataclass
 class WindowSink:
-    """foreachBatch function: upsert the per-video window rows, then roll up channels."""
+    """foreachBatch function: upsert the per-video window rows, roll up channels, and count
+    the batch's late events (:class:`LateEvents`), in one transaction."""
 
     query_name: str
     settings: Settings
+    late: LateEvents | None = None
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = _PhaseClock()
         rows = batch.select(*VIDEO_COLUMNS).toArrow()
         clock.lap("collect")
+        late_rows: list[dict[str, Any]] = []
+        summary: dict[str, Any] = {}
+        if self.late is not None:
+            late_rows, summary = self.late.report(batch.sparkSession, batch_id)
+            clock.lap("late")
         buffer = io.BytesIO()
         pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
         clock.lap("encode")
@@ -169,8 +180,20 @@ class WindowSink:
             cur.execute(_ROLLUP_CHANNELS, {"batch_id": batch_id})
             channel_rows = cur.rowcount
             clock.lap("rollup")
-            _record_batch(cur, self.query_name, batch_id, output_rows=channel_rows)
+            if self.late is not None:
+                _write_late(cur, self.query_name, batch_id, late_rows, summary["watermark"])
+            _record_batch(cur, self.query_name, batch_id, output_rows=channel_rows, **summary)
         clock.lap("commit")
+        if summary.get("late_rows") or summary.get("invalid_rows"):
+            log.warning(
+                "%s batch %d: %d events read, %d late (watermark %s), %d invalid",
+                self.query_name,
+                batch_id,
+                summary["input_rows"],
+                summary["late_rows"],
+                summary["watermark"].isoformat() if summary["watermark"] else "none yet",
+                summary["invalid_rows"],
+            )
         log.info(
             "%s batch %d: %d video rows, %d channel window rows upserted in %.2fs (%s)",
             self.query_name,
@@ -204,106 +227,75 @@ class _PhaseClock:
 
 
 @dataclass
-class LateEventSink:
-    """foreachBatch function over parsed events: count and record late events.
+class LateEvents:
+    """The late-event report of one window micro-batch: exactly the events it dropped.
 
-    Its watermark follows Spark's rule for the window query: the latest event
-    time seen in earlier batches minus the allowed delay. Both queries read the
-    same offsets per batch when they share ``maxOffsetsPerTrigger`` and start
-    together (always so for ``availableNow`` on a settled log); otherwise the
-    two may split batches differently, and events within one batch of the
-    boundary can be judged differently.
+    Spark drops an event from a windowed aggregation when every window holding
+    it ended at or before the batch's watermark (:func:`streaming.windows.is_late`);
+    which events those are depends on how the stream was cut into micro-batches
+    (the watermark is the latest event time of the earlier batches, less the
+    delay). So the report is computed from the window query's own batch: the
+    offsets range and the watermark Spark recorded in the query's offset log
+    before running it (:func:`streaming.checkpoints.planned_batch`), the range
+    read again from Kafka (``read_range``). A batch replayed after a crash has
+    the same range and watermark, so the same report; two runs whose windows
+    are the same dropped the same events and report the same late rows.
     """
 
-    query_name: str
-    settings: Settings
+    checkpoint: Path
+    read_range: Callable[[Any, PlannedBatch], DataFrame | None]
     window_s: int
     slide_s: int
-    watermark_s: int
 
-    def __call__(self, batch: DataFrame, batch_id: int) -> None:
-        clock = _PhaseClock()
-        with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
-            previous_max = self._previous_max_event_at(cur, batch_id)
-        watermark = previous_max - timedelta(seconds=self.watermark_s) if previous_max else None
-        report = late_report(batch, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
-        clock.lap("report")
+    def report(self, spark: Any, batch_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """(late rows per channel, the batch's counts) of micro-batch ``batch_id``."""
+        planned = planned_batch(self.checkpoint, batch_id)
+        watermark = (
+            datetime.fromtimestamp(planned.watermark_ms / 1000, UTC)
+            if planned.watermark_ms > 0
+            else None
+        )
+        events = self.read_range(spark, planned)
+        report = (
+            []
+            if events is None
+            else late_report(events, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
+        )
         late_rows = [r for r in report if r["late_count"]]
-        batch_max = max((r["max_event_at"] for r in report if r["max_event_at"]), default=None)
         summary = {
             "input_rows": sum(r["input_rows"] for r in report),
             "invalid_rows": sum(r["invalid_rows"] for r in report),
             "late_rows": sum(r["late_count"] for r in late_rows),
-            "max_event_at": _latest(previous_max, batch_max),
+            "max_event_at": max(
+                (r["max_event_at"] for r in report if r["max_event_at"]), default=None
+            ),
             "watermark": watermark,
         }
-        self._write(batch_id, late_rows, summary)
-        clock.lap("write")
-        self._report(batch_id, summary)
-        log.debug(
-            "%s batch %d: late-event sink %.2fs (%s)",
-            self.query_name,
-            batch_id,
-            clock.total,
-            clock,
-            extra={"sink_batch": batch_id, "sink_phases": clock.phases},
-        )
+        return late_rows, summary
 
-    def _write(
-        self, batch_id: int, late_rows: list[dict[str, Any]], summary: dict[str, Any]
-    ) -> None:
-        """Replace the batch's late-event rows and record the batch, in one transaction."""
-        with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
-            cur.execute(
-                "delete from streaming.late_events where query_name = %s and batch_id = %s",
-                (self.query_name, batch_id),
+
+def _write_late(
+    cur: Any, query_name: str, batch_id: int, rows: list[dict[str, Any]], watermark: datetime | None
+) -> None:
+    """Replace the batch's late-event rows (a replayed batch writes the same ones)."""
+    cur.execute(
+        "delete from streaming.late_events where query_name = %s and batch_id = %s",
+        (query_name, batch_id),
+    )
+    cur.executemany(
+        "insert into streaming.late_events (query_name, batch_id, channel_id, "
+        "late_count, oldest_event_at, newest_event_at, watermark) "
+        "values (%s, %s, %s, %s, %s, %s, %s)",
+        [
+            (
+                query_name,
+                batch_id,
+                r["channel_id"],
+                r["late_count"],
+                r["oldest_event_at"],
+                r["newest_event_at"],
+                watermark,
             )
-            cur.executemany(
-                "insert into streaming.late_events (query_name, batch_id, channel_id, "
-                "late_count, oldest_event_at, newest_event_at, watermark) "
-                "values (%s, %s, %s, %s, %s, %s, %s)",
-                [
-                    (
-                        self.query_name,
-                        batch_id,
-                        r["channel_id"],
-                        r["late_count"],
-                        r["oldest_event_at"],
-                        r["newest_event_at"],
-                        summary["watermark"],
-                    )
-                    for r in late_rows
-                ],
-            )
-            _record_batch(cur, self.query_name, batch_id, **summary)
-
-    def _previous_max_event_at(self, cur: Any, batch_id: int) -> datetime | None:
-        cur.execute(
-            "select max_event_at from streaming.stream_batches "
-            "where query_name = %s and batch_id < %s order by batch_id desc limit 1",
-            (self.query_name, batch_id),
-        )
-        row = cur.fetchone()
-        return row[0] if row else None
-
-    def _report(self, batch_id: int, summary: dict[str, Any]) -> None:
-        late, invalid, watermark = (
-            summary["late_rows"],
-            summary["invalid_rows"],
-            summary["watermark"],
-        )
-        log.log(
-            logging.WARNING if late or invalid else logging.INFO,
-            "%s batch %d: %d events read, %d late (watermark %s), %d invalid",
-            self.query_name,
-            batch_id,
-            summary["input_rows"],
-            late,
-            watermark.isoformat() if watermark else "none yet",
-            invalid,
-        )
-
-
-def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
-    present = [t for t in (a, b) if t is not None]
-    return max(present) if present else None
+            for r in rows
+        ],
+    )

@@ -2,18 +2,24 @@
 
 A fixed event log goes through the job in available-now runs; the rows in
 PostgreSQL must equal the plain-Python computation in ``streaming_reference``,
-exactly, and a run SIGKILLed three times must end where an uninterrupted one does.
+exactly, and a run SIGKILLed three times must end where an uninterrupted one
+does -- its windows and its late events, row for row. Each kill lands at a
+chosen micro-batch whatever the machine's speed: a trigger the test installs
+on ``streaming.stream_batches`` holds the sink's transaction of that batch on
+an advisory lock the test owns, and the kill comes once PostgreSQL shows the
+sink waiting there.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -23,12 +29,14 @@ from simulation.traffic import envelope
 from streaming.channel_windows import run
 from streaming.config import StreamConfig
 from streaming.queries import latest_windows
+from tests.holds import hold
 from tests.streaming import reference as streaming_reference
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.events import topic_for
 from ytempire.settings import PROJECT_ROOT
 
 BASE = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
+HANG_S = 900  # only a hung job fails on it; every verdict waits on observed state
 STAT_COLUMNS = (
     "event_count, video_count, video_generated_count, video_uploaded_count, "
     "video_published_count, metrics_update_count, quality_check_count, channel_created_count, "
@@ -85,11 +93,13 @@ def sink_rows(settings) -> dict[tuple, tuple]:
     return {tuple(r[:3]): tuple(r[3:]) for r in rows}
 
 
-def late_total(settings, query_name="channel_windows_late") -> int:
+def late_total(settings, query_name: str | None = "channel_windows") -> int:
+    """Late events counted (by ``query_name``'s batches; None: by any query)."""
     with pg_connect("loader", settings=settings) as conn:
         row = conn.execute(
-            "select coalesce(sum(late_count), 0) from streaming.late_events where query_name = %s",
-            (query_name,),
+            "select coalesce(sum(late_count), 0) from streaming.late_events "
+            "where %(name)s::text is null or query_name = %(name)s",
+            {"name": query_name},
         ).fetchone()
     return int(row[0])
 
@@ -159,7 +169,7 @@ def test_final_rows_equal_an_independent_computation(
     with pg_connect("loader", settings=settings) as conn:
         invalid = conn.execute(
             "select sum(invalid_rows) from streaming.stream_batches "
-            "where query_name = 'channel_windows_late'"
+            "where query_name = 'channel_windows'"
         ).fetchone()[0]
     assert invalid == 2
 
@@ -207,29 +217,46 @@ def _batches_done(settings) -> int:
         ).fetchone()[0]
 
 
-def _run_until_killed(command: list[str], settings, env, more_batches: int) -> int:
-    """Start the job; SIGKILL its process group once ``more_batches`` more batches committed."""
-    target = _batches_done(settings) + more_batches
-    process = subprocess.Popen(
-        command,
-        env=env,
-        cwd=PROJECT_ROOT,
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 240
-    while _batches_done(settings) < target:
-        assert process.poll() is None, "the job ended before it could be killed"
-        assert time.monotonic() < deadline, "the job made no progress"
-        time.sleep(0.2)
-    os.killpg(process.pid, signal.SIGKILL)
-    return process.wait()
+def late_rows(settings) -> set[tuple]:
+    with pg_connect("loader", settings=settings) as conn:
+        return set(
+            conn.execute(
+                "select batch_id, channel_id, late_count, oldest_event_at, newest_event_at, "
+                "watermark from streaming.late_events where query_name = 'channel_windows'"
+            ).fetchall()
+        )
+
+
+@pytest.fixture
+def batch_hold(settings):
+    """Holds the window sink's transaction of batch ``hold_from(n)`` and later."""
+    when = "new.query_name = 'channel_windows' and new.batch_id >= hold_value()"
+    with hold(settings, "streaming.stream_batches", when) as installed:
+        yield installed
+
+
+def _run_until_killed(command: list[str], env, batch_id: int, batch_hold) -> int:
+    """Start the job and SIGKILL it while it holds batch ``batch_id`` uncommitted."""
+    batch_hold.hold_from(batch_id)
+    with batch_hold.closed():
+        process = subprocess.Popen(
+            command,
+            env=env,
+            cwd=PROJECT_ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        batch_hold.wait_until_held(process, f"batch {batch_id} was reached")
+        os.killpg(process.pid, signal.SIGKILL)
+        code = process.wait()
+    batch_hold.hold_from(None)
+    return code
 
 
 @pytest.mark.slow
 def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
-    spark, settings, event_topics, clean_sink, tmp_path
+    spark, settings, event_topics, clean_sink, tmp_path, batch_hold
 ):
     events = list(generate(1500, start=BASE, span=timedelta(minutes=20), channels=6, seed=5))
     # Some disorder, so watermarks and late events depend on the batch boundaries.
@@ -241,8 +268,8 @@ def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
 
     uninterrupted = config(tmp_path, event_topics, max_offsets_per_trigger=300)
     run(uninterrupted, available_now=True, settings=settings, spark=spark)
-    expected_rows, expected_late = sink_rows(settings), late_total(settings)
-    assert expected_late > 0
+    expected_rows, expected_late = sink_rows(settings), late_rows(settings)
+    assert expected_late
 
     with pg_connect("admin", autocommit=True, settings=settings) as conn:
         conn.execute(
@@ -251,13 +278,39 @@ def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
         )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     command = _job(tmp_path, event_topics, settings)
-    for more_batches in (1, 1, 1):
-        assert _run_until_killed(command, settings, env, more_batches) == -signal.SIGKILL
+    for held in (1, 2, 4):  # killed holding batch 1, then 2, then 4 (3 commits between)
+        assert _run_until_killed(command, env, held, batch_hold) == -signal.SIGKILL
+        assert _batches_done(settings) == held  # batches 0 .. held-1 committed, no more
     assert sink_rows(settings) != expected_rows  # the kills did interrupt the work
     finished = subprocess.run(
-        command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600
+        command, env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=HANG_S
     )
     assert finished.returncode == 0, finished.stderr[-3000:]
 
     assert sink_rows(settings) == expected_rows
-    assert late_total(settings) == expected_late
+    assert late_rows(settings) == expected_late
+
+
+def test_late_events_are_the_window_batches_own_whatever_else_restarted(
+    spark, settings, event_topics, clean_sink, tmp_path
+):
+    # Late events were counted by a second query with its own checkpoint, micro-batches
+    # and watermark. When the two cut the stream differently (one restarted, or its
+    # checkpoint lost, while the other kept its place) they disagreed: the windows
+    # dropped the late event, the count said none. Now the count is the window batch's.
+    first, second = encoded(phase_a(), event_topics), encoded(phase_b(), event_topics)
+    cfg = config(tmp_path, event_topics)
+    send(first, settings)
+    run(cfg, available_now=True, settings=settings, spark=spark)
+    for folder in Path(cfg.checkpoint_root).iterdir():  # every checkpoint but the windows'
+        if folder.name != "channel_windows":
+            shutil.rmtree(folder)
+    send(second, settings)
+    run(cfg, available_now=True, settings=settings, spark=spark)
+
+    expected, late = streaming_reference.windows(
+        [[v for _, v in first], [v for _, v in second]], 300, 60, 60
+    )
+    assert sink_rows(settings) == expected
+    assert late == 1
+    assert late_total(settings, query_name=None) == late
