@@ -5,6 +5,13 @@ session times out; a restart with ``--idle-timeout`` must count from the
 assignment, process the whole backlog and print the lag it left (0), or exit
 non-zero naming what is left. Real Kafka, PostgreSQL and Redis; the CLI runs
 in child processes as a user runs it.
+
+The first run is killed at a chosen point whatever the machine's speed: its
+write of one message (offset 500 of the fullest partition, beyond any first
+poll of at most 500 records) waits on a lock the test owns
+(:mod:`tests.holds`), so it has committed some polls and not the backlog.
+Polling for "some progress" and killing then raced: a fast machine drained the
+whole 3,630-message backlog between two looks.
 """
 
 from __future__ import annotations
@@ -19,9 +26,13 @@ from datetime import UTC, datetime, timedelta
 
 from simulation.ids import channel_id, youtube_video_id
 from tests.cli import run_ytempire
+from tests.holds import hold
 from ytempire.events import encode, new_event
 
 SEED, CHANNELS, VIDEOS_PER_CHANNEL, UPDATES_PER_VIDEO = 616, 6, 5, 120
+# The first run is held here: a poll returns at most 500 records (streaming.processor's
+# max_poll_records), so the first poll commits and a later one reaches this offset.
+HELD_OFFSET = 500
 
 
 def _backlog() -> list[tuple[str, bytes]]:
@@ -65,6 +76,19 @@ def _processed(loader, topic: str) -> int:
     )[0][0]
 
 
+def _partition_ends(settings, topic: str) -> dict[int, int]:
+    from kafka import TopicPartition
+
+    from ytempire.clients import kafka_consumer
+
+    consumer = kafka_consumer(settings=settings)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
+        return {tp.partition: end for tp, end in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
 def _wait_for(condition, what: str, bound_s: float = 180.0) -> None:
     deadline = time.monotonic() + bound_s
     while not condition():
@@ -83,18 +107,27 @@ def test_a_restart_after_sigkill_processes_the_whole_backlog(
     args = ["process", "events", "--topic", topic, "--group-id", group]
     args += ["--redis-prefix", redis_prefix]
 
-    crashed = subprocess.Popen(
-        [sys.executable, "-m", "ytempire_cli.main", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=dict(os.environ),
-        start_new_session=True,
+    partition, end = max(_partition_ends(settings, topic).items(), key=lambda item: item[1])
+    assert end > HELD_OFFSET
+    when = (
+        f"new.kafka_topic = '{topic}' and new.kafka_partition = {partition} "
+        "and new.kafka_offset >= hold_value()"
     )
-    try:
-        _wait_for(lambda: _processed(loader, topic) > 0, "the first run to process messages")
-    finally:
-        os.killpg(crashed.pid, signal.SIGKILL)
-        crashed.wait()
+    with hold(settings, "ytempire.processed_events", when) as first_run:
+        first_run.hold_from(HELD_OFFSET)
+        with first_run.closed():
+            crashed = subprocess.Popen(
+                [sys.executable, "-m", "ytempire_cli.main", *args],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=dict(os.environ),
+                start_new_session=True,
+            )
+            try:
+                first_run.wait_until_held(crashed, f"offset {HELD_OFFSET} was reached")
+            finally:
+                os.killpg(crashed.pid, signal.SIGKILL)
+                crashed.wait()
     before = _processed(loader, topic)
     assert 0 < before < len(backlog)
 
