@@ -270,6 +270,7 @@ def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
 
     from ytempire.dbt_runner import run_results_summary, target_dir
 
+    mask_secrets_in_airflow()
     day = quota_day_of_interval(context["data_interval_start"])
     results = target_dir(Path(project_dir)) / "run_results.json"
     try:
@@ -292,6 +293,7 @@ def generate_dbt_docs() -> str:
     """
     from ytempire.dbt_runner import run_dbt, target_dir
 
+    mask_secrets_in_airflow()
     run_dbt("docs generate", quiet=True)
     return str(target_dir())
 
@@ -311,12 +313,32 @@ STAGE_FUNCTIONS = {
 }
 
 
+def mask_secrets_in_airflow() -> None:
+    """Register every configured secret with Airflow's secrets masker (task logs, XComs,
+    rendered fields): the values :func:`ytempire.redaction.configured_secrets` finds.
+
+    Airflow masks its own connections and sensitive variables, not this project's
+    ``YTEMPIRE_*`` variables; a driver's traceback in a task log (a Google client
+    error quoting its request URL and ``key=``) would otherwise print them. Does
+    nothing outside Airflow.
+    """
+    from ytempire.redaction import configured_secrets
+
+    try:
+        from airflow.sdk.log import mask_secret
+    except ImportError:  # not in an Airflow process
+        return
+    for secret in configured_secrets(get_settings()):
+        mask_secret(secret)
+
+
 def run_for_interval(function: str, data_interval_start: datetime) -> dict[str, Any]:
     """Run the stage function named ``function`` for the quota day of a data interval.
 
-    What an Airflow task calls. Raises ``KeyError`` naming the known stages for
-    an unknown name.
+    What an Airflow task calls (after masking the project's secrets in its log).
+    Raises ``KeyError`` naming the known stages for an unknown name.
     """
+    mask_secrets_in_airflow()
     if function not in STAGE_FUNCTIONS:
         raise KeyError(f"no stage function {function!r}; known: {', '.join(STAGE_FUNCTIONS)}")
     return STAGE_FUNCTIONS[function](quota_day_of_interval(data_interval_start))

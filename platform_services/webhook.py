@@ -69,6 +69,7 @@ import logging
 import re
 import threading
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -317,7 +318,7 @@ class DeliveryCache:
     @contextmanager
     def claim(self, delivery_id: str, event: VideoUploadedEvent) -> Iterator[None]:
         """Hold this delivery's claim while the block runs; 409 if a copy holds it."""
-        keys, token = self._claim_keys(delivery_id, event), f"{time.time_ns()}-{id(event)}"
+        keys, token = self._claim_keys(delivery_id, event), uuid.uuid4().hex
         try:
             claimed = self._claim(keys=keys, args=[token, CLAIM_TTL_S])
         except redis.RedisError as exc:

@@ -46,7 +46,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_e
 
 from ytempire.clients import pg_connect
 from ytempire.errors import ServiceUnavailable, YTEmpireError
-from ytempire.redaction import redact_error
+from ytempire.redaction import redact_error, redact_text
 from ytempire.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -203,6 +203,11 @@ def record_stage(
         recorder.close()
 
 
+def _redacted(details: dict[str, Any], settings: Settings | None) -> Any:
+    """``details`` with any secret in its text redacted (a failure reason quoting a URL)."""
+    return json.loads(redact_text(json.dumps(details, default=str), settings))
+
+
 def _finish(recorder: _Recorder, run: StageRun, status: str, error: str | None) -> None:
     """Write the outcome; if the database is away, wait for it (bounded), then give up loudly.
 
@@ -222,7 +227,12 @@ def _finish(recorder: _Recorder, run: StageRun, status: str, error: str | None) 
                 recorder.execute(
                     "update analytics.pipeline_stage_runs set status = %s, error = %s, "
                     "details = %s, finished_at = clock_timestamp() where stage_run_id = %s",
-                    (status, error, Jsonb(run.details), run.stage_run_id),
+                    (
+                        status,
+                        error,
+                        Jsonb(_redacted(run.details, recorder.settings)),
+                        run.stage_run_id,
+                    ),
                 )
     except (psycopg.OperationalError, ServiceUnavailable) as exc:
         log.error(
