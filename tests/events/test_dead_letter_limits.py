@@ -23,11 +23,15 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
+from kafka import TopicPartition
 from kafka.admin import NewTopic
 from kafka.errors import MessageSizeTooLargeError
 from kafka.record.default_records import DefaultRecordBatchBuilder
@@ -35,8 +39,8 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 from ingestion.kafka_events.landing import land_events
 from simulation.traffic import simulated_events
 from streaming.processor import EventProcessor, Topics
-from tests.read_topic import drain, read_topic
-from ytempire.clients import kafka_admin, kafka_producer
+from tests.read_topic import read_topic
+from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer
 from ytempire.dead_letters import REASON_MAX_BYTES, record_limit
 from ytempire.events import Rejected, parse_event
 
@@ -46,6 +50,7 @@ BROKER_MAX = 1_048_588  # the broker's message.max.bytes (Kafka's default; never
 PRODUCER_MAX = MiB  # kafka-python's default max_request_size
 LANDING_FETCH = 4 * MiB  # ingestion.kafka_events.reader: max_partition_fetch_bytes
 DEAD_LETTER_LIMITS = {"16KiB": 16 * KiB, "broker-default": None, "4MiB": 4 * MiB}
+HANG_S = 900.0  # only a consumer that stopped making progress fails on it
 
 
 def batch_size(value_size: int) -> int:
@@ -215,6 +220,44 @@ def check_dead_letters(
     assert len(omitted) >= sum(1 for m in invalid if len(m.value) > limit)
 
 
+def run_once_until_committed(
+    processor: EventProcessor, group_id: str, source: str, settings
+) -> Any:
+    """One run of ``processor`` (no idle timeout), stopped once its group has committed
+    ``source`` to the end offsets it has now -- observed on the broker, not timed, so the
+    verdict is that of a single run whatever the machine's speed. A run that crashes raises
+    here; one that stops making progress is stopped after HANG_S and fails on its lag."""
+    consumer = kafka_consumer(settings=settings)
+    try:
+        partitions = [
+            TopicPartition(source, p) for p in consumer.partitions_for_topic(source) or ()
+        ]
+        end = consumer.end_offsets(partitions)
+    finally:
+        consumer.close()
+    caught_up = threading.Event()
+
+    def watch() -> None:
+        admin = kafka_admin(settings=settings)
+        deadline = time.monotonic() + HANG_S
+        try:
+            while not caught_up.wait(0.2) and time.monotonic() < deadline:
+                committed = admin.list_group_offsets({group_id: list(end)}).get(group_id, {})
+                if all(tp in committed and committed[tp].offset >= n for tp, n in end.items()):
+                    break
+        finally:
+            admin.close()
+            processor.stop()
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    try:
+        return processor.run(idle_timeout_s=None)  # in this thread: run() sets a SIGTERM handler
+    finally:
+        caught_up.set()
+        watcher.join()
+
+
 def _dead_letter_topic(topic_with_limit, limit_name: str) -> tuple[str, int]:
     configured = DEAD_LETTER_LIMITS[limit_name]
     return topic_with_limit("dlq", configured), configured or BROKER_MAX
@@ -270,14 +313,15 @@ def test_the_processor_handles_everything_else_and_dead_letters_each_size_in_one
         alerts=new_topic("alerts"),
         dead_letter=dlq,
     )
+    group_id = f"g-{uuid.uuid4().hex[:8]}"
     processor = EventProcessor(
-        group_id=f"g-{uuid.uuid4().hex[:8]}",
+        group_id=group_id,
         topics=topics,
         redis_prefix=redis_prefix,
         settings=settings,
     )
     try:
-        counts = drain(processor)
+        counts = run_once_until_committed(processor, group_id, source, settings)
         assert not any(processor.lag().values())
     finally:
         processor.close()
