@@ -15,6 +15,15 @@ The shape of the data follows what a network of small channels looks like:
 - a share of each channel's uploads are Shorts (15-59 s), the rest 2-60 min;
 - subscriber counts are rounded to three significant figures, as the API does.
 
+Views changed meaning twice (:data:`VIEWS_BREAKS`): YouTube counts a Short's
+views from playback start (every play and replay) from 2025-06-30, and every
+format's from 2026-08-27. ``engaged_views`` keeps the old meaning (a view
+after a short watch threshold) throughout. The public ``viewCount`` follows
+``views``: from its format's break on, a video's counter grows by its plays,
+``plays_ratio`` times its engaged views (Shorts 1.3-2.0, other formats
+1.03-1.12), so the counter is continuous at the break and steeper after it.
+Likes, comments and subscribers follow engaged views, so they do not jump.
+
 Real channels also do what the platform's own never do, and the warehouse must
 take it (:class:`RealWorld`; the default network holds a few of each, so the
 demo exercises them): a channel with no uploads (its uploads playlist answers
@@ -34,6 +43,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 from simulation import ids
 
@@ -75,6 +85,11 @@ _WORDS = [
 ]
 # uploads on one day: 0..4 with these weights (mean 1.95)
 _UPLOADS_PER_DAY = ((0, 1, 2, 3, 4), (0.10, 0.25, 0.35, 0.20, 0.10))
+PACIFIC = ZoneInfo("America/Los_Angeles")
+# The days `views` changed meaning (YouTube's revision history): Shorts, then every format.
+SHORTS_VIEWS_BREAK = date(2025, 6, 30)
+ALL_FORMATS_VIEWS_BREAK = date(2026, 8, 27)
+VIEWS_BREAKS = {"shorts": SHORTS_VIEWS_BREAK, "all_formats": ALL_FORMATS_VIEWS_BREAK}
 
 
 def _rng(*parts: object) -> random.Random:
@@ -209,6 +224,13 @@ class Video:
     comment_factor: float
     # a live stream: listed (published_at) before it starts; P0D until it ends
     live_starts_at: datetime | None = None
+    is_short: bool = False
+    plays_ratio: float = 1.0  # views per engaged view once views count every play
+
+    @property
+    def views_break(self) -> date:
+        """The Pacific day from which this video's ``views`` count every play."""
+        return SHORTS_VIEWS_BREAK if self.is_short else ALL_FORMATS_VIEWS_BREAK
 
     def broadcast_content(self, as_of: datetime) -> str:
         """``liveBroadcastContent`` at ``as_of``: ``upcoming``, ``live`` or ``none``."""
@@ -228,11 +250,16 @@ class Video:
 
 @dataclass(frozen=True)
 class VideoCounters:
-    """A video's true counters (``videos.list`` leaves out what its channel hides)."""
+    """A video's true counters (``videos.list`` leaves out what its channel hides).
+
+    ``views`` is the public ``viewCount`` (the meaning in force, see the module
+    docstring); ``engaged_views`` the views in the old meaning, never public.
+    """
 
     views: int
     likes: int
     comments: int
+    engaged_views: int = 0
 
 
 class Network:
@@ -327,21 +354,31 @@ class Network:
         return _video(self, channel_index, upload_index)
 
     def counters(self, video: Video, as_of: datetime) -> VideoCounters:
-        watched_from = video.live_starts_at or video.published_at  # a stream: from its start
-        age = max(0.0, (as_of - watched_from).total_seconds() / 86400)
-        views = int(
-            video.total_views * (1 - math.exp(-age / video.decay_days)) + video.tail_per_day * age
-        )
+        engaged = _engaged(video, as_of)
+        views = engaged
+        since = pacific_start(video.views_break)
+        if as_of > since:  # every play counts from the break on
+            views += int((video.plays_ratio - 1) * (engaged - _engaged(video, since)))
         ch = self.channels[video.channel_index]
         return VideoCounters(
             views=views,
-            likes=int(views * ch.like_rate * video.like_factor),
-            comments=int(views * ch.comment_rate * video.comment_factor),
+            likes=int(engaged * ch.like_rate * video.like_factor),
+            comments=int(engaged * ch.comment_rate * video.comment_factor),
+            engaged_views=engaged,
         )
 
     def channel_totals(self, channel: Channel, as_of: datetime) -> tuple[int, int, int]:
         """(viewCount, subscriberCount, videoCount) of ``channel`` at ``as_of``."""
         return _channel_totals(self, channel.index, as_of)
+
+
+def _engaged(video: Video, as_of: datetime) -> int:
+    """Engaged views (the old meaning) of ``video`` at ``as_of``."""
+    watched_from = video.live_starts_at or video.published_at  # a stream: from its start
+    age = max(0.0, (as_of - watched_from).total_seconds() / 86400)
+    return int(
+        video.total_views * (1 - math.exp(-age / video.decay_days)) + video.tail_per_day * age
+    )
 
 
 @lru_cache(maxsize=200_000)
@@ -358,6 +395,9 @@ def _video(net: Network, channel_index: int, upload_index: int) -> Video:
     is_short = is_short and live_starts_at is None
     words = rng.sample(_WORDS, 4)
     total = ch.popularity * rng.lognormvariate(0.0, 1.0) * (2.5 if is_short else 1.0)
+    # drawn from a generator of its own, so every trait above is as it was before it existed
+    plays = _rng(net.seed, "plays", channel_index, upload_index)
+    plays_ratio = plays.uniform(1.3, 2.0) if is_short else plays.uniform(1.03, 1.12)
     return Video(
         channel_index=channel_index,
         upload_index=upload_index,
@@ -375,6 +415,8 @@ def _video(net: Network, channel_index: int, upload_index: int) -> Video:
         like_factor=rng.uniform(0.7, 1.3),
         comment_factor=rng.uniform(0.5, 1.5),
         live_starts_at=live_starts_at,
+        is_short=is_short,
+        plays_ratio=plays_ratio,
     )
 
 
@@ -399,8 +441,10 @@ def _real_world_duration(
 def _channel_totals(net: Network, channel_index: int, as_of: datetime) -> tuple[int, int, int]:
     ch = net.channels[channel_index]
     count = net.uploads(ch, as_of)
-    views = sum(net.counters(net.video(channel_index, n), as_of).views for n in range(count))
-    subscribers = round_3_significant(ch.base_subscribers + int(views * ch.subscribe_rate))
+    counters = [net.counters(net.video(channel_index, n), as_of) for n in range(count)]
+    views = sum(c.views for c in counters)
+    engaged = sum(c.engaged_views for c in counters)  # subscribers follow engaged views
+    subscribers = round_3_significant(ch.base_subscribers + int(engaged * ch.subscribe_rate))
     return views, subscribers, count
 
 
@@ -411,3 +455,8 @@ def _at(day: date, second: int) -> datetime:
 def day_end(day: date) -> datetime:
     """The instant a simulated day is observed at: its last second (UTC)."""
     return _at(day, 86399)
+
+
+def pacific_start(day: date) -> datetime:
+    """The first instant of a Pacific day (YouTube's reporting day), in UTC."""
+    return datetime(day.year, day.month, day.day, tzinfo=PACIFIC).astimezone(UTC)
