@@ -43,10 +43,12 @@ def test_more_than_50_ids_is_a_bad_request(client):
 
 
 def test_wrong_key_is_refused(simulator):
+    """Another key is a bad request (Google's body names API_KEY_INVALID in its details)."""
     with pytest.raises(HttpError) as err:
         build_client(simulator.url, "wrong").channels().list(part="id", id="x").execute()
-    assert err.value.status_code == 403
-    assert err.value.error_details[0]["reason"] == "forbidden"
+    assert err.value.status_code == 400
+    assert err.value.error_details[0]["reason"] == "API_KEY_INVALID"
+    assert simulator.ledger.calls() == 0  # no project to charge
 
 
 def test_playlist_pages_newest_first_and_cover_every_upload(client, simulator):
