@@ -1,8 +1,12 @@
-"""The YouTube Data API quota budget, shared by every collector through Redis.
+"""The YouTube APIs' quota budgets, shared by every collector through Redis.
 
-Google grants a project 10,000 units a day; the day resets at midnight
+Google grants a project 10,000 Data API units a day; the day resets at midnight
 Pacific time. Every call costs the units in :data:`QUOTA_COSTS` (the one cost
-table of the project), whether it succeeds or not. A collector reserves the
+table of the project), whether it succeeds or not. The owner's APIs, the
+Reporting API and the Analytics API, have quotas of their own, counted in
+requests (:data:`REPORTING_QUOTA_COSTS`, :data:`ANALYTICS_QUOTA_COSTS`): each
+has a budget apart from the Data API's (:class:`QuotaBudget` ``api``), so a
+report backfill can never spend the units the daily statistics need. A collector reserves the
 units *before* it sends a request: one Lua script adds the cost to the day's
 counter only if the total stays within the budget, so concurrent collectors
 can never spend more than the budget together (no check-then-increment race).
@@ -20,7 +24,8 @@ raises :class:`~ytempire.errors.ServiceUnavailable` and no call is made.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -37,6 +42,22 @@ QUOTA_COSTS: dict[str, int] = {
     "videos.list": 1,
     "search.list": 100,
 }
+
+# The owner's APIs count requests, whatever the method.
+REPORTING_QUOTA_COSTS: dict[str, int] = dict.fromkeys(
+    (
+        "reportTypes.list",
+        "jobs.list",
+        "jobs.create",
+        "jobs.get",
+        "jobs.delete",
+        "jobs.reports.list",
+        "jobs.reports.get",
+        "media.download",
+    ),
+    1,
+)
+ANALYTICS_QUOTA_COSTS: dict[str, int] = {"reports.query": 1}
 
 # Counters outlive their day by a day, so yesterday's figure stays readable.
 _KEY_TTL_S = 2 * 86400
@@ -69,25 +90,42 @@ def quota_day(now: datetime | None = None) -> date:
     return (now or datetime.now(PACIFIC)).astimezone(PACIFIC).date()
 
 
-def cost_of(method: str) -> int:
-    """Units one call of ``method`` (e.g. ``videos.list``) costs."""
+def cost_of(method: str, costs: Mapping[str, int] = QUOTA_COSTS) -> int:
+    """Units one call of ``method`` (e.g. ``videos.list``) costs in ``costs``."""
     try:
-        return QUOTA_COSTS[method]
+        return costs[method]
     except KeyError:
         raise ValueError(
-            f"no quota cost known for {method!r}; add it to QUOTA_COSTS in ytempire/quota.py"
+            f"no quota cost known for {method!r}; add it to the cost table in ytempire/quota.py"
         ) from None
+
+
+def _api_name(api: str) -> str:
+    """``youtube_reporting`` -> ``YouTube Reporting API``; ``youtube`` -> ``YouTube``."""
+    words = api.split("_")
+    return " ".join(["YouTube", *(w.title() for w in words[1:])]) + (" API" if words[1:] else "")
 
 
 class QuotaBudgetExhausted(YTEmpireError):
     """The day's shared budget cannot cover the next call."""
 
-    def __init__(self, day: date, method: str, used: int, limit: int):
+    def __init__(
+        self,
+        day: date,
+        method: str,
+        used: int,
+        limit: int,
+        *,
+        cost: int | None = None,
+        api: str = "youtube",
+        variable: str = "YTEMPIRE_YOUTUBE_DAILY_QUOTA",
+    ):
         self.day, self.method, self.used, self.limit = day, method, used, limit
+        unit = "units" if api == "youtube" else "requests"
         super().__init__(
-            f"the YouTube quota budget for {day} is spent ({used} of {limit} units; "
-            f"{method} costs {cost_of(method)}). Next: wait for the Pacific-time reset "
-            "or raise YTEMPIRE_YOUTUBE_DAILY_QUOTA if the project's quota allows."
+            f"the {_api_name(api)} quota budget for {day} is spent ({used} of {limit} {unit}; "
+            f"{method} costs {cost if cost is not None else cost_of(method)}). Next: wait for "
+            f"the Pacific-time reset or raise {variable} if the project's quota allows."
         )
 
 
@@ -114,18 +152,27 @@ class ChannelShareExhausted(YTEmpireError):
 
 @dataclass
 class QuotaBudget:
-    """The day's budget in Redis, keyed ``<prefix>youtube:quota:<YYYY-MM-DD>``."""
+    """The day's budget of one API in Redis, keyed ``<prefix><api>:quota:<YYYY-MM-DD>``.
+
+    ``api`` is ``youtube`` (the Data API, :data:`QUOTA_COSTS`) unless a budget of
+    its own is kept: ``youtube_reporting`` with :data:`REPORTING_QUOTA_COSTS`,
+    ``youtube_analytics`` with :data:`ANALYTICS_QUOTA_COSTS`. ``variable`` names
+    the setting of its limit, for the error that says it is spent.
+    """
 
     client: redis.Redis
     daily_limit: int
     prefix: str = "ytempire:"
     where: str = "redis"
+    api: str = "youtube"
+    costs: Mapping[str, int] = field(default_factory=lambda: QUOTA_COSTS)
+    variable: str = "YTEMPIRE_YOUTUBE_DAILY_QUOTA"
 
     def __post_init__(self) -> None:
         self._reserve = self.client.register_script(_RESERVE_LUA)
 
     def key(self, day: date) -> str:
-        return f"{self.prefix}youtube:quota:{day.isoformat()}"
+        return f"{self.prefix}{self.api}:quota:{day.isoformat()}"
 
     def channel_key(self, day: date, channel_id: str) -> str:
         return f"{self.key(day)}:channel:{channel_id}"
@@ -137,7 +184,7 @@ class QuotaBudget:
         call is made for one channel (``share``), :class:`ChannelShareExhausted`
         past that channel's share; a refused call is counted nowhere.
         """
-        cost = cost_of(method)
+        cost = cost_of(method, self.costs)
         keys, args = [self.key(day)], [cost, self.daily_limit, _KEY_TTL_S]
         if share is not None:
             keys.append(self.channel_key(day, share.channel_id))
@@ -147,7 +194,15 @@ class QuotaBudget:
         except redis.RedisError as exc:
             raise self._down(exc) from exc
         if total == -1:
-            raise QuotaBudgetExhausted(day, method, self.used(day), self.daily_limit)
+            raise QuotaBudgetExhausted(
+                day,
+                method,
+                self.used(day),
+                self.daily_limit,
+                cost=cost,
+                api=self.api,
+                variable=self.variable,
+            )
         if total == -2 and share is not None:
             raise ChannelShareExhausted(day, method, share, self.spent_by(share.channel_id, day))
         return total
@@ -192,8 +247,8 @@ class QuotaBudget:
         return ServiceUnavailable(
             "Redis",
             self.where,
-            f"{exc} (the YouTube quota budget lives there; no API call is made without "
-            "a reservation)",
+            f"{exc} (the {_api_name(self.api)} quota budget lives there; no API call is made "
+            "without a reservation)",
         )
 
 

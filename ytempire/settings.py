@@ -178,6 +178,42 @@ class Settings:
         "",
         "Comma-separated channel ids to collect (empty: active rows of ytempire.channels).",
     )
+    youtube_reporting_api_url: str = setting(
+        "YTEMPIRE_YOUTUBE_REPORTING_API_URL",
+        "http://127.0.0.1:8085/",
+        "YouTube Reporting API root (the local simulator; https://youtubereporting.googleapis.com/ "
+        "for real).",
+    )
+    youtube_analytics_api_url: str = setting(
+        "YTEMPIRE_YOUTUBE_ANALYTICS_API_URL",
+        "http://127.0.0.1:8085/",
+        "YouTube Analytics API root (the local simulator; https://youtubeanalytics.googleapis.com/ "
+        "for real).",
+    )
+    youtube_oauth_token_uri: str = setting(
+        "YTEMPIRE_YOUTUBE_OAUTH_TOKEN_URI",
+        "http://127.0.0.1:8085/token",
+        "OAuth 2.0 token endpoint that refreshes the channels' tokens (the local simulator; "
+        "https://oauth2.googleapis.com/token for real).",
+    )
+    youtube_token_store: str = setting(
+        "YTEMPIRE_YOUTUBE_TOKEN_STORE",
+        "",
+        "JSON file holding the OAuth client and each channel's refresh token, mode 0600, outside "
+        "the repository (default: $YTEMPIRE_LOCAL_DIR/youtube_tokens.json).",
+    )
+    youtube_reporting_daily_quota: int = setting(
+        "YTEMPIRE_YOUTUBE_REPORTING_DAILY_QUOTA",
+        50_000,
+        "Reporting API requests all landers share per Pacific day (the project's limit in the "
+        "Google Cloud console).",
+    )
+    youtube_analytics_daily_quota: int = setting(
+        "YTEMPIRE_YOUTUBE_ANALYTICS_DAILY_QUOTA",
+        50_000,
+        "Analytics API requests all landers share per Pacific day (the project's limit in the "
+        "Google Cloud console).",
+    )
     report_email_to: str = setting(
         "YTEMPIRE_REPORT_EMAIL_TO",
         "",
@@ -227,6 +263,11 @@ class Settings:
     def dlt_pipelines_dir(self) -> Path:
         """Where dlt keeps its working folders (state is also stored in the destination)."""
         return Path(self.local_dir) / "dlt"
+
+    @property
+    def youtube_token_store_path(self) -> Path:
+        """The channels' OAuth token store (``YTEMPIRE_YOUTUBE_TOKEN_STORE``)."""
+        return Path(self.youtube_token_store or Path(self.local_dir) / "youtube_tokens.json")
 
     @property
     def services_path(self) -> Path:
