@@ -7,11 +7,12 @@ fills the raw tables by other means (the bulk history simulator behind
 here, with the DDL dlt itself generates from the same two inputs, so it
 cannot drift from what the landers write.
 
-The two landers differ in one respect, reproduced here: the YouTube rows
-pass dlt's normalizer, which adds ``_dlt_load_id`` and ``_dlt_id`` to each
-table; the Kafka landing imports the files it wrote itself (see
-:mod:`ingestion.kafka_events.destination`), so its tables hold only their
-declared columns.
+The landers differ in one respect, reproduced here: rows that pass dlt's
+relational normalizer (the YouTube Data API's, the owner APIs' ledgers and
+revenue) get ``_dlt_load_id`` and ``_dlt_id``; the Kafka landing imports the
+files it wrote itself (see :mod:`ingestion.kafka_events.destination`) and the
+Reporting API's report rows are Arrow tables, so those tables hold only
+their declared columns.
 """
 
 from __future__ import annotations
@@ -23,27 +24,60 @@ import dlt
 import psycopg
 from dlt.common.schema import Schema
 from dlt.common.schema.typing import C_DLT_ID, C_DLT_LOAD_ID, TColumnSchema
+from dlt.extract.items import TableNameMeta
 
+from ingestion import youtube_analytics, youtube_reporting
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events import landing as kafka_landing
 from ingestion.youtube import landing as youtube_landing
 from ingestion.youtube import youtube_source
+from ingestion.youtube_analytics import landing as analytics_landing
+from ingestion.youtube_owner import loads as owner_loads
+from ingestion.youtube_reporting import landing as reporting_landing
 from ytempire.settings import Settings, get_settings
+
+
+def _dlt_columns(unique: bool = True) -> dict[str, TColumnSchema]:
+    """The columns dlt's relational normalizer adds to each row: text, not null, and the row
+    key unique (its hints on the schema; tests/test_raw_tables.py compares them with a real
+    load). The owner landers' destination creates no unique index (``unique`` False)."""
+    row_key: TColumnSchema = {"name": C_DLT_ID, "data_type": "text", "nullable": False}
+    if unique:
+        row_key["unique"] = True
+    return {
+        C_DLT_LOAD_ID: {"name": C_DLT_LOAD_ID, "data_type": "text", "nullable": False},
+        C_DLT_ID: row_key,
+    }
 
 
 def _youtube_schema() -> Schema:
     # discover_schema() never runs a resource: the collector is never made.
     schema = youtube_source([], make_collector=_never).discover_schema()
-    # The columns dlt's relational normalizer adds to each row: text, not null, and the
-    # row key unique (its hints on the schema; tests/test_raw_tables.py compares them
-    # with a real load).
-    dlt_columns: dict[str, TColumnSchema] = {
-        C_DLT_LOAD_ID: {"name": C_DLT_LOAD_ID, "data_type": "text", "nullable": False},
-        C_DLT_ID: {"name": C_DLT_ID, "data_type": "text", "nullable": False, "unique": True},
-    }
     for table in schema.data_tables():
-        schema.update_table({"name": table["name"], "columns": dlt_columns})
+        schema.update_table({"name": table["name"], "columns": _dlt_columns()})
     return schema
+
+
+def _owner_schema(source: Any, tables: dict[str, Any], arrow_tables: tuple[str, ...]) -> Schema:
+    """An owner lander's tables from its declarations (one resource, a hint variant per table)."""
+    resource = next(iter(source.resources.values()))
+    schema = Schema(source.name)
+    for name in tables:
+        table = resource.compute_table_schema(meta=TableNameMeta(name))
+        schema.update_table(table)
+        if name not in arrow_tables:  # dict rows pass dlt's relational normalizer
+            schema.update_table({"name": name, "columns": _dlt_columns(unique=False)})
+    return schema
+
+
+def _reporting_schema() -> Schema:
+    source = youtube_reporting.youtube_reporting_source(_never)
+    return _owner_schema(source, youtube_reporting.TABLES, youtube_reporting.FAMILIES)
+
+
+def _analytics_schema() -> Schema:
+    source = youtube_analytics.youtube_analytics_source(_never)
+    return _owner_schema(source, youtube_analytics.TABLES, ())
 
 
 def _kafka_schema() -> Schema:
@@ -64,6 +98,8 @@ def raw_table_ddl(settings: Settings | None = None) -> dict[str, str]:
     sources = (
         (youtube_landing.DATASET, _youtube_schema(), youtube_landing.destination(s)),
         (kafka_landing.DATASET, _kafka_schema(), kafka_landing.destination(s)),
+        (reporting_landing.DATASET, _reporting_schema(), owner_loads.destination(s)),
+        (analytics_landing.DATASET, _analytics_schema(), owner_loads.destination(s)),
     )
     with tempfile.TemporaryDirectory(prefix="ytempire-raw-ddl-") as folder:
         for dataset, schema, destination in sources:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -52,6 +54,67 @@ def youtube(day: object, pipelines_dir: Path | None) -> None:
         click.echo(f"  {issue.status:<14} {channel_id}: {issue.reason}", err=True)
     if report.error:
         click.echo(f"warning: {report.error}", err=True)
+        click.echo("the next run resumes where this one stopped", err=True)
+
+
+_CHANNEL = click.option(
+    "--channel",
+    "channels",
+    multiple=True,
+    help="Channel id to land (repeatable; default: YTEMPIRE_YOUTUBE_CHANNELS, else the active "
+    "channels of ytempire.channels).",
+)
+_PIPELINES_DIR = click.option(
+    "--pipelines-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="dlt working folder (default: $YTEMPIRE_LOCAL_DIR/dlt).",
+)
+
+
+def _echo_outcomes(outcomes: Mapping[str, Sequence[Any]]) -> None:
+    """Each channel's outcomes (``ChannelOutcome``: status, reason), one line each, on stderr."""
+    for channel_id, items in sorted(outcomes.items()):
+        for outcome in items:
+            click.echo(f"  {outcome.status:<22} {channel_id}: {outcome.reason}", err=True)
+
+
+@ingest.command("youtube-reporting")
+@_CHANNEL
+@_PIPELINES_DIR
+def youtube_reporting(channels: tuple[str, ...], pipelines_dir: Path | None) -> None:
+    """Land the channels' new YouTube Reporting API reports into raw_youtube_reporting."""
+    from ingestion.youtube_reporting.landing import land_reports
+
+    result = land_reports(list(channels) or None, pipelines_dir=pipelines_dir)
+    click.echo(
+        f"youtube-reporting: {result.status}; {result.reports_landed} reports landed "
+        f"({result.rows:,} rows), {result.reports_no_data} days without data, "
+        f"{result.api_calls} API calls for {result.channels} channels in {result.seconds:.1f}s "
+        f"({result.reports_per_minute:,.0f} reports/min)"
+    )
+    _echo_outcomes(result.outcomes)
+    if result.error:
+        click.echo(f"warning: {result.error}", err=True)
+        click.echo("the next run resumes where this one stopped", err=True)
+
+
+@ingest.command("youtube-analytics")
+@_CHANNEL
+@_PIPELINES_DIR
+def youtube_analytics(channels: tuple[str, ...], pipelines_dir: Path | None) -> None:
+    """Land the channels' revenue per day and per video-day into raw_youtube_analytics."""
+    from ingestion.youtube_analytics.landing import land_revenue
+
+    result = land_revenue(list(channels) or None, pipelines_dir=pipelines_dir)
+    click.echo(
+        f"youtube-analytics: {result.status}; {result.channel_days} channel-days and "
+        f"{result.video_days:,} video-days, {result.api_calls} API calls for "
+        f"{result.channels} channels in {result.seconds:.1f}s"
+    )
+    _echo_outcomes(result.outcomes)
+    if result.error:
+        click.echo(f"warning: {result.error}", err=True)
         click.echo("the next run resumes where this one stopped", err=True)
 
 

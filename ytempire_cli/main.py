@@ -32,6 +32,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "simulate": "ytempire_cli.simulate:simulate",
     "stream": "ytempire_cli.stream:stream",
     "warehouse": "ytempire_cli.warehouse:warehouse",
+    "youtube-owner": "ytempire_cli.youtube_owner:youtube_owner",
 }
 
 

@@ -35,10 +35,23 @@ def simulate() -> None:
 @click.option(
     "--register", is_flag=True, help="Also upsert the simulated channels into ytempire.channels."
 )
+@click.option(
+    "--owner-tokens",
+    is_flag=True,
+    help="Also write every channel owner's OAuth grant (and the simulator's OAuth client) into "
+    "the token store, for the Reporting and Analytics APIs.",
+)
 def youtube(
-    host: str, port: int, channels: int, seed: int, day: object, daily_quota: int, register: bool
+    host: str,
+    port: int,
+    channels: int,
+    seed: int,
+    day: object,
+    daily_quota: int,
+    register: bool,
+    owner_tokens: bool,
 ) -> None:
-    """Serve the YouTube Data API v3 simulator until interrupted."""
+    """Serve the simulated YouTube (Data, Reporting, Analytics APIs, OAuth) until interrupted."""
     from simulation.network import Network
     from simulation.youtube import YouTubeSimulator
 
@@ -47,6 +60,8 @@ def youtube(
         from simulation.seed import seed_channels
 
         click.echo(f"registered {seed_channels(network)} channels in ytempire.channels")
+    if owner_tokens:
+        click.echo(f"wrote {_write_owner_tokens(network)} channels' grants into the token store")
     start: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
     sim = YouTubeSimulator(network, day=start, daily_quota=daily_quota)
     url = sim.start(host, port)
@@ -58,6 +73,30 @@ def youtube(
         stop.wait()
     sim.stop()
     click.echo("simulator stopped")
+
+
+def _write_owner_tokens(network: object) -> int:
+    """The simulated owners' grants and the simulator's OAuth client, into the token store."""
+    from ingestion.youtube_owner.tokens import (
+        ANALYTICS_SCOPE,
+        MONETARY_SCOPE,
+        ChannelToken,
+        OAuthClient,
+        TokenStore,
+    )
+    from simulation.owner_apis import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, owner_grants
+    from ytempire.settings import get_settings
+
+    store = TokenStore(get_settings().youtube_token_store_path)
+    store.set_client(OAuthClient(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
+    grants = owner_grants(network)
+    store.put(
+        [
+            ChannelToken(c, token, (ANALYTICS_SCOPE, MONETARY_SCOPE) if m else (ANALYTICS_SCOPE,))
+            for c, token, m in grants
+        ]
+    )
+    return len(grants)
 
 
 @simulate.command("events")

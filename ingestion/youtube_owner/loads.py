@@ -1,0 +1,170 @@
+"""dlt plumbing the owner's landers share: the destination, the pipeline, pending packages.
+
+Both landers load with dlt's ``merge`` and the ``delete-insert`` strategy: a
+load stages each table in ``<dataset>_staging`` (``sql/42_raw_youtube_owner.sql``
+makes both schemas; the loader cannot) and then, in one transaction per
+table, deletes the destination rows of the days the load holds and inserts
+the staged rows, deduplicated by the ``primary_key``. So a replayed job (dlt
+killed between a commit and its bookkeeping) lands nothing twice, and a day
+is replaced whole or not at all.
+
+The days are selected by a ``destination_scope`` (:func:`day_replacing`), not
+by dlt's ``merge_key`` and ``primary_key`` together: those compile to one
+``EXISTS`` with an ``OR`` that PostgreSQL can only run as a nested loop over
+the whole table (minutes per load once it holds millions of rows); a row
+``IN`` the staged days is a hash semi-join, helped by the day index
+:func:`ensure_day_indexes` keeps on each table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ytempire.clients import dlt_credentials
+from ytempire.errors import YTEmpireError
+from ytempire.settings import Settings
+
+# No network but the APIs and the warehouse: dlt's anonymous telemetry stays off.
+os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
+
+log = logging.getLogger(__name__)
+
+
+def destination(settings: Settings) -> Any:
+    """dlt's PostgreSQL destination as the loader role.
+
+    No unique indexes: dlt's would make ``_dlt_id`` of its state table unique,
+    which turns a replayed state job into a terminal failure; the merge's
+    primary keys guard the data tables instead.
+    """
+    return dlt.destinations.postgres(
+        credentials=dlt_credentials("loader", settings), create_indexes=False
+    )
+
+
+def make_pipeline(
+    name: str, dataset: str, settings: Settings, pipelines_dir: Path | None = None
+) -> dlt.Pipeline:
+    return dlt.pipeline(
+        pipeline_name=name,
+        destination=destination(settings),
+        dataset_name=dataset,
+        pipelines_dir=str(pipelines_dir or settings.dlt_pipelines_dir),
+    )
+
+
+def finish_pending(pipeline: dlt.Pipeline) -> int:
+    """Load what a killed run left behind; return how many packages that was.
+
+    A run killed while extracting leaves nothing (its package was never
+    committed; the next run asks the API again). One killed while normalizing
+    or loading leaves a package, which dlt loads before anything new, with the
+    state (the cursors) it holds. An extracted package whose normalized copy
+    is already committed (killed between dlt's rename and delete) is dropped,
+    else normalizing it again fails on every later run.
+    """
+    committed = set(pipeline.list_normalized_load_packages())
+    storage = pipeline._get_normalize_storage().extracted_packages  # dlt's own accessor
+    for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
+        log.warning("dropping the extracted copy of committed load package %s", load_id)
+        storage.delete_package(load_id)
+    pending = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    if pending:
+        log.warning(
+            "%s: loading %d package(s) a killed run left behind", pipeline.pipeline_name, pending
+        )
+        pipeline.normalize()
+        pipeline.load().raise_on_failed_jobs()
+    return pending
+
+
+def day_replacing(*key: str) -> dict[str, str]:
+    """dlt's write disposition that replaces, in one transaction, every row of the ``key``
+    (channel and day) values the load holds."""
+    names = ", ".join(key)
+    return {
+        "disposition": "merge",
+        "strategy": "delete-insert",
+        "destination_scope": f"({names}) in (select {names} from {{staging_table}})",
+    }
+
+
+def ensure_day_indexes(pipeline: dlt.Pipeline, indexes: dict[str, tuple[str, ...]]) -> None:
+    """Create the ``table -> columns`` indexes the landed tables lack (after a load: dlt makes
+    a table on its first load, with no index but the ones it declares)."""
+    with pipeline.sql_client() as client:
+        for table, key in indexes.items():
+            found = client.execute_sql(
+                "select to_regclass(%s) is not null", f"{pipeline.dataset_name}.{table}"
+            )
+            if not (found and found[0][0]):
+                continue
+            name = client.make_qualified_table_name(table)
+            cols = ", ".join(client.escape_column_name(c) for c in key)
+            client.execute_sql(
+                f"create index if not exists {table}_{key[-1]}_idx on {name} ({cols})"
+            )
+
+
+def columns(required: tuple[str, ...] = (), **types: str) -> list[dict[str, Any]]:
+    """Column hints (a dict each: dlt writes into the hints it is given); ``required`` ones
+    are NOT NULL."""
+    out = []
+    for name, data_type in types.items():
+        hint: dict[str, Any] = {
+            "name": name,
+            "data_type": data_type,
+            "nullable": name not in required,
+        }
+        if data_type == "timestamp":
+            hint["timezone"] = True
+        out.append(hint)
+    return out
+
+
+def unwrap(exc: BaseException, what: str) -> BaseException:
+    """The project's own error inside dlt's wrapper, if there is one."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, YTEmpireError):
+            return cause
+        cause = cause.__cause__ or cause.__context__
+    return YTEmpireError(f"the {what} load failed: {exc}")
+
+
+def land_in_blocks(
+    pipeline: dlt.Pipeline,
+    make_source: Callable[[Callable[[dict[str, Any]], Iterator[Any]]], Any],
+    block_items: Callable[[list[str], dict[str, Any]], Iterator[Any]],
+    channel_ids: list[str],
+    block_size: int,
+    *,
+    what: str,
+    done: Callable[[int], bool],
+    indexes: dict[str, tuple[str, ...]],
+) -> None:
+    """Land ``channel_ids`` in blocks, one dlt load each (CSV files COPYed by dlt).
+
+    ``block_items(block, state)`` yields a block's items; ``done(landed)`` is
+    told how many channels have landed and says whether to stop; ``indexes``
+    (table -> columns) are made once their table exists.
+    """
+    for start in range(0, max(len(channel_ids), 1), block_size):
+        block = channel_ids[start : start + block_size]
+        try:
+            pipeline.run(make_source(partial(block_items, block)), loader_file_format="csv")
+        except PipelineStepFailed as exc:
+            raise unwrap(exc, what) from exc
+        ensure_day_indexes(pipeline, indexes)
+        if done(min(start + block_size, len(channel_ids))):
+            return
