@@ -19,6 +19,7 @@ each simulator renders it in its API's error body.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -114,11 +115,15 @@ def _check_value(name: str, spec: dict[str, Any], value: str) -> None:
                 "integer", name, f"Invalid value '{value}'. Values must be integers."
             ) from None
         low, high = spec.get("minimum"), spec.get("maximum")
+        if low is None:  # the Analytics document says it in the description
+            found = re.search(r"minValue: (-?\d+)", spec.get("description", ""))
+            low = found[1] if found else None
         if (low is not None and number < int(low)) or (high is not None and number > int(high)):
-            bounds = f"[{low if low is not None else ''}, {high if high is not None else ''}]"
-            raise ParameterProblem(
-                "range", name, f"Invalid value '{value}'. Values must be within the range: {bounds}"
-            )
+            if low is not None and high is not None:
+                rule = f"Values must be within the range: [{low}, {high}]"
+            else:
+                rule = f"Values must be at least {low}" if low is not None else f"at most {high}"
+            raise ParameterProblem("range", name, f"Invalid value '{value}'. {rule}")
     elif kind == "boolean" and value.lower() not in ("true", "false"):
         raise ParameterProblem("boolean", name, f"Invalid boolean value: '{value}'.")
     elif "enum" in spec and value not in spec["enum"]:

@@ -58,10 +58,13 @@ import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
-from operator import itemgetter
 from datetime import UTC, date, datetime, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from simulation import discovery, owner_model
 from simulation.discovery import ParameterProblem
@@ -256,28 +259,52 @@ class Grant:
 
 
 class OAuth:
-    """Refresh tokens per channel, access tokens they buy, and the checks every API makes."""
+    """Refresh tokens per channel, access tokens they buy, and the checks every API makes.
+
+    A channel's refresh token is derived from the network's seed, so a
+    simulator in another process and the token store written by
+    ``ytempire simulate youtube --owner-tokens`` agree without talking.
+    """
 
     def __init__(
-        self, client_id: str = DEFAULT_CLIENT_ID, client_secret: str = DEFAULT_CLIENT_SECRET
-    ):
+        self,
+        network: Any,
+        client_id: str = DEFAULT_CLIENT_ID,
+        client_secret: str = DEFAULT_CLIENT_SECRET,
+    ) -> None:
+        self.network = network
         self.client_id, self.client_secret = client_id, client_secret
         self.grants: dict[str, Grant] = {}
+        self.revoked: set[str] = set()
         self._access: dict[str, tuple[Grant, float]] = {}
         self.refreshes: Counter[str] = Counter()  # channel -> token refreshes
 
+    def refresh_token(self, channel_id: str, monetary: bool) -> str:
+        """The refresh token the channel's owner granted, with or without the monetary scope."""
+        digest = hashlib.sha256(f"{self.network.seed}:{channel_id}:{monetary}".encode()).digest()
+        return "1//sim-" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
     def grant(self, channel_id: str, monetary: bool = True) -> str:
-        """The refresh token the channel's owner granted (the same one each time)."""
+        """Register (idempotently) and return a channel owner's refresh token."""
+        token = self.refresh_token(channel_id, monetary)
         scopes = (ANALYTICS_SCOPE, MONETARY_SCOPE) if monetary else (ANALYTICS_SCOPE,)
-        for token, grant in self.grants.items():
-            if grant.channel_id == channel_id and grant.scopes == scopes and not grant.revoked:
-                return token
-        token = "1//sim-" + secrets.token_urlsafe(24)
-        self.grants[token] = Grant(channel_id, scopes)
+        self.grants.setdefault(token, Grant(channel_id, scopes))
         return token
+
+    def _find(self, token: str) -> Grant | None:
+        if token not in self.grants:  # a grant written by another process of this network
+            for channel in self.network.channels:
+                for monetary in (True, False):
+                    if self.refresh_token(channel.channel_id, monetary) == token:
+                        self.grant(channel.channel_id, monetary)
+        grant = self.grants.get(token)
+        if grant is not None and grant.channel_id in self.revoked:
+            grant.revoked = True
+        return grant
 
     def revoke(self, channel_id: str) -> None:
         """The owner withdrew consent: its refresh and access tokens stop working."""
+        self.revoked.add(channel_id)
         for grant in self.grants.values():
             if grant.channel_id == channel_id:
                 grant.revoked = True
@@ -292,7 +319,7 @@ class OAuth:
             self.client_secret,
         ):
             return _oauth_error(401, "invalid_client", "The OAuth client was not found.")
-        grant = self.grants.get(form["refresh_token"])
+        grant = self._find(form["refresh_token"])
         if grant is None or grant.revoked:
             return _oauth_error(400, "invalid_grant", "Token has been expired or revoked.")
         access = "ya29.sim-" + secrets.token_urlsafe(32)
@@ -434,7 +461,7 @@ class OwnerApis:
 
     def __init__(self, sim: YouTubeSimulator) -> None:
         self.sim = sim
-        self.oauth = OAuth()
+        self.oauth = OAuth(sim.network)
         self.jobs: dict[str, Job] = {}
         self.forced: list[_Forced] = []
         self.faults: list[OwnerFault] = []
@@ -742,11 +769,9 @@ class OwnerApis:
         day_end = pacific_start(day + timedelta(days=1))
         lag = timedelta(hours=20 + 24 * _unit("lag", job.channel_id, family, day))
         history = day_end <= job.create_time
-        ready = (
-            job.create_time
-            + FIRST_REPORT_AFTER
-            + timedelta(minutes=5 * ((day - date(2000, 1, 1)).days % 200))
-        )
+        # the first batch (the 30 days before the job) arrives together, a minute apart
+        first_day = job.create_time.astimezone(PACIFIC).date() - timedelta(days=HISTORY_DAYS)
+        ready = job.create_time + FIRST_REPORT_AFTER + timedelta(minutes=(day - first_day).days)
         create = max(ready, day_end + lag) if not history else ready
         regenerated = _unit("regenerated", job.channel_id, family, day) < REGENERATED_SHARE
         first = Report(_digits("report", job.id, day, 0), job, day, create, not regenerated)
@@ -823,14 +848,19 @@ class OwnerApis:
             )
             if columns and not report.final:
                 columns = owner_model.preliminary(columns, self.network, report.id)
-        out = io.StringIO()
-        out.write(",".join(report_type.columns) + "\n")
         count = owner_model.row_count(columns)
-        if count:
-            cells = [columns.get(name) or [0] * count for name in report_type.columns]
-            for row in zip(*cells, strict=True):
-                out.write(",".join(_cell(v) for v in row) + "\n")
-        return out.getvalue().encode()
+        if not count:
+            return (",".join(report_type.columns) + "\n").encode()
+        table = pa.table(
+            {
+                name: pa.array(columns[name]) if name in columns else pa.array([0] * count)
+                for name in report_type.columns
+            }
+        )
+        out = io.BytesIO()
+        out.write((",".join(report_type.columns) + "\n").encode())  # YouTube's header: unquoted
+        pacsv.write_csv(table, out, pacsv.WriteOptions(include_header=False, quoting_style="none"))
+        return out.getvalue()
 
     # --- Analytics API ------------------------------------------------------------------------
 
@@ -974,13 +1004,6 @@ def _metric(name: str, items: list[tuple[owner_model.VideoDay, owner_model.Reven
     return simple[name]
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, float):
-        text = repr(round(value, 4))
-        return text[:-2] if text.endswith(".0") else text
-    return str(value)
-
-
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     """A page of ``items`` by ``pageSize`` (default 50) and ``pageToken``."""
     size = int(request.query.get("pageSize", ["0"])[-1] or 0) or 50
@@ -999,3 +1022,16 @@ def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, 
             base64.urlsafe_b64encode(str(offset + size).encode()).decode().rstrip("=")
         )
     return body
+
+
+def owner_grants(network: Any) -> list[tuple[str, str, bool]]:
+    """(channel_id, refresh_token, monetary) of every channel, as its owner grants access:
+    with the monetary scope where the channel earns (the Partner Program)."""
+    oauth = OAuth(network)
+    out = []
+    for channel in network.channels:
+        monetary = owner_model.owner_traits(network, channel.index).monetized
+        out.append(
+            (channel.channel_id, oauth.refresh_token(channel.channel_id, monetary), monetary)
+        )
+    return out

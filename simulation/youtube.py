@@ -64,6 +64,7 @@ from simulation.network import Channel, Network, day_end
 from ytempire.quota import QUOTA_COSTS
 
 API_PREFIX = "/youtube/v3/"
+DATA_API_SCOPE = "https://www.googleapis.com/auth/youtube.readonly"
 SERVICE = ("youtube", "v3")
 METHODS = {
     "channels": "channels.list",
@@ -421,8 +422,8 @@ class YouTubeSimulator:
     def _authorize(self, query: dict[str, list[str]], headers: dict[str, str]) -> None:
         """An API key or an access token this simulator issued; Google's answers otherwise."""
         token = headers.get("authorization", "")
-        if token.lower().startswith("bearer "):
-            self.owner.oauth.check_token(token[7:].strip(), scope=None)
+        if token.lower().startswith("bearer "):  # the owners' grants hold no Data API scope
+            self.owner.oauth.check_token(token[7:].strip(), scope=DATA_API_SCOPE)
             return
         key = query.get("key", [""])[-1]
         if not key:
