@@ -226,7 +226,11 @@ _NOT_SUPPORTED = (
 
 
 def _ts(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 "Zulu", microseconds when there are any (the API's format)."""
+    utc = value.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (
+        f".{utc.microsecond:06d}Z" if utc.microsecond else "Z"
+    )
 
 
 def _parse_time(value: str) -> datetime:
@@ -965,19 +969,20 @@ class OwnerApis:
         if not dimensions and not groups:
             return []
         return [
-            list(key) + [_metric(name, items) for name in metrics]
-            for key, items in sorted(groups.items())
+            list(key) + [values[name] for name in metrics]
+            for key, values in ((k, _metrics(items)) for k, items in sorted(groups.items()))
         ]
 
 
-def _metric(name: str, items: list[tuple[owner_model.VideoDay, owner_model.Revenue]]) -> Any:
+def _metrics(items: list[tuple[owner_model.VideoDay, owner_model.Revenue]]) -> dict[str, Any]:
+    """Every metric of a group of video-days, by its API name (summed once per group)."""
     days = [vd for vd, _ in items]
     revenue = owner_model.NO_REVENUE
     for _, r in items:
         revenue = revenue + r
     views = sum(v.views for v in days)
     minutes = sum(v.watch_time_minutes for v in days)
-    simple = {
+    return {
         "views": views,
         "engagedViews": sum(v.engaged_views for v in days),
         "redViews": sum(v.red_views for v in days),
@@ -1001,7 +1006,6 @@ def _metric(name: str, items: list[tuple[owner_model.VideoDay, owner_model.Reven
         "adImpressions": revenue.ad_impressions,
         "cpm": revenue.cpm,
     }
-    return simple[name]
 
 
 def _page(request: Request, key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
