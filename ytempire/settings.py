@@ -191,13 +191,13 @@ class Settings:
         "for real).",
     )
     youtube_oauth_token_uri: str = setting(
-        "YTEMPIRE_YOUTUBE_OAUTH_TOKEN_URI",
+        "YTEMPIRE_YOUTUBE_OAUTH_TOKEN_URL",
         "http://127.0.0.1:8085/token",
         "OAuth 2.0 token endpoint that refreshes the channels' tokens (the local simulator; "
         "https://oauth2.googleapis.com/token for real).",
     )
     youtube_token_store: str = setting(
-        "YTEMPIRE_YOUTUBE_TOKEN_STORE",
+        "YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH",
         "",
         "JSON file holding the OAuth client and each channel's refresh token, mode 0600, outside "
         "the repository (default: $YTEMPIRE_LOCAL_DIR/youtube_tokens.json).",
@@ -266,7 +266,7 @@ class Settings:
 
     @property
     def youtube_token_store_path(self) -> Path:
-        """The channels' OAuth token store (``YTEMPIRE_YOUTUBE_TOKEN_STORE``)."""
+        """The channels' OAuth token store (``YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH``)."""
         return Path(self.youtube_token_store or Path(self.local_dir) / "youtube_tokens.json")
 
     @property

@@ -85,8 +85,14 @@ def _echo_outcomes(outcomes: Mapping[str, Sequence[Any]]) -> None:
 def youtube_reporting(channels: tuple[str, ...], pipelines_dir: Path | None) -> None:
     """Land the channels' new YouTube Reporting API reports into raw_youtube_reporting."""
     from ingestion.youtube_reporting.landing import land_reports
+    from ytempire.progress import progress_bar
 
-    result = land_reports(list(channels) or None, pipelines_dir=pipelines_dir)
+    with progress_bar("landing reports", None, "channels") as advance:
+        result = land_reports(
+            list(channels) or None,
+            pipelines_dir=pipelines_dir,
+            progress=lambda done, total: advance(done=done, total=total),
+        )
     click.echo(
         f"youtube-reporting: {result.status}; {result.reports_landed} reports landed "
         f"({result.rows:,} rows), {result.reports_no_data} days without data, "
@@ -105,8 +111,14 @@ def youtube_reporting(channels: tuple[str, ...], pipelines_dir: Path | None) -> 
 def youtube_analytics(channels: tuple[str, ...], pipelines_dir: Path | None) -> None:
     """Land the channels' revenue per day and per video-day into raw_youtube_analytics."""
     from ingestion.youtube_analytics.landing import land_revenue
+    from ytempire.progress import progress_bar
 
-    result = land_revenue(list(channels) or None, pipelines_dir=pipelines_dir)
+    with progress_bar("landing revenue", None, "channels") as advance:
+        result = land_revenue(
+            list(channels) or None,
+            pipelines_dir=pipelines_dir,
+            progress=lambda done, total: advance(done=done, total=total),
+        )
     click.echo(
         f"youtube-analytics: {result.status}; {result.channel_days} channel-days and "
         f"{result.video_days:,} video-days, {result.api_calls} API calls for "

@@ -1,6 +1,6 @@
 """``ytempire youtube-owner``: the channels' OAuth grants for the Reporting and Analytics APIs.
 
-The grants live in the token store (``YTEMPIRE_YOUTUBE_TOKEN_STORE``, default
+The grants live in the token store (``YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH``, default
 ``.local/youtube_tokens.json``, mode 0600). Secrets are read from standard
 input, never from the command line (which the shell history and ``ps``
 keep), and never printed.

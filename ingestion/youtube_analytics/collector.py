@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -80,6 +80,8 @@ class Collector:
     now: datetime
     first_run_days: int = FIRST_RUN_DAYS
 
+    progress: Callable[[], None] = lambda: None  # told each time a channel is done
+
     def items(self, channel_ids: list[str], state: dict[str, Any]) -> Iterator[Any]:
         settled: dict[str, str] = state.setdefault("settled_through", {})
         for channel_id in channel_ids:
@@ -92,6 +94,7 @@ class Collector:
                     "no OAuth grant in the token store. Next: its owner grants access "
                     "(`ytempire youtube-owner grant`).",
                 )
+                self.progress()
                 continue
             try:
                 yield from self._channel(channel_id, token, settled)
@@ -108,6 +111,7 @@ class Collector:
                     )
                 else:
                     self.outcomes.note(channel_id, "failed", str(exc))
+            self.progress()
 
     def window(self, channel_id: str, settled: dict[str, str]) -> tuple[date, date] | None:
         """(first, last) day to fetch for a channel; None when nothing is due."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -79,6 +79,7 @@ def land_revenue(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
     block_size: int = BLOCK_SIZE,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> AnalyticsRun:
     """Land every channel-day and video-day not settled yet for ``channels`` (default: the
     configured ones). ``now`` (default: the clock) decides what is yesterday and settled."""
@@ -90,6 +91,12 @@ def land_revenue(
     store = TokenStore(s.youtube_token_store_path)
     pipeline = make_pipeline(pipeline_name, DATASET, s, pipelines_dir)
     finish_pending(pipeline)
+    finished = [0]
+
+    def channel_done() -> None:
+        finished[0] += 1
+        progress(finished[0], len(channel_ids))
+
     tally, outcomes = Tally(), Outcomes("youtube_analytics")
     collector = Collector(
         api=OwnerApi(budget, quota_day(), retry or RetryPolicy()),
@@ -100,6 +107,7 @@ def land_revenue(
         outcomes=outcomes,
         tally=tally,
         now=now or datetime.now(UTC),
+        progress=channel_done,
     )
 
     def done(landed: int) -> bool:

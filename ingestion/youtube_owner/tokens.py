@@ -4,7 +4,7 @@ The Reporting and Analytics APIs answer a channel's owner only, so each
 channel's owner grants the warehouse a refresh token once (Google's OAuth
 consent for ``yt-analytics.readonly``, plus ``yt-analytics-monetary.readonly``
 where the channel earns). The store keeps them in one JSON file
-(``YTEMPIRE_YOUTUBE_TOKEN_STORE``, default ``.local/youtube_tokens.json``,
+(``YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH``, default ``.local/youtube_tokens.json``,
 git-ignored like all of ``.local/``), written atomically with mode 0600::
 
     {

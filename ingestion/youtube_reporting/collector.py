@@ -30,7 +30,7 @@ import csv
 import io
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -51,14 +51,16 @@ from ingestion.youtube_owner.calls import (
     build_client,
 )
 from ingestion.youtube_owner.tokens import ChannelToken, OAuthClient, credentials
-from ingestion.youtube_reporting import COLUMN_TYPES, FAMILIES, TOMBSTONE
+from ingestion.youtube_reporting import COLUMN_TYPES, FAMILIES, FAMILY_COLUMNS, TOMBSTONE
 from ingestion.youtube_reporting.catalogue import ReportType, current, family_of, parse, parse_time
 
 log = logging.getLogger(__name__)
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 _ARROW = {"text": pa.string(), "bigint": pa.int64(), "double": pa.float64(), "date": pa.string()}
+_ARROW_TYPES = {**_ARROW, "date": pa.date32()}  # as landed (the CSV's dates parsed)
 FIRST_REPORTS_AFTER = timedelta(hours=48)
+REPORTS_KEPT = timedelta(days=60)  # YouTube deletes a report 60 days after it is made
 
 
 @dataclass
@@ -150,6 +152,8 @@ class Collector:
     types: list[ReportType] | None = None  # shared by the run's loads: asked once
     alerts: list[dict[str, Any]] = field(default_factory=list)
 
+    progress: Callable[[], None] = lambda: None  # told each time a channel is done
+
     def items(self, channel_ids: list[str], state: dict[str, Any]) -> Iterator[Any]:
         """The dlt items of ``channel_ids``' reports; ``state`` is the source state."""
         cursors: dict[str, str] = state.setdefault("cursors", {})
@@ -164,6 +168,7 @@ class Collector:
                     "no OAuth grant in the token store. Next: its owner grants access "
                     "(`ytempire youtube-owner grant`).",
                 )
+                self.progress()
                 continue
             try:
                 yield from self._channel(channel_id, token, cursors, alerted)
@@ -171,6 +176,7 @@ class Collector:
                 self.outcomes.note(channel_id, "auth_revoked", str(exc))
             except OwnerApiError as exc:
                 self.outcomes.note(channel_id, "failed", str(exc))
+            self.progress()
 
     # --- one channel ------------------------------------------------------------------------
 
@@ -201,15 +207,25 @@ class Collector:
                 if job is not None:
                     by_type[job["reportTypeId"]] = job
                     jobs.append(job)
-            for old in (t for t in self.types if t.family == family and t.id != wanted.id):
-                if old.id in by_type:
-                    self._deprecated(channel_id, old, wanted, alerted)
+            catalogue = {t.id: t for t in self.types}
+            for type_id in sorted(by_type):
+                parsed = family_of(type_id)
+                if parsed is None or parsed[0] != family or type_id == wanted.id:
+                    continue
+                # an older version, or one YouTube no longer lists at all
+                old = catalogue.get(type_id) or ReportType(type_id, "", family, parsed[1])
+                self._deprecated(channel_id, old, wanted, alerted)
         yield dlt.mark.with_table_name([self._job_row(j, channel_id) for j in jobs], "jobs")
         listed_any = False
+        retired = {
+            t.id
+            for t in self.types
+            if t.deprecate_time and t.deprecate_time + REPORTS_KEPT < self.now
+        }
         for job in jobs:
             parsed = family_of(job["reportTypeId"])
-            if parsed is None or parsed[0] not in self.families:
-                continue
+            if parsed is None or parsed[0] not in self.families or job["reportTypeId"] in retired:
+                continue  # a type deprecated longer ago than reports are kept has nothing to list
             listed = self._list(client, channel_id, job, cursors)
             listed_any = listed_any or bool(listed)
             yield from self._land(client, channel_id, job, listed, cursors)
@@ -354,7 +370,7 @@ class Collector:
         table = read_report(data)
         rows = table.num_rows
         if rows:
-            table = _with_provenance(table, report)
+            table = _with_provenance(_conform(table, report.family), report)
             yield dlt.mark.with_table_name(table, report.family)
             self.tally.reports_landed += 1
             self.tally.rows += rows
@@ -414,6 +430,20 @@ def read_report(data: bytes) -> pa.Table:
 
 
 _KEYS = ("channel_id", "date", "report_id", "report_row")  # NOT NULL in the tables
+
+
+def _conform(table: pa.Table, family: str) -> pa.Table:
+    """The family's declared columns in their declared order (NULL where this version has none,
+    as ``engaged_views`` in an ``_a2`` report), then any column YouTube added since."""
+    declared = FAMILY_COLUMNS[family]
+    columns = {
+        name: table[name]
+        if name in table.column_names
+        else pa.nulls(table.num_rows, _ARROW_TYPES[COLUMN_TYPES[name]])
+        for name in declared
+    }
+    columns.update({n: table[n] for n in table.column_names if n not in columns})
+    return pa.table(columns)
 
 
 def _with_provenance(table: pa.Table, report: Listed) -> pa.Table:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
@@ -119,6 +119,7 @@ def land_reports(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
     block_size: int = BLOCK_SIZE,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
     alert_topic: str | None = ALERTS.name,
     families: tuple[str, ...] = FAMILIES,
 ) -> ReportingRun:
@@ -136,6 +137,12 @@ def land_reports(
     store = TokenStore(s.youtube_token_store_path)
     pipeline = make_pipeline(pipeline_name, DATASET, s, pipelines_dir)
     finish_pending(pipeline)
+    finished = [0]
+
+    def channel_done() -> None:
+        finished[0] += 1
+        progress(finished[0], len(channel_ids))
+
     tally, outcomes = Tally(), Outcomes("youtube_reporting")
     collector = Collector(
         api=OwnerApi(budget, quota_day(), retry or RetryPolicy()),
@@ -147,6 +154,7 @@ def land_reports(
         outcomes=outcomes,
         tally=tally,
         now=now or datetime.now(UTC),
+        progress=channel_done,
         families=families,
     )
 

@@ -86,7 +86,12 @@ def test_raw_table_ddl_creates_what_the_landers_create(
     scratch, new_topic, produce, redis_prefix, tmp_path
 ):
     _land_for_real(scratch, new_topic, produce, redis_prefix, tmp_path)
-    ddl = raw_table_ddl(scratch)
+    # the owner APIs' raw tables have a test of their own (tests/youtube_owner/test_raw_tables.py)
+    ddl = {
+        name: statement
+        for name, statement in raw_table_ddl(scratch).items()
+        if name.split(".")[0] in ("raw_events", "raw_youtube")
+    }
     assert sorted(ddl) == [
         "raw_events.dead_letters",
         "raw_events.events",
