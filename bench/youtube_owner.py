@@ -29,6 +29,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ingestion.youtube_analytics.landing import land_revenue
 from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy, build_client
@@ -127,7 +128,11 @@ def main() -> None:
         )
         ids = [c.channel_id for c in network.channels]
         prefix = f"bench-owner-{time.time_ns()}:"
-        common = {"settings": s, "pipelines_dir": Path(folder) / "dlt", "redis_prefix": prefix}
+        common: dict[str, Any] = {
+            "settings": s,
+            "pipelines_dir": Path(folder) / "dlt",
+            "redis_prefix": prefix,
+        }
         try:
             ceiling_reports, ceiling_s = _ceiling(sim, s, store.channels(), families)
             backfill = land_reports(ids, now=sim.now, families=families, alert_topic=None, **common)
