@@ -14,8 +14,8 @@ a token store of the run's own, landed into a database of its own
 - the Analytics API: the first run (30 days) and the next day's (re-fetching
   the unsettled days), calls per channel-day each.
 
-``--smoke`` runs two channels and the ``channel_basic`` family only; the
-test suite runs it so the script cannot rot. Run::
+``--smoke`` runs two channels and the ``channel_basic`` family only;
+``tests/test_bench_smoke.py`` runs it so the script cannot rot. Run::
 
     uv run python bench/youtube_owner.py [--channels 20] [--smoke]
 """
@@ -30,6 +30,8 @@ from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from benchlib import Figures, add_smoke_flag
 
 from ingestion.youtube_analytics.landing import land_revenue
 from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy, build_client
@@ -90,8 +92,9 @@ def _ceiling(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=20)
-    parser.add_argument("--smoke", action="store_true", help="2 channels, channel_basic only")
+    add_smoke_flag(parser)  # 2 channels, channel_basic only
     args = parser.parse_args()
+    figures = Figures("youtube_owner", smoke=args.smoke)
     logging.basicConfig(level=logging.WARNING)
     channels = 2 if args.smoke else args.channels
     families = ("channel_basic",) if args.smoke else FAMILIES
@@ -153,6 +156,13 @@ def main() -> None:
                 f"  rows/s {backfill.rows / backfill.seconds:,.0f}; {share:.0%} of the ceiling; "
                 f"API calls per channel-day {backfill.api_calls / (channels * days):.2f}"
             )
+            figures.add(
+                "Reporting backfill, reports landed",
+                backfill.reports_per_minute,
+                "/min",
+                "download + parse, no landing",
+                60 * ceiling_reports / ceiling_s,
+            )
             sim.set_now(sim.now + timedelta(days=1))
             daily = land_reports(ids, now=sim.now, families=families, alert_topic=None, **common)
             next_day = daily.reports_landed + daily.reports_no_data
@@ -173,9 +183,28 @@ def main() -> None:
                 f"settled) in {nxt.seconds:.1f}s, {nxt.api_calls} calls = "
                 f"{nxt.api_calls / channels:.2f} per channel-day"
             )
+            # calls per channel-day beside the fewest a run can make: one reports.list and
+            # one download per report of the day (Reporting), one query per day (Analytics)
+            figures.add(
+                "Reporting backfill, API calls per channel-day",
+                backfill.api_calls / (channels * days),
+                "calls",
+                "reports.list + media.download per report",
+                (channels * len(families) + landed) / (channels * days),
+                digits=2,
+            )
+            figures.add(
+                "Analytics first run, API calls per channel-day",
+                first.api_calls / max(first.channel_days, 1),
+                "calls",
+                "one day query + one top-videos page",
+                (first.channel_days + len(ids)) / max(first.channel_days, 1),
+                digits=2,
+            )
         finally:
             sim.stop()
             drop_database(name, settings=scratch)
+    figures.print()
 
 
 if __name__ == "__main__":
