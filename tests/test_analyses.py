@@ -72,6 +72,9 @@ PUBLIC_MODELS = {
     "mv_channel_revenue_daily",
     "fct_ingestion_daily",
     "fct_dead_letters_daily",
+    "fct_video_daily_watch_time",
+    "fct_channel_daily_watch_time",
+    "fct_channel_daily_revenue_actuals",
 }
 
 
