@@ -68,8 +68,10 @@ def _budget(settings, prefix: str, limit: int) -> QuotaBudget:
 
 
 def _api(sim: YouTubeSimulator, budget: QuotaBudget) -> YouTubeApi:
-    # the quota day is the test's own day: no reading of the Pacific clock
-    return YouTubeApi(build_client(sim.url, "k"), budget, DAY, NO_WAIT, sleep=lambda _s: None)
+    # the quota day is the test's own day: no reading of the Pacific clock; the simulator
+    # accepts its one API key, as Google refuses any other
+    client = build_client(sim.url, sim.api_key)
+    return YouTubeApi(client, budget, DAY, NO_WAIT, sleep=lambda _s: None)
 
 
 def _land(settings, sim, redis_prefix, tmp_path, day: date = DAY, **changes):
@@ -290,7 +292,8 @@ def _served_item(method: str) -> dict:
             else "snippet,contentDetails"
         ]
     }
-    return offline.handle(f"/youtube/v3/{query[0]}", {**parts, **query[1]})["items"][0]
+    key = {"key": [offline.api_key]}  # the simulator answers only its own API key
+    return offline.handle(f"/youtube/v3/{query[0]}", {**parts, **key, **query[1]})["items"][0]
 
 
 def _map(method: str, item: dict) -> list[dict]:
