@@ -1,35 +1,51 @@
-"""Airflow on this machine: its metadata database, its environment, its three processes.
+"""Airflow on this machine: its metadata database, its environment, its four processes.
 
 Airflow keeps its metadata in a database and role of its own on the
 project's PostgreSQL (``YTEMPIRE_AIRFLOW_DATABASE``, role ``airflow``), runs
-the LocalExecutor, and listens on loopback only. The api-server, scheduler and
-dag-processor all get the environment from :func:`airflow_env`, so they agree
-on the database URLs, the execution API address and the JWT secret (Airflow 3
-signs task tokens with it; each process would otherwise invent its own).
+the LocalExecutor, and runs what a production Airflow runs: api-server,
+scheduler, dag-processor and triggerer. Every process gets the environment
+from :func:`airflow_env`, so they agree on the database URLs, the execution
+API address and the JWT secret.
 
-The login is Airflow's simple auth manager with one fixed local user
-(``YTEMPIRE_AIRFLOW_ADMIN_USER`` / ``_PASSWORD``, default admin/admin) written
-to a passwords file before start, so the UI address can be printed with a
-login that works. These are local-stack credentials; a deployment sets its
-own, as with every ``*_PASSWORD`` variable.
+**No default key.** The JWT secret signs every token the api-server issues:
+the UI's and the REST API's login tokens as well as the task tokens. Anyone
+who holds it can forge an admin token. It and the UI's admin password are
+generated per installation (:func:`load_or_create_secrets`) into
+``$YTEMPIRE_AIRFLOW_HOME/ytempire-secrets.json`` (mode 0600), never printed;
+``ytempire airflow login-info`` shows the login. ``YTEMPIRE_AIRFLOW_JWT_SECRET``
+and ``YTEMPIRE_AIRFLOW_ADMIN_PASSWORD`` override them (a deployment's own).
+
+**Loopback only, moved together.** Every listening socket is on 127.0.0.1 and
+derives from ``YTEMPIRE_AIRFLOW_PORT`` (:data:`PORT_OFFSETS`), so a second stack
+with another port collides nowhere: the api-server on the port itself, the
+scheduler's health check at ``port + 894`` (Airflow's 8974 for the default
+8080). The scheduler's and triggerer's log servers are not started
+(``--skip-serve-logs``): they exist for workers on other hosts, and here every
+process writes its logs to the one folder the api-server reads; their ports are
+moved all the same (``port + 713``, ``port + 714``) in case one is started by hand.
 
 Settings (each with one default):
 
-* ``YTEMPIRE_AIRFLOW_HOME``: ``$YTEMPIRE_LOCAL_DIR/airflow`` (logs, passwords file)
+* ``YTEMPIRE_AIRFLOW_HOME``: ``$YTEMPIRE_LOCAL_DIR/airflow`` (logs, secrets, passwords file)
 * ``YTEMPIRE_AIRFLOW_DATABASE``: ``airflow``; ``YTEMPIRE_AIRFLOW_PG_PASSWORD``: ``airflow``
-* ``YTEMPIRE_AIRFLOW_PORT``: ``8080`` (api-server and UI on 127.0.0.1)
-* ``YTEMPIRE_AIRFLOW_JWT_SECRET``: a fixed local-stack secret
+* ``YTEMPIRE_AIRFLOW_PORT``: ``8080`` (api-server and UI; the other ports follow it)
+* ``YTEMPIRE_AIRFLOW_JWT_SECRET``, ``YTEMPIRE_AIRFLOW_ADMIN_PASSWORD``: generated per installation
+* ``YTEMPIRE_AIRFLOW_ADMIN_USER``: ``admin``
+* ``YTEMPIRE_AIRFLOW_PARALLELISM``: ``8`` (task slots of the LocalExecutor)
+* ``YTEMPIRE_AIRFLOW_LIBRARY_LOGS``: empty; ``1`` keeps libraries' INFO lines in task logs
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from psycopg import sql
@@ -40,10 +56,49 @@ from ytempire.errors import YTEmpireError
 from ytempire.settings import PROJECT_ROOT, Settings, get_settings
 
 DAGS_FOLDER = PROJECT_ROOT / "airflow" / "dags"
+PLUGINS_FOLDER = PROJECT_ROOT / "airflow" / "plugins"
 DBT_TARGET = target_dir()  # $DBT_TARGET_PATH, by default dbt_project/target
 AIRFLOW_ROLE = "airflow"
-PROCESSES = ("api-server", "scheduler", "dag-processor")
+ANALYST_ROLE = "analyst"
+# What a production Airflow runs. The triggerer runs deferred tasks (none of the
+# project's tasks defer; see airflow/README "Execution mode") and keeps the UI's
+# health panel honest.
+PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Each process's command line: the log servers are for workers on other hosts.
+PROCESS_ARGS = {
+    "api-server": ["api-server"],
+    "scheduler": ["scheduler", "--skip-serve-logs"],
+    "dag-processor": ["dag-processor"],
+    "triggerer": ["triggerer", "--skip-serve-logs"],
+}
+# Every port of the local Airflow, as an offset from YTEMPIRE_AIRFLOW_PORT: Airflow's
+# own defaults (8080, 8974, 8793, 8794) for the default port, moved together otherwise.
+PORT_OFFSETS = {
+    "api-server": 0,
+    "scheduler health check": 8974 - 8080,
+    "scheduler log server": 8793 - 8080,
+    "triggerer log server": 8794 - 8080,
+}
+LOOPBACK = "127.0.0.1"
 DOCS_SLUG = "ytempire"  # the dbt docs site is at /cosmos/<slug>/dbt_docs_index.html
+SECRETS_FILE = "ytempire-secrets.json"
+# Library loggers whose INFO lines bury what a task did (GX registers ~200 functions
+# per import, Cosmos warns about the DAG's rendering in every task, kafka-python logs
+# each connection); YTEMPIRE_AIRFLOW_LIBRARY_LOGS=1 keeps them.
+QUIET_LOGGERS = (
+    "great_expectations",
+    "cosmos.converter",
+    "cosmos.dbt.graph",
+    "cosmos.airflow.graph",
+    "cosmos.config",
+    "cosmos.profiles",
+    "cosmos.settings",
+    "kafka",
+    "py4j",
+    "dlt",
+    "urllib3",
+    "httpx",
+)
 
 
 @dataclass(frozen=True)
@@ -57,24 +112,47 @@ class AirflowConfig:
     jwt_secret: str
     admin_user: str
     admin_password: str
+    parallelism: int = 8
 
     @classmethod
     def from_env(cls, settings: Settings | None = None) -> AirflowConfig:
+        """The configuration from ``YTEMPIRE_AIRFLOW_*``; the generated secrets where unset.
+
+        Creates ``$YTEMPIRE_AIRFLOW_HOME/ytempire-secrets.json`` on first use
+        (:func:`load_or_create_secrets`).
+        """
         s = settings or get_settings()
         env = os.environ.get
+        home = Path(env("YTEMPIRE_AIRFLOW_HOME") or Path(s.local_dir) / "airflow")
+        jwt_secret = env("YTEMPIRE_AIRFLOW_JWT_SECRET")
+        admin_password = env("YTEMPIRE_AIRFLOW_ADMIN_PASSWORD")
+        if not (jwt_secret and admin_password):
+            generated = load_or_create_secrets(home)
+            jwt_secret = jwt_secret or generated["jwt_secret"]
+            admin_password = admin_password or generated["admin_password"]
         return cls(
-            home=Path(env("YTEMPIRE_AIRFLOW_HOME") or Path(s.local_dir) / "airflow"),
+            home=home,
             database=env("YTEMPIRE_AIRFLOW_DATABASE") or "airflow",
             password=env("YTEMPIRE_AIRFLOW_PG_PASSWORD") or "airflow",
             port=int(env("YTEMPIRE_AIRFLOW_PORT") or 8080),
-            jwt_secret=env("YTEMPIRE_AIRFLOW_JWT_SECRET") or "ytempire-local-airflow-jwt-secret",
+            jwt_secret=jwt_secret,
             admin_user=env("YTEMPIRE_AIRFLOW_ADMIN_USER") or "admin",
-            admin_password=env("YTEMPIRE_AIRFLOW_ADMIN_PASSWORD") or "admin",
+            admin_password=admin_password,
+            parallelism=int(env("YTEMPIRE_AIRFLOW_PARALLELISM") or 8),
         )
+
+    def port_of(self, name: str) -> int:
+        """The port of ``name`` (a key of :data:`PORT_OFFSETS`) for this stack."""
+        return self.port + PORT_OFFSETS[name]
+
+    @property
+    def ports(self) -> dict[str, int]:
+        """Every port this stack's Airflow uses or reserves, by what listens there."""
+        return {name: self.port_of(name) for name in PORT_OFFSETS}
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{LOOPBACK}:{self.port}"
 
     @property
     def docs_url(self) -> str:
@@ -83,6 +161,45 @@ class AirflowConfig:
     @property
     def passwords_file(self) -> Path:
         return self.home / "simple_auth_manager_passwords.json"
+
+    @property
+    def secrets_file(self) -> Path:
+        return self.home / SECRETS_FILE
+
+    def __repr__(self) -> str:  # the secrets stay out of tracebacks and logs
+        return (
+            f"AirflowConfig(home={str(self.home)!r}, database={self.database!r}, "
+            f"port={self.port}, admin_user={self.admin_user!r})"
+        )
+
+
+def load_or_create_secrets(home: Path) -> dict[str, str]:
+    """The installation's JWT secret and admin password, generated once into ``home``.
+
+    ``home/ytempire-secrets.json`` (mode 0600) holds ``jwt_secret`` (32 random
+    bytes, URL-safe base64) and ``admin_password`` (16); an existing file is
+    read and kept, a missing key is added. Nothing is printed.
+    """
+    path = home / SECRETS_FILE
+    stored: dict[str, str] = {}
+    if path.is_file():
+        stored = json.loads(path.read_text())
+    wanted = {"jwt_secret": 32, "admin_password": 16}
+    missing = {key: n for key, n in wanted.items() if not stored.get(key)}
+    if missing:
+        stored.update({key: secrets.token_urlsafe(n) for key, n in missing.items()})
+        home.mkdir(parents=True, exist_ok=True)
+        # Written under a temporary name with its final mode, then renamed: no window
+        # in which another user can read it, no half-written file for a concurrent reader.
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(stored, out)
+        if path.is_file():  # another process created it meanwhile: theirs wins
+            partial.unlink()
+            return load_or_create_secrets(home)
+        partial.rename(path)
+    return stored
 
 
 def metadata_url(config: AirflowConfig, settings: Settings) -> str:
@@ -100,17 +217,21 @@ def airflow_env(
     s = settings or get_settings()
     url = metadata_url(config, s)
     env = dict(os.environ if base is None else base)
+    quiet = not env.get("YTEMPIRE_AIRFLOW_LIBRARY_LOGS")
     env.update(
         {
             "AIRFLOW_HOME": str(config.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS_FOLDER),
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(PLUGINS_FOLDER),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-            "AIRFLOW__CORE__PARALLELISM": "4",  # two cores: a few dbt processes at once
+            # Task slots. The dbt watchers hold one while they wait (poke mode, see the
+            # DAG); the producer's priority puts it first in line.
+            "AIRFLOW__CORE__PARALLELISM": str(config.parallelism),
             "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": url,
-            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__HOST": LOOPBACK,
             "AIRFLOW__API__PORT": str(config.port),
             "AIRFLOW__API__BASE_URL": config.url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
@@ -121,7 +242,21 @@ def airflow_env(
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{config.admin_user}:admin",
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(config.passwords_file),
             "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(config.home / "logs"),
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(config.port_of("scheduler log server")),
+            "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(
+                config.port_of("triggerer log server")
+            ),
+            "AIRFLOW__LOGGING__NAMESPACE_LEVELS": (
+                " ".join(f"{name}=WARNING" for name in QUIET_LOGGERS) if quiet else ""
+            ),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
+            "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT": str(
+                config.port_of("scheduler health check")
+            ),
+            # A new DAG is paused; unpausing schedules the next quota day only (see
+            # the DAG's timetable), never a day in the past.
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "True",
             # The dbt docs site that the DAG's dbt_docs task regenerates, in the UI.
             "AIRFLOW__COSMOS__DBT_DOCS_PROJECTS": json.dumps(
                 {DOCS_SLUG: {"dir": str(DBT_TARGET), "name": "dbt docs (ytempire)"}}
@@ -139,9 +274,13 @@ def init_metadata_database(
     settings: Settings | None = None,
     progress: Callable[[str], None] = lambda _msg: None,
 ) -> None:
-    """Create role ``airflow`` and its database if missing, then ``airflow db migrate``.
+    """Create role ``airflow`` and its database if missing, close it to others, migrate it.
 
-    Re-runnable: an up-to-date database is left as it is. Raises
+    Re-runnable: an up-to-date database is left as it is. Whatever order setup
+    runs in, only the ``airflow`` role (its owner) and superusers may connect
+    to the metadata database or create temporary tables there: PostgreSQL
+    grants both to PUBLIC on every new database, and ``sql/90_grants.sql``'s
+    sweep only closes the databases that exist when ``db init`` runs. Raises
     ``YTEmpireError`` with Airflow's output when the migration fails.
     """
     s = settings or get_settings()
@@ -163,15 +302,36 @@ def init_metadata_database(
                 )
             )
             progress(f"created database {config.database} owned by role {AIRFLOW_ROLE}")
+        close_metadata_database(admin, config.database)
     write_passwords_file(config)
     progress("airflow db migrate")
     run_airflow(config, ["db", "migrate"], settings=s)
 
 
+def close_metadata_database(admin: Any, database: str) -> None:
+    """Revoke CONNECT and TEMPORARY on ``database`` from PUBLIC (and the analyst, if any).
+
+    The owner (role ``airflow``) keeps both; ``admin`` is a superuser connection.
+    """
+    admin.execute(
+        sql.SQL("revoke connect, temporary on database {} from public").format(
+            sql.Identifier(database)
+        )
+    )
+    if admin.execute("select 1 from pg_roles where rolname = %s", (ANALYST_ROLE,)).fetchone():
+        admin.execute(
+            sql.SQL("revoke all on database {} from {}").format(
+                sql.Identifier(database), sql.Identifier(ANALYST_ROLE)
+            )
+        )
+
+
 def write_passwords_file(config: AirflowConfig) -> None:
-    """The simple auth manager's passwords file, holding the fixed local admin login."""
+    """The simple auth manager's passwords file (mode 0600), holding the admin login."""
     config.home.mkdir(parents=True, exist_ok=True)
-    config.passwords_file.write_text(json.dumps({config.admin_user: config.admin_password}))
+    fd = os.open(config.passwords_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump({config.admin_user: config.admin_password}, out)
     config.passwords_file.chmod(0o600)
 
 

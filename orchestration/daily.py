@@ -58,6 +58,42 @@ def quota_day_of_interval(data_interval_start: datetime) -> date:
     return data_interval_start.astimezone(PACIFIC).date()
 
 
+QUOTA_DAY_PARAM = "quota_day"
+
+
+def parse_quota_day(value: str) -> date:
+    """An ISO 8601 calendar date (``YYYY-MM-DD``) as a quota day; ``ValueError`` otherwise.
+
+    Only the extended form with both dashes and zero-padded fields is accepted
+    (``2025-01-03``, not ``2025-1-3`` or ``20250103``), so a day means the same
+    in the CLI, the trigger form, run ids and the logs.
+    """
+    from ytempire.dates import parse_iso_date
+
+    return parse_iso_date(value)
+
+
+def quota_day_of_run(data_interval_start: datetime | None, params: Any = None) -> date:
+    """The quota day a run of ``ytempire_daily`` works on.
+
+    The run's ``quota_day`` param when the trigger gave one (the trigger form,
+    ``ytempire airflow run``), else the Pacific date of its data interval's
+    start (:func:`quota_day_of_interval`: scheduled runs and backfills).
+    Raises ``ValueError`` for a malformed ``quota_day`` or a run with neither.
+    """
+    given = (params or {}).get(QUOTA_DAY_PARAM)
+    if given:
+        return parse_quota_day(str(given))
+    if data_interval_start is None:
+        raise ValueError(f"the run has no data interval and no {QUOTA_DAY_PARAM} param")
+    return quota_day_of_interval(data_interval_start)
+
+
+def quota_day_note(day: date) -> str:
+    """The note every run of ``ytempire_daily`` carries: which quota day it works on."""
+    return f"quota day {day.isoformat()}"
+
+
 def _pipelines_dir() -> Path:
     return Path(os.environ.get("YTEMPIRE_DLT_PIPELINES_DIR") or get_settings().dlt_pipelines_dir)
 
@@ -256,34 +292,93 @@ class DbtBuildFailed(YTEmpireError):
 
 
 def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
-    """Cosmos callback of the ``transform`` group: record its dbt build as the day's ``dbt_build``.
+    """Cosmos callback of the ``transform`` group: record the day's dbt build as ``dbt_build``.
 
-    Cosmos calls it after the group's ``dbt build`` with the temporary project
-    folder (its ``target/run_results.json``) and the task's Airflow context,
-    whether or not the build failed; Cosmos then fails the task itself. The
-    stage's details are :func:`ytempire.dbt_runner.run_results_summary`; its
-    status is ``failed`` when a model or test failed. Without this the daily
-    report would say dbt did not run, since Cosmos, not ``ytempire warehouse
-    build``, ran it.
+    Cosmos calls it after every dbt invocation of the group, with the
+    temporary project folder (its ``target/run_results.json``) and the task's
+    Airflow context, whether or not dbt failed; Cosmos then fails the task
+    itself. The group's producer runs one ``dbt build`` over every node; a
+    retried or cleared model task runs dbt for its one node. So each call
+    merges its nodes into the day's build (:func:`merge_dbt_build`): the
+    recorded stage is always the whole build, each node at its latest result,
+    whatever retries happened, and counts the dbt invocations in ``attempts``.
+    Its status is ``failed`` while a model or test is failed. Without this
+    the daily report would say dbt did not run, since Cosmos, not ``ytempire
+    warehouse build``, ran it.
     """
     import json
 
+    from ytempire.clients import pg_connect
     from ytempire.dbt_runner import run_results_summary, target_dir
 
     mask_secrets_in_airflow()
-    day = quota_day_of_interval(context["data_interval_start"])
+    day = quota_day_of_run(context["data_interval_start"], context.get("params"))
     results = target_dir(Path(project_dir)) / "run_results.json"
-    try:
-        with record_stage("dbt_build", day) as run:
-            if not results.is_file():
-                raise DbtBuildFailed(f"dbt wrote no run_results.json in {project_dir}")
-            summary = run_results_summary(json.loads(results.read_text()))
-            run.details.update(summary)
-            if summary["failures"]:
-                names = ", ".join(f["node"] for f in summary["failures"])
-                raise DbtBuildFailed(f"dbt build failed: {names}")
-    except DbtBuildFailed as failed:
-        log.warning("%s (recorded as the dbt_build stage of %s)", failed, day)
+    # One writer at a time per day: retried model tasks run side by side.
+    with pg_connect("loader", autocommit=True) as lock:
+        lock.execute("select pg_advisory_lock(hashtext(%s))", (f"dbt_build:{day}",))
+        try:
+            previous = _latest_stage_details("dbt_build", day, lock)
+            with record_stage("dbt_build", day) as run:
+                if not results.is_file():
+                    run.details.update(previous)
+                    raise DbtBuildFailed(f"dbt wrote no run_results.json in {project_dir}")
+                merged = merge_dbt_build(previous, json.loads(results.read_text()))
+                run.details.update(merged)
+                summary = run_results_summary(
+                    {"results": _node_results(merged), "elapsed_time": merged["elapsed_s"]}
+                )
+                if summary["failures"]:
+                    names = ", ".join(f["node"] for f in summary["failures"])
+                    raise DbtBuildFailed(f"dbt build failed: {names}")
+        except DbtBuildFailed as failed:
+            log.warning("%s (recorded as the dbt_build stage of %s)", failed, day)
+        finally:
+            lock.execute("select pg_advisory_unlock(hashtext(%s))", (f"dbt_build:{day}",))
+
+
+def merge_dbt_build(previous: dict[str, Any], run_results: dict[str, Any]) -> dict[str, Any]:
+    """The day's build after one more dbt invocation (pure).
+
+    ``previous`` is the last recorded ``dbt_build`` details (``{}`` for none);
+    ``run_results`` a dbt ``run_results.json``. Returns the details of the
+    whole build: ``nodes`` (each ``unique_id`` -> ``{"status", "message"}``,
+    this invocation's result replacing an earlier one), the counts and
+    failures of :func:`ytempire.dbt_runner.run_results_summary` over every
+    node, ``elapsed_s`` (summed over invocations) and ``attempts`` (how many).
+    """
+    from ytempire.dbt_runner import run_results_summary
+
+    nodes: dict[str, dict[str, str]] = dict(previous.get("nodes") or {})
+    for result in run_results.get("results", []):
+        message = str(result.get("message") or "").strip()
+        nodes[str(result["unique_id"])] = {"status": str(result["status"]), "message": message}
+    elapsed = float(previous.get("elapsed_s") or 0.0) + float(
+        run_results.get("elapsed_time") or 0.0
+    )
+    merged = {"nodes": nodes}
+    summary = run_results_summary({"results": _node_results(merged), "elapsed_time": elapsed})
+    return {
+        **summary,
+        "nodes": nodes,
+        "attempts": int(previous.get("attempts") or 0) + 1,
+    }
+
+
+def _node_results(details: dict[str, Any]) -> list[dict[str, str]]:
+    return [
+        {"unique_id": unique_id, "status": node["status"], "message": node.get("message", "")}
+        for unique_id, node in sorted(details["nodes"].items())
+    ]
+
+
+def _latest_stage_details(stage: str, day: date, conn: Any) -> dict[str, Any]:
+    row = conn.execute(
+        "select details from analytics.pipeline_stage_runs where stage = %s and run_date = %s "
+        "and details is not null order by stage_run_id desc limit 1",
+        (stage, day),
+    ).fetchone()
+    return dict(row[0]) if row and row[0] else {}
 
 
 def generate_dbt_docs() -> str:
@@ -332,13 +427,18 @@ def mask_secrets_in_airflow() -> None:
         mask_secret(secret)
 
 
-def run_for_interval(function: str, data_interval_start: datetime) -> dict[str, Any]:
-    """Run the stage function named ``function`` for the quota day of a data interval.
+def run_for_interval(
+    function: str, data_interval_start: datetime | None, params: Any = None
+) -> dict[str, Any]:
+    """Run the stage function named ``function`` for the run's quota day (:func:`quota_day_of_run`).
 
     What an Airflow task calls (after masking the project's secrets in its log).
-    Raises ``KeyError`` naming the known stages for an unknown name.
+    Raises ``KeyError`` naming the known stages for an unknown name, ``ValueError``
+    for a malformed ``quota_day``.
     """
     mask_secrets_in_airflow()
     if function not in STAGE_FUNCTIONS:
         raise KeyError(f"no stage function {function!r}; known: {', '.join(STAGE_FUNCTIONS)}")
-    return STAGE_FUNCTIONS[function](quota_day_of_interval(data_interval_start))
+    day = quota_day_of_run(data_interval_start, params)
+    log.info("%s for %s", function, quota_day_note(day))
+    return STAGE_FUNCTIONS[function](day)

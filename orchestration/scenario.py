@@ -24,7 +24,11 @@ from datetime import time as clock
 from pathlib import Path
 from typing import Any
 
-from orchestration.airflow_local import AirflowConfig, init_metadata_database
+from orchestration.airflow_local import (
+    AirflowConfig,
+    init_metadata_database,
+    load_or_create_secrets,
+)
 from ytempire.clients import kafka_admin, pg_connect, redis_client
 from ytempire.db import drop_database, init_database
 from ytempire.settings import Settings
@@ -120,14 +124,33 @@ class Scenario:
             "YTEMPIRE_AIRFLOW_RETRY_DELAY_S": "1",
         }
 
-    def airflow_config(self) -> AirflowConfig:
-        # The role and its password are the local stack's (one airflow role per cluster).
+    def airflow_config(self, port: int | None = None) -> AirflowConfig:
+        """The scenario's own Airflow: home, metadata database, secrets (and ``port``).
+
+        The role and its password are the local stack's (one airflow role per
+        cluster); the JWT secret and admin password are generated into the
+        scenario's home, as setup does for an installation.
+        """
+        home = self.work_dir / "airflow"
+        generated = load_or_create_secrets(home)
+        base = AirflowConfig.from_env(self.settings)
         return replace(
-            AirflowConfig.from_env(self.settings),
-            home=self.work_dir / "airflow",
+            base,
+            home=home,
             database=self.database("airflow"),
-            jwt_secret=f"scenario-{self.tag}",
+            port=base.port if port is None else port,
+            jwt_secret=generated["jwt_secret"],
+            admin_password=generated["admin_password"],
         )
+
+    def airflow_variables(self, port: int) -> dict[str, str]:
+        """``YTEMPIRE_AIRFLOW_*`` that make ``ytempire airflow ...`` use :meth:`airflow_config`."""
+        config = self.airflow_config(port)
+        return {
+            "YTEMPIRE_AIRFLOW_HOME": str(config.home),
+            "YTEMPIRE_AIRFLOW_DATABASE": config.database,
+            "YTEMPIRE_AIRFLOW_PORT": str(port),
+        }
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from ytempire_cli.options import run_date_option, stage_day
+from ytempire_cli.options import ISO_DATE, run_date_option, stage_day
 
 
 @click.group()
@@ -21,7 +21,7 @@ def ingest() -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="Quota day (Pacific) to collect; default: today.",
 )

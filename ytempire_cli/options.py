@@ -11,11 +11,37 @@ import click
 F = Callable[..., Any]
 
 
+class IsoDate(click.ParamType):
+    """A day option: ISO 8601 ``YYYY-MM-DD`` only (``ytempire.dates``), as a ``datetime``.
+
+    ``2025-1-3`` is refused with an example; the value is midnight of the day,
+    like ``click.DateTime`` gave, so commands read ``.date()`` as before.
+    """
+
+    name = "YYYY-MM-DD"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, datetime):
+            return value
+        if isinstance(value, date):
+            return datetime(value.year, value.month, value.day)
+        from ytempire.dates import parse_iso_date
+
+        try:
+            day = parse_iso_date(str(value))
+        except ValueError as error:
+            self.fail(str(error), param, ctx)
+        return datetime(day.year, day.month, day.day)
+
+
+ISO_DATE = IsoDate()
+
+
 def run_date_option(func: F) -> F:
     """``--run-date D``: the business day the stage's run is recorded under."""
     return click.option(
         "--run-date",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=ISO_DATE,
         default=None,
         help="Business day (Pacific) this run is recorded under in "
         "analytics.pipeline_stage_runs; default: today.",

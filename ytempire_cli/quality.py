@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from ytempire_cli.options import ISO_DATE
+
 
 def _yesterday() -> date:
     return datetime.now(UTC).date() - timedelta(days=1)
@@ -23,7 +25,7 @@ def _date_option(help_text: str) -> Callable[[Any], Any]:
     return click.option(
         "--date",
         "run_date",
-        type=click.DateTime(formats=["%Y-%m-%d"]),
+        type=ISO_DATE,
         default=None,
         help=help_text + " (default: yesterday, UTC).",
     )

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from ytempire_cli.options import ISO_DATE
+
 
 @click.command()
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="Quota day (Pacific); default: today.",
 )

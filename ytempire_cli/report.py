@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from ytempire_cli.options import ISO_DATE
+
 
 @click.group()
 def report() -> None:
@@ -17,7 +19,7 @@ def report() -> None:
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="Business day (Pacific) to report, up to today; default: the newest day a pipeline "
     "stage (other than `report`) ran.",

@@ -13,6 +13,7 @@ from itertools import islice
 import click
 
 from simulation.ids import DEFAULT_CHANNELS, DEFAULT_SEED
+from ytempire_cli.options import ISO_DATE
 
 
 @click.group()
@@ -27,7 +28,7 @@ def simulate() -> None:
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option(
     "--day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="Simulated current day (default: the network's epoch, 2025-01-01).",
 )
@@ -103,7 +104,7 @@ def _write_owner_tokens(network: object) -> int:
 @click.option(
     "--from",
     "first_day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="First day of uploads to generate (default: the oldest of the videos the YouTube "
     "collector tracks on the network's first day, so every tracked video has its events).",
@@ -111,7 +112,7 @@ def _write_owner_tokens(network: object) -> int:
 @click.option(
     "--to",
     "last_day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=ISO_DATE,
     default=None,
     help="Last day of uploads to generate (default: the network's epoch, 2025-01-01).",
 )

@@ -35,7 +35,7 @@ import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.sdk import DAG, Asset, CronDataIntervalTimetable, TriggerRule, XComArg, chain, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, XComArg, chain, task
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import (
     DbtTaskGroup,
@@ -47,7 +47,8 @@ from cosmos import (
 )
 from cosmos.constants import ExecutionMode, InvocationMode, TestBehavior
 
-from orchestration.schedule import DAILY_CRON, SCHEDULE_TIMEZONE
+from orchestration.schedule import QUOTA_DAY_PATTERN
+from orchestration.timetable import QuotaDayTimetable
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 # Assets name the landed schemas by URI; consumers schedule on them.
@@ -84,27 +85,36 @@ profile_config = ProfileConfig(
 execution_config = ExecutionConfig(
     execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
 )
-# The local stack runs no triggerer, and `airflow dags test` runs one task at a
-# time: the watching tasks poke and give their slot back between pokes.
+# The watching tasks poke in-process and keep their slot until their node is done:
+# a sensor that leaves and comes back within one try (mode="reschedule", or a
+# deferral) is exposed to the scheduler's open state-mismatch race (apache/airflow
+# #71172, and #71579 for a deferral whose trigger fires at once), which fails the
+# task. A poking watcher goes queued -> running -> done once per try, like any task.
+# See airflow/README "Execution mode".
 dbt_operator_args = {
     "install_deps": False,
     "deferrable": False,
-    "mode": "reschedule",
-    "poke_interval": 5,
+    "mode": "poke",
+    "poke_interval": 3,
+    "timeout": timedelta(hours=3).total_seconds(),
 }
 
 
-def _stage(function: str, data_interval_start: datetime | None = None) -> dict[str, object]:
+def _stage(
+    function: str,
+    data_interval_start: datetime | None = None,
+    params: dict[str, object] | None = None,
+) -> dict[str, object]:
     """Call ``orchestration.daily.<function>`` for the run's quota day.
 
-    Bad data (failed expectations) fails the task without retries; any other
-    error is retried.
+    The day is the run's ``quota_day`` param, or its data interval's
+    (``daily.quota_day_of_run``). Bad data (failed expectations) fails the task
+    without retries; any other error is retried.
     """
     from orchestration import daily
 
-    assert data_interval_start is not None  # Airflow passes the run's interval
     try:
-        return daily.run_for_interval(function, data_interval_start)
+        return daily.run_for_interval(function, data_interval_start, params)
     except Exception as error:
         if daily.is_data_problem(error):
             raise AirflowFailException(str(error)) from error
@@ -131,9 +141,23 @@ def _render(**selection: list[str]) -> RenderConfig:
 with DAG(
     dag_id="ytempire_daily",
     description="Collect, land, model, check and report one YouTube quota day.",
-    schedule=CronDataIntervalTimetable(DAILY_CRON, timezone=SCHEDULE_TIMEZONE),
+    # Cron "0 2 * * *" Pacific with data intervals; unpausing never starts a past day.
+    schedule=QuotaDayTimetable(),
     start_date=datetime(2025, 1, 1),
     catchup=False,
+    params={
+        "quota_day": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            pattern=QUOTA_DAY_PATTERN,
+            title="Quota day",
+            description=(
+                "The YouTube quota day (Pacific date, YYYY-MM-DD) to collect and model. "
+                "Empty: the day of the run's data interval (what a scheduled run does)."
+            ),
+        )
+    },
     max_active_runs=1,  # days share the dlt pipelines, Spark checkpoints and dbt's incrementals
     default_args=default_args,
     tags=["ytempire", "daily", "dbt", "cosmos"],

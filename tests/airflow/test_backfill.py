@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.runs import DagRunResult, run_day
+from orchestration.runs import DagRunResult, dags_test_day
 from orchestration.scenario import DAY, Scenario, marts, run_direct, scenario
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
@@ -48,7 +48,7 @@ def backfilled(
             run_direct(scn, os.environ, day, kind="dag", only=("collect youtube",))
         env = {**os.environ, **scn.env("dag")}
         runs = [
-            run_day(
+            dags_test_day(
                 scn.airflow_config(),
                 day,
                 settings=settings,
