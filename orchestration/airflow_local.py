@@ -33,6 +33,7 @@ Settings (each with one default):
 * ``YTEMPIRE_AIRFLOW_ADMIN_USER``: ``admin``
 * ``YTEMPIRE_AIRFLOW_PARALLELISM``: ``8`` (task slots of the LocalExecutor)
 * ``YTEMPIRE_AIRFLOW_LIBRARY_LOGS``: empty; ``1`` keeps libraries' INFO lines in task logs
+  (``orchestration.logs``)
 """
 
 from __future__ import annotations
@@ -80,25 +81,12 @@ PORT_OFFSETS = {
     "triggerer log server": 8794 - 8080,
 }
 LOOPBACK = "127.0.0.1"
+# The dbt watchers hold a task slot while they wait; their pool leaves the rest of the
+# slots to the dbt producer they wait for and to the other tasks (Airflow does not
+# always honour the producer's priority, so priority alone could deadlock).
+WATCHER_POOL = "dbt_watchers"
 DOCS_SLUG = "ytempire"  # the dbt docs site is at /cosmos/<slug>/dbt_docs_index.html
 SECRETS_FILE = "ytempire-secrets.json"
-# Library loggers whose INFO lines bury what a task did (GX registers ~200 functions
-# per import, Cosmos warns about the DAG's rendering in every task, kafka-python logs
-# each connection); YTEMPIRE_AIRFLOW_LIBRARY_LOGS=1 keeps them.
-QUIET_LOGGERS = (
-    "great_expectations",
-    "cosmos.converter",
-    "cosmos.dbt.graph",
-    "cosmos.airflow.graph",
-    "cosmos.config",
-    "cosmos.profiles",
-    "cosmos.settings",
-    "kafka",
-    "py4j",
-    "dlt",
-    "urllib3",
-    "httpx",
-)
 
 
 @dataclass(frozen=True)
@@ -149,6 +137,11 @@ class AirflowConfig:
     def ports(self) -> dict[str, int]:
         """Every port this stack's Airflow uses or reserves, by what listens there."""
         return {name: self.port_of(name) for name in PORT_OFFSETS}
+
+    @property
+    def watcher_slots(self) -> int:
+        """Slots of :data:`WATCHER_POOL`: all but three (the producer and two other tasks)."""
+        return max(1, self.parallelism - 3)
 
     @property
     def url(self) -> str:
@@ -217,7 +210,6 @@ def airflow_env(
     s = settings or get_settings()
     url = metadata_url(config, s)
     env = dict(os.environ if base is None else base)
-    quiet = not env.get("YTEMPIRE_AIRFLOW_LIBRARY_LOGS")
     env.update(
         {
             "AIRFLOW_HOME": str(config.home),
@@ -245,9 +237,6 @@ def airflow_env(
             "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(config.port_of("scheduler log server")),
             "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(
                 config.port_of("triggerer log server")
-            ),
-            "AIRFLOW__LOGGING__NAMESPACE_LEVELS": (
-                " ".join(f"{name}=WARNING" for name in QUIET_LOGGERS) if quiet else ""
             ),
             "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "True",
             "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_HOST": LOOPBACK,
@@ -306,6 +295,18 @@ def init_metadata_database(
     write_passwords_file(config)
     progress("airflow db migrate")
     run_airflow(config, ["db", "migrate"], settings=s)
+    run_airflow(
+        config,
+        [
+            "pools",
+            "set",
+            WATCHER_POOL,
+            str(config.watcher_slots),
+            "dbt watchers (Cosmos) waiting on their group's dbt build",
+        ],
+        settings=s,
+    )
+    progress(f"pool {WATCHER_POOL}: {config.watcher_slots} slots")
 
 
 def close_metadata_database(admin: Any, database: str) -> None:

@@ -191,9 +191,37 @@ def catch_up_windows(day: date) -> dict[str, Any]:
 
 
 def _validate(checkpoint: str, day: date) -> dict[str, Any]:
-    from expectations.checkpoints import validate
+    from expectations.checkpoints import ValidationFailed, validate
 
-    run = validate(checkpoint, day, alerts_topic=_alerts_topic(ALERTS_TOPIC_VARIABLE))
+    try:
+        run = validate(checkpoint, day, alerts_topic=_alerts_topic(ALERTS_TOPIC_VARIABLE))
+    except ValidationFailed as failed:
+        # One short line per failed expectation: a log viewer does not wrap the
+        # exception's one long line.
+        log.error(
+            "checkpoint %s for %s: %d of %d expectations failed",
+            checkpoint,
+            day,
+            len(failed.run.failed),
+            len(failed.run.outcomes),
+        )
+        for outcome in failed.run.failed:
+            column = f" column {outcome.column}" if outcome.column else ""
+            log.error(
+                "  failed: %s %s%s: %s unexpected",
+                outcome.suite_name,
+                outcome.expectation_type,
+                column,
+                outcome.unexpected_count,
+            )
+        raise
+    log.info(
+        "checkpoint %s for %s: all %d expectations passed (Data Docs %s)",
+        checkpoint,
+        day,
+        len(run.outcomes),
+        run.docs_index,
+    )
     return {
         "run_id": run.run_id,
         "evaluated": len(run.outcomes),

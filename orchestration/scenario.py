@@ -154,9 +154,16 @@ class Scenario:
 
 
 @contextmanager
-def scenario(settings: Settings, work_dir: Path, *, events: bool = True) -> Iterator[Scenario]:
-    """Create the scenario's databases, topics, simulator and (``events``) :data:`DAY`'s
-    events; remove them after. The simulator serves :data:`DAY` until told otherwise."""
+def scenario(
+    settings: Settings,
+    work_dir: Path,
+    *,
+    events: bool = True,
+    kinds: Sequence[str] = ("direct", "dag"),
+) -> Iterator[Scenario]:
+    """Create the scenario's databases (one warehouse per name in ``kinds``), topics,
+    simulator and (``events``) :data:`DAY`'s events; remove them after. The simulator
+    serves :data:`DAY` until told otherwise."""
     from kafka.admin import NewTopic
 
     from simulation.network import Network
@@ -169,7 +176,7 @@ def scenario(settings: Settings, work_dir: Path, *, events: bool = True) -> Iter
     admin = kafka_admin(settings=settings)
     names = list(scn.topics.values())
     try:
-        for kind in ("direct", "dag"):
+        for kind in kinds:
             own = replace(settings, pg_database=scn.database(kind))
             drop_database(own.pg_database, settings=own)
             init_database(settings=own)
@@ -189,7 +196,7 @@ def scenario(settings: Settings, work_dir: Path, *, events: bool = True) -> Iter
         keys = list(redis.scan_iter(f"scenario:{scn.tag}:*"))
         if keys:
             redis.delete(*keys)
-        for kind in ("direct", "dag", "airflow"):
+        for kind in (*kinds, "airflow"):
             drop_database(scn.database(kind), settings=settings)
 
 
@@ -277,3 +284,81 @@ def marts(settings: Settings, database: str) -> dict[str, list[tuple[Any, ...]]]
             rows = (tuple(row[i] for i in kept) for row in cursor)
             result[relation] = sorted(rows, key=repr)
     return result
+
+
+@dataclass
+class AirflowStack:
+    """A scenario's running local Airflow (``ytempire airflow start``) and how to reach it."""
+
+    config: AirflowConfig
+    env: dict[str, str]
+    start_output: str
+
+
+def free_airflow_port() -> int:
+    """A loopback port P whose derived ports (:data:`PORT_OFFSETS`) are free as well."""
+    import socket
+
+    from orchestration.airflow_local import PORT_OFFSETS
+
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port + max(PORT_OFFSETS.values()) > 65535:
+            continue
+        taken = False
+        for offset in set(PORT_OFFSETS.values()) - {0}:
+            with socket.socket() as other:
+                try:
+                    other.bind(("127.0.0.1", port + offset))
+                except OSError:
+                    taken = True
+        if not taken:
+            return port
+
+
+@contextmanager
+def airflow_stack(
+    scn: Scenario, base_env: Mapping[str, str], kind: str = "dag", parallelism: int = 6
+) -> Iterator[AirflowStack]:
+    """Start the scenario's Airflow with ``ytempire airflow start`` (its tasks work on
+    warehouse ``kind``) on a free port; stop it with ``ytempire airflow stop`` after.
+
+    Raises ``RuntimeError`` with the command's output when it does not start.
+    """
+    import psutil
+
+    from orchestration.airflow_local import PROCESSES
+
+    port = free_airflow_port()
+    env = {
+        **base_env,
+        **scn.env(kind),
+        **scn.airflow_variables(port),
+        "YTEMPIRE_AIRFLOW_PARALLELISM": str(parallelism),
+    }
+    for variable in ("YTEMPIRE_AIRFLOW_JWT_SECRET", "YTEMPIRE_AIRFLOW_ADMIN_PASSWORD"):
+        env.pop(variable, None)  # the scenario's home holds generated ones
+    config = replace(scn.airflow_config(port), parallelism=parallelism)
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "ytempire_cli.main", "airflow", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    started = cli("start", "--no-init")
+    pid_files = [config.home / f"{name}.pid" for name in PROCESSES]
+    try:
+        if started.returncode != 0:
+            raise RuntimeError(f"ytempire airflow start failed:\n{started.stdout}{started.stderr}")
+        yield AirflowStack(config, env, started.stdout + started.stderr)
+    finally:
+        pids = [int(f.read_text()) for f in pid_files if f.exists()]
+        cli("stop")
+        alive = [psutil.Process(p) for p in pids if psutil.pid_exists(p)]
+        psutil.wait_procs(alive, timeout=600)

@@ -117,19 +117,58 @@ def test_containers_reach_services_by_compose_name():
     assert env["YTEMPIRE_SPARK_MASTER"] == "spark://spark-master:7077"
 
 
-@pytest.mark.parametrize(
-    ("service", "command"),
-    [
-        ("airflow-api-server", "api-server"),
-        ("airflow-scheduler", "scheduler"),
-        ("airflow-dag-processor", "dag-processor"),
-    ],
-)
+AIRFLOW_SERVICES = {
+    "airflow-api-server": "api-server",
+    "airflow-scheduler": "scheduler",
+    "airflow-dag-processor": "dag-processor",
+    "airflow-triggerer": "triggerer",
+}
+
+
+@pytest.mark.parametrize(("service", "command"), AIRFLOW_SERVICES.items())
 def test_airflow_services_run_the_project_image_with_it_mounted(service, command):
     spec = SERVICES[service]
-    assert spec["command"] == ["airflow", command]
+    run = spec["command"]
+    assert run == ["airflow", command] or run[-1].rstrip().endswith(f"exec airflow {command}")
     assert ".:/opt/ytempire" in spec["volumes"]
     assert spec["environment"]["AIRFLOW__CORE__DAGS_FOLDER"].startswith("/opt/ytempire/airflow")
+    assert spec["environment"]["AIRFLOW__CORE__PLUGINS_FOLDER"] == "/opt/ytempire/airflow/plugins"
+
+
+# `${NAME:?message}`: compose refuses to start when NAME is unset or empty.
+_REQUIRED = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}$")
+
+
+@pytest.mark.parametrize("service", [*AIRFLOW_SERVICES, "airflow-init"])
+def test_airflow_refuses_to_start_without_its_secret_and_admin_password(service):
+    """No default key: the JWT secret (it signs every API token) and the login are required."""
+    env = SERVICES[service]["environment"]
+    secret = _REQUIRED.match(env["AIRFLOW__API_AUTH__JWT_SECRET"])
+    password = _REQUIRED.match(env["AIRFLOW_ADMIN_PASSWORD"])
+    assert secret, env["AIRFLOW__API_AUTH__JWT_SECRET"]
+    assert secret.group("name") == "AIRFLOW_JWT_SECRET"
+    assert password, env["AIRFLOW_ADMIN_PASSWORD"]
+    assert password.group("name") == "AIRFLOW_ADMIN_PASSWORD"
+
+
+def test_no_airflow_secret_has_a_default_anywhere():
+    text = (PROJECT_ROOT / "docker-compose.yml").read_text()
+    assert not re.search(r"AIRFLOW_(JWT_SECRET|ADMIN_PASSWORD):-", text)
+    assert "change-me" not in text
+    example = (PROJECT_ROOT / ".env.example").read_text()
+    assert not re.search(r"^#? ?(YTEMPIRE_)?AIRFLOW_JWT_SECRET=\S", example, re.M)
+    assert not re.search(r"^#? ?(YTEMPIRE_)?AIRFLOW_ADMIN_PASSWORD=\S", example, re.M)
+
+
+def test_the_api_server_writes_the_admin_login_from_the_required_password():
+    spec = SERVICES["airflow-api-server"]
+    script = spec["command"][-1]
+    assert 'os.environ["AIRFLOW_ADMIN_PASSWORD"]' in script
+    assert "umask(0o077)" in script
+    env = spec["environment"]
+    assert env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] in script or (
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" in script
+    )
 
 
 def test_env_example_documents_every_setting():

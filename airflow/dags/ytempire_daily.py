@@ -47,8 +47,12 @@ from cosmos import (
 )
 from cosmos.constants import ExecutionMode, InvocationMode, TestBehavior
 
+from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
+
+# Every task's process parses this file: its log leads with the task's own lines.
+quiet_library_logs()
 
 DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 # Assets name the landed schemas by URI; consumers schedule on them.
@@ -83,7 +87,9 @@ profile_config = ProfileConfig(
 # its result; a retry of a model's task runs dbt for that model alone. One dbt
 # start-up instead of one per model: see README "Speed".
 execution_config = ExecutionConfig(
-    execution_mode=ExecutionMode.WATCHER, invocation_mode=InvocationMode.DBT_RUNNER
+    execution_mode=ExecutionMode.WATCHER,
+    invocation_mode=InvocationMode.DBT_RUNNER,
+    setup_operator_args={"pool": "default_pool"},  # the producer: never behind its watchers
 )
 # The watching tasks poke in-process and keep their slot until their node is done:
 # a sensor that leaves and comes back within one try (mode="reschedule", or a
@@ -97,6 +103,9 @@ dbt_operator_args = {
     "mode": "poke",
     "poke_interval": 3,
     "timeout": timedelta(hours=3).total_seconds(),
+    # A pool of their own (orchestration.airflow_local.WATCHER_POOL): waiting watchers
+    # can never take the slot their producer needs.
+    "pool": "dbt_watchers",
 }
 
 
