@@ -273,6 +273,36 @@ def init_metadata_database(
     ``YTEmpireError`` with Airflow's output when the migration fails.
     """
     s = settings or get_settings()
+    create_metadata_database(config, s, progress)
+    write_passwords_file(config)
+    progress("airflow db migrate")
+    run_airflow(config, ["db", "migrate"], settings=s)
+    run_airflow(
+        config,
+        [
+            "pools",
+            "set",
+            WATCHER_POOL,
+            str(config.watcher_slots),
+            "dbt watchers (Cosmos) waiting on their group's dbt build",
+        ],
+        settings=s,
+    )
+    progress(f"pool {WATCHER_POOL}: {config.watcher_slots} slots")
+
+
+def create_metadata_database(
+    config: AirflowConfig,
+    settings: Settings,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> None:
+    """Role ``airflow`` (password set) and its database, created if missing, closed to others.
+
+    Only the owner and superusers may connect to the metadata database or make
+    temporary tables there (:func:`close_metadata_database`), run after every
+    ``db init`` or before it.
+    """
+    s = settings
     with pg_connect("admin", "postgres", autocommit=True, settings=s) as admin:
         role = admin.execute("select 1 from pg_roles where rolname = %s", (AIRFLOW_ROLE,))
         verb = "alter" if role.fetchone() else "create"
@@ -292,21 +322,6 @@ def init_metadata_database(
             )
             progress(f"created database {config.database} owned by role {AIRFLOW_ROLE}")
         close_metadata_database(admin, config.database)
-    write_passwords_file(config)
-    progress("airflow db migrate")
-    run_airflow(config, ["db", "migrate"], settings=s)
-    run_airflow(
-        config,
-        [
-            "pools",
-            "set",
-            WATCHER_POOL,
-            str(config.watcher_slots),
-            "dbt watchers (Cosmos) waiting on their group's dbt build",
-        ],
-        settings=s,
-    )
-    progress(f"pool {WATCHER_POOL}: {config.watcher_slots} slots")
 
 
 def close_metadata_database(admin: Any, database: str) -> None:

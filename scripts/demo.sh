@@ -35,8 +35,8 @@ for _ in $(seq 120); do
   sleep 1
 done
 
-step "kafka events: the platform's events for the same videos -> processor"
-yt simulate events --to "$LAST_DAY"
+step "kafka events: the platform's events for the same videos, up to $FIRST_DAY -> processor"
+yt simulate events --to "$FIRST_DAY"
 # The processor is a continuous service in the local stack; here one bounded pass.
 yt process events --idle-timeout 5
 
@@ -45,14 +45,17 @@ step "anomaly baseline: 90 labelled days of 25 simulated channels, one injected 
 # detect_anomalies task of the last day scores these series too.
 yt quality simulate-history --channels 25 --days 90 --date "$LAST_DAY" --inject viral_spike
 
-step "ytempire_daily through Airflow, one run per quota day (the whole DAG, every dbt model a task)"
+step "Airflow: api-server, scheduler, dag-processor, triggerer on 127.0.0.1:${YTEMPIRE_AIRFLOW_PORT:-8080}"
+yt airflow start
+
+step "ytempire_daily through Airflow's scheduler, one run per quota day (every dbt model a task)"
 # Each run: collect the day's statistics (dlt) -> land the Kafka events (dlt) ->
 # Spark windows catch-up -> GX raw checkpoint -> dbt, model by model (Cosmos) ->
 # GX marts checkpoint + quality scores -> anomalies -> analyst views -> dbt docs
-# -> the daily report. The API serves the current day only, so the simulator
-# steps to each day before its run.
+# -> the daily report. Each day is triggered (its quota_day param) and waited on
+# until the scheduler ends it; `simulate next-day` moves both sources a day on.
 for day in $FIRST_DAY 2025-01-02 $LAST_DAY; do
-  curl -fsS -X POST -d "{\"day\": \"$day\"}" "${YTEMPIRE_YOUTUBE_API_URL}_sim/day" >/dev/null
+  [[ "$day" == "$FIRST_DAY" ]] || yt simulate next-day
   yt airflow run --date "$day" --no-table
 done
 yt airflow runs --from "$FIRST_DAY" --to "$LAST_DAY"
@@ -70,12 +73,13 @@ cat <<EOF
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
   the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
   their first rows:                         uv run ytempire warehouse show
-  run a day again through Airflow:          uv run ytempire airflow run --date $LAST_DAY   (it converges)
+  run a day again through Airflow:          uv run ytempire airflow run --date $LAST_DAY   (cleared and re-run; it converges)
   run a part by hand:                       uv run ytempire ingest youtube --date D | ingest events | process events
                                             uv run ytempire stream windows --available-now | warehouse build
                                             uv run ytempire quality validate | scores | anomalies
   the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html
   Great Expectations Data Docs:             $LOCAL_DIR/data_docs/gx/index.html
-  the Airflow UI (these runs, task logs):   make airflow  -> http://127.0.0.1:${YTEMPIRE_AIRFLOW_PORT:-8080}/ (admin / admin)
+  the Airflow UI (these runs, task logs):   http://127.0.0.1:${YTEMPIRE_AIRFLOW_PORT:-8080}/  (login: uv run ytempire airflow login-info)
+                                            Airflow keeps running: make airflow-stop
   every command:                            uv run ytempire --help   (add -v for library logs)
 EOF

@@ -217,6 +217,18 @@ def network_events(
             yield kind, str(event["channel_id"]), json.dumps(event).encode(), str(event["event_id"])
 
 
+def stream_day_events(network: Network, day: date, first_day: date) -> Iterator[SimEvent]:
+    """One ``day`` of the platform stream that began on ``first_day`` (``network_events``' shape).
+
+    The same events :func:`network_events` yields for ``day`` when run from
+    ``first_day``: sending the days of a stream one at a time equals sending
+    them at once (the next simulated day, ``ytempire simulate next-day``).
+    """
+    for event in day_events(network, day, first_day):
+        kind = topic_kind(str(event["event_type"]))
+        yield kind, str(event["channel_id"]), json.dumps(event).encode(), str(event["event_id"])
+
+
 def tracked_since(network: Network, day: date, last_n: int = 10) -> date:
     """The earliest publish day among every channel's last ``last_n`` uploads as of ``day``.
 

@@ -177,3 +177,67 @@ def events(
         f"({total / elapsed:,.0f}/s): {sent['video']:,} video, {sent['channel']:,} channel, "
         f"{sent['user']:,} user; {seeded} channels registered or updated"
     )
+
+
+@simulate.command("next-day")
+@click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True)
+@click.option("--channels", type=int, default=DEFAULT_CHANNELS, show_default=True)
+@click.option(
+    "--tracked-videos",
+    type=int,
+    default=10,
+    show_default=True,
+    help="As for `simulate events`: sets the day the platform stream began.",
+)
+def next_day(seed: int, channels: int, tracked_videos: int) -> None:
+    """Make the next simulated quota day for both sources, consistent with the days before it.
+
+    Steps the YouTube simulator (YTEMPIRE_YOUTUBE_API_URL) from its day D to
+    D+1 and publishes the platform's events of D+1 as the stream that `simulate
+    events` began sends them (updates of the videos published in the days
+    before included). Prints the new day; then run it:
+    `ytempire airflow run --date D+1`. (`simulate events --from D+1 --to D+1`
+    would start a new stream instead: no updates of earlier videos, and the raw
+    checks fail the run.)
+    """
+    import json
+    import urllib.request
+    from datetime import timedelta
+
+    from simulation.network import Network
+    from simulation.traffic import stream_day_events, tracked_since
+    from ytempire.clients import kafka_producer
+    from ytempire.settings import get_settings
+    from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+
+    api = get_settings().youtube_api_url.rstrip("/")
+    try:
+        with urllib.request.urlopen(f"{api}/_sim/state", timeout=30) as answer:  # noqa: S310
+            current = date.fromisoformat(json.loads(answer.read())["day"])
+    except OSError as error:
+        raise click.ClickException(
+            f"no YouTube simulator at {api} ({error}). Next: start it "
+            "(`ytempire simulate youtube --register`) or set YTEMPIRE_YOUTUBE_API_URL."
+        ) from None
+    day = current + timedelta(days=1)
+    network = Network(seed=seed, channels=channels)
+    first = tracked_since(network, network.epoch, tracked_videos)
+    topics = {"video": VIDEO_EVENTS.name, "channel": CHANNEL_EVENTS.name, "user": USER_EVENTS.name}
+    producer = kafka_producer(compression_type="gzip", linger_ms=20)
+    sent: Counter[str] = Counter()
+    for kind, key, value, _ in stream_day_events(network, day, first):
+        producer.send(topics[kind], key=key.encode(), value=value)
+        sent[kind] += 1
+    producer.flush()
+    producer.close()
+    request = urllib.request.Request(  # noqa: S310 (the local simulator)
+        f"{api}/_sim/day", data=json.dumps({"day": day.isoformat()}).encode(), method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=30):  # noqa: S310
+        pass
+    click.echo(
+        f"simulated quota day {day}: YouTube simulator at {api} moved from {current}; "
+        f"{sum(sent.values()):,} platform events ({sent['video']:,} video, "
+        f"{sent['user']:,} user) of the stream begun {first}"
+    )
+    click.echo(f"next: uv run ytempire airflow run --date {day}")
