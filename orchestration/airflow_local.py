@@ -118,6 +118,10 @@ class AirflowConfig:
             generated = load_or_create_secrets(home)
             jwt_secret = jwt_secret or generated["jwt_secret"]
             admin_password = admin_password or generated["admin_password"]
+        from ytempire.redaction import register_secret
+
+        for secret in (jwt_secret, admin_password):  # hidden in whatever this process logs
+            register_secret(secret)
         return cls(
             home=home,
             database=env("YTEMPIRE_AIRFLOW_DATABASE") or "airflow",

@@ -207,16 +207,18 @@ def next_day(seed: int, channels: int, tracked_videos: int) -> None:
     from simulation.network import Network
     from simulation.traffic import stream_day_events, tracked_since
     from ytempire.clients import kafka_producer
+    from ytempire.redaction import redact_url
     from ytempire.settings import get_settings
     from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
 
     api = get_settings().youtube_api_url.rstrip("/")
+    shown = redact_url(api)  # the URL may carry a key
     try:
         with urllib.request.urlopen(f"{api}/_sim/state", timeout=30) as answer:  # noqa: S310
             current = date.fromisoformat(json.loads(answer.read())["day"])
     except OSError as error:
         raise click.ClickException(
-            f"no YouTube simulator at {api} ({error}). Next: start it "
+            f"no YouTube simulator at {shown} ({error}). Next: start it "
             "(`ytempire simulate youtube --register`) or set YTEMPIRE_YOUTUBE_API_URL."
         ) from None
     day = current + timedelta(days=1)
@@ -236,7 +238,7 @@ def next_day(seed: int, channels: int, tracked_videos: int) -> None:
     with urllib.request.urlopen(request, timeout=30):  # noqa: S310
         pass
     click.echo(
-        f"simulated quota day {day}: YouTube simulator at {api} moved from {current}; "
+        f"simulated quota day {day}: YouTube simulator at {shown} moved from {current}; "
         f"{sum(sent.values()):,} platform events ({sent['video']:,} video, "
         f"{sent['user']:,} user) of the stream begun {first}"
     )

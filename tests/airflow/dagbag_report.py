@@ -12,6 +12,18 @@ import time
 
 from airflow.dag_processing.dagbag import DagBag
 
+
+def _serializes(dag: object) -> str:
+    """ "ok", or why Airflow cannot serialize the DAG (what the dag-processor stores)."""
+    from airflow.serialization.serialized_objects import DagSerialization
+
+    try:
+        DagSerialization.to_dict(dag)
+    except Exception as error:  # reported, not raised: the test says what failed
+        return f"{type(error).__name__}: {error}"
+    return "ok"
+
+
 started = time.perf_counter()
 bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
 report = {
@@ -22,6 +34,9 @@ report = {
         dag_id: {
             "tags": sorted(dag.tags),
             "catchup": dag.catchup,
+            "timetable": type(dag.timetable).__qualname__,
+            "serialized": _serializes(dag),
+            "params": {name: dict(param.schema) for name, param in dag.params.items()},
             "tasks": {
                 task.task_id: {
                     "retries": task.retries,
@@ -29,6 +44,10 @@ report = {
                     "exponential_backoff": bool(task.retry_exponential_backoff),
                     "trigger_rule": str(task.trigger_rule.value),
                     "upstream": sorted(task.upstream_task_ids),
+                    "pool": task.pool,
+                    "mode": getattr(task, "mode", None),
+                    "deferrable": getattr(task, "deferrable", None),
+                    "operator": type(task).__name__,
                 }
                 for task in dag.tasks
             },

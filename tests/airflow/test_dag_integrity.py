@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from orchestration.airflow_local import AirflowConfig, airflow_env
+from orchestration.airflow_local import WATCHER_POOL, AirflowConfig, airflow_env
 from ytempire.dbt_runner import target_dir
 from ytempire.settings import Settings
 
@@ -161,3 +161,38 @@ def test_no_cycles(dagbag: dict[str, Any]) -> None:
             ready = {task_id for task_id, ups in upstream.items() if not ups}
             assert ready, f"{dag_id} has a cycle among {sorted(upstream)}"
             upstream = {t: ups - ready for t, ups in upstream.items() if t not in ready}
+
+
+def test_unpausing_starts_no_past_day_and_the_dag_serializes(dagbag: dict[str, Any]) -> None:
+    dag = dagbag["dags"]["ytempire_daily"]
+    assert dag["timetable"] == "QuotaDayTimetable"  # registered by airflow/plugins
+    assert dag["serialized"] == "ok"
+
+
+def test_the_trigger_form_takes_an_iso_quota_day(dagbag: dict[str, Any]) -> None:
+    schema = dagbag["dags"]["ytempire_daily"]["params"]["quota_day"]
+    assert schema["type"] == ["null", "string"]
+    assert schema["format"] == "date"
+    assert schema["pattern"] == r"^\d{4}-\d{2}-\d{2}$"
+
+
+def test_the_dbt_watchers_poke_in_a_pool_that_leaves_the_producer_a_slot(
+    dagbag: dict[str, Any],
+) -> None:
+    """Reschedule mode and deferral meet the scheduler's state-mismatch race (airflow#71172)."""
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    watchers = {
+        task_id: task
+        for task_id, task in tasks.items()
+        if task_id.startswith(("transform.", "analyst_views."))
+        and task["mode"] is not None  # the sensors
+    }
+    assert len(watchers) >= 40
+    for task_id, task in watchers.items():
+        assert (task["mode"], task["deferrable"], task["pool"]) == (
+            "poke",
+            False,
+            WATCHER_POOL,
+        ), task_id
+    for group in ("transform", "analyst_views"):
+        assert tasks[f"{group}.dbt_producer_watcher"]["pool"] == "default_pool"
