@@ -39,7 +39,7 @@ down: ## Stop the app services, then the infrastructure
 doctor: ## Health and version of every service
 	@$(UV) ytempire doctor
 
-airflow: ## Start Airflow (api-server, scheduler, dag-processor) on loopback; print the UI address
+airflow: ## Start Airflow (api-server, scheduler, dag-processor, triggerer) on loopback; print the UI address
 	@$(UV) ytempire airflow start
 
 airflow-stop: ## Stop the Airflow processes `make airflow` started
