@@ -231,6 +231,11 @@ def airflow_env(
             "AIRFLOW__API__PORT": str(config.port),
             "AIRFLOW__API__BASE_URL": config.url,
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{config.url}/execution/",
+            # A task's first call to the execution API timed out at the default 5 s on a
+            # loaded 2-core machine: the workload failed before the task started and the
+            # scheduler read it as killed ("finished with state failed, but the task
+            # instance's state attribute is queued"). The api-server is local; wait for it.
+            "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "60",
             "AIRFLOW__API_AUTH__JWT_SECRET": config.jwt_secret,
             "AIRFLOW__CORE__AUTH_MANAGER": (
                 "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager"
