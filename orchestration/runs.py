@@ -97,9 +97,13 @@ def dags_test_day(
     s = settings or get_settings()
     logical = logical_date_for(day)
     started = time.monotonic()
+    full_env = airflow_env(config, s, env)
+    # One process runs one task at a time in no fixed order: a dbt watcher run before
+    # its producer must give way (reschedule), not poke in place (see the DAG file).
+    full_env["YTEMPIRE_AIRFLOW_WATCHER_MODE"] = "reschedule"
     proc = subprocess.run(
         [airflow_executable(), "dags", "test", DAG_ID, logical.isoformat(), *extra_args],
-        env=airflow_env(config, s, env),
+        env=full_env,
         capture_output=True,
         text=True,
         check=False,

@@ -97,10 +97,16 @@ execution_config = ExecutionConfig(
 # #71172, and #71579 for a deferral whose trigger fires at once), which fails the
 # task. A poking watcher goes queued -> running -> done once per try, like any task.
 # See airflow/README "Execution mode".
+# `airflow dags test` runs one task at a time in no fixed order: a watcher that ran
+# before its producer and poked in place would wait forever, so that path (and only
+# it: no executor, no race) has them reschedule (orchestration.runs.dags_test_day).
+WATCHER_MODE = os.environ.get("YTEMPIRE_AIRFLOW_WATCHER_MODE", "poke")
+if WATCHER_MODE not in ("poke", "reschedule"):
+    raise ValueError(f"YTEMPIRE_AIRFLOW_WATCHER_MODE={WATCHER_MODE!r}: poke or reschedule")
 dbt_operator_args = {
     "install_deps": False,
     "deferrable": False,
-    "mode": "poke",
+    "mode": WATCHER_MODE,
     "poke_interval": 3,
     "timeout": timedelta(hours=3).total_seconds(),
     # A pool of their own (orchestration.airflow_local.WATCHER_POOL): waiting watchers
