@@ -286,6 +286,15 @@ def init_metadata_database(
     write_passwords_file(config)
     progress("airflow db migrate")
     run_airflow(config, ["db", "migrate"], settings=s)
+    set_watcher_pool(config, s, progress)
+
+
+def set_watcher_pool(
+    config: AirflowConfig,
+    settings: Settings | None = None,
+    progress: Callable[[str], None] = lambda _msg: None,
+) -> None:
+    """Create or resize :data:`WATCHER_POOL` to :attr:`AirflowConfig.watcher_slots`."""
     run_airflow(
         config,
         [
@@ -295,7 +304,7 @@ def init_metadata_database(
             str(config.watcher_slots),
             "dbt watchers (Cosmos) waiting on their group's dbt build",
         ],
-        settings=s,
+        settings=settings,
     )
     progress(f"pool {WATCHER_POOL}: {config.watcher_slots} slots")
 

@@ -32,6 +32,7 @@ from orchestration.airflow_local import (
     api_ready,
     init_metadata_database,
     parse_dbt_project,
+    set_watcher_pool,
 )
 from orchestration.runs import (
     DAG_ID,
@@ -85,6 +86,8 @@ def start(no_init: bool) -> None:
     if not no_init:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
         parse_dbt_project()
+    else:  # the watchers' pool follows this start's parallelism
+        set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)
