@@ -34,6 +34,7 @@ from __future__ import annotations
 import os
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from airflow.sdk import DAG, Asset, Param, TriggerRule, XComArg, chain, task
 from airflow.sdk.exceptions import AirflowFailException
@@ -45,11 +46,17 @@ from cosmos import (
     ProjectConfig,
     RenderConfig,
 )
-from cosmos.constants import ExecutionMode, InvocationMode, TestBehavior
+from cosmos.constants import (
+    PRODUCER_WATCHER_TASK_ID,
+    ExecutionMode,
+    InvocationMode,
+    TestBehavior,
+)
 
 from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
+from orchestration.watchers import credit_detached_tests
 
 # Every task's process parses this file: its log leads with the task's own lines.
 quiet_library_logs()
@@ -141,6 +148,21 @@ def stage(function: str, **task_args: object) -> XComArg:
     return task(task_id=function, **task_args)(_stage)(function)  # type: ignore[no-any-return]
 
 
+def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
+    """A Cosmos watcher-mode group whose tests of several models report as their own tasks."""
+    group = DbtTaskGroup(
+        group_id=group_id,
+        project_config=project_config,
+        profile_config=profile_config,
+        execution_config=execution_config,
+        **group_args,
+    )
+    producer = group.children[f"{group_id}.{PRODUCER_WATCHER_TASK_ID}"]
+    parents = {uid: node.depends_on for uid, node in group.dbt_graph.nodes.items()}
+    producer.tests_per_model = credit_detached_tests(producer.tests_per_model, parents)
+    return group
+
+
 def _render(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
@@ -148,6 +170,10 @@ def _render(**selection: list[str]) -> RenderConfig:
         # test fails its model's group and its dependants are upstream_failed. The
         # producer's single `dbt build` runs a test over two models after both.
         test_behavior=TestBehavior.AFTER_EACH,
+        # A test of several models (relationships, reconciliations) is a task of its own
+        # after all of them, reported under its own id (orchestration.watchers): a failure
+        # in one parent's branch leaves it upstream_failed, never fails another model.
+        should_detach_multiple_parents_tests=True,
         dbt_deps=False,
         **selection,  # type: ignore[arg-type]
     )
@@ -185,20 +211,14 @@ with DAG(
 
         return daily.generate_dbt_docs()
 
-    transform = DbtTaskGroup(
-        group_id="transform",
-        project_config=project_config,
-        profile_config=profile_config,
-        execution_config=execution_config,
+    transform = dbt_group(
+        "transform",
         render_config=_render(exclude=[ANALYST_VIEWS_PATH]),
         # Records the build as the day's dbt_build stage for the report (resolved at run time).
         operator_args={**dbt_operator_args, "callback": "orchestration.daily.record_dbt_build"},
     )
-    analyst_views = DbtTaskGroup(
-        group_id="analyst_views",
-        project_config=project_config,
-        profile_config=profile_config,
-        execution_config=execution_config,
+    analyst_views = dbt_group(
+        "analyst_views",
         render_config=_render(select=[ANALYST_VIEWS_PATH]),
         operator_args=dbt_operator_args,
     )

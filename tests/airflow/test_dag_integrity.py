@@ -90,13 +90,15 @@ def test_every_task_retries_with_backoff_and_has_an_owner(dagbag: dict[str, Any]
 
 
 def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) -> None:
-    """Watcher mode: `<group>.<node>.run|seed|snapshot` (+ `.test`), or `<node>_run` untested."""
+    """Watcher mode: `<group>.<node>.run|seed|snapshot` (+ `.test`), or `<node>_run` untested;
+    a test of several nodes is a task of its own, `<group>.<test>_test`, after all of them."""
     manifest = json.loads(MANIFEST.read_text())
+    tests = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "test"}
     tested = {
         parent
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "test"
-        for parent in node["depends_on"]["nodes"]
+        for node in tests.values()
+        if len(parents := node["depends_on"]["nodes"]) == 1
+        for parent in parents
     }
     verb = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
     expected = set()
@@ -109,6 +111,8 @@ def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) 
             expected |= {f"{name}.{action}", f"{name}.test"}
         else:
             expected.add(f"{name}_{action}")
+    shared = {uid: n for uid, n in tests.items() if len(n["depends_on"]["nodes"]) > 1}
+    expected |= {f"transform.{n['name']}_test" for n in shared.values()}
     tasks = set(dagbag["dags"]["ytempire_daily"]["tasks"])
     producers = {
         f"{group}.{task}"
@@ -117,7 +121,36 @@ def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) 
     }
     assert tasks >= FIXED_TASKS | producers
     assert len(expected) >= 40  # the manifest was read, not an empty project
+    assert len(shared) >= 2  # relationships and reconciliations: the case below is real
     assert tasks - FIXED_TASKS - producers == expected
+
+
+def test_a_test_of_several_models_is_reported_by_its_own_task_alone(
+    dagbag: dict[str, Any],
+) -> None:
+    """A parent's failure leaves it upstream_failed; it never fails another model's test task.
+
+    Cosmos credits such a test to every parent and reports it failed when dbt skipped it
+    for an upstream failure: a failing test in one branch failed a healthy model's test
+    task (orchestration.watchers).
+    """
+    manifest = json.loads(MANIFEST.read_text())
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    credited = tasks["transform.dbt_producer_watcher"]["tests_per_model"]
+    shared = {
+        uid: node
+        for uid, node in manifest["nodes"].items()
+        if node["resource_type"] == "test" and len(node["depends_on"]["nodes"]) > 1
+    }
+    for uid, node in shared.items():
+        assert [model for model, ids in credited.items() if uid in ids] == [uid], uid
+        upstream = set(tasks[f"transform.{node['name']}_test"]["upstream"])
+        parents = {manifest["nodes"][p]["name"] for p in node["depends_on"]["nodes"]}
+        # after each parent's own tests
+        assert {u.removeprefix("transform.").split(".")[0] for u in upstream} == parents, uid
+    for model, ids in credited.items():
+        if model not in shared:
+            assert all(len(manifest["nodes"][t]["depends_on"]["nodes"]) == 1 for t in ids)
 
 
 def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any]) -> None:
