@@ -13,17 +13,22 @@ into a second warehouse:
    grid (screenshot ``test-artifacts/airflow_grid.png``), the dbt docs open;
 2. day 2 has a failing dbt test (a negative subscriber count): the model's
    test task fails after its retries, what reads the model is
-   ``upstream_failed``, the run fails; after the fix only the failed tasks
-   are cleared and re-run, and the run succeeds;
-3. day 3's dbt producer is killed (SIGKILL) mid-build: Airflow retries it,
-   each unfinished model's task builds its own model, the run succeeds.
+   ``upstream_failed`` (a test of two models too, and no other task fails),
+   the run fails; after the fix only the failed tasks are cleared and re-run,
+   and the run succeeds;
+3. day 3 is caught up by a backfill (``airflow backfill create``, as the
+   README's "catch up a missed week"), after YouTube has moved on to the next
+   day: its collection leaves the collected day alone; its dbt producer is
+   killed (SIGKILL) mid-build, held at a locked model so that where it dies
+   does not depend on speed: Airflow retries it, the unfinished model's tasks
+   build their own model, the run succeeds.
 
 After each day the marts equal the direct run's. A catalog watcher reads the
 warehouse's relations throughout and never finds one missing (a rebuilt view
 must not drop the views built on it). Last, a failed raw expectation stops dbt.
-The verdicts wait on recorded state (run and task states, the catalog), never
-on elapsed time. Cost: four DAG runs and a re-run through the scheduler,
-three direct days.
+The verdicts wait on recorded state (run and task states, XComs, locks, the
+catalog), never on elapsed time. Cost: two triggered runs, a backfilled run
+and two re-runs through the scheduler, three direct days.
 """
 
 from __future__ import annotations
@@ -44,11 +49,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
 
-from orchestration.airflow_local import PROCESSES, AirflowConfig
+from orchestration.airflow_local import PROCESSES, AirflowConfig, run_airflow
 from orchestration.runs import (
     DAG_ID,
     AirflowApi,
@@ -58,8 +64,9 @@ from orchestration.runs import (
     wait_for_run,
 )
 from orchestration.scenario import DAY, Scenario, airflow_stack, marts, run_direct, scenario
+from orchestration.watchers import credit_detached_tests
 from ytempire.clients import pg_connect
-from ytempire.settings import Settings
+from ytempire.settings import PROJECT_ROOT, Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -69,6 +76,10 @@ CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a
 CHECK_ICON = "M20 6 9 17l-5-5"  # the success badge's check mark in Airflow 3's grid
 FAILING_TEST = "transform.stg_youtube__channel_snapshots.test"
 PRODUCER = "transform.dbt_producer_watcher"
+# Built last by the transform group (no model reads it): where day 3's build is held and killed.
+LOCKED_MODEL = "marts.fct_revenue_estimates"
+LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
+MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "seeds")
 # The old fixed secret of the local stack: it must open nothing now.
 OLD_DEFAULT_SECRET = "ytempire-local-airflow-jwt-secret"
@@ -379,27 +390,112 @@ def _wait_for_the_run_of(stack: Stack, day: date) -> str:
         time.sleep(1)
 
 
-def _kill_the_producer_mid_build(stack: Stack, day: date) -> tuple[str, int]:
-    """Trigger ``day``; SIGKILL the dbt producer's task process once some models are built."""
+def _producer_keys(group: str = "transform") -> tuple[set[str], set[str]]:
+    """The XCom keys the group's producer pushes: a status per node, one per credited test set.
+
+    From the manifest, with the DAG's rule for tests of several models
+    (``orchestration.watchers``): ``<node>_status`` for every model, seed and
+    snapshot of the group, ``<node or test>_tests_status`` for what its tests
+    are credited to.
+    """
+    nodes = json.loads(MANIFEST.read_text())["nodes"]
+    analyst = "models/marts/analytics/"
+
+    def in_group(node: dict[str, Any]) -> bool:
+        return (node["original_file_path"].startswith(analyst)) == (group == "analyst_views")
+
+    built = {
+        uid
+        for uid, node in nodes.items()
+        if node["resource_type"] in ("model", "seed", "snapshot")
+        and node["package_name"] == "ytempire"
+        and in_group(node)
+    }
+    tests = {
+        uid: n["depends_on"]["nodes"] for uid, n in nodes.items() if n["resource_type"] == "test"
+    }
+    per_model: dict[str, list[str]] = {}
+    for test, parents in tests.items():
+        for parent in parents:
+            if parent in built:
+                per_model.setdefault(parent, []).append(test)
+    credited = credit_detached_tests(per_model, tests)
+
+    def key(uid: str) -> str:
+        return uid.replace(".", "__")
+
+    return {f"{key(u)}_status" for u in built}, {f"{key(u)}_tests_status" for u in credited}
+
+
+def _backfill_with_the_producer_killed(stack: Stack, scn: Scenario, day: date) -> tuple[str, int]:
+    """Backfill ``day`` (``airflow backfill create``); SIGKILL its dbt producer mid-build.
+
+    Where the build is killed does not depend on speed: a transaction holds
+    :data:`LOCKED_MODEL` (the last model the group builds) locked, so dbt
+    stops at it. Once every other node and test of the group has reported and
+    dbt waits on the lock, the producer's task process is killed, then the lock
+    is released: the killed build's open transaction rolls back, and what is
+    left to redo is that model and its tests, by their own tasks.
+    """
+    node_keys, test_keys = _producer_keys()
+    locked_key = f"{LOCKED_MODEL_ID.replace('.', '__')}"
+    rest = (node_keys | test_keys) - {f"{locked_key}_status", f"{locked_key}_tests_status"}
+    assert len(rest) > 40  # the manifest was read
     stack.api.unpause()
-    run_id = stack.api.trigger(day)
-    with pg_connect("admin", stack.config.database, settings=stack.settings) as conn:
-        while True:
-            row = conn.execute(
-                "select t.state, t.pid, (select count(*) from xcom as x where x.dag_id = t.dag_id "
-                "and x.run_id = t.run_id and x.task_id = t.task_id and x.key like %s) "
-                "from task_instance as t where t.dag_id = %s and t.run_id = %s "
-                "and t.task_id = %s",
-                ("%_status", DAG_ID, run_id, PRODUCER),
-            ).fetchone()
-            conn.commit()
-            if row is not None and row[0] == "running" and row[1] and row[2] >= 5:
-                pid = int(row[1])
-                break
-            assert row is None or row[0] in (None, "scheduled", "queued", "running"), row
-            time.sleep(0.2)
-    os.kill(pid, signal.SIGKILL)
+    with pg_connect("admin", scn.database("dag"), settings=scn.settings) as holder:
+        holder.execute(f"lock table {LOCKED_MODEL} in access exclusive mode")
+        run_airflow(
+            stack.config,
+            [
+                "backfill",
+                "create",
+                "--dag-id",
+                DAG_ID,
+                "--from-date",
+                f"{day.isoformat()}T00:00:00-08:00",  # the day's 02:00 Pacific run
+                "--to-date",
+                f"{day.isoformat()}T23:59:00-08:00",
+            ],
+            settings=stack.settings,
+            env=stack.env,
+        )
+        run_id = _wait_for_the_run_of(stack, day)
+        pid = _wait_until_the_build_waits_on_the_lock(stack, scn, run_id, rest)
+        os.kill(pid, signal.SIGKILL)
+        holder.rollback()  # releases the lock
     return run_id, pid
+
+
+def _wait_until_the_build_waits_on_the_lock(
+    stack: Stack, scn: Scenario, run_id: str, reported: set[str]
+) -> int:
+    """The producer's pid once it has pushed every key in ``reported`` and dbt waits on the lock."""
+    with (
+        pg_connect("admin", stack.config.database, settings=stack.settings) as meta,
+        pg_connect("admin", scn.database("dag"), autocommit=True, settings=scn.settings) as dag,
+    ):
+        while True:
+            row = meta.execute(
+                "select state, pid from task_instance where dag_id = %s and run_id = %s "
+                "and task_id = %s",
+                (DAG_ID, run_id, PRODUCER),
+            ).fetchone()
+            keys = {
+                key
+                for (key,) in meta.execute(
+                    "select key from xcom where dag_id = %s and run_id = %s and task_id = %s",
+                    (DAG_ID, run_id, PRODUCER),
+                )
+            }
+            meta.commit()
+            assert row is None or row[0] in (None, "scheduled", "queued", "running"), row
+            (waiting,) = dag.execute(
+                "select count(*) from pg_locks where relation = %s::regclass and not granted",
+                (LOCKED_MODEL,),
+            ).fetchone()
+            if row is not None and row[0] == "running" and row[1] and waiting and reported <= keys:
+                return int(row[1])
+            time.sleep(0.5)
 
 
 @pytest.fixture(scope="module")
@@ -427,9 +523,13 @@ def days(scn: Scenario, stack: Stack, settings: Settings) -> Days:
         _flip_subscribers(scn, DAYS[1])  # the fix
         fixed = run_day(stack.config, DAYS[1], settings=stack.settings, only_failed=True)
         marts_after[DAYS[1]] = _same_marts(scn)
-        # Day 3: the dbt producer killed mid-build.
+        # Day 3, caught up by a backfill (README: catch up a missed week): collected as the
+        # day ended; by the time the DAG runs, YouTube serves the next day, so a collection
+        # now would record the wrong counters. Its dbt producer is killed mid-build.
         _prepare_day(scn, DAYS[2])
-        killed_run_id, pid = _kill_the_producer_mid_build(stack, DAYS[2])
+        run_direct(scn, os.environ, DAYS[2], kind="dag", only=("collect youtube",))
+        scn.simulator.set_day(DAYS[2] + timedelta(days=1))
+        killed_run_id, pid = _backfill_with_the_producer_killed(stack, scn, DAYS[2])
         wait_for_run(stack.config, killed_run_id, settings=stack.settings, api=stack.api)
         killed = read_day(stack.config, DAYS[2], settings=stack.settings)
         assert killed is not None
@@ -466,7 +566,14 @@ def test_no_relation_went_missing_while_the_days_ran(days: Days) -> None:
 def test_a_failing_dbt_test_fails_its_model_and_the_run(days: Days) -> None:
     states = {t.task_id: t.state for t in days.failed.tasks}
     assert days.failed.state == "failed"
-    assert states[FAILING_TEST] == "failed"
+    # Only the failing test's task is red: no other model's test task takes the blame
+    # for a test of two models that dbt skipped (orchestration.watchers).
+    assert {t for t, state in states.items() if state == "failed"} == {
+        FAILING_TEST,
+        "fail_if_any_task_failed",
+    }
+    assert states["transform.channel_cpm_overrides.test"] == "success"
+    assert states["transform.assert_cpm_overrides_match_channels_test"] == "upstream_failed"
     assert [t.tries for t in days.failed.tasks if t.task_id == FAILING_TEST] == [3]
     for dependant in (
         "transform.int_channel_snapshots_differenced.run",
@@ -519,7 +626,33 @@ def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> No
     states = {t.task_id: t.state for t in days.killed.tasks}
     assert states.pop("fail_if_any_task_failed") == "skipped"
     assert set(states.values()) <= {"success", "skipped"}
+    # The model the killed build never finished was built by its own task, on a retry.
+    locked = next(
+        t for t in days.killed.tasks if t.task_id == "transform.fct_revenue_estimates.run"
+    )
+    assert (locked.state, locked.tries) == ("success", 2)
     assert not psutil.pid_exists(days.killed_pid)
+
+
+def test_the_backfill_ran_through_the_scheduler_and_collected_nothing_again(
+    scn: Scenario, stack: Stack, days: Days
+) -> None:
+    """A backfill's collection leaves a collected day alone: YouTube has no history."""
+    with pg_connect("admin", stack.config.database, settings=stack.settings) as conn:
+        (run_type,) = conn.execute(
+            "select run_type from dag_run where dag_id = %s and run_id = %s",
+            (DAG_ID, days.killed.run_id),
+        ).fetchone()
+    assert run_type == "backfill"
+    with pg_connect("loader", scn.database("dag"), settings=scn.settings) as conn:
+        units = conn.execute(
+            "select (details ->> 'units_used')::int from analytics.pipeline_stage_runs "
+            "where stage = 'collection' and run_date = %s order by stage_run_id",
+            (DAYS[2],),
+        ).fetchall()
+    assert len(units) >= 2, units  # collected as the day ended, then the backfill's
+    assert units[0][0] > 0
+    assert {u for (u,) in units[1:]} == {0}, units
 
 
 def test_unpausing_ran_no_day_nobody_asked_for(stack: Stack, days: Days) -> None:
@@ -527,7 +660,7 @@ def test_unpausing_ran_no_day_nobody_asked_for(stack: Stack, days: Days) -> None
         kinds = conn.execute(
             "select run_type, count(*) from dag_run where dag_id = %s group by 1", (DAG_ID,)
         ).fetchall()
-    assert dict(kinds) == {"manual": 3}
+    assert dict(kinds) == {"manual": 2, "backfill": 1}
 
 
 def test_task_logs_lead_with_what_matters(stack: Stack, days: Days) -> None:
