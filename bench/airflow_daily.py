@@ -3,7 +3,8 @@
 One simulated quota day (``orchestration.scenario``: 25 channels, 4,000
 Kafka events) lands in three disposable warehouses, in the same run:
 
-* direct: the ``ytempire`` commands and one ``dbt build``, one after the other;
+* direct (the peer): the ``ytempire`` commands and one ``dbt build``, one after
+  the other, each a process of its own;
 * ``dags test``: ``airflow dags test`` (every task in one process, no scheduler);
 * scheduled: the production path. A local Airflow started with ``ytempire
   airflow start`` (api-server, scheduler, dag-processor, triggerer;
@@ -11,13 +12,16 @@ Kafka events) lands in three disposable warehouses, in the same run:
   of its own, and the run is waited on until it ends.
 
 Prints the three wall times, the scheduled run's ratio to the direct run
-(target <= 1.5x), where the scheduled run's time went (landings, dbt tasks,
-the rest), whether the three warehouses' marts are equal, and the DagBag's
-import time of the DAG file (target < 2 s).
+(target <= 1.5x), where the scheduled run's time went (landings, dbt tasks),
+the DagBag's import time of the DAG file (target < 2 s) and the load average
+around the run; checks that the three warehouses' marts are equal (exit 1 if
+not).
 
 Run: ``uv run python bench/airflow_daily.py`` (about 15 minutes on an idle
-machine); ``--smoke`` checks that the bench still loads and the DAG file
-imports, timing nothing (``tests/airflow/test_bench_smoke.py`` runs it).
+machine). ``--smoke`` runs the direct and the ``dags test`` ways on a network
+of 3 channels and checks their marts are equal; the scheduled way is the
+suite's own ``tests/airflow/test_scheduler.py`` (the same helpers:
+``airflow_stack``, ``AirflowApi.trigger``, ``wait_for_run``).
 """
 
 from __future__ import annotations
@@ -32,67 +36,80 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchlib import Figures, add_smoke_flag
+
 from orchestration.airflow_local import AirflowConfig, airflow_env
 from orchestration.runs import AirflowApi, DagRunResult, dags_test_day, runs_table, wait_for_run
 from orchestration.scenario import DAY, airflow_stack, marts, run_direct, scenario
 from ytempire.settings import Settings, get_settings
 
 LANDINGS = ("collect_youtube", "land_kafka_events", "catch_up_windows")
-KINDS = ("direct", "dag", "scheduled")
+SMOKE_CHANNELS, SMOKE_EVENTS = 3, 300
+IMPORT_TARGET_S = 2.0
+RATIO_TARGET = 1.5
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke", action="store_true", help="Start and stop, time nothing.")
+    add_smoke_flag(parser)
     args = parser.parse_args(argv)
+    figures = Figures("airflow_daily", smoke=args.smoke)
+    kinds = ("direct", "dag") if args.smoke else ("direct", "dag", "scheduled")
+    scale = {"channels": SMOKE_CHANNELS, "events_per_day": SMOKE_EVENTS} if args.smoke else {}
     # Databases of their own (<name>_bench_direct_test, ...): the tests' scenarios use
     # <name>_direct_test and drop them, so a bench beside a test run would lose its own.
     base = get_settings()
-    if args.smoke:
-        with tempfile.TemporaryDirectory() as home:
-            config = replace(AirflowConfig.from_env(base), home=Path(home))
-            print(f"smoke: DAG file import (DagBag): {_dagbag_seconds(config):.2f} s")
-        return
     settings = replace(base, pg_database=f"{base.pg_database}_bench")
     with (
         tempfile.TemporaryDirectory() as work,
-        scenario(settings, Path(work), kinds=KINDS) as scn,
+        scenario(settings, Path(work), kinds=kinds, **scale) as scn,
     ):
         started = time.monotonic()
         steps = run_direct(scn, os.environ)
         direct = time.monotonic() - started
-        print("direct run:  " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()))
+        print("direct run: " + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items()), flush=True)
 
         env = {**os.environ, **scn.env("dag")}
         tested = dags_test_day(scn.airflow_config(), DAY, settings=settings, env=env)
         _require_success("dags test", tested)
+        print(f"dags test: {tested.seconds:.1f} s", flush=True)
 
-        with airflow_stack(scn, os.environ, kind="scheduled", parallelism=8) as stack:
-            scheduled = _scheduled_run(stack.config, settings)
-        print(runs_table([(DAY, scheduled)]))
-        _require_success("scheduled", scheduled)
-        built = {kind: marts(settings, scn.database(kind)) for kind in KINDS}
+        scheduled = None
+        if not args.smoke:
+            with airflow_stack(scn, os.environ, kind="scheduled", parallelism=8) as stack:
+                scheduled = _scheduled_run(stack.config, settings)
+            print(runs_table([(DAY, scheduled)]))
+            _require_success("scheduled", scheduled)
+        built = {kind: marts(settings, scn.database(kind)) for kind in kinds}
         parse = _dagbag_seconds(scn.airflow_config())
-    same = built["dag"] == built["direct"] == built["scheduled"]
-    dbt_tasks = [
-        t for t in scheduled.tasks if t.task_id.startswith(("transform.", "analyst_views."))
-    ]
-    dbt_seconds = sum(t.seconds or 0 for t in dbt_tasks)
-    landing_seconds = sum(t.seconds or 0 for t in scheduled.tasks if t.task_id in LANDINGS)
-    print()
-    print(f"direct run:      {direct:7.1f} s  ({len(steps)} commands, one after the other)")
-    print(f"dags test:       {tested.seconds:7.1f} s  ({tested.seconds / direct:.2f}x direct)")
-    print(
-        f"scheduled run:   {scheduled.seconds:7.1f} s  ({scheduled.seconds / direct:.2f}x direct, "
-        "target <= 1.5x)"
-    )
-    print(
-        f"  where it went: landings {landing_seconds:.1f} s, {len(dbt_tasks)} dbt tasks "
-        f"{dbt_seconds:.1f} s of task time (they overlap)"
-    )
-    print(f"marts equal:     {same}")
-    print(f"DAG file import (DagBag): {parse:.2f} s (target < 2 s)")
-    print(f"load average:    {' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+
+    figures.add("dags test", tested.seconds, "s", "direct run", direct, digits=1)
+    if scheduled is not None:
+        figures.add("scheduled run", scheduled.seconds, "s", "direct run", direct, digits=1)
+        figures.add(
+            "scheduled run",
+            scheduled.seconds,
+            "s",
+            f"target {RATIO_TARGET}x direct",
+            RATIO_TARGET * direct,
+            digits=1,
+        )
+        dbt_tasks = [
+            t for t in scheduled.tasks if t.task_id.startswith(("transform.", "analyst_views."))
+        ]
+        dbt_seconds = sum(t.seconds or 0 for t in dbt_tasks)
+        landing_seconds = sum(t.seconds or 0 for t in scheduled.tasks if t.task_id in LANDINGS)
+        print(
+            f"\nscheduled run: landings {landing_seconds:.1f} s of task time, {len(dbt_tasks)} "
+            f"dbt tasks {dbt_seconds:.1f} s (they overlap); direct steps: "
+            + ", ".join(f"{k} {v:.1f} s" for k, v in steps.items())
+        )
+    figures.add("DAG file import (DagBag)", parse, "s", "target", IMPORT_TARGET_S, digits=2)
+    figures.print()
+    same = all(built[kind] == built["direct"] for kind in kinds)
+    print(f"marts equal ({', '.join(kinds)}): {same}")
+    if not same:
+        raise SystemExit("the marts differ between the ways: see the runs above")
 
 
 def _scheduled_run(config: AirflowConfig, settings: Settings) -> DagRunResult:

@@ -67,21 +67,23 @@ class Scenario:
     work_dir: Path
     simulator: Any  # simulation.youtube.YouTubeSimulator, serving one day at a time
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:10])
+    channels: int = CHANNELS
+    events_per_day: int = EVENTS
 
     @property
     def api_url(self) -> str:
         return str(self.simulator.url)
 
     def produce_events(self, day: date) -> int:
-        """Send the platform's events of ``day`` (:data:`EVENTS`, 09:00-21:00 UTC); their count."""
+        """Send ``events_per_day`` platform events of ``day`` (09:00-21:00 UTC); their count."""
         from simulation.bursts import generate, produce
 
         return produce(
             generate(
-                EVENTS,
+                self.events_per_day,
                 start=datetime.combine(day, clock(9), tzinfo=UTC),
                 span=timedelta(hours=12),
-                channels=CHANNELS,
+                channels=self.channels,
                 seed=7 + (day - DAY).days,
             ),
             video_topic=self.topics["video-events"],
@@ -160,19 +162,21 @@ def scenario(
     *,
     events: bool = True,
     kinds: Sequence[str] = ("direct", "dag"),
+    channels: int = CHANNELS,
+    events_per_day: int = EVENTS,
 ) -> Iterator[Scenario]:
     """Create the scenario's databases (one warehouse per name in ``kinds``), topics,
-    simulator and (``events``) :data:`DAY`'s events; remove them after. The simulator
-    serves :data:`DAY` until told otherwise."""
+    simulator of ``channels`` channels and (``events``) :data:`DAY`'s events; remove
+    them after. The simulator serves :data:`DAY` until told otherwise."""
     from kafka.admin import NewTopic
 
     from simulation.network import Network
     from simulation.youtube import YouTubeSimulator
 
-    network = Network(channels=CHANNELS)
+    network = Network(channels=channels)
     sim = YouTubeSimulator(network, day=DAY, api_key=API_KEY)
     sim.start()
-    scn = Scenario(settings, work_dir, sim)
+    scn = Scenario(settings, work_dir, sim, channels=channels, events_per_day=events_per_day)
     admin = kafka_admin(settings=settings)
     names = list(scn.topics.values())
     try:

@@ -23,10 +23,7 @@ SHARED = {"benchlib"}  # the benches' common module, not a bench
 BENCHES = sorted(p.stem for p in BENCH.glob("*.py") if p.stem not in SHARED)
 # Benches another owner is to give a smoke mode: reported as expected failures until it
 # lands, then this test fails until the entry is removed.
-SMOKE_PENDING = {
-    "airflow_daily": "owned by `sched` (TEAM.md); its scenario's scale lives in "
-    "orchestration/scenario.py, which the scheduled-path work is changing",
-}
+SMOKE_PENDING: dict[str, str] = {}
 
 
 def test_the_benches_are_found():
