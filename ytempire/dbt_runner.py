@@ -30,9 +30,26 @@ def target_dir(project_dir: Path = DBT_PROJECT_DIR) -> Path:
 
 
 def dbt_args(command: str, *extra: str) -> list[str]:
-    """The argument list of a dbt command (e.g. "build", "docs generate") on this project."""
+    """The argument list of a dbt command (e.g. "build", "docs generate") on this project.
+
+    The profile and target are named as Airflow's dbt tasks (Cosmos) name them: dbt
+    keeps one partial-parse state in ``target/`` and parses the whole project again
+    whenever a command names them differently from the one before it.
+    """
     folder = str(DBT_PROJECT_DIR)
-    return [*command.split(), "--project-dir", folder, "--profiles-dir", folder, *extra]
+    target = os.environ.get("YTEMPIRE_DBT_TARGET", "local")  # profiles.yml's default
+    return [
+        *command.split(),
+        "--project-dir",
+        folder,
+        "--profiles-dir",
+        folder,
+        "--profile",
+        "ytempire",
+        "--target",
+        target,
+        *extra,
+    ]
 
 
 def run_dbt(command: str, *extra: str, on_node: Any = None, quiet: bool = False) -> Any:
