@@ -1,7 +1,8 @@
 """Benchmark: one quota day through Airflow's scheduler, ``airflow dags test`` and directly.
 
-One simulated quota day (``orchestration.scenario``: 25 channels, 4,000
-Kafka events) lands in three disposable warehouses, in the same run:
+One simulated quota day (``orchestration.scenario``: 25 channels and 4,000
+Kafka events, or ``--channels``/``--events``; the demo's network has 250
+channels) lands in three disposable warehouses, in the same run:
 
 * direct (the peer): the ``ytempire`` commands and one ``dbt build``, one after
   the other, each a process of its own;
@@ -40,7 +41,15 @@ from benchlib import Figures, add_smoke_flag
 
 from orchestration.airflow_local import AirflowConfig, airflow_env
 from orchestration.runs import AirflowApi, DagRunResult, dags_test_day, runs_table, wait_for_run
-from orchestration.scenario import DAY, airflow_stack, marts, run_direct, scenario
+from orchestration.scenario import (
+    CHANNELS,
+    DAY,
+    EVENTS,
+    airflow_stack,
+    marts,
+    run_direct,
+    scenario,
+)
 from ytempire.settings import Settings, get_settings
 
 LANDINGS = ("collect_youtube", "land_kafka_events", "catch_up_windows")
@@ -51,11 +60,25 @@ RATIO_TARGET = 1.5
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--channels",
+        type=int,
+        default=CHANNELS,
+        help=f"channels of the simulated network (default {CHANNELS}; the demo's: 250)",
+    )
+    parser.add_argument(
+        "--events", type=int, default=EVENTS, help=f"Kafka events of the day (default {EVENTS})"
+    )
     add_smoke_flag(parser)
     args = parser.parse_args(argv)
+    if args.channels < 1 or args.events < 1:
+        parser.error("--channels and --events take a positive count")
     figures = Figures("airflow_daily", smoke=args.smoke)
     kinds = ("direct", "dag") if args.smoke else ("direct", "dag", "scheduled")
-    scale = {"channels": SMOKE_CHANNELS, "events_per_day": SMOKE_EVENTS} if args.smoke else {}
+    if args.smoke:
+        args.channels, args.events = SMOKE_CHANNELS, SMOKE_EVENTS
+    scale = {"channels": args.channels, "events_per_day": args.events}
+    print(f"network: {args.channels} channels, {args.events:,} Kafka events", flush=True)
     # Databases of their own (<name>_bench_direct_test, ...): the tests' scenarios use
     # <name>_direct_test and drop them, so a bench beside a test run would lose its own.
     base = get_settings()

@@ -191,22 +191,25 @@ class AirflowApi:
         )
         return run_id
 
-    def clear(self, run_id: str, *, only_failed: bool) -> list[str]:
-        """Clear a run's tasks (all, or the failed ones and what follows them); their ids.
+    def clear(
+        self, run_id: str, *, only_failed: bool, task_ids: Sequence[str] | None = None
+    ) -> list[str]:
+        """Clear a run's tasks and what follows them; the cleared tasks' ids.
 
-        The scheduler then runs them again in the same run: how a day is redone.
+        All of them, or ``task_ids``; with ``only_failed``, the failed ones
+        among those. The scheduler then runs them again in the same run: how a
+        day, or a part of it, is redone.
         """
-        answer = self._send(
-            "POST",
-            f"/api/v2/dags/{DAG_ID}/clearTaskInstances",
-            {
-                "dry_run": False,
-                "dag_run_id": run_id,
-                "only_failed": only_failed,
-                "include_downstream": True,
-                "reset_dag_runs": True,
-            },
-        )
+        body: dict[str, Any] = {
+            "dry_run": False,
+            "dag_run_id": run_id,
+            "only_failed": only_failed,
+            "include_downstream": True,
+            "reset_dag_runs": True,
+        }
+        if task_ids:
+            body["task_ids"] = list(task_ids)
+        answer = self._send("POST", f"/api/v2/dags/{DAG_ID}/clearTaskInstances", body)
         return [ti["task_id"] for ti in (answer or {}).get("task_instances", [])]
 
     def health(self) -> dict[str, Any]:
@@ -220,6 +223,7 @@ def run_day(
     *,
     settings: Settings | None = None,
     only_failed: bool = False,
+    task_ids: Sequence[str] | None = None,
     on_progress: Callable[[str], None] = lambda _line: None,
 ) -> DagRunResult:
     """Run ``ytempire_daily`` for quota ``day`` through the scheduler; wait until it ends.
@@ -227,7 +231,8 @@ def run_day(
     A day without a run is triggered (:meth:`AirflowApi.trigger`, the DAG
     unpaused first); a day that has one (scheduled, triggered or backfilled)
     is cleared and re-run in place, all of it or, with ``only_failed``, its
-    failed tasks and what follows them. A failed run does not raise: the
+    failed tasks and what follows them, or ``task_ids`` and what follows
+    them (:meth:`AirflowApi.clear`). A failed run does not raise: the
     result's ``state`` says ``failed``. Raises ``YTEmpireError`` when the
     api-server or the scheduler is not running (what to start is named).
     """
@@ -242,7 +247,7 @@ def run_day(
         on_progress(f"triggered {run_id}")
     else:
         run_id = existing[0]
-        cleared = api.clear(run_id, only_failed=only_failed)
+        cleared = api.clear(run_id, only_failed=only_failed, task_ids=task_ids)
         api.unpause()
         on_progress(f"cleared {len(cleared)} task(s) of {run_id}")
     state = wait_for_run(config, run_id, settings=s, api=api, on_progress=on_progress)
