@@ -66,7 +66,8 @@ from orchestration.runs import (
 from orchestration.scenario import DAY, Scenario, airflow_stack, marts, run_direct, scenario
 from orchestration.watchers import credit_detached_tests
 from ytempire.clients import pg_connect
-from ytempire.settings import PROJECT_ROOT, Settings
+from ytempire.dbt_runner import target_dir
+from ytempire.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
 
@@ -82,7 +83,7 @@ PRODUCER = "transform.dbt_producer_watcher"
 # Built last by the transform group (no model reads it): where day 3's build is held and killed.
 LOCKED_MODEL = "marts.fct_revenue_estimates"
 LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
-MANIFEST = PROJECT_ROOT / "dbt_project" / "target" / "manifest.json"
+MANIFEST = target_dir() / "manifest.json"
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "marts_internal", "snapshots", "seeds")
 # The old fixed secret of the local stack: it must open nothing now.
 OLD_DEFAULT_SECRET = "ytempire-local-airflow-jwt-secret"
