@@ -9,7 +9,7 @@ UV := uv run --frozen
 -include .env
 export
 
-.PHONY: help setup jars services-start services-stop services-status doctor demo test lint format \
+.PHONY: help setup jars services-start services-stop services-status doctor demo test test-scheduler lint format \
 	airflow airflow-stop test-unit up down
 
 help: ## List the targets
@@ -53,6 +53,9 @@ test: setup ## The test suite, against the real services
 
 test-unit: ## The tests that need no service (pytest -m "not services"); starts nothing
 	$(UV) pytest -m "not services"
+
+test-scheduler: setup ## The scheduler end-to-end days (tests/airflow/test_scheduler.py), not in `make test` yet
+	$(UV) pytest -m scheduled_days tests/airflow/test_scheduler.py
 
 lint: ## ruff, mypy, the import layering (import-linter) and sqlfluff
 	$(UV) ruff check .

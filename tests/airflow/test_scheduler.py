@@ -544,6 +544,7 @@ def days(scn: Scenario, stack: Stack, settings: Settings) -> Days:
     return Days(ui_run, failed, fixed, killed, pid, marts_after, watcher, shot)
 
 
+@pytest.mark.scheduled_days
 def test_the_ui_triggered_day_runs_green_and_is_named(days: Days, stack: Stack) -> None:
     assert days.ui_run.state == "success"
     states = {t.task_id: t.state for t in days.ui_run.tasks}
@@ -557,10 +558,12 @@ def test_the_ui_triggered_day_runs_green_and_is_named(days: Days, stack: Stack) 
     assert days.screenshot.stat().st_size > 0
 
 
+@pytest.mark.scheduled_days
 def test_every_day_builds_the_marts_of_the_direct_run(days: Days) -> None:
     assert days.marts_after == dict.fromkeys(DAYS, True)
 
 
+@pytest.mark.scheduled_days
 def test_no_relation_went_missing_while_the_days_ran(days: Days) -> None:
     assert days.watcher.error is None, days.watcher.error
     assert days.watcher.samples > 100
@@ -568,6 +571,7 @@ def test_no_relation_went_missing_while_the_days_ran(days: Days) -> None:
     assert days.watcher.missing == []
 
 
+@pytest.mark.scheduled_days
 def test_a_failing_dbt_test_fails_its_model_and_the_run(days: Days) -> None:
     states = {t.task_id: t.state for t in days.failed.tasks}
     assert days.failed.state == "failed"
@@ -594,6 +598,7 @@ def test_a_failing_dbt_test_fails_its_model_and_the_run(days: Days) -> None:
     assert states["fail_if_any_task_failed"] == "failed"
 
 
+@pytest.mark.scheduled_days
 def test_rerunning_the_failed_tasks_after_the_fix_succeeds(days: Days) -> None:
     assert days.fixed.run_id == days.failed.run_id  # the same run, cleared in place
     assert days.fixed.state == "success"
@@ -609,6 +614,7 @@ def test_rerunning_the_failed_tasks_after_the_fix_succeeds(days: Days) -> None:
     assert states["fail_if_any_task_failed"] == "skipped"
 
 
+@pytest.mark.scheduled_days
 def test_the_report_shows_the_days_whole_build_after_retries(scn: Scenario, days: Days) -> None:
     with pg_connect("loader", scn.database("dag"), settings=scn.settings) as conn:
         status, details = conn.execute(
@@ -623,6 +629,7 @@ def test_the_report_shows_the_days_whole_build_after_retries(scn: Scenario, days
     assert details["failures"] == []
 
 
+@pytest.mark.scheduled_days
 def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> None:
     assert days.killed.state == "success"
     producer = next(t for t in days.killed.tasks if t.task_id == PRODUCER)
@@ -639,6 +646,7 @@ def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> No
     assert not psutil.pid_exists(days.killed_pid)
 
 
+@pytest.mark.scheduled_days
 def test_the_backfill_ran_through_the_scheduler_and_collected_nothing_again(
     scn: Scenario, stack: Stack, days: Days
 ) -> None:
@@ -660,6 +668,7 @@ def test_the_backfill_ran_through_the_scheduler_and_collected_nothing_again(
     assert {u for (u,) in units[1:]} == {0}, units
 
 
+@pytest.mark.scheduled_days
 def test_unpausing_ran_no_day_nobody_asked_for(stack: Stack, days: Days) -> None:
     with pg_connect("admin", stack.config.database, settings=stack.settings) as conn:
         kinds = conn.execute(
@@ -668,6 +677,7 @@ def test_unpausing_ran_no_day_nobody_asked_for(stack: Stack, days: Days) -> None
     assert dict(kinds) == {"manual": 2, "backfill": 1}
 
 
+@pytest.mark.scheduled_days
 def test_task_logs_lead_with_what_matters(stack: Stack, days: Days) -> None:
     """The Logs tab's source: the task's log file, without library chatter."""
     logs = stack.config.home / "logs" / f"dag_id={DAG_ID}" / f"run_id={days.ui_run.run_id}"
@@ -684,6 +694,7 @@ def test_task_logs_lead_with_what_matters(stack: Stack, days: Days) -> None:
     assert "validate_raw for quota day" in json.dumps(answer)  # what the Logs tab shows
 
 
+@pytest.mark.scheduled_days
 def test_a_failed_expectation_fails_its_check_at_once_and_stops_dbt(
     scn: Scenario, stack: Stack, days: Days
 ) -> None:
