@@ -115,7 +115,6 @@ cross join (
 # run day must have at least one row in each after dbt has built it.
 RUN_DAY_GRAINS: dict[str, str] = {
     "marts.fct_channel_daily_metrics": "channel-day",
-    "marts.mv_channel_revenue_daily": "channel-day",
     "marts.fct_video_daily_metrics": "video-day",
     "marts.fct_collection_status": "day",
     "marts.fct_ingestion_daily": "day",
@@ -123,6 +122,18 @@ RUN_DAY_GRAINS: dict[str, str] = {
 # Day-grain marts a good day may leave without rows (model name: not read), and why.
 SPARSE_DAY_MARTS: dict[str, str] = {
     "fct_dead_letters_daily": "a row per dead-lettered topic and reason: none on a clean day",
+    # The owner's view (Reporting and Analytics APIs): the daily DAG does not land it yet
+    # (issue 28), and a day's reports arrive about two days after it.
+    "fct_channel_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
+    "fct_video_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
+    "fct_channel_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
+}
+# Day-grain marts built after the gate runs (model name: not read), and why. The DAG
+# refreshes the analysts' materialized views in ``analyst_views``, after ``validate_marts``
+# (airflow/dags/ytempire_daily.py): at the gate they still hold the day before.
+LATER_DAY_MARTS: dict[str, str] = {
+    "mv_channel_revenue_daily": "a materialized view of fct_channel_daily_metrics (checked here), "
+    "refreshed by analyst_views after the gate",
 }
 
 
