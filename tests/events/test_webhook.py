@@ -354,12 +354,12 @@ def test_concurrent_copies_of_one_delivery_spend_one_unit_and_store_once(hook, v
     calls = itertools.count(1)
     reserve = QuotaBudget.reserve
 
-    def gated(self, method, day):
+    def gated(self, method, day, *args, **kwargs):
         n = next(calls)
         arrived.release()
         if n == 1:
             assert release.wait(BOUND_S), "the test never released the first reservation"
-        return reserve(self, method, day)
+        return reserve(self, method, day, *args, **kwargs)
 
     monkeypatch.setattr(QuotaBudget, "reserve", gated)
     body = event_body(video)
