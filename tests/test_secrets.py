@@ -273,9 +273,9 @@ def _airflow(work: Path, s, env: dict[str, str]):
 
 def _dag_run(name: str, config, day: date, s, env: dict[str, str]) -> dict[str, str]:
     """``ytempire_daily`` for ``day`` under ``airflow dags test``: its output, logs, XComs."""
-    from orchestration.runs import run_day
+    from orchestration.runs import dags_test_day
 
-    result = run_day(
+    result = dags_test_day(
         config,
         day,
         settings=s,

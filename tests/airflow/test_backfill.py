@@ -40,7 +40,10 @@ DAILY_STEPS = ("collect youtube", "land kafka events", "dbt build")
 def backfilled(
     settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Scenario, list[DagRunResult]]]:
-    with scenario(settings, tmp_path_factory.mktemp("backfill"), events=False) as scn:
+    # Three channels: what a backfill proves does not grow with the network, its cost does.
+    with scenario(
+        settings, tmp_path_factory.mktemp("backfill"), events=False, channels=3, events_per_day=300
+    ) as scn:
         for day in DAYS:
             scn.simulator.set_day(day)
             scn.produce_events(day)
