@@ -256,7 +256,11 @@ def outputs(settings, tmp_path_factory) -> Iterator[dict[str, str]]:
 
 
 def _airflow(work: Path, s, env: dict[str, str]):
-    from orchestration.airflow_local import AirflowConfig, init_metadata_database
+    from orchestration.airflow_local import (
+        AirflowConfig,
+        init_metadata_database,
+        parse_dbt_project,
+    )
 
     config = AirflowConfig(
         home=work / "airflow",
@@ -268,6 +272,7 @@ def _airflow(work: Path, s, env: dict[str, str]):
         admin_password=SECRETS["YTEMPIRE_AIRFLOW_ADMIN_PASSWORD"],
     )
     init_metadata_database(config, s)
+    parse_dbt_project()  # the manifest the DAG renders from, in this session's dbt target
     return config
 
 
