@@ -186,6 +186,8 @@ def outputs(settings, tmp_path_factory) -> Iterator[dict[str, str]]:
             "YTEMPIRE_YOUTUBE_API_URL": sim.url,
             "YTEMPIRE_WEBHOOK_PORT": str(free_port()),
             "YTEMPIRE_LOCAL_DIR": str(work / "local"),
+            # the session's conftest points the reports elsewhere; the DAG's go here
+            "YTEMPIRE_REPORTS_DIR": str(work / "local" / "reports"),
             "YTEMPIRE_ALERTS_TOPIC": topics["alerts"],
             "YTEMPIRE_REPORT_EMAIL_TO": "owner@example.com",
             "AIRFLOW__SMTP__SMTP_HOST": "127.0.0.1",
