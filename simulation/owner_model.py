@@ -315,8 +315,15 @@ class _Arrays:
         return np.array([getattr(v, name) for v in self.days])
 
 
-def _base(traits: OwnerTraits, days: tuple[VideoDay, ...], rng: np.random.Generator):
-    """Each video-day's views over (country, subscribed_status, live_or_on_demand)."""
+Base = tuple[list[tuple[str, str, str]], np.ndarray, np.ndarray]  # keys, weights, views
+
+
+def _base(traits: OwnerTraits, days: tuple[VideoDay, ...], rng: np.random.Generator) -> Base:
+    """Each video-day's views over (country, subscribed_status, live_or_on_demand).
+
+    One split per channel-day, shared by every report family, as YouTube's reports
+    agree: a cell's views in channel_basic are the views the same cell of
+    channel_demographics or channel_device_os breaks down."""
     keys = [
         (c, s, m) for c, _ in traits.countries for s in SUBSCRIBED for m in ("on_demand", "live")
     ]
@@ -377,8 +384,8 @@ def _head(channel: Channel, days: tuple[VideoDay, ...], day: date, video: np.nda
     }
 
 
-def _basic(channel: Channel, traits: OwnerTraits, days, day: date, rng) -> Columns:
-    keys, weights, base = _base(traits, days, rng)
+def _basic(channel: Channel, days, day: date, rng, cells: Base) -> Columns:
+    keys, weights, base = cells
     by_views = np.where(base.sum(axis=1, keepdims=True) > 0, base, weights)
     counts = {
         name: apportion_rows(np.array([getattr(v, name) for v in days], dtype=np.int64), by_views)
@@ -419,13 +426,13 @@ def _basic(channel: Channel, traits: OwnerTraits, days, day: date, rng) -> Colum
     return columns
 
 
-def _breakdown(channel, traits, days, day: date, rng, breakdown) -> Columns:
+def _breakdown(channel, days, day: date, rng, breakdown, cells: Base) -> Columns:
     """Rows split by the base combinations, then each base cell over ``breakdown``."""
-    keys, _, base = _base(traits, days, rng)
+    keys, _, base = cells
     sub = np.array([w for _, w in breakdown])
-    cells = base.reshape(-1)
-    weights = sub[None, :] * rng.uniform(0.8, 1.2, (cells.size, sub.size))
-    split = apportion_rows(cells, weights).reshape(base.shape[0], base.shape[1], sub.size)
+    flat = base.reshape(-1)
+    weights = sub[None, :] * rng.uniform(0.8, 1.2, (flat.size, sub.size))
+    split = apportion_rows(flat, weights).reshape(base.shape[0], base.shape[1], sub.size)
     video, combo, part = np.nonzero(split)
     views = split[video, combo, part]
     columns = _head(channel, days, day, video)
@@ -440,8 +447,8 @@ def _breakdown(channel, traits, days, day: date, rng, breakdown) -> Columns:
     return columns
 
 
-def _demographics(channel, traits, days, day: date, rng) -> Columns:
-    keys, _, base = _base(traits, days, rng)
+def _demographics(channel, traits, days, day: date, rng, cells: Base) -> Columns:
+    keys, _, base = cells
     video, combo = np.nonzero(base >= DEMOGRAPHICS_MIN_VIEWS)
     cells = np.array([w for _, _, w in traits.demographics])
     weights = cells[None, :] * rng.uniform(0.8, 1.2, (video.size, cells.size))
@@ -540,10 +547,18 @@ def family_columns(network: Network, channel_index: int, family: str, day: date)
         "big",
     )
     rng = np.random.default_rng(seed)
+    base_seed = f"{network.seed}:{channel_index}:{day}:base".encode()
+    cells = _base(
+        traits,
+        days,
+        np.random.default_rng(
+            int.from_bytes(hashlib.blake2b(base_seed, digest_size=8).digest(), "big")
+        ),
+    )
     if family == "channel_basic":
-        return _basic(channel, traits, days, day, rng)
+        return _basic(channel, days, day, rng, cells)
     if family == "channel_demographics":
-        return _demographics(channel, traits, days, day, rng)
+        return _demographics(channel, traits, days, day, rng, cells)
     if family == "channel_reach_basic":
         return _reach(channel, days, day)
     make = {
@@ -552,10 +567,13 @@ def family_columns(network: Network, channel_index: int, family: str, day: date)
         "channel_playback_location": _playback,
     }[family]
     parts = []
+    keys, weights, base = cells
     for short in (False, True):  # Shorts and other formats have their own breakdowns
-        subset = tuple(v for v in days if v.is_short == short)
-        if subset:
-            parts.append(_breakdown(channel, traits, subset, day, rng, make(short)))
+        rows = np.array([i for i, v in enumerate(days) if v.is_short == short], dtype=int)
+        if rows.size:
+            subset = tuple(days[i] for i in rows)
+            part = (keys, weights[rows], base[rows])
+            parts.append(_breakdown(channel, subset, day, rng, make(short), part))
     return _concat(parts)
 
 
