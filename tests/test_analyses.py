@@ -75,6 +75,14 @@ PUBLIC_MODELS = {
     "fct_video_daily_watch_time",
     "fct_channel_daily_watch_time",
     "fct_channel_daily_revenue_actuals",
+    "fct_channel_daily_traffic_sources",
+    "fct_channel_daily_devices",
+    "fct_channel_daily_playback_locations",
+    "fct_channel_daily_demographics",
+    "fct_channel_daily_demographics_pivoted",
+    "fct_channel_daily_reach",
+    "fct_video_daily_reach",
+    "dim_reported_videos",
 }
 
 
