@@ -51,7 +51,8 @@ final as (
         {%- for code in codes %}
         b.{{ code }}::integer as {{ code }},
         coalesce(
-            {{ code }}_values.value_name, 'unknown (' || b.{{ code }} || ')'
+            {{ code }}_values.value_name,
+            'unknown (' || b.{{ code }} || ')'
         )::text as {{ code }}_name,
         {%- endfor %}
         b.views::bigint as views,

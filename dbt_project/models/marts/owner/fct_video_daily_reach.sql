@@ -19,7 +19,8 @@ final as (
         r.metric_date::date as metric_date,
         r.channel_id::text as channel_id,
         r.video_thumbnail_impressions::bigint as video_thumbnail_impressions,
-        r.video_thumbnail_impressions_ctr::numeric(9, 6) as video_thumbnail_impressions_ctr,
+        r.video_thumbnail_impressions_ctr::numeric(9, 6)
+            as video_thumbnail_impressions_ctr,
         round(
             r.video_thumbnail_impressions * r.video_thumbnail_impressions_ctr
         )::bigint as views_from_impressions,

@@ -29,7 +29,8 @@ final as (
         nullif(video_id, '')::text as video_id,
         coalesce(video_thumbnail_impressions, 0)::bigint as video_thumbnail_impressions,
         -- a fraction (0.05 is 5 %), as YouTube reports it
-        video_thumbnail_impressions_ctr::double precision as video_thumbnail_impressions_ctr
+        video_thumbnail_impressions_ctr::double precision
+            as video_thumbnail_impressions_ctr
     from source
 )
 
