@@ -29,7 +29,7 @@ final as (
         min(metric_date) as first_date,
         max(metric_date) as last_date,
         count(distinct video_id) as videos_watched,
-        sum(views) as views,
+        sum(views) as video_views,
         sum(watch_time_minutes) as watch_time_minutes,
         round(sum(watch_time_minutes) / count(distinct video_id), 2)
             as watch_time_minutes_per_video,
@@ -40,4 +40,4 @@ final as (
 )
 
 select * from final
-order by watch_time_minutes_per_video desc, channel_id
+order by watch_time_minutes_per_video desc, channel_id asc

@@ -422,7 +422,7 @@ def test_average_watch_time_per_video(scenario):
               if r["channel_id"] == scenario.busy]  # fmt: skip
     assert (row["first_date"], row["last_date"]) == (min(window), last)
     assert row["videos_watched"] == len(videos)
-    assert row["views"] == views
+    assert row["video_views"] == views
     # the mart keeps each video-day's minutes to 0.01
     assert float(row["watch_time_minutes"]) == pytest.approx(minutes, abs=0.005 * 28 * len(videos))
     per_video = minutes / len(videos)

@@ -2,19 +2,8 @@
 -- channel_demographics reports, the share of views of each age group (both
 -- genders) and of each gender (every age). A day whose report was header-only
 -- (no group large enough for YouTube to report) is a row of nulls with
--- report_status no_data, never a missing day.
-{%- set age_groups = [
-    ('AGE_13_17', 'age_13_17'),
-    ('AGE_18_24', 'age_18_24'),
-    ('AGE_25_34', 'age_25_34'),
-    ('AGE_35_44', 'age_35_44'),
-    ('AGE_45_54', 'age_45_54'),
-    ('AGE_55_64', 'age_55_64'),
-    ('AGE_65_', 'age_65_plus'),
-] %}
-{%- set genders = [
-    ('FEMALE', 'female'), ('MALE', 'male'), ('GENDER_OTHER', 'gender_other')
-] %}
+-- report_status no_data, never a missing day; so is a day whose channel_basic
+-- report (the groups' weights) is not out yet, with report_status landed.
 with
 
 report_days as (
@@ -35,12 +24,26 @@ pivoted as (
         channel_id,
         metric_date,
         min(views_with_demographics) as views_with_demographics,
-        {%- for value, name in age_groups %}
-        sum(views_pct) filter (where age_group = '{{ value }}') as {{ name }}_views_pct,
-        {%- endfor %}
-        {%- for value, name in genders %}
-        sum(views_pct) filter (where gender = '{{ value }}') as {{ name }}_views_pct,
-        {%- endfor %}
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_13_17'), 0)
+            as age_13_17_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_18_24'), 0)
+            as age_18_24_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_25_34'), 0)
+            as age_25_34_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_35_44'), 0)
+            as age_35_44_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_45_54'), 0)
+            as age_45_54_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_55_64'), 0)
+            as age_55_64_views_pct,
+        coalesce(sum(views_pct) filter (where age_group = 'AGE_65_'), 0)
+            as age_65_plus_views_pct,
+        coalesce(sum(views_pct) filter (where gender = 'FEMALE'), 0)
+            as female_views_pct,
+        coalesce(sum(views_pct) filter (where gender = 'MALE'), 0)
+            as male_views_pct,
+        coalesce(sum(views_pct) filter (where gender = 'GENDER_OTHER'), 0)
+            as gender_other_views_pct,
         sum(views_pct) as reported_views_pct
     from cells
     group by channel_id, metric_date
@@ -52,11 +55,16 @@ final as (
         d.metric_date::date as metric_date,
         d.report_status::text as report_status,
         p.views_with_demographics::bigint as views_with_demographics,
-        {%- for _, name in age_groups + genders %}
-        coalesce(
-            p.{{ name }}_views_pct, case when p.channel_id is not null then 0 end
-        )::numeric(7, 3) as {{ name }}_views_pct,
-        {%- endfor %}
+        p.age_13_17_views_pct::numeric(7, 3) as age_13_17_views_pct,
+        p.age_18_24_views_pct::numeric(7, 3) as age_18_24_views_pct,
+        p.age_25_34_views_pct::numeric(7, 3) as age_25_34_views_pct,
+        p.age_35_44_views_pct::numeric(7, 3) as age_35_44_views_pct,
+        p.age_45_54_views_pct::numeric(7, 3) as age_45_54_views_pct,
+        p.age_55_64_views_pct::numeric(7, 3) as age_55_64_views_pct,
+        p.age_65_plus_views_pct::numeric(7, 3) as age_65_plus_views_pct,
+        p.female_views_pct::numeric(7, 3) as female_views_pct,
+        p.male_views_pct::numeric(7, 3) as male_views_pct,
+        p.gender_other_views_pct::numeric(7, 3) as gender_other_views_pct,
         p.reported_views_pct::numeric(7, 3) as reported_views_pct,
         m.views_methodology::text as views_methodology
     from report_days as d
