@@ -127,6 +127,7 @@ SPARSE_DAY_MARTS: dict[str, str] = {
     "fct_channel_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
     "fct_video_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
     "fct_channel_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
+    "fct_video_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
 }
 # Day-grain marts built after the gate runs (model name: not read), and why. The DAG
 # refreshes the analysts' materialized views in ``analyst_views``, after ``validate_marts``
