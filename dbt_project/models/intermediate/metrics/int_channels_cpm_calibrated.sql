@@ -101,6 +101,11 @@ channel_days as (
             ) ~ ' end'
         ) }} as priced_views_k
     from actuals
+    inner join calibration_window
+        on
+            actuals.metric_date
+            between calibration_window.window_start_date
+            and calibration_window.window_end_date
     inner join {{ ref('int_channel_snapshots_differenced') }} as channel_deltas
         on
             actuals.channel_id = channel_deltas.channel_id
