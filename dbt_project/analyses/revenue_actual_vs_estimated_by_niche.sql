@@ -40,10 +40,12 @@ by_niche as (
         sum(estimated_ad_revenue_usd) as actual_ad_revenue_usd,
         sum(ad_revenue_estimate_usd) as estimated_ad_revenue_usd,
         sum(seed_ad_revenue_estimate_usd) as seed_estimated_ad_revenue_usd,
-        percentile_cont(0.5) within group (order by ad_revenue_estimate_abs_pct_error)
-            as mdape_pct,
-        percentile_cont(0.5) within group (order by seed_ad_revenue_estimate_abs_pct_error)
-            as seed_mdape_pct
+        percentile_cont(0.5) within group (
+            order by ad_revenue_estimate_abs_pct_error
+        ) as mdape_pct,
+        percentile_cont(0.5) within group (
+            order by seed_ad_revenue_estimate_abs_pct_error
+        ) as seed_mdape_pct
     from channel_days
     group by niche
 ),
@@ -55,12 +57,20 @@ final as (
         by_niche.channel_days,
         round(by_niche.actual_ad_revenue_usd, 2) as actual_ad_revenue_usd,
         round(by_niche.estimated_ad_revenue_usd, 2) as estimated_ad_revenue_usd,
-        round(by_niche.seed_estimated_ad_revenue_usd, 2) as seed_estimated_ad_revenue_usd,
+        round(by_niche.seed_estimated_ad_revenue_usd, 2)
+            as seed_estimated_ad_revenue_usd,
         round(
-            100 * (by_niche.estimated_ad_revenue_usd / by_niche.actual_ad_revenue_usd - 1), 1
+            100 * (
+                by_niche.estimated_ad_revenue_usd
+                / by_niche.actual_ad_revenue_usd - 1
+            ),
+            1
         ) as bias_pct,
         round(
-            100 * (by_niche.seed_estimated_ad_revenue_usd / by_niche.actual_ad_revenue_usd - 1),
+            100 * (
+                by_niche.seed_estimated_ad_revenue_usd
+                / by_niche.actual_ad_revenue_usd - 1
+            ),
             1
         ) as seed_bias_pct,
         round(by_niche.mdape_pct::numeric, 1) as mdape_pct,
@@ -73,4 +83,4 @@ final as (
 )
 
 select * from final
-order by actual_ad_revenue_usd desc, niche
+order by actual_ad_revenue_usd desc, niche asc

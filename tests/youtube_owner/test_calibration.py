@@ -79,7 +79,8 @@ def built(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
     tech = [i for i in monetized if _niche(i) == "tech"]
     # the network this module describes (a change to the simulator must keep it)
     assert (len(tech), TECH_WITHOUT_ACTUALS in tech) == (4, True)
-    assert {_niche(i) for i in ALONE} == {"sports", "gaming"} and set(ALONE) <= set(monetized)
+    assert {_niche(i) for i in ALONE} == {"sports", "gaming"}
+    assert set(ALONE) <= set(monetized)
     earning = [NETWORK.channels[i].channel_id for i in monetized if i != TECH_WITHOUT_ACTUALS]
     channels = [c.channel_id for c in NETWORK.channels]
     with own_database("calibration") as scenario, YouTubeSimulator(NETWORK, day=FIRST) as sim:
@@ -120,7 +121,9 @@ def built(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             retry=NO_WAIT,
             now=sim.now,
         )
-        assert run.status == "complete" and run.channel_days and run.video_days, run
+        assert run.status == "complete", run
+        assert run.channel_days > 0, run
+        assert run.video_days > 0, run
 
         run_dbt(
             "build",
@@ -144,7 +147,7 @@ def built(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
 
 def _rows(settings: Settings, sql: str) -> list[dict[str, Any]]:
     with pg_connect("analyst", settings=settings) as conn, conn.cursor() as cur:
-        cur.execute(sql)  # type: ignore[arg-type]
+        cur.execute(sql)
         names = [column.name for column in cur.description or []]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -160,9 +163,7 @@ def _qualifying(built: Built) -> list[dict[str, Any]]:
 def test_calibration_lowers_the_estimates_median_error(built: Built) -> None:
     done = run_ytempire("revenue", "calibration-error")
     assert done.returncode == 0, done.stderr
-    figures = dict(
-        re.findall(r"error (before|after) calibration:\s+([\d.]+) %", done.stdout)
-    )
+    figures = dict(re.findall(r"error (before|after) calibration:\s+([\d.]+) %", done.stdout))
     before, after = float(figures["before"]), float(figures["after"])
     assert after < before, done.stdout
     # ... the medians of the mart's own rows, before and after, leave one channel out
@@ -202,7 +203,9 @@ def test_each_channel_reads_its_niches_other_channels_or_the_seed(built: Built) 
     without = NETWORK.channels[TECH_WITHOUT_ACTUALS].channel_id
     for channel in tech:
         others = [c for c in tech if c != channel and c in by_channel]
-        want = sum(by_channel[c][0] for c in others) / sum(by_channel[c][1] for c in others)
+        want = sum((by_channel[c][0] for c in others), Decimal(0)) / sum(
+            (by_channel[c][1] for c in others), Decimal(0)
+        )
         assert cpm[channel]["cpm_source"] == "calibrated"
         # the calibration prices a day as the estimate does (to the estimate's rounding)
         assert abs(cpm[channel]["base_cpm_usd"] - want) <= Decimal("0.002") * want, channel

@@ -89,8 +89,9 @@ channel_days as (
         actuals.metric_date,
         actuals.estimated_ad_revenue_usd,
         coalesce(tracked.priced_views_k, 0)
-        + greatest(channel_deltas.views_daily - coalesce(tracked.views_daily, 0), 0)::numeric
-        / 1000
+        + greatest(
+            channel_deltas.views_daily - coalesce(tracked.views_daily, 0), 0
+        )::numeric / 1000
         * {{ cpm_multiplier(
             'case when tracked.measured_videos > 0 then '
             ~ engagement_rate(
@@ -158,7 +159,8 @@ others as (
         count(*) filter (where has_actuals) over niche_channels
         - has_actuals::integer as other_channels,
         sum(channel_days) over niche_channels - channel_days as other_channel_days,
-        sum(ad_revenue_usd) over niche_channels - ad_revenue_usd as other_ad_revenue_usd,
+        sum(ad_revenue_usd) over niche_channels - ad_revenue_usd
+            as other_ad_revenue_usd,
         sum(priced_views_k) over niche_channels - priced_views_k as other_priced_views_k
     from per_channel
     window niche_channels as (partition by niche)

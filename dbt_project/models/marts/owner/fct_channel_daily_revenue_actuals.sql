@@ -55,7 +55,8 @@ joined as (
 scored as (
     select
         *,
-        case when not is_baseline then ad_revenue_estimate_usd end as scored_estimate_usd,
+        case when not is_baseline then ad_revenue_estimate_usd end
+            as scored_estimate_usd,
         case when not is_baseline then seed_ad_revenue_estimate_usd end
             as scored_seed_estimate_usd
     from joined

@@ -46,7 +46,8 @@ calibrated as (
             as seed_base_cpm_usd,
         case
             when
-                niches.channels_with_actuals >= {{ var('cpm_calibration_min_channels') }}
+                niches.channels_with_actuals
+                >= {{ var('cpm_calibration_min_channels') }}
                 and niches.channel_days >= {{ var('cpm_calibration_min_channel_days') }}
                 and niches.priced_views_k > 0
                 then niches.ad_revenue_usd / niches.priced_views_k
@@ -66,8 +67,9 @@ final as (
         calibrated_base_cpm_usd::numeric(10, 4) as calibrated_base_cpm_usd,
         coalesce(calibrated_base_cpm_usd, seed_base_cpm_usd)::numeric(10, 4)
             as base_cpm_usd,
-        (case when calibrated_base_cpm_usd is null then 'seed' else 'calibrated' end)::text
-            as cpm_source,
+        (case
+            when calibrated_base_cpm_usd is null then 'seed' else 'calibrated'
+        end)::text as cpm_source,
         window_start_date::date as window_start_date,
         window_end_date::date as window_end_date
     from calibrated
