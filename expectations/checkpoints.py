@@ -127,6 +127,7 @@ SPARSE_DAY_MARTS: dict[str, str] = {
     "fct_channel_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
     "fct_video_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
     "fct_channel_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
+    "fct_video_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
     **dict.fromkeys(
         (
             "fct_channel_daily_traffic_sources",

@@ -75,6 +75,8 @@ PUBLIC_MODELS = {
     "fct_video_daily_watch_time",
     "fct_channel_daily_watch_time",
     "fct_channel_daily_revenue_actuals",
+    "fct_video_daily_revenue_actuals",
+    "fct_niche_cpm_calibration",
     "fct_channel_daily_traffic_sources",
     "fct_channel_daily_devices",
     "fct_channel_daily_playback_locations",

@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "quality": "ytempire_cli.quality:quality",
     "quota": "ytempire_cli.quota:quota",
     "report": "ytempire_cli.report:report",
+    "revenue": "ytempire_cli.revenue:revenue",
     "serve": "ytempire_cli.serve:serve",
     "services": "ytempire_cli.services:services",
     "simulate": "ytempire_cli.simulate:simulate",
