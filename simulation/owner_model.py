@@ -450,8 +450,8 @@ def _breakdown(channel, days, day: date, rng, breakdown, cells: Base) -> Columns
 def _demographics(channel, traits, days, day: date, rng, cells: Base) -> Columns:
     keys, _, base = cells
     video, combo = np.nonzero(base >= DEMOGRAPHICS_MIN_VIEWS)
-    cells = np.array([w for _, _, w in traits.demographics])
-    weights = cells[None, :] * rng.uniform(0.8, 1.2, (video.size, cells.size))
+    groups = np.array([w for _, _, w in traits.demographics])
+    weights = groups[None, :] * rng.uniform(0.8, 1.2, (video.size, groups.size))
     pct = np.round(100 * weights / weights.sum(axis=1, keepdims=True), 3)
     row, cell = np.nonzero(pct >= 1.0)
     columns = _head(channel, days, day, video[row])

@@ -113,12 +113,12 @@ class Scenario:
 
     def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with pg_connect("analyst", settings=self.settings) as conn:  # the analyst's own psql
-            return conn.execute(sql, params).fetchall()  # type: ignore[arg-type]
+            return conn.execute(sql, params).fetchall()
 
     def analysis(self, name: str) -> list[dict[str, Any]]:
         """The rows of a compiled analysis, run as the analyst."""
         with pg_connect("analyst", settings=self.settings) as conn, conn.cursor() as cur:
-            cur.execute(_compiled(name))  # type: ignore[arg-type]
+            cur.execute(_compiled(name))
             names = [c.name for c in cur.description or []]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
@@ -228,7 +228,7 @@ def test_breakdown_marts_hold_every_views_of_the_served_reports(scenario, mart):
             assert abs(sum(want.values()) - totals[day]) <= 0.03 * totals[day], day
             deleted_days += any(row["video_id"] is None for row in table)
     assert deleted_days > 0, "no deleted videos' rows: the test proves nothing about them"
-    shares = defaultdict(Decimal)
+    shares: dict[date, Decimal] = defaultdict(Decimal)
     for r in rows:
         shares[r[0]] += r[2 + len(codes)]
     assert all(abs(s - 100) <= Decimal("0.01") * len(codes) * 20 for s in shares.values())
@@ -371,6 +371,7 @@ def _published(scenario: Scenario) -> dict[str, date]:
     """Each video's Pacific publication day, from the network itself."""
     network = scenario.own.sim.network
     channel = network.channel(scenario.busy)
+    assert channel is not None
     count = network.uploads(channel, at(DAY + timedelta(days=9)))
     return {
         v.video_id: v.published_at.astimezone(PACIFIC).date()
