@@ -25,7 +25,7 @@ import dlt
 
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_analytics import INDEXES, youtube_analytics_source
-from ingestion.youtube_analytics.collector import Collector, Tally
+from ingestion.youtube_analytics.collector import FIRST_RUN_DAYS, Collector, Tally
 from ingestion.youtube_owner import ChannelOutcome, Outcomes
 from ingestion.youtube_owner.calls import OwnerApi, QuotaExhausted, RetryPolicy
 from ingestion.youtube_owner.loads import finish_pending, land_in_blocks, make_pipeline
@@ -79,10 +79,12 @@ def land_revenue(
     retry: RetryPolicy | None = None,
     now: datetime | None = None,
     block_size: int = BLOCK_SIZE,
+    first_run_days: int = FIRST_RUN_DAYS,
     progress: Callable[[int, int], None] = lambda _done, _total: None,
 ) -> AnalyticsRun:
     """Land every channel-day and video-day not settled yet for ``channels`` (default: the
-    configured ones). ``now`` (default: the clock) decides what is yesterday and settled."""
+    configured ones). ``now`` (default: the clock) decides what is yesterday and settled;
+    a channel's first run reaches ``first_run_days`` back (to yesterday, included)."""
     s = settings or get_settings()
     started = time.monotonic()
     budget = analytics_budget(s, redis_prefix)
@@ -107,6 +109,7 @@ def land_revenue(
         outcomes=outcomes,
         tally=tally,
         now=now or datetime.now(UTC),
+        first_run_days=first_run_days,
         progress=channel_done,
     )
 

@@ -120,6 +120,8 @@ def built(test_database: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
             redis_prefix=prefix,
             retry=NO_WAIT,
             now=sim.now,
+            # the collected days and the settled days after them, not a first run's 30
+            first_run_days=(sim.now.date() - FIRST).days,
         )
         assert run.status == "complete", run
         assert run.channel_days > 0, run
@@ -163,6 +165,7 @@ def _qualifying(built: Built) -> list[dict[str, Any]]:
 def test_calibration_lowers_the_estimates_median_error(built: Built) -> None:
     done = run_ytempire("revenue", "calibration-error")
     assert done.returncode == 0, done.stderr
+    print(done.stdout)  # the figures (pytest -s shows them)
     figures = dict(re.findall(r"error (before|after) calibration:\s+([\d.]+) %", done.stdout))
     before, after = float(figures["before"]), float(figures["after"])
     assert after < before, done.stdout
