@@ -13,8 +13,10 @@ than day ``D`` itself:
 * :func:`land_owner_revenue` lands the revenue of every day not settled yet
   (fetched again until it is).
 
-Neither fails the run because a day's reports are not out yet, nor because a
-channel failed: each channel's trouble (``no_credentials``, ``auth_revoked``,
+Only the channels whose owner granted access (the token store) are landed;
+the others are counted as ``no_credentials`` without a call. Neither stage
+fails the run because a day's reports are not out yet, nor because a channel
+failed: each channel's trouble (``no_credentials``, ``auth_revoked``,
 ``not_monetized``, ``report_type_deprecated``, ``no_reports_yet``,
 ``failed``) is counted in the stage's details (``outcomes``: status ->
 channels) and listed per channel (``channels``: channel -> statuses), and
@@ -44,6 +46,7 @@ from typing import Any
 
 from orchestration.schedule import RUN_HOUR
 from ytempire.quota import PACIFIC
+from ytempire.settings import get_settings
 from ytempire.stage_runs import record_stage
 
 log = logging.getLogger(__name__)
@@ -80,6 +83,45 @@ def outcome_channels(outcomes: Mapping[str, Sequence[Any]]) -> dict[str, list[st
     }
 
 
+def granted_channels(options: Mapping[str, Any]) -> tuple[list[str], list[str]]:
+    """(channels to land, channels without a grant): ``options["channels"]`` (None or
+    absent: the configured channels, ``ingestion.youtube.landing.configured_channels``),
+    in their order, split by whether the token store
+    (``settings.youtube_token_store_path``) holds their owner's grant.
+
+    A channel without one is the ``no_credentials`` outcome without a call or a dlt load:
+    a network of 250 channels whose owners granted 3 lands in one load, not ten, and one
+    whose owners granted none starts no load at all. Raises ``TokenStoreError`` when the
+    store cannot be read (a task failure: the grants are unknown, not absent).
+    """
+    from ingestion.youtube.landing import configured_channels
+    from ingestion.youtube_owner.tokens import TokenStore
+
+    s = options.get("settings") or get_settings()
+    listed = options.get("channels")
+    wanted = list(dict.fromkeys(configured_channels(s) if listed is None else listed))
+    granted = TokenStore(s.youtube_token_store_path).channels()
+    return [c for c in wanted if c in granted], [c for c in wanted if c not in granted]
+
+
+def _details(result: Any, ungranted: list[str], seen_at: datetime) -> dict[str, Any]:
+    """What both landings record: status, channels, outcomes (counted and per channel)."""
+    outcomes = outcome_counts(result.outcomes) if result else {}
+    per_channel = outcome_channels(result.outcomes) if result else {}
+    if ungranted:
+        outcomes["no_credentials"] = outcomes.get("no_credentials", 0) + len(ungranted)
+        per_channel.update({channel: ["no_credentials"] for channel in ungranted})
+    return {
+        "status": result.status if result else "no_grants",
+        "channels": (result.channels if result else 0) + len(ungranted),
+        "api_calls": result.api_calls if result else 0,
+        "outcomes": dict(sorted(outcomes.items())),
+        "channels_with_outcomes": dict(sorted(per_channel.items())),
+        "as_of": seen_at.isoformat(),
+        "error": result.error if result else None,
+    }
+
+
 def _pipelines_dir() -> Any:
     from orchestration.daily import _pipelines_dir as daily_pipelines_dir
 
@@ -89,8 +131,9 @@ def _pipelines_dir() -> Any:
 def land_owner_reports(day: date, *, now: datetime | None = None, **options: Any) -> dict[str, Any]:
     """Land the channels' new YouTube Reporting API reports (stage ``owner_reports``).
 
-    Returns the stage's details: ``status`` (complete, or partial when the
-    Reporting API's own budget ran out: the next run resumes), reports
+    Returns the stage's details: ``status`` (complete, partial when the
+    Reporting API's own budget ran out: the next run resumes, or
+    ``no_grants`` when no channel's owner granted access), reports
     ``landed`` and ``no_data`` (header-only days), ``rows``, ``api_calls``,
     ``channels``, ``outcomes`` (status -> channels), ``channels_with_outcomes``
     (channel -> statuses), ``as_of``. ``options`` go to the lander
@@ -103,26 +146,22 @@ def land_owner_reports(day: date, *, now: datetime | None = None, **options: Any
     seen_at = as_of(day, now)
     options.setdefault("pipelines_dir", _pipelines_dir())
     with record_stage(STAGE_REPORTS, day, settings=options.get("settings")) as run:
-        result = land_reports(options.pop("channels", None), now=seen_at, **options)
+        channels, ungranted = granted_channels(options)
+        options.pop("channels", None)
+        result = land_reports(channels, now=seen_at, **options) if channels else None
         run.details = {
-            "status": result.status,
-            "landed": result.reports_landed,
-            "no_data": result.reports_no_data,
-            "rows": result.rows,
-            "api_calls": result.api_calls,
-            "channels": result.channels,
-            "outcomes": outcome_counts(result.outcomes),
-            "channels_with_outcomes": outcome_channels(result.outcomes),
-            "alerts": result.alerts,
-            "as_of": seen_at.isoformat(),
-            "error": result.error,
+            **_details(result, ungranted, seen_at),
+            "landed": result.reports_landed if result else 0,
+            "no_data": result.reports_no_data if result else 0,
+            "rows": result.rows if result else 0,
+            "alerts": result.alerts if result else 0,
         }
     log.info(
         "owner reports as of %s: %s, %d landed, %d without data, outcomes %s",
         seen_at.isoformat(),
-        result.status,
-        result.reports_landed,
-        result.reports_no_data,
+        run.details["status"],
+        run.details["landed"],
+        run.details["no_data"],
         run.details["outcomes"] or "none",
     )
     return run.details
@@ -142,23 +181,19 @@ def land_owner_revenue(day: date, *, now: datetime | None = None, **options: Any
     seen_at = as_of(day, now)
     options.setdefault("pipelines_dir", _pipelines_dir())
     with record_stage(STAGE_REVENUE, day, settings=options.get("settings")) as run:
-        result = land_revenue(options.pop("channels", None), now=seen_at, **options)
+        channels, ungranted = granted_channels(options)
+        options.pop("channels", None)
+        result = land_revenue(channels, now=seen_at, **options) if channels else None
         run.details = {
-            "status": result.status,
-            "channel_days": result.channel_days,
-            "video_days": result.video_days,
-            "api_calls": result.api_calls,
-            "channels": result.channels,
-            "outcomes": outcome_counts(result.outcomes),
-            "channels_with_outcomes": outcome_channels(result.outcomes),
-            "as_of": seen_at.isoformat(),
-            "error": result.error,
+            **_details(result, ungranted, seen_at),
+            "channel_days": result.channel_days if result else 0,
+            "video_days": result.video_days if result else 0,
         }
     log.info(
         "owner revenue as of %s: %s, %d channel-days, outcomes %s",
         seen_at.isoformat(),
-        result.status,
-        result.channel_days,
+        run.details["status"],
+        run.details["channel_days"],
         run.details["outcomes"] or "none",
     )
     return run.details

@@ -7,7 +7,10 @@ channel's outcome and fail none of them; the ``owner`` checkpoint passes a
 report type that is not due yet or fresh, fails one whose newest landed day is
 later than its expected delay, naming it, and fails a newest day short of its
 usual rows. The checkpoint reads this test's channels only (the session
-database holds other tests' landings), through ``relations``.
+database holds other tests' landings), through ``relations``. Only the
+channels whose owner granted access are landed: the others are
+``no_credentials`` without a call, and a network where no owner granted any
+is ``no_grants``, not a failure.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from typing import Any
 
 from expectations.checkpoints import run_checkpoint
 from orchestration.owner import as_of, land_owner_reports, land_owner_revenue
+from simulation.owner_apis import HISTORY_DAYS
 from simulation.owner_model import owner_traits
 from tests.youtube_owner.conftest import NO_WAIT, at
 
@@ -141,3 +145,60 @@ def test_the_daily_stages_count_outcomes_and_the_gate_names_a_late_report_type(o
         "owner", later, relations=_only(own, pg_admin, short_day=newest), settings=own.settings
     )
     assert _failed_types(short) == {"owner_rows_per_day": {"channel_basic"}}, _why(short)
+
+
+def _stage_run(pg: Any, stage: str) -> tuple[Any, ...]:
+    return pg.execute(
+        "select status, details -> 'status', details -> 'outcomes' "
+        "from analytics.pipeline_stage_runs where stage = %s and run_date = %s "
+        "order by stage_run_id desc limit 1",
+        (stage, DAY),
+    ).fetchone()
+
+
+def test_a_channel_without_a_grant_is_no_credentials_without_a_call_and_the_others_land(
+    owners, pg_admin
+):
+    own = owners(channels=2, day=DAY)
+    ungranted, *granted = own.channels
+    own.store.remove(ungranted)
+    # the granted owners made their jobs a month ago: their daily reports are out
+    own.sim.owner.backdate_jobs(granted, own.sim.now - timedelta(days=HISTORY_DAYS + 3))
+
+    landed = land_owner_reports(
+        DAY, now=own.sim.now, families=FAMILY, alert_topic=None, **_options(own, "rep")
+    )
+    assert (landed["status"], landed["channels"]) == ("complete", 2)
+    assert landed["outcomes"] == {"no_credentials": 1}
+    assert landed["channels_with_outcomes"] == {ungranted: ["no_credentials"]}
+    assert own.sim.owner.ledger.count(channel_id=ungranted) == 0
+    assert own.sim.owner.ledger.count(channel_id=granted[0]) > 0
+    days = dict(
+        pg_admin.execute(
+            "select channel_id, count(distinct report_date) from raw_youtube_reporting.reports "
+            "where channel_id = any(%s) group by 1",
+            (own.channels,),
+        ).fetchall()
+    )
+    assert list(days) == granted
+    assert days[granted[0]] >= 30, days  # a month of daily reports
+
+
+def test_a_network_where_no_owner_granted_access_is_no_grants_and_fails_nothing(owners, pg_admin):
+    own = owners(channels=2, day=DAY)
+    for channel in own.channels:
+        own.store.remove(channel)
+
+    reports = land_owner_reports(DAY, now=own.sim.now, alert_topic=None, **_options(own, "rep"))
+    revenue = land_owner_revenue(DAY, now=own.sim.now, **_options(own, "ana"))
+    for details in (reports, revenue):
+        assert (details["status"], details["api_calls"]) == ("no_grants", 0)
+        assert details["outcomes"] == {"no_credentials": 2}
+    assert own.sim.owner.ledger.count() == 0  # not even a token refresh
+    assert not own.pipelines_dir.exists()  # no dlt load was started
+    assert _stage_run(pg_admin, "owner_reports") == (
+        "success",
+        "no_grants",
+        {"no_credentials": 2},
+    )
+    assert _stage_run(pg_admin, "owner_revenue")[:2] == ("success", "no_grants")
