@@ -4,6 +4,11 @@ Two checkpoints, each a list of (suite, asset) validations:
 
 - ``raw`` runs before dbt, on the landings of the run day and the
   operational tables (``validation_raw`` stage);
+- ``owner`` runs after the owner's sources land (``validation_owner`` stage,
+  the DAG's ``owner_sources`` group): per report type of the Reporting API,
+  and for the Analytics API's revenue, whether the newest landed day is
+  within its expected delay of the run day, and whether the newest day has
+  its usual rows (:func:`_owner_sources_query`);
 - ``marts`` runs after dbt, on the public marts (``validation_marts`` stage):
   their whole tables, and the run day's rows at every day grain
   (:data:`RUN_DAY_GRAINS`), so a build that wrote nothing for the day fails
@@ -40,8 +45,12 @@ from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.stage_runs import record_stage
 
-CHECKPOINTS = ("raw", "marts")
-STAGE_OF_CHECKPOINT = {"raw": "validation_raw", "marts": "validation_marts"}
+CHECKPOINTS = ("raw", "owner", "marts")
+STAGE_OF_CHECKPOINT = {
+    "raw": "validation_raw",
+    "owner": "validation_owner",
+    "marts": "validation_marts",
+}
 DATA_SOURCE = "warehouse"
 DOCS_SITE = "ytempire_site"
 
@@ -111,6 +120,141 @@ cross join (
 ) as dead"""
 
 
+# The owner's sources (issue 28): how many days behind the run day the newest landed day
+# of each may be. A day's Reporting API reports arrive 20-44 h after it ends, its
+# Analytics API revenue 24 h after it ends; the DAG runs at 02:00 Pacific after the
+# day, so the newest day is normally one or two days behind (the ~48 h delay); one
+# more day is the grace before the source counts as late. The key is the report
+# family (YouTube's report type without its version), or ``revenue``.
+OWNER_EXPECTED_DAYS_BEHIND = 2
+OWNER_GRACE_DAYS = 1
+OWNER_MAX_DAYS_BEHIND: dict[str, int] = {
+    **dict.fromkeys(
+        (
+            "channel_basic",
+            "channel_traffic_source",
+            "channel_device_os",
+            "channel_playback_location",
+            "channel_demographics",
+            "channel_reach_basic",
+        ),
+        OWNER_EXPECTED_DAYS_BEHIND + OWNER_GRACE_DAYS,
+    ),
+    "revenue": OWNER_EXPECTED_DAYS_BEHIND + OWNER_GRACE_DAYS,
+}
+# A family's first reports arrive 48 h after its first job is made: until then (and a
+# grace day) no report is not late, it is not due (the landers' ``no_reports_yet``).
+OWNER_FIRST_REPORTS_DUE = "72 hours"
+# Rows per day (suite owner_rows_per_day): the newest day's rows over the median of the 7
+# days before, summed over the channels that delivered the newest day (a day some channels
+# have not delivered yet is not short).
+_REPORTS = "raw_youtube_reporting.reports"
+_JOBS = "raw_youtube_reporting.jobs"
+_REPORT_TYPES = "raw_youtube_reporting.report_types"
+_REVENUE_DAYS = "raw_youtube_analytics.channel_days"
+_REVENUE_VIDEO_DAYS = "raw_youtube_analytics.video_days"
+
+
+def _owner_sources_query(run_date: date, relations: Mapping[str, str]) -> str:
+    """One row per owner source that should be delivering: its freshness and rows per day.
+
+    Sources: each report family with a reporting job made before the run
+    day's end (the ledger ``raw_youtube_reporting.reports``, one newest report
+    per channel and day), and ``revenue`` once any revenue has landed. Columns:
+    ``report_type``, ``newest_day`` (newest day landed, no later than the run
+    day: a header-only day counts, it was delivered), ``days_behind`` (run day
+    - newest day; 9999 when nothing landed; NULL while the first reports are
+    not due yet), ``max_days_behind`` (:data:`OWNER_MAX_DAYS_BEHIND`),
+    ``day_rows`` and ``row_count_ratio`` (the rows per day above; 1.0 without history).
+    The run date enters as a date literal from a ``date`` object.
+    """
+    reports = relations.get(_REPORTS, _REPORTS)
+    jobs = relations.get(_JOBS, _JOBS)
+    types = relations.get(_REPORT_TYPES, _REPORT_TYPES)
+    revenue = relations.get(_REVENUE_DAYS, _REVENUE_DAYS)
+    videos = relations.get(_REVENUE_VIDEO_DAYS, _REVENUE_VIDEO_DAYS)
+    day0 = f"date '{run_date.isoformat()}'"
+    seen_at = f"(({day0} + 1)::timestamp + interval '2 hours') at time zone 'America/Los_Angeles'"
+    limits = ", ".join(f"('{name}', {days})" for name, days in OWNER_MAX_DAYS_BEHIND.items())
+    default_limit = OWNER_EXPECTED_DAYS_BEHIND + OWNER_GRACE_DAYS
+    # GX's query asset must start with SELECT
+    return f"""
+select * from (
+with limits (report_type, max_days_behind) as (values {limits}),
+expected as (
+    select types.report_family as report_type, min(jobs.create_time) as first_job_at
+    from (select * from {jobs}) as jobs
+    join (select * from {types}) as types using (report_type_id)
+    where jobs.create_time < {seen_at}
+    group by 1
+),
+newest_reports as (
+    select distinct on (channel_id, report_family, report_date)
+        channel_id, report_family as report_type, report_date as day, row_count as rows
+    from {reports}
+    where report_date between {day0} - 30 and {day0}
+    order by channel_id, report_family, report_date, create_time desc
+),
+revenue_days as (
+    -- a channel-day's rows: its videos with revenue figures (the top-videos report)
+    select c.channel_id, 'revenue'::text as report_type, c.day, count(v.video_id) as rows
+    from (select * from {revenue}) as c
+    left join (select * from {videos}) as v using (channel_id, day)
+    where c.day between {day0} - 30 and {day0}
+    group by 1, 2, 3
+),
+delivered as (
+    select * from newest_reports
+    union all
+    select * from revenue_days
+),
+sources as (
+    select report_type, first_job_at from expected
+    union all
+    select 'revenue', null from (select 1 from {revenue} limit 1) as any_revenue
+),
+newest as (
+    select report_type, max(day) as newest_day from delivered group by 1
+),
+per_channel as (
+    select d.report_type, d.channel_id,
+        sum(d.rows) filter (where d.day = n.newest_day) as day_rows,
+        percentile_cont(0.5) within group (order by d.rows)
+            filter (where d.day between n.newest_day - 7 and n.newest_day - 1) as median_rows
+    from delivered as d
+    join newest as n using (report_type)
+    where d.day between n.newest_day - 7 and n.newest_day
+    group by 1, 2
+),
+rows_per_day as (
+    select report_type,
+        coalesce(sum(day_rows), 0) as day_rows,
+        coalesce(
+            sum(day_rows)::float
+            / nullif(sum(median_rows) filter (where day_rows is not null), 0),
+            1.0
+        ) as row_count_ratio
+    from per_channel
+    group by 1
+)
+select
+    s.report_type,
+    n.newest_day,
+    case
+        when n.newest_day is null
+            and s.first_job_at > {seen_at} - interval '{OWNER_FIRST_REPORTS_DUE}' then null
+        else coalesce({day0} - n.newest_day, 9999)
+    end as days_behind,
+    coalesce(l.max_days_behind, {default_limit}) as max_days_behind,
+    coalesce(r.day_rows, 0) as day_rows,
+    coalesce(r.row_count_ratio, 1.0) as row_count_ratio
+from sources as s
+left join newest as n using (report_type)
+left join rows_per_day as r using (report_type)
+left join limits as l using (report_type)
+) as owner_sources"""
+
+
 # The public marts with a day grain (``metric_date``): relation -> grain. The
 # run day must have at least one row in each after dbt has built it.
 RUN_DAY_GRAINS: dict[str, str] = {
@@ -122,14 +266,14 @@ RUN_DAY_GRAINS: dict[str, str] = {
 # Day-grain marts a good day may leave without rows (model name: not read), and why.
 SPARSE_DAY_MARTS: dict[str, str] = {
     "fct_dead_letters_daily": "a row per dead-lettered topic and reason: none on a clean day",
-    # The owner's view (Reporting and Analytics APIs): the daily DAG does not land it yet
-    # (issue 28), and a day's reports arrive about two days after it.
-    "fct_channel_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
-    "fct_video_daily_watch_time": "the owner's reports: not landed by the daily DAG yet",
-    "fct_channel_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
-    "fct_video_daily_revenue_actuals": "the owner's revenue: not landed by the daily DAG yet",
+    # The owner's view (Reporting and Analytics APIs): a day's reports and revenue arrive
+    # about two days after it, so a run of day D never has D's rows; a network whose owners
+    # granted no access has none at all. The DAG's `owner` checkpoint is their gate: the
+    # newest landed day of each report type within its delay, and its rows per day.
     **dict.fromkeys(
         (
+            "fct_channel_daily_watch_time",
+            "fct_video_daily_watch_time",
             "fct_channel_daily_traffic_sources",
             "fct_channel_daily_devices",
             "fct_channel_daily_playback_locations",
@@ -138,7 +282,11 @@ SPARSE_DAY_MARTS: dict[str, str] = {
             "fct_channel_daily_reach",
             "fct_video_daily_reach",
         ),
-        "the owner's reports: not landed by the daily DAG yet",
+        "the owner's reports arrive ~48 h late: gated per report type by the owner checkpoint",
+    ),
+    **dict.fromkeys(
+        ("fct_channel_daily_revenue_actuals", "fct_video_daily_revenue_actuals"),
+        "the owner's revenue arrives ~48 h late: gated by the owner checkpoint",
     ),
 }
 # Day-grain marts built after the gate runs (model name: not read), and why. The DAG
@@ -180,6 +328,14 @@ VALIDATIONS: dict[str, tuple[Validation, ...]] = {
         Validation("video_data_quality", "ytempire.videos", ("video_id",), "ytempire.videos"),
         Validation(
             "channel_data_quality", "ytempire.channels", ("channel_id",), "ytempire.channels"
+        ),
+    ),
+    "owner": (
+        Validation(
+            "owner_freshness", "owner_freshness", ("report_type",), query=_owner_sources_query
+        ),
+        Validation(
+            "owner_rows_per_day", "owner_rows_per_day", ("report_type",), query=_owner_sources_query
         ),
     ),
     "marts": (
@@ -328,6 +484,18 @@ def _checkpoint(
 _CREATED_ON_FIRST_ROW = {
     "raw_events.dead_letters": "(select null::timestamptz as dead_lettered_at where false)"
     " as no_dead_letters_yet",
+    # the owner's sources: landed by their first run (none where no owner granted access)
+    _REPORTS: "(select null::text as channel_id, null::text as report_family,"
+    " null::date as report_date, null::bigint as row_count, null::timestamptz as create_time"
+    " where false) as no_reports_yet",
+    _JOBS: "(select null::text as report_type_id, null::timestamptz as create_time where false)"
+    " as no_jobs_yet",
+    _REPORT_TYPES: "(select null::text as report_type_id, null::text as report_family where false)"
+    " as no_report_types_yet",
+    _REVENUE_DAYS: "(select null::text as channel_id, null::date as day where false)"
+    " as no_revenue_yet",
+    _REVENUE_VIDEO_DAYS: "(select null::text as channel_id, null::date as day,"
+    " null::text as video_id where false) as no_video_revenue_yet",
 }
 
 

@@ -19,6 +19,9 @@ Suites and what they check (the asset each runs on is bound in
   newest landing lags behind, and the dead-letter share of the events;
 - ``marts_channel_daily`` / ``marts_dim_videos``: the public marts' keys,
   formats and ranges after dbt;
+- ``owner_freshness`` / ``owner_rows_per_day`` (the owner's Reporting API
+  report types and Analytics API revenue): the newest landed day within the
+  type's expected delay, and its rows against the 7 days before;
 - ``marts_run_day``: one row per day-grain public mart with its rows of the
   run day, each at least one (a whole-table rule cannot see a missing day).
 """
@@ -31,7 +34,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from great_expectations import ExpectationSuite
 
-SUITES_VERSION = "2026.12.1"
+SUITES_VERSION = "2026.12.2"
 
 YOUTUBE_VIDEO_ID = r"^[A-Za-z0-9_-]{11}$"
 YOUTUBE_CHANNEL_ID = r"^UC[A-Za-z0-9_-]{22}$"
@@ -43,6 +46,9 @@ MIN_ROW_COUNT_RATIO = 0.75  # a day's rows / median of the 7 days before; half a
 MAX_ROW_COUNT_RATIO = 4.0
 MAX_DAYS_BEHIND = 1  # newest landed day may trail the run date by one day
 MAX_DEAD_LETTER_SHARE = 0.01  # dead letters / (events + dead letters) of a day
+# Bounds of the owner's rows per day (the owner checkpoint)
+OWNER_MIN_ROW_COUNT_RATIO = 0.5
+OWNER_MAX_ROW_COUNT_RATIO = 4.0
 
 
 def _suite(name: str, expectations: list[object], description: str) -> ExpectationSuite:
@@ -211,6 +217,46 @@ def marts_run_day() -> ExpectationSuite:
     )
 
 
+def owner_freshness() -> ExpectationSuite:
+    """Per owner source (Reporting API report type, or revenue): the newest landed day is
+    within the source's expected delay of the run day (``expectations.checkpoints``)."""
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        "owner_freshness",
+        [
+            gxe.ExpectColumnValuesToNotBeNull(column="report_type"),
+            # a failing row names its report type (the key column); NULL while not due yet
+            gxe.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="max_days_behind",
+                column_B="days_behind",
+                or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            ),
+        ],
+        "Each report type's newest landed day is no more days behind the run day than its "
+        "expected delay (about 48 h) plus a day of grace.",
+    )
+
+
+def owner_rows_per_day() -> ExpectationSuite:
+    """Per owner source: the newest day's rows against the 7 days before, channel by channel."""
+    import great_expectations.expectations as gxe
+
+    return _suite(
+        "owner_rows_per_day",
+        [
+            gxe.ExpectColumnValuesToBeBetween(
+                column="row_count_ratio",
+                min_value=OWNER_MIN_ROW_COUNT_RATIO,
+                max_value=OWNER_MAX_ROW_COUNT_RATIO,
+            ),
+        ],
+        "Each report type's newest day has its usual rows: the rows of the channels that "
+        "delivered it over their median of the 7 days before, within 0.5-4.",
+    )
+
+
 SUITES: dict[str, Callable[[], ExpectationSuite]] = {
     "video_data_quality": video_data_quality,
     "channel_data_quality": channel_data_quality,
@@ -220,4 +266,6 @@ SUITES: dict[str, Callable[[], ExpectationSuite]] = {
     "marts_channel_daily": marts_channel_daily,
     "marts_dim_videos": marts_dim_videos,
     "marts_run_day": marts_run_day,
+    "owner_freshness": owner_freshness,
+    "owner_rows_per_day": owner_rows_per_day,
 }

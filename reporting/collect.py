@@ -116,6 +116,7 @@ def _network(report: DailyReport, ops: Any, analyst: Any) -> None:
     report.top_growth = ranked[:TOP_CHANNELS]
     report.bottom_growth = ranked[max(TOP_CHANNELS, len(ranked) - TOP_CHANNELS) :][::-1]
     report.new_videos = marts("new_videos", lambda c: queries.new_videos(c, day), [])
+    _owner(report, ops, analyst)
     channel_ids = sorted({a.channel_id for a in report.anomalies if a.channel_id})
     if channel_ids:
         found: dict[str, list[Any]] = marts(
@@ -130,6 +131,34 @@ def _network(report: DailyReport, ops: Any, analyst: Any) -> None:
             )
             for channel_id in channel_ids
         ]
+
+
+# The owner's view arrives about two days after a day, and not at all where no owner granted
+# access: an empty part says so rather than "no data for the day".
+OWNER_EMPTY = (
+    "no owner reports in the window (YouTube delivers a day ~48 h after it ends; none where "
+    "no channel owner granted access)"
+)
+
+
+def _owner(report: DailyReport, ops: Any, analyst: Any) -> None:
+    """Watch time and actual revenue vs the estimate, from the owner's marts (issue 28)."""
+    day = report.day
+
+    def marts(name: str, read: Callable[[Any], T], default: T) -> T:
+        return _part(
+            report,
+            name,
+            lambda: _as_analyst_else_ops(report, name, read, analyst, ops),
+            default,
+            empty=OWNER_EMPTY,
+        )
+
+    report.watch_time = marts("watch_time", lambda c: queries.watch_time(c, day), [])
+    report.top_watch_time = marts(
+        "top_watch_time", lambda c: queries.channel_watch_time(c, day, TOP_CHANNELS), []
+    )
+    report.revenue_actuals = marts("revenue_actuals", lambda c: queries.revenue_actuals(c, day), [])
 
 
 def _as_analyst_else_ops(

@@ -190,6 +190,66 @@ class ChannelSeries:
     anomaly_dates: list[date]
 
 
+@dataclass(frozen=True)
+class WatchTimeDay:
+    """The network on one day of the owner's reports (YouTube Reporting API, ``channel_basic``).
+
+    ``average_view_duration_s`` is minutes watched x 60 / views over every
+    channel (None without views), as YouTube defines it.
+    """
+
+    metric_date: date
+    channels: int
+    views: int
+    engaged_views: int
+    watch_time_minutes: float
+    average_view_duration_s: float | None
+
+
+@dataclass(frozen=True)
+class ChannelWatchTime:
+    """A channel's watch time over the window (minutes), its views and average view duration."""
+
+    channel_id: str
+    title: str
+    watch_time_minutes: float
+    views: int
+    average_view_duration_s: float | None
+
+
+@dataclass(frozen=True)
+class RevenueVsEstimate:
+    """A channel's actual revenue (YouTube Analytics API) beside the warehouse's estimate.
+
+    Over the days of the window YouTube reported: ``actual_revenue_usd`` (what
+    the channel earns: ads, Premium, transactions), ``actual_ad_revenue_usd``
+    and the estimate of the same ad revenue on the days the warehouse has one
+    (``estimated_ad_revenue_usd``, beside ``actual_ad_revenue_compared_usd``,
+    the actual ad revenue of those same days). ``error_pct`` = (estimate -
+    actual) / actual x 100 over those days; None without a comparable day.
+    ``settled_days`` of ``days`` no longer change (72 h after their end).
+    """
+
+    channel_id: str
+    title: str
+    days: int
+    settled_days: int
+    actual_revenue_usd: float
+    actual_ad_revenue_usd: float
+    estimated_ad_revenue_usd: float | None
+    actual_ad_revenue_compared_usd: float
+
+    @property
+    def error_pct(self) -> float | None:
+        if self.estimated_ad_revenue_usd is None or not self.actual_ad_revenue_compared_usd:
+            return None
+        return (
+            100
+            * (self.estimated_ad_revenue_usd - self.actual_ad_revenue_compared_usd)
+            / self.actual_ad_revenue_compared_usd
+        )
+
+
 @dataclass
 class DailyReport:
     """Everything the page and the summary show for ``day``; ``notes`` says what is missing."""
@@ -214,6 +274,11 @@ class DailyReport:
     anomalies: list[Anomaly] = field(default_factory=list)  # observed on the day
     window_anomalies: list[Anomaly] = field(default_factory=list)  # the 28 days, for markers
     channel_series: list[ChannelSeries] = field(default_factory=list)
+    # the owner's view (Reporting and Analytics APIs): its days arrive ~48 h late, so these
+    # cover the window's days YouTube has reported, not necessarily ``day`` itself
+    watch_time: list[WatchTimeDay] = field(default_factory=list)
+    top_watch_time: list[ChannelWatchTime] = field(default_factory=list)
+    revenue_actuals: list[RevenueVsEstimate] = field(default_factory=list)
     notes: dict[str, str] = field(default_factory=dict)
     # parts read from the marts by another role than the analyst, and why
     read_as: dict[str, str] = field(default_factory=dict)
@@ -221,6 +286,10 @@ class DailyReport:
     @property
     def failed_stages(self) -> list[StageRow]:
         return [s for s in self.stages if s.status in ("failed", "abandoned")]
+
+    def newest_watch_time(self) -> WatchTimeDay | None:
+        """The newest day of the owner's reports in the window (reports arrive ~48 h late)."""
+        return self.watch_time[-1] if self.watch_time else None
 
     def on_day(self) -> DayPoint | None:
         """The network's figures for the report's day, if the marts have it."""

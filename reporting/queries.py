@@ -33,12 +33,15 @@ from reporting.model import (
     Anomaly,
     ChannelGrowth,
     ChannelIssue,
+    ChannelWatchTime,
     DayPoint,
     Events,
     ExpectationFailure,
     NewVideos,
     QualityScore,
+    RevenueVsEstimate,
     StageRow,
+    WatchTimeDay,
 )
 from ytempire.stage_runs import STAGES
 
@@ -69,6 +72,16 @@ class Marts:
     channel_title: str = "channel_title"
     niche: str = "niche"
     published_date: str = "published_date"
+    # the owner's view: fct_channel_daily_watch_time, fct_channel_daily_revenue_actuals
+    watch_time: str = "marts.fct_channel_daily_watch_time"
+    revenue_actuals: str = "marts.fct_channel_daily_revenue_actuals"
+    watch_time_minutes: str = "watch_time_minutes"
+    engaged_views: str = "engaged_views"
+    views: str = "views"
+    actual_revenue: str = "estimated_revenue_usd"  # YouTube's name: what the channel earns
+    actual_ad_revenue: str = "estimated_ad_revenue_usd"
+    ad_revenue_estimate: str = "ad_revenue_estimate_usd"  # the warehouse's own estimate
+    is_settled: str = "is_settled"
 
 
 MARTS = Marts()
@@ -459,6 +472,94 @@ def channel_series(conn: Conn, day: date, channel_ids: list[str]) -> dict[str, l
         entry = out.setdefault(channel_id, [title, []])
         entry[1].append((metric_date, int(views or 0), float(revenue or 0)))
     return out
+
+
+# --- the owner's view (YouTube Reporting and Analytics APIs) ------------------------------
+
+
+def watch_time(conn: Conn, day: date) -> list[WatchTimeDay]:
+    """The network's watch time per reported day of the 28-day window ending on ``day``.
+
+    Only days YouTube has reported (its reports arrive ~48 h after a day);
+    average view duration = minutes watched x 60 / views over every channel.
+    """
+    m = MARTS
+    rows = conn.execute(
+        f"""
+        select {m.metric_date}, count(*), coalesce(sum({m.views}), 0),
+            coalesce(sum({m.engaged_views}), 0), coalesce(sum({m.watch_time_minutes}), 0),
+            sum({m.watch_time_minutes}) * 60.0 / nullif(sum({m.views}), 0)
+        from {m.watch_time}
+        where {m.metric_date} between %s and %s
+        group by {m.metric_date} order by {m.metric_date}
+        """,
+        window(day),
+    ).fetchall()
+    return [
+        WatchTimeDay(d, int(c), int(v), int(e), float(w), None if a is None else float(a))
+        for d, c, v, e, w, a in rows
+    ]
+
+
+def channel_watch_time(conn: Conn, day: date, limit: int) -> list[ChannelWatchTime]:
+    """The ``limit`` channels with the most minutes watched over the window, most first."""
+    m = MARTS
+    rows = conn.execute(
+        f"""
+        select days.channel_id, coalesce(max(channels.{m.channel_title}), ''),
+            coalesce(sum(days.{m.watch_time_minutes}), 0), coalesce(sum(days.{m.views}), 0),
+            sum(days.{m.watch_time_minutes}) * 60.0 / nullif(sum(days.{m.views}), 0)
+        from {m.watch_time} as days
+        left join {m.channels} as channels using (channel_id)
+        where days.{m.metric_date} between %s and %s
+        group by days.channel_id
+        order by 3 desc, days.channel_id
+        limit %s
+        """,
+        (*window(day), limit),
+    ).fetchall()
+    return [
+        ChannelWatchTime(ch, title, float(w), int(v), None if a is None else float(a))
+        for ch, title, w, v, a in rows
+    ]
+
+
+def revenue_actuals(conn: Conn, day: date) -> list[RevenueVsEstimate]:
+    """Per channel YouTube reported revenue for in the window: actual vs the estimate.
+
+    Largest actual revenue first. The estimate is compared on the days that
+    have both (``RevenueVsEstimate``).
+    """
+    m = MARTS
+    rows = conn.execute(
+        f"""
+        select days.channel_id, coalesce(max(channels.{m.channel_title}), ''),
+            count(*), count(*) filter (where days.{m.is_settled}),
+            coalesce(sum(days.{m.actual_revenue}), 0), coalesce(sum(days.{m.actual_ad_revenue}), 0),
+            sum(days.{m.ad_revenue_estimate}),
+            coalesce(sum(days.{m.actual_ad_revenue})
+                filter (where days.{m.ad_revenue_estimate} is not null), 0)
+        from {m.revenue_actuals} as days
+        left join {m.channels} as channels using (channel_id)
+        where days.{m.metric_date} between %s and %s
+        group by days.channel_id
+        order by 5 desc, days.channel_id
+        """,
+        window(day),
+    ).fetchall()
+    return [
+        RevenueVsEstimate(
+            ch,
+            title,
+            int(n),
+            int(settled),
+            float(actual),
+            float(ad),
+            None if estimate is None else float(estimate),
+            float(compared),
+        )
+        for ch, title, n, settled, actual, ad, estimate, compared in rows
+    ]
 
 
 def _has_column(conn: Conn, relation: str, column: str) -> bool:

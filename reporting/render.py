@@ -107,6 +107,7 @@ def _environment() -> jinja2.Environment:
         anchor=channel_anchor,
         stage_summary=stage_summary,
         plain=plain,
+        signed_pct=signed_pct,
     )
     env.globals.update(expected_range=expected_range)
     return env
@@ -136,13 +137,63 @@ def totals(report: DailyReport) -> dict[str, Any]:
     }
 
 
+OWNER_STAGES = ("owner_reports", "owner_revenue")
+
+
+def owner_outcomes(report: DailyReport) -> list[tuple[str, str, dict[str, int]]]:
+    """Per owner landing stage of the day: (stage, status, channels per outcome) (pure).
+
+    The outcomes are the landers' per-channel trouble (``auth_revoked``,
+    ``not_monetized``, ``no_credentials``, ...), counted by ``orchestration.owner``.
+    """
+    return [
+        (s.stage, s.status, dict(s.details.get("outcomes") or {}))
+        for s in report.stages
+        if s.stage in OWNER_STAGES and s.status != "not run"
+    ]
+
+
+def owner_totals(report: DailyReport) -> dict[str, Any]:
+    """Watch time over the window and actual vs estimated revenue over every channel (pure).
+
+    ``ad_error_pct`` = (estimate - actual ad revenue) / actual x 100 over the
+    channel-days that have both; None without one.
+    """
+    rev = report.revenue_actuals
+    estimated = [r.estimated_ad_revenue_usd for r in rev if r.estimated_ad_revenue_usd is not None]
+    compared = sum(r.actual_ad_revenue_compared_usd for r in rev)
+    return {
+        "newest": report.newest_watch_time(),
+        "watch_minutes_28d": sum(d.watch_time_minutes for d in report.watch_time),
+        "views_28d": sum(d.views for d in report.watch_time),
+        "actual_usd": sum(r.actual_revenue_usd for r in rev),
+        "actual_ad_usd": sum(r.actual_ad_revenue_usd for r in rev),
+        "estimated_ad_usd": sum(estimated) if estimated else None,
+        "ad_error_pct": 100 * (sum(estimated) - compared) / compared
+        if estimated and compared
+        else None,
+        "days": sum(r.days for r in rev),
+        "settled_days": sum(r.settled_days for r in rev),
+    }
+
+
+def signed_pct(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.1f}%"
+
+
 def html(report: DailyReport) -> str:
     """The page: self-contained HTML5 with embedded charts."""
     return (
         _environment()
         .get_template("daily.html.j2")
         .render(
-            r=report, headline=headline(report), charts=chart_uris(report), totals=totals(report)
+            r=report,
+            headline=headline(report),
+            charts=chart_uris(report),
+            totals=totals(report),
+            owner=owner_totals(report),
+            owner_outcomes=owner_outcomes(report),
+            revenue_channels=report.revenue_actuals[:REVENUE_CHANNELS],
         )
     )
 
@@ -180,6 +231,7 @@ def text(report: DailyReport) -> str:
         for f in report.freshness
     ]
     lines += ["", "NETWORK", *_network_lines(report)]
+    lines += ["", f"OWNER'S VIEW ({OWNER_SOURCES})", *_owner_lines(report)]
     lines += ["", "QUALITY SCORES" + _note(report, "quality")]
     lines += [f"  {q.dimension:<14} {q.score:6.2f}" for q in report.quality]
     lines += ["", f"ANOMALIES ON {report.day}" + _note(report, "anomalies")]
@@ -283,6 +335,56 @@ def _network_lines(report: DailyReport) -> list[str]:
         f"{sum(v.videos for v in report.new_videos)}, first-day views "
         f"{number(sum(v.first_day_views for v in report.new_videos))}"
     )
+    return lines
+
+
+REVENUE_CHANNELS = 5  # channels listed by actual revenue (the totals cover them all)
+OWNER_SOURCES = (
+    "YouTube Reporting and Analytics APIs: a day arrives ~48 h after it ends, "
+    "revenue settles after 72 h"
+)
+
+
+def _owner_lines(report: DailyReport) -> list[str]:
+    lines = [
+        f"  landing {stage}: {status}; channels by outcome: {_counts(counts)}"
+        for stage, status, counts in owner_outcomes(report)
+    ]
+    o = owner_totals(report)
+    newest = o["newest"]
+    if newest is None:
+        lines.append("  watch time:" + _note(report, "watch_time"))
+    else:
+        lines += [
+            f"  watch time on {newest.metric_date} (the newest reported day): "
+            f"{number(newest.watch_time_minutes)} minutes, {number(newest.views)} views, "
+            f"{number(newest.engaged_views)} engaged views, average view duration "
+            f"{duration(newest.average_view_duration_s)} over {newest.channels} channels",
+            f"  watch time over the {len(report.watch_time)} reported days of the window: "
+            f"{number(o['watch_minutes_28d'])} minutes, {number(o['views_28d'])} views",
+        ]
+        lines += [
+            f"  most watched: {c.channel_id} {isolate(c.title)} "
+            f"{number(c.watch_time_minutes)} minutes, {number(c.views)} views, "
+            f"average view duration {duration(c.average_view_duration_s)}"
+            for c in report.top_watch_time
+        ]
+    if not report.revenue_actuals:
+        return [*lines, "  revenue, actual vs estimated:" + _note(report, "revenue_actuals")]
+    lines.append(
+        f"  revenue, actual vs estimated ({o['days']} channel-days in the window, "
+        f"{o['settled_days']} settled): actual {usd(o['actual_usd'])} (ad "
+        f"{usd(o['actual_ad_usd'])}), ad revenue estimate {usd(o['estimated_ad_usd'])}, "
+        f"error {signed_pct(o['ad_error_pct'])}"
+    )
+    top = report.revenue_actuals[:REVENUE_CHANNELS]
+    lines.append(f"  top {len(top)} of {len(report.revenue_actuals)} channels by actual revenue:")
+    lines += [
+        f"    {r.channel_id} {isolate(r.title)} actual {usd(r.actual_revenue_usd)} (ad "
+        f"{usd(r.actual_ad_revenue_usd)}), estimate {usd(r.estimated_ad_revenue_usd)}, error "
+        f"{signed_pct(r.error_pct)}, {r.settled_days} of {r.days} days settled"
+        for r in top
+    ]
     return lines
 
 

@@ -18,6 +18,25 @@ started=$SECONDS
 step "youtube: the simulated Data API v3 for 250 channels (collected by the DAG below)"
 YT_PORT="${YTEMPIRE_YOUTUBE_SIM_PORT:-8085}"
 export YTEMPIRE_YOUTUBE_API_URL="http://127.0.0.1:${YT_PORT}/"
+
+# --- the owner's view (issue 28; owner-dag) ---------------------------------------------
+# The same simulator serves the Reporting and Analytics APIs and their OAuth. The owners of
+# the first OWNER_CHANNELS channels granted access a month ago (their reporting jobs are 33
+# days old), so the DAG's owner_sources group lands their month of daily reports on the
+# first day, then each new day's, and their revenue; the other channels have no grant
+# (outcome no_credentials, no call). Their grants go to a token store of the demo's own,
+# written afresh (never a real one's), at an absolute path: Airflow's tasks read it too.
+OWNER_CHANNELS=3
+step "owner's view: $OWNER_CHANNELS channels' owners granted the Reporting and Analytics APIs a month ago"
+export YTEMPIRE_YOUTUBE_REPORTING_API_URL="$YTEMPIRE_YOUTUBE_API_URL"
+export YTEMPIRE_YOUTUBE_ANALYTICS_API_URL="$YTEMPIRE_YOUTUBE_API_URL"
+export YTEMPIRE_YOUTUBE_OAUTH_TOKEN_URL="${YTEMPIRE_YOUTUBE_API_URL}token"
+mkdir -p "$LOCAL_DIR/demo"
+YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH="$(cd "$LOCAL_DIR/demo" && pwd)/youtube_tokens.json"
+export YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH
+rm -f "$YTEMPIRE_YOUTUBE_TOKEN_STORE_PATH"
+OWNER_SIM_ARGS=(--owner-tokens --owner-channels "$OWNER_CHANNELS")
+# --- end of the owner's view ------------------------------------------------------------
 mkdir -p "$LOCAL_DIR/logs"
 if (exec 3<>"/dev/tcp/127.0.0.1/$YT_PORT") 2>/dev/null; then
   echo "port $YT_PORT is in use (an earlier simulator?): stop it, or set YTEMPIRE_YOUTUBE_SIM_PORT" >&2
@@ -25,7 +44,7 @@ if (exec 3<>"/dev/tcp/127.0.0.1/$YT_PORT") 2>/dev/null; then
 fi
 # The environment's own executable (setup ran `uv sync`), so $! is the simulator
 # itself and the kill below reaches it (not a shell or uv in between).
-.venv/bin/ytempire simulate youtube --port "$YT_PORT" --register \
+.venv/bin/ytempire simulate youtube --port "$YT_PORT" --register "${OWNER_SIM_ARGS[@]}" \
   >"$LOCAL_DIR/logs/youtube-simulator.log" 2>&1 &
 YT_SIM_PID=$!
 trap 'kill "$YT_SIM_PID" 2>/dev/null || true' EXIT
@@ -66,12 +85,16 @@ trap - EXIT
 step "what the last run found: real-time windows and the daily report"
 yt stream latest --limit 3
 sed '/^NETWORK/q' "$LOCAL_DIR/reports/daily-report-$LAST_DAY.txt" | sed '$d'
+awk '/^OWNER.S VIEW/ { shown = 1 } shown && /^$/ { exit } shown' \
+  "$LOCAL_DIR/reports/daily-report-$LAST_DAY.txt"
 
 step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
   dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:8580/
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
   the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
+  the owner's view (Reporting/Analytics API): fct_video_daily_watch_time, fct_channel_daily_watch_time,
+                                            fct_channel_daily_revenue_actuals (~48 h behind each day)
   their first rows:                         uv run ytempire warehouse show
   run a day again through Airflow:          uv run ytempire airflow run --date $LAST_DAY   (cleared and re-run; it converges)
   run a part by hand:                       uv run ytempire ingest youtube --date D | ingest events | process events

@@ -604,6 +604,26 @@ class OwnerApis:
             self.jobs[job_id] = job
             return job
 
+    def backdate_jobs(self, channel_ids: list[str], create_time: datetime) -> int:
+        """Jobs of each family's newest report type, made at ``create_time`` for each channel
+        that has none of that type yet (owners who set up reporting before the warehouse);
+        how many were made."""
+        made = 0
+        newest: dict[str, ReportType] = {}
+        for t in CATALOGUE:
+            listed = t.deprecate_time is None or create_time < t.deprecate_time
+            if listed and (t.family not in newest or t.id > newest[t.family].id):
+                newest[t.family] = t
+        current = list(newest.values())
+        for channel_id in channel_ids:
+            for report_type in current:
+                try:
+                    self.create_job(channel_id, report_type.id, create_time)
+                except ApiError:  # 409: the channel has one already
+                    continue
+                made += 1
+        return made
+
     def regenerate(
         self, channel_id: str, report_type_id: str, day: date, *, empty: bool = False
     ) -> None:

@@ -1,7 +1,8 @@
 """Record each pipeline stage's attempt for a business day in ``analytics.pipeline_stage_runs``.
 
-A stage (``collection``, ``events_landing``, ``streaming_windows``, ``dbt_build``,
-``validation_raw``, ``validation_marts``, ``quality_scores``, ``anomaly_detection``,
+A stage (``collection``, ``events_landing``, ``owner_reports``, ``owner_revenue``,
+``streaming_windows``, ``dbt_build``, ``validation_raw``, ``validation_owner``,
+``validation_marts``, ``quality_scores``, ``anomaly_detection``,
 ``report``) wraps its work in :func:`record_stage`; the daily report reads the
 rows back. Whoever runs the stage (the CLI, an Airflow task calling the same
 function) records it the same way, so the report does not depend on the
@@ -54,9 +55,12 @@ log = logging.getLogger(__name__)
 STAGES = (
     "collection",
     "events_landing",
+    "owner_reports",
+    "owner_revenue",
     "streaming_windows",
     "dbt_build",
     "validation_raw",
+    "validation_owner",
     "validation_marts",
     "quality_scores",
     "anomaly_detection",

@@ -53,10 +53,11 @@ def _topic_option(envvar: str, default: str) -> Callable[[Any], Any]:
 @quality.command("validate")
 @click.option(
     "--checkpoint",
-    type=click.Choice(["raw", "marts", "all"]),
+    type=click.Choice(["raw", "owner", "marts", "all"]),
     default="all",
     show_default=True,
-    help="raw: before dbt; marts: after dbt.",
+    help="raw: before dbt; owner: the owner's sources (freshness per report type, rows per "
+    "day); marts: after dbt.",
 )
 @click.option("--suite", "suites", multiple=True, help="Only this suite (repeatable).")
 @_date_option("Business day validated")

@@ -7,13 +7,17 @@ import signal
 import threading
 import time
 from collections import Counter
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
 
 import click
 
 from simulation.ids import DEFAULT_CHANNELS, DEFAULT_SEED
 from ytempire_cli.options import ISO_DATE
+
+# `--owner-channels`: how long before the simulated day their owners made the reporting jobs
+# (a month of daily reports; the 30 days of history a new job brings have expired by then)
+OWNER_JOBS_AGE_DAYS = 33
 
 
 @click.group()
@@ -42,6 +46,15 @@ def simulate() -> None:
     help="Also write every channel owner's OAuth grant (and the simulator's OAuth client) into "
     "the token store, for the Reporting and Analytics APIs.",
 )
+@click.option(
+    "--owner-channels",
+    type=click.IntRange(min=0),
+    default=None,
+    help="With --owner-tokens: only the first N channels' owners granted access, a month ago: "
+    f"their reporting jobs were made {OWNER_JOBS_AGE_DAYS} days before the simulated day, so "
+    "the first landing finds their month of daily reports (default: every channel, jobs made "
+    "by the first landing, reports 48 h later).",
+)
 def youtube(
     host: str,
     port: int,
@@ -51,20 +64,31 @@ def youtube(
     daily_quota: int,
     register: bool,
     owner_tokens: bool,
+    owner_channels: int | None,
 ) -> None:
     """Serve the simulated YouTube (Data, Reporting, Analytics APIs, OAuth) until interrupted."""
     from simulation.network import Network
     from simulation.youtube import YouTubeSimulator
 
+    if owner_channels is not None and not owner_tokens:
+        raise click.UsageError("--owner-channels needs --owner-tokens")
     network = Network(seed=seed, channels=channels)
     if register:
         from simulation.seed import seed_channels
 
         click.echo(f"registered {seed_channels(network)} channels in ytempire.channels")
+    granted = [c.channel_id for c in network.channels][:owner_channels]
     if owner_tokens:
-        click.echo(f"wrote {_write_owner_tokens(network)} channels' grants into the token store")
+        written = _write_owner_tokens(network, set(granted))
+        click.echo(f"wrote {written} channels' grants into the token store")
     start: date | None = day.date() if day is not None else None  # type: ignore[attr-defined]
     sim = YouTubeSimulator(network, day=start, daily_quota=daily_quota)
+    if owner_channels is not None:
+        made = sim.owner.backdate_jobs(granted, sim.now - timedelta(days=OWNER_JOBS_AGE_DAYS))
+        click.echo(
+            f"{owner_channels} channels' owners made {made} reporting jobs "
+            f"{OWNER_JOBS_AGE_DAYS} days ago"
+        )
     url = sim.start(host, port)
     click.echo(f"YouTube API simulator on {url} ({channels} channels, seed {seed}, day {sim.day})")
     click.echo(f'set the day with: curl -X POST -d \'{{"day": "2025-01-02"}}\' {url}_sim/day')
@@ -76,8 +100,9 @@ def youtube(
     click.echo("simulator stopped")
 
 
-def _write_owner_tokens(network: object) -> int:
-    """The simulated owners' grants and the simulator's OAuth client, into the token store."""
+def _write_owner_tokens(network: object, channels: set[str]) -> int:
+    """The grants of ``channels``' simulated owners and the simulator's OAuth client, into the
+    token store."""
     from ingestion.youtube_owner.tokens import (
         ANALYTICS_SCOPE,
         MONETARY_SCOPE,
@@ -90,7 +115,7 @@ def _write_owner_tokens(network: object) -> int:
 
     store = TokenStore(get_settings().youtube_token_store_path)
     store.set_client(OAuthClient(DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
-    grants = owner_grants(network)
+    grants = [g for g in owner_grants(network) if g[0] in channels]
     store.put(
         [
             ChannelToken(c, token, (ANALYTICS_SCOPE, MONETARY_SCOPE) if m else (ANALYTICS_SCOPE,))

@@ -10,6 +10,8 @@ of a day collects that day again and converges to the same rows.
     [collect_youtube, land_kafka_events] ─ catch_up_windows ─ validate_raw
       ─ transform (Cosmos) ─ [validate_marts, score_quality] ─ detect_anomalies
       ─ analyst_views (Cosmos) ─ dbt_docs ─ daily_report (all_done)
+    owner_sources: [land_owner_reports, land_owner_revenue] ─ validate_raw
+                                                            └ validate_owner
 
 The landings publish the Assets ``RAW_YOUTUBE`` and ``RAW_EVENTS``: a DAG
 scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
@@ -36,7 +38,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, TriggerRule, XComArg, chain, task
+from airflow.sdk import DAG, Asset, Param, TaskGroup, TriggerRule, XComArg, chain, task
 from airflow.sdk.exceptions import AirflowFailException
 from cosmos import (
     DbtTaskGroup,
@@ -66,6 +68,12 @@ DBT_PROJECT = Path(__file__).resolve().parents[2] / "dbt_project"
 RAW_YOUTUBE = Asset(name="raw_youtube", uri="postgres://ytempire/raw_youtube")
 RAW_EVENTS = Asset(name="raw_events", uri="postgres://ytempire/raw_events")
 STREAMING_WINDOWS = Asset(name="streaming_windows", uri="postgres://ytempire/streaming")
+RAW_YOUTUBE_REPORTING = Asset(
+    name="raw_youtube_reporting", uri="postgres://ytempire/raw_youtube_reporting"
+)
+RAW_YOUTUBE_ANALYTICS = Asset(
+    name="raw_youtube_analytics", uri="postgres://ytempire/raw_youtube_analytics"
+)
 ANALYST_VIEWS_PATH = "path:models/marts/analytics"
 
 # Retries wait 1, 2, 4 ... minutes (capped at 15); tests shorten the first wait.
@@ -146,6 +154,27 @@ def _stage(
 def stage(function: str, **task_args: object) -> XComArg:
     """A task named after the project function it calls (one per stage of ``daily``)."""
     return task(task_id=function, **task_args)(_stage)(function)  # type: ignore[no-any-return]
+
+
+def _owner_stage(
+    function: str,
+    data_interval_start: datetime | None = None,
+    params: dict[str, object] | None = None,
+) -> dict[str, object]:
+    """Call ``orchestration.owner.<function>`` for the run's quota day (as :func:`_stage`)."""
+    from orchestration import daily, owner
+
+    try:
+        return owner.run_for_interval(function, data_interval_start, params)
+    except Exception as error:
+        if daily.is_data_problem(error):
+            raise AirflowFailException(str(error)) from error
+        raise
+
+
+def owner_stage(function: str, **task_args: object) -> XComArg:
+    """A task of the ``owner_sources`` group, named after its ``orchestration.owner`` function."""
+    return task(task_id=function, **task_args)(_owner_stage)(function)  # type: ignore[no-any-return]
 
 
 def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
@@ -243,6 +272,23 @@ with DAG(
         dbt_docs(),
         report,
     )
+    # --- The owner's sources (issue 28; orchestration.owner, owned by owner-dag) ---------
+    # Reporting API reports and Analytics API revenue, landed as they arrive (~48 h after
+    # their day): what is available, whatever day the run is for. A channel's trouble is
+    # an outcome in the stage record, never a failure; a landing that cannot go on (a
+    # service down) is retried. dbt reads the landings (their staging models follow the
+    # group), so transform waits for them; the `owner` checkpoint (freshness per report
+    # type, rows per day) runs beside dbt: a late report type fails its task, named, and
+    # the run, but does not hold back the Data API's marts. The marts gate exempts the
+    # owner's marts from the run day's rows (expectations.checkpoints.SPARSE_DAY_MARTS).
+    with TaskGroup(group_id="owner_sources", tooltip="YouTube Reporting and Analytics APIs"):
+        owner_landings = [
+            owner_stage("land_owner_reports", outlets=[RAW_YOUTUBE_REPORTING]),
+            owner_stage("land_owner_revenue", outlets=[RAW_YOUTUBE_ANALYTICS]),
+        ]
+        owner_landings >> owner_stage("validate_owner")
+    owner_landings >> dag.get_task("validate_raw")
+
     # Downstream of every task, so any failure anywhere reaches it.
     every_task = list(dag.tasks)
     every_task >> fail_if_any_task_failed()

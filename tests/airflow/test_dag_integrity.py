@@ -35,6 +35,10 @@ FIXED_TASKS = {
     "dbt_docs",
     "daily_report",
     "fail_if_any_task_failed",
+    # the owner's sources (orchestration.owner; owner-dag)
+    "owner_sources.land_owner_reports",
+    "owner_sources.land_owner_revenue",
+    "owner_sources.validate_owner",
 }
 # The sentinel only turns a failure upstream into a failed run: retrying it changes nothing.
 NO_RETRIES = {"fail_if_any_task_failed"}
@@ -174,6 +178,22 @@ def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any])
     for task_id in (t for t in tasks if t.startswith("analyst_views.")):
         # analysts see views refreshed only from marts that passed their checks
         assert {"validate_marts", "detect_anomalies"} <= _ancestors(tasks, task_id), task_id
+
+
+def test_the_owner_sources_land_before_dbt_and_are_gated_beside_it(
+    dagbag: dict[str, Any],
+) -> None:
+    """dbt's owner staging reads what the group landed; a late report type fails its gate
+    and the run, not the Data API's marts."""
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    landings = {"owner_sources.land_owner_reports", "owner_sources.land_owner_revenue"}
+    assert landings <= set(tasks["validate_raw"]["upstream"])
+    assert set(tasks["owner_sources.validate_owner"]["upstream"]) == landings
+    assert not any(
+        "owner_sources.validate_owner" in _ancestors(tasks, t)
+        for t in tasks
+        if t != "fail_if_any_task_failed"
+    )
 
 
 def _ancestors(tasks: dict[str, Any], task_id: str) -> set[str]:

@@ -14,7 +14,9 @@ from datetime import date, timedelta
 
 from ingestion.youtube_reporting import FAMILIES
 from ingestion.youtube_reporting.collector import read_report
-from simulation.network import RealWorld
+from simulation.network import Network, RealWorld
+from simulation.owner_apis import A2_RETIRED
+from simulation.youtube import YouTubeSimulator
 from tests.youtube_owner.conftest import at
 
 DAY = date(2025, 2, 1)
@@ -238,3 +240,20 @@ def test_every_family_lands_its_typed_columns(owners, pg_admin):
     assert types["traffic_source_type"] == "bigint"
     assert types["watch_time_minutes"] == "double precision"
     assert types["create_time"] == "timestamp with time zone"
+
+
+def test_owners_who_made_their_jobs_a_month_ago_have_a_month_of_daily_reports():
+    """What `ytempire simulate youtube --owner-channels N` (the demo) serves: pure, no service."""
+    sim = YouTubeSimulator(Network(seed=7, channels=3), day=DAY)
+    owners = [c.channel_id for c in sim.network.channels][:2]
+    made_at = sim.now - timedelta(days=33)
+    assert sim.owner.backdate_jobs(owners, made_at) == 2 * len(FAMILIES)
+    assert sim.owner.backdate_jobs(owners, made_at) == 0  # one job per channel and type
+    assert {j.channel_id for j in sim.owner.jobs.values()} == set(owners)
+    # each family's newest type: a3, not the a2 that YouTube still listed then
+    assert "channel_basic_a3" in {j.report_type_id for j in sim.owner.jobs.values()}
+    assert made_at < A2_RETIRED
+    for job in sim.owner.jobs.values():
+        days = {r.day for r in sim.owner.reports(job)}
+        month = {made_at.date() + timedelta(days=n) for n in range(30)}
+        assert month <= days, (job.report_type_id, sorted(month - days))
