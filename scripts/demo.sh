@@ -94,7 +94,12 @@ cat <<EOF
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
   the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
   the owner's view (Reporting/Analytics API): fct_video_daily_watch_time, fct_channel_daily_watch_time,
-                                            fct_channel_daily_revenue_actuals (~48 h behind each day)
+                                            fct_channel_daily_traffic_sources, fct_channel_daily_devices,
+                                            fct_channel_daily_playback_locations, fct_channel_daily_demographics
+                                            (and _pivoted), fct_channel_daily_reach, fct_video_daily_reach,
+                                            dim_reported_videos, fct_channel_daily_revenue_actuals,
+                                            fct_video_daily_revenue_actuals (~48 h behind each day)
+  the estimate, calibrated from actuals:    fct_niche_cpm_calibration; uv run ytempire revenue calibration-error
   their first rows:                         uv run ytempire warehouse show
   run a day again through Airflow:          uv run ytempire airflow run --date $LAST_DAY   (cleared and re-run; it converges)
   run a part by hand:                       uv run ytempire ingest youtube --date D | ingest events | process events
