@@ -46,6 +46,7 @@ DAY = SPEC.day_date(LAST)
 FAILED_CHANNEL = 4
 ANOMALY_CHANNEL = 2
 EMPTY_CHANNEL = 5  # collected, but has no uploads: an issue, not a failure
+LONG_CHANNEL = 3
 NO_UPLOADS = "uploads playlist: 404 playlistNotFound (no uploads yet)"
 COLLECTION_ERROR = "playlistItems.list 404 playlistNotFound for one uploads playlist"
 VALIDATION_ERROR = "CheckpointFailed: raw_landings: 1 of 12 expectations failed"
@@ -54,7 +55,7 @@ TITLES = {
     0: "$$$ MONEY $$$",
     1: "Ba$$in 🎮🔥",
     ANOMALY_CHANNEL: "قناة الطبخ — ערוץ הבישול",
-    3: ("A very long channel name " * 8).strip(),
+    LONG_CHANNEL: ("A very long channel name " * 8)[:-1] + "!",  # 200 characters
     FAILED_CHANNEL: '<script>alert("x")</script> & co',
     EMPTY_CHANNEL: r"$x^2$ \frac{1}{2} 50% {off}",
 }
@@ -509,6 +510,8 @@ def test_recorded_channel_issues_keep_their_own_reason():
 def test_titles_are_data_on_the_page_and_in_the_summary(report: DailyReport, text: str, page: str):
     shown = {g.channel_id: g.title for g in [*report.top_growth, *report.bottom_growth]}
     assert shown  # the titles came through the marts
+    assert len(TITLES[LONG_CHANNEL]) == 200  # the module docstring's 200-character name
+    assert shown[_channel(LONG_CHANNEL)] == TITLES[LONG_CHANNEL]
     for channel_id, title in shown.items():
         assert title == TITLES[next(i for i in TITLES if _channel(i) == channel_id)]
         assert f"{channel_id} {render.isolate(title)}" in text
