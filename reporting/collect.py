@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -36,6 +37,8 @@ from ytempire.quota import PACIFIC
 from ytempire.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+# The instant dbt's freshness check judges at (dbt_project/macros/freshness/freshness_as_of.sql).
+FRESHNESS_AS_OF_VARIABLE = "YTEMPIRE_FRESHNESS_AS_OF"
 T = TypeVar("T")
 TOP_CHANNELS = 5
 
@@ -253,24 +256,41 @@ def source_freshness(as_of: datetime | None = None) -> list[Freshness]:
     (an aware instant; default now).
 
     Runs ``dbt source freshness`` in-process (its warn/error thresholds live in
-    the sources' YAML; the var ``freshness_as_of`` sets the instant it judges
-    at) and reads its ``sources.json``. A stale source is a result, not an
-    error; a source newest loaded after ``as_of`` has a negative age and passes.
+    the sources' YAML; ``$YTEMPIRE_FRESHNESS_AS_OF``, read by the project's
+    ``freshness_as_of`` macro, sets the instant it judges at) and reads its
+    ``sources.json``. A stale source is a result, not an error; a source newest
+    loaded after ``as_of`` has a negative age and passes.
     """
     from dbt.cli.main import dbtRunner
 
     from ytempire.dbt_runner import dbt_args
 
-    extra = ["--vars", json.dumps({"freshness_as_of": as_of.isoformat()})] if as_of else []
-    with tempfile.TemporaryDirectory(prefix="ytempire-freshness-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="ytempire-freshness-") as folder,
+        _environ(FRESHNESS_AS_OF_VARIABLE, as_of.isoformat() if as_of else ""),
+    ):
         output = Path(folder) / "sources.json"
         result = dbtRunner().invoke(
-            dbt_args("source freshness", "--output", str(output), "--log-level", "none", *extra)
+            dbt_args("source freshness", "--output", str(output), "--log-level", "none")
         )
         if not output.exists():
             raise YTEmpireError(f"dbt source freshness wrote no results: {result.exception}")
         results = json.loads(output.read_text())["results"]
     return sorted((_freshness(r) for r in results), key=lambda f: f.source)
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """``$name`` set to ``value`` for the block (dbt runs in-process), then as it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
 
 
 def _freshness(result: dict[str, Any]) -> Freshness:
