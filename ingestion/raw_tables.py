@@ -18,6 +18,8 @@ their declared columns.
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, cast
 
 import dlt
@@ -88,21 +90,25 @@ def _never(_state: dict[str, Any]) -> Any:
     raise AssertionError("the schema of a source is read without running it")
 
 
-def raw_table_ddl(settings: Settings | None = None) -> dict[str, str]:
-    """``"dataset.table"`` -> the ``CREATE TABLE`` dlt issues for it on a lander's first load.
-
-    Pure apart from reading the landers' declarations: no connection is opened.
-    """
+def lander_schemas(settings: Settings | None = None) -> tuple[tuple[str, Schema, Any], ...]:
+    """``(dataset, schema, destination)`` of each lander: the schema its declarations make
+    and the dlt destination it loads with. Nothing is run and no connection is opened."""
     s = settings or get_settings()
-    ddl: dict[str, str] = {}
-    sources = (
+    return (
         (youtube_landing.DATASET, _youtube_schema(), youtube_landing.destination(s)),
         (kafka_landing.DATASET, _kafka_schema(), kafka_landing.destination(s)),
         (reporting_landing.DATASET, _reporting_schema(), owner_loads.destination(s)),
         (analytics_landing.DATASET, _analytics_schema(), owner_loads.destination(s)),
     )
+
+
+@contextmanager
+def lander_clients(settings: Settings | None = None) -> Iterator[list[tuple[str, Any]]]:
+    """``(dataset, job client)`` of each lander, bound to its schema: what dlt's load step
+    verifies and creates the tables with. No connection is opened."""
     with tempfile.TemporaryDirectory(prefix="ytempire-raw-ddl-") as folder:
-        for dataset, schema, destination in sources:
+        clients = []
+        for dataset, schema, destination in lander_schemas(settings):
             pipeline = dlt.pipeline(
                 pipeline_name=f"raw_ddl_{schema.name}",
                 destination=destination,
@@ -110,13 +116,25 @@ def raw_table_ddl(settings: Settings | None = None) -> dict[str, str]:
                 pipelines_dir=folder,
             )
             pipeline.schemas.save_schema(schema)
-            with pipeline.destination_client(schema.name) as client:
-                for table in schema.data_tables():
-                    columns = list(table["columns"].values())
-                    # dlt's own DDL generator (what its load step runs for a new table)
-                    generate = cast(Any, client)._get_table_update_sql
-                    (statement,) = generate(table["name"], columns, False)
-                    ddl[f"{dataset}.{table['name']}"] = statement
+            # not entered: entering would connect, and nothing here needs the database
+            clients.append((dataset, pipeline.destination_client(schema.name)))
+        yield clients
+
+
+def raw_table_ddl(settings: Settings | None = None) -> dict[str, str]:
+    """``"dataset.table"`` -> the ``CREATE TABLE`` dlt issues for it on a lander's first load.
+
+    Pure apart from reading the landers' declarations: no connection is opened.
+    """
+    ddl: dict[str, str] = {}
+    with lander_clients(settings) as clients:
+        for dataset, client in clients:
+            for table in client.schema.data_tables():
+                columns = list(table["columns"].values())
+                # dlt's own DDL generator (what its load step runs for a new table)
+                generate = cast(Any, client)._get_table_update_sql
+                (statement,) = generate(table["name"], columns, False)
+                ddl[f"{dataset}.{table['name']}"] = statement
     return ddl
 
 

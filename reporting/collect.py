@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -32,9 +33,12 @@ from reporting.model import (
 )
 from ytempire.clients import pg_connect
 from ytempire.errors import YTEmpireError
+from ytempire.quota import PACIFIC
 from ytempire.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
+# The instant dbt's freshness check judges at (dbt_project/macros/freshness/freshness_as_of.sql).
+FRESHNESS_AS_OF_VARIABLE = "YTEMPIRE_FRESHNESS_AS_OF"
 T = TypeVar("T")
 TOP_CHANNELS = 5
 
@@ -52,8 +56,9 @@ def gather(
 ) -> DailyReport:
     """Read everything the report shows for ``day``. Never raises for a missing part.
 
-    ``freshness`` runs ``dbt source freshness`` (a few seconds of dbt parsing);
-    ``redis_prefix`` overrides the quota counter's key prefix (tests).
+    ``freshness`` runs ``dbt source freshness`` (a few seconds of dbt parsing)
+    as of :func:`freshness_as_of`; ``redis_prefix`` overrides the quota
+    counter's key prefix (tests).
     """
     s = settings or get_settings()
     start, _ = queries.window(day)
@@ -62,7 +67,9 @@ def gather(
         _pipeline(report, ops, s, redis_prefix)
         _network(report, ops, marts)
     if freshness:
-        report.freshness = _part(report, "freshness", source_freshness, [])
+        as_of = freshness_as_of(day, report.generated_at)
+        report.freshness_as_of = as_of
+        report.freshness = _part(report, "freshness", lambda: source_freshness(as_of), [])
     else:
         report.notes["freshness"] = "not checked (--no-freshness)"
     return report
@@ -230,18 +237,38 @@ def _dbt(report: DailyReport) -> DbtResults | None:
     )
 
 
-def source_freshness() -> list[Freshness]:
-    """dbt's own freshness check of every source with a ``freshness`` block, as of now.
+def freshness_as_of(day: date, now: datetime) -> datetime:
+    """The instant the report of ``day`` judges source freshness at: the end of the business
+    day (the next Pacific midnight: the end of the run's data interval), or ``now`` while
+    the day is not over.
+
+    So a report says how fresh its sources were for its own day and reads the
+    same whenever it is made again; a past day (a backfill, the simulated days
+    of the demo) is not judged against today's clock. dbt's thresholds apply
+    unchanged; see the macro ``freshness_as_of`` in dbt_project/macros/freshness.
+    """
+    end_of_day = datetime.combine(day + timedelta(days=1), time(), tzinfo=PACIFIC)
+    return min(now, end_of_day).astimezone(UTC)
+
+
+def source_freshness(as_of: datetime | None = None) -> list[Freshness]:
+    """dbt's own freshness check of every source with a ``freshness`` block, as of ``as_of``
+    (an aware instant; default now).
 
     Runs ``dbt source freshness`` in-process (its warn/error thresholds live in
-    the sources' YAML) and reads its ``sources.json``. A stale source is a
-    result, not an error.
+    the sources' YAML; ``$YTEMPIRE_FRESHNESS_AS_OF``, read by the project's
+    ``freshness_as_of`` macro, sets the instant it judges at) and reads its
+    ``sources.json``. A stale source is a result, not an error; a source newest
+    loaded after ``as_of`` has a negative age and passes.
     """
     from dbt.cli.main import dbtRunner
 
     from ytempire.dbt_runner import dbt_args
 
-    with tempfile.TemporaryDirectory(prefix="ytempire-freshness-") as folder:
+    with (
+        tempfile.TemporaryDirectory(prefix="ytempire-freshness-") as folder,
+        _environ(FRESHNESS_AS_OF_VARIABLE, as_of.isoformat() if as_of else ""),
+    ):
         output = Path(folder) / "sources.json"
         result = dbtRunner().invoke(
             dbt_args("source freshness", "--output", str(output), "--log-level", "none")
@@ -250,6 +277,20 @@ def source_freshness() -> list[Freshness]:
             raise YTEmpireError(f"dbt source freshness wrote no results: {result.exception}")
         results = json.loads(output.read_text())["results"]
     return sorted((_freshness(r) for r in results), key=lambda f: f.source)
+
+
+@contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    """``$name`` set to ``value`` for the block (dbt runs in-process), then as it was."""
+    before = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ[name]
+        else:
+            os.environ[name] = before
 
 
 def _freshness(result: dict[str, Any]) -> Freshness:

@@ -265,6 +265,7 @@ class DailyReport:
     expectations_run: int = 0
     expectation_failures: list[ExpectationFailure] = field(default_factory=list)
     freshness: list[Freshness] = field(default_factory=list)
+    freshness_as_of: datetime | None = None  # the instant freshness was judged at
     series: list[DayPoint] = field(default_factory=list)
     revenue_by_niche: list[tuple[str, float]] = field(default_factory=list)
     top_growth: list[ChannelGrowth] = field(default_factory=list)

@@ -225,7 +225,8 @@ def text(report: DailyReport) -> str:
         )
     lines += _collection_lines(report) + _events_lines(report) + _dbt_lines(report)
     lines += _expectation_lines(report)
-    lines.append("  freshness:" + _note(report, "freshness"))
+    as_of = f" as of {_ts(report.freshness_as_of)}" if report.freshness_as_of else ""
+    lines.append(f"  freshness{as_of}:" + _note(report, "freshness"))
     lines += [
         f"    {f.source:<36} {f.status:<14} max loaded at {_ts(f.max_loaded_at)}"
         for f in report.freshness

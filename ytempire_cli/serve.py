@@ -28,7 +28,14 @@ def webhook(host: str | None, port: int | None) -> None:
 
 @serve.command("metrics")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=9108, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=9108,
+    show_default=True,
+    type=int,
+    envvar="YTEMPIRE_METRICS_PORT",
+    show_envvar=True,
+)
 def metrics(host: str, port: int) -> None:
     """Prometheus /metrics: data-quality scores, expectation results, open anomaly episodes."""
     from monitoring.metrics import make_server

@@ -27,7 +27,14 @@ def simulate() -> None:
 
 @simulate.command("youtube")
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8085, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=8085,
+    show_default=True,
+    type=int,
+    envvar="YTEMPIRE_YOUTUBE_SIM_PORT",
+    show_envvar=True,
+)
 @click.option("--channels", default=250, show_default=True, type=int)
 @click.option("--seed", default=42, show_default=True, type=int)
 @click.option(

@@ -89,7 +89,15 @@ def build(run_date: date | None, dbt_options: tuple[str, ...]) -> None:
 
 @warehouse.command()
 @click.option("--serve", is_flag=True, help="Then serve the site on 127.0.0.1 until Ctrl-C.")
-@click.option("--port", default=8580, show_default=True, help="Port of --serve.")
+@click.option(
+    "--port",
+    default=8580,
+    show_default=True,
+    type=int,
+    envvar="YTEMPIRE_DBT_DOCS_PORT",
+    show_envvar=True,
+    help="Port of --serve.",
+)
 def docs(serve: bool, port: int) -> None:
     """`dbt docs generate` into dbt_project/target; with --serve, serve the site too."""
     run_dbt("docs generate", quiet=True)

@@ -33,7 +33,7 @@ from typing import Any
 
 import dlt
 
-from ingestion.youtube_owner.loads import columns, day_replacing
+from ingestion.youtube_owner.loads import columns, day_replaced_table
 
 _MONEY = {
     "estimated_revenue": "double",
@@ -66,12 +66,9 @@ VIDEO_DAY_METRICS = tuple(m for m in METRIC_COLUMNS if m != "adImpressions")
 
 
 def _merge_by_day(primary_key: list[str], **types: str) -> dict[str, Any]:
-    return {
-        "write_disposition": day_replacing("channel_id", "day"),
-        "primary_key": primary_key,
-        "merge_key": ["channel_id", "day"],
-        "columns": columns(tuple(primary_key), **types),
-    }
+    return day_replaced_table(
+        ("channel_id", "day"), primary_key, columns(tuple(primary_key), **types)
+    )
 
 
 TABLES: dict[str, dict[str, Any]] = {

@@ -99,6 +99,27 @@ def day_replacing(*key: str) -> dict[str, str]:
     }
 
 
+def day_replaced_table(
+    key: tuple[str, ...], primary_key: list[str], cols: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The hints of a table whose loads replace whole ``key`` (channel and day) values.
+
+    The ``destination_scope`` alone selects the rows to replace: the table
+    declares no ``merge_key`` (dlt ignores it beside a scope, and warns on
+    every load that it does). The key's columns say ``merge_key: False``
+    outright, which clears the hint from a pipeline schema stored before this
+    was so (dlt keeps a stored column hint until a load says otherwise).
+    """
+    for hint in cols:
+        if hint["name"] in key:
+            hint["merge_key"] = False
+    return {
+        "write_disposition": day_replacing(*key),
+        "primary_key": primary_key,
+        "columns": cols,
+    }
+
+
 def ensure_day_indexes(pipeline: dlt.Pipeline, indexes: dict[str, tuple[str, ...]]) -> None:
     """Create the ``table -> columns`` indexes the landed tables lack (after a load: dlt makes
     a table on its first load, with no index but the ones it declares)."""

@@ -49,7 +49,7 @@ from typing import Any
 
 import dlt
 
-from ingestion.youtube_owner.loads import columns, day_replacing
+from ingestion.youtube_owner.loads import columns, day_replaced_table
 
 FAMILIES = (
     "channel_basic",
@@ -162,12 +162,7 @@ def _family_hints(family: str) -> dict[str, Any]:
         **PROVENANCE,
     )
     cols.append({"name": TOMBSTONE, "data_type": "bool", "nullable": True, "hard_delete": True})
-    return {
-        "write_disposition": day_replacing("channel_id", "date"),
-        "primary_key": ["report_id", "report_row"],
-        "merge_key": ["channel_id", "date"],
-        "columns": cols,
-    }
+    return day_replaced_table(("channel_id", "date"), ["report_id", "report_row"], cols)
 
 
 TABLES: dict[str, dict[str, Any]] = {

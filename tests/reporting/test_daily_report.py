@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ import pytest
 from psycopg.types.json import Jsonb
 
 from reporting import delivery, render
-from reporting.collect import gather
+from reporting.collect import gather, source_freshness
 from reporting.model import DailyReport
 from reporting.queries import channel_issues
 from reporting.screenshot import screenshot
@@ -33,7 +33,7 @@ from simulation.raw_history import NetworkSpec, land_days
 from tests.conftest import own_database
 from ytempire.clients import pg_connect, redis_client
 from ytempire.dbt_runner import target_dir
-from ytempire.quota import quota_day
+from ytempire.quota import PACIFIC, quota_day
 from ytempire.settings import Settings
 from ytempire.stage_runs import record_stage
 from ytempire_cli.main import main as cli_main
@@ -46,6 +46,7 @@ DAY = SPEC.day_date(LAST)
 FAILED_CHANNEL = 4
 ANOMALY_CHANNEL = 2
 EMPTY_CHANNEL = 5  # collected, but has no uploads: an issue, not a failure
+LONG_CHANNEL = 3
 NO_UPLOADS = "uploads playlist: 404 playlistNotFound (no uploads yet)"
 COLLECTION_ERROR = "playlistItems.list 404 playlistNotFound for one uploads playlist"
 VALIDATION_ERROR = "CheckpointFailed: raw_landings: 1 of 12 expectations failed"
@@ -54,7 +55,7 @@ TITLES = {
     0: "$$$ MONEY $$$",
     1: "Ba$$in 🎮🔥",
     ANOMALY_CHANNEL: "قناة الطبخ — ערוץ הבישול",
-    3: ("A very long channel name " * 8).strip(),
+    LONG_CHANNEL: ("A very long channel name " * 8)[:-1] + "!",  # 200 characters
     FAILED_CHANNEL: '<script>alert("x")</script> & co',
     EMPTY_CHANNEL: r"$x^2$ \frac{1}{2} 50% {off}",
 }
@@ -348,12 +349,25 @@ def test_quality_scores_by_dimension(report: DailyReport, text: str):
     assert "  timeliness      64.20" in text
 
 
-def test_freshness_is_dbts_own_check(report: DailyReport):
+def test_freshness_is_dbts_own_check_as_of_the_end_of_the_day(report: DailyReport, text: str):
+    end_of_day = datetime.combine(DAY + timedelta(days=1), time(), tzinfo=PACIFIC)
+    assert report.freshness_as_of == end_of_day
     by_source = {f.source: f for f in report.freshness}
-    # the simulated days are in 2025: far past every error_after threshold
-    assert by_source["youtube.channel_snapshots"].status == "error"
+    # collected on the (simulated, 2025) day itself: fresh for the day, whatever today is
+    assert by_source["youtube.channel_snapshots"].status == "pass"
     assert by_source["youtube.channel_snapshots"].max_loaded_at is not None
     assert "freshness" not in report.notes
+    assert f"freshness as of {end_of_day.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC:" in text
+
+
+def test_a_source_stale_at_the_instant_judged_is_an_error(report: DailyReport):
+    # three days on, the newest snapshots are past the source's error_after (54 hours)
+    assert report.freshness_as_of is not None
+    (then,) = [f for f in report.freshness if f.source == "youtube.channel_snapshots"]
+    later = {f.source: f for f in source_freshness(report.freshness_as_of + timedelta(days=3))}
+    assert later["youtube.channel_snapshots"].status == "error"
+    assert then.age_hours is not None
+    assert later["youtube.channel_snapshots"].age_hours == pytest.approx(then.age_hours + 72)
 
 
 def test_a_day_where_every_stage_failed_or_never_ran_still_reports(
@@ -496,6 +510,8 @@ def test_recorded_channel_issues_keep_their_own_reason():
 def test_titles_are_data_on_the_page_and_in_the_summary(report: DailyReport, text: str, page: str):
     shown = {g.channel_id: g.title for g in [*report.top_growth, *report.bottom_growth]}
     assert shown  # the titles came through the marts
+    assert len(TITLES[LONG_CHANNEL]) == 200  # the module docstring's 200-character name
+    assert shown[_channel(LONG_CHANNEL)] == TITLES[LONG_CHANNEL]
     for channel_id, title in shown.items():
         assert title == TITLES[next(i for i in TITLES if _channel(i) == channel_id)]
         assert f"{channel_id} {render.isolate(title)}" in text

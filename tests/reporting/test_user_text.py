@@ -28,7 +28,7 @@ from reporting.model import (
 )
 
 DAY = date(2025, 1, 30)
-LONG = "Very long channel name " * 9  # 207 characters
+LONG = ("Very long channel name " * 9)[:199] + "!"  # 200 characters
 NO_GLYPH = "\U000f0041"  # a private-use character: no font draws it
 TITLES = {
     "UCmoney": "$$$ MONEY $$$",
@@ -126,6 +126,7 @@ def test_every_chart_draws_user_text_literally(report: DailyReport, drawn: Drawn
 
 
 def test_a_long_name_is_ellipsized_and_keeps_the_plot_wide(report: DailyReport, drawn: Drawn):
+    assert len(LONG) == 200  # the module docstring's 200-character name
     render.chart_uris(report)
     texts = [t.get_text() for t in drawn.texts()]
     assert not any(LONG.strip() in t for t in texts)
