@@ -1,9 +1,10 @@
 """Pure DataFrame -> DataFrame transforms of the channel-windows job.
 
 Nothing here reads or writes a service, so each step is tested on static
-DataFrames. The job wires them: Kafka rows -> :func:`parse_events` ->
-:func:`valid_events` -> watermark -> :func:`video_window_stats`; and, for the
-late-event report, :func:`late_report` against the watermark of the batch.
+DataFrames. The job's sink wires them on each micro-batch: Kafka rows ->
+:func:`parse_events` -> :func:`valid_events` -> :func:`video_window_stats`
+with the batch's watermark; and, on the same parsed rows, :func:`late_report`
+against that watermark.
 
 A message counts only if the event contract accepts it (:mod:`streaming.contract`
 calls the landing's and the processor's own :func:`ytempire.events.parse_event`):
@@ -61,15 +62,6 @@ def parse_events(kafka_rows: DataFrame) -> DataFrame:
     )
 
 
-def parse_event_times(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> type, channel and event time only (null if the contract refuses it)."""
-    return _read(kafka_rows).select(
-        F.col("event.event_type").alias("event_type"),
-        _occurred_at().alias("occurred_at"),
-        F.col("event.channel_id").alias("channel_id"),
-    )
-
-
 def is_valid() -> Column:
     """Rows a window can hold: an event type, a channel and a parseable time."""
     return (
@@ -91,17 +83,29 @@ def _metrics(column: str) -> Column:
     return F.when(F.col("event_type") == "metrics_update", F.col(column))
 
 
-def video_window_stats(events: DataFrame, window: str, slide: str) -> DataFrame:
+def video_window_stats(
+    events: DataFrame, window: str, slide: str, watermark: datetime | None = None
+) -> DataFrame:
     """Valid events -> one row per (window, channel, video) with counts, views and revenue.
 
     Windows are ``window`` long and start every ``slide`` (aligned to the
     epoch); an event at ``t`` belongs to every window with start <= t < end.
-    A watermark set on ``occurred_at`` beforehand bounds the streaming state.
+    With a ``watermark``, a window that ended at or before it takes no more
+    events (Spark's rule for a watermarked window aggregation): an event
+    counts in its windows still open, and in none if all have closed
+    (:func:`is_late`).
+
+    The counts, sums and bounds combine across micro-batches (add the counts
+    and sums, take the greater maximum and the lesser minimum): the sink
+    merges each batch's rows into the ones in PostgreSQL.
     """
     other = ~F.col("event_type").isin(*COUNTED_EVENT_TYPES)
+    windowed = events.withColumn("window", F.window("occurred_at", window, slide))
+    if watermark is not None:
+        windowed = windowed.where(F.unix_micros(F.col("window.end")) > _micros(watermark))
     return (
-        events.groupBy(
-            F.window("occurred_at", window, slide).alias("window"),
+        windowed.groupBy(
+            F.col("window"),
             F.col("channel_id"),
             F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
         )
@@ -132,6 +136,10 @@ def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:
     )
 
 
+def _micros(moment: datetime) -> Column:
+    return F.unix_micros(F.lit(moment).cast("timestamp"))
+
+
 def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
     """A valid event that no window can take any more: every window holding it has
     ended at or before ``watermark``, so the streaming aggregation drops it.
@@ -141,8 +149,9 @@ def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
     """
     if watermark is None:
         return F.lit(False)
-    watermark_us = F.unix_micros(F.lit(watermark).cast("timestamp"))
-    return is_valid() & (last_window_end(F.col("occurred_at"), window_s, slide_s) <= watermark_us)
+    return is_valid() & (
+        last_window_end(F.col("occurred_at"), window_s, slide_s) <= _micros(watermark)
+    )
 
 
 def late_report(
