@@ -24,11 +24,13 @@ sum over videos of their latest report, and revenue gained the sum of
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from streaming.config import duration_seconds
 from streaming.contract import event_fields
 from streaming.schema import COUNTED_EVENT_TYPES, MONEY
 
@@ -83,6 +85,16 @@ def _metrics(column: str) -> Column:
     return F.when(F.col("event_type") == "metrics_update", F.col(column))
 
 
+# the per-window columns that add up over events (and over panes, and batches)
+ADDED = [
+    "event_count",
+    *(f"{t}_count" for t in COUNTED_EVENT_TYPES),
+    "other_event_count",
+    "views_sum",
+    "views_reports",
+]
+
+
 def video_window_stats(
     events: DataFrame, window: str, slide: str, watermark: datetime | None = None
 ) -> DataFrame:
@@ -99,25 +111,35 @@ def video_window_stats(
     and sums, take the greater maximum and the lesser minimum): the sink
     merges each batch's rows into the ones in PostgreSQL.
     """
+    # Panes first: the events of one pane (the slide cut by the gcd of window and slide)
+    # belong to the same windows, so each batch is aggregated once per pane, then its far
+    # fewer pane rows are expanded into their windows (not every event into every window).
+    pane_s = math.gcd(duration_seconds(window), duration_seconds(slide))
     other = ~F.col("event_type").isin(*COUNTED_EVENT_TYPES)
-    windowed = events.withColumn("window", F.window("occurred_at", window, slide))
+    panes = events.groupBy(
+        F.window("occurred_at", f"{pane_s} seconds").start.alias("pane_start"),
+        F.col("channel_id"),
+        F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
+    ).agg(
+        F.count(F.lit(1)).alias("event_count"),
+        *[_count_type(t) for t in COUNTED_EVENT_TYPES],
+        F.count_if(other).alias("other_event_count"),
+        F.coalesce(F.sum(_metrics("views")), F.lit(0)).alias("views_sum"),
+        F.count(_metrics("views")).alias("views_reports"),
+        F.max(_metrics("revenue_usd")).alias("revenue_max_usd"),
+        F.min(_metrics("revenue_usd")).alias("revenue_min_usd"),
+        F.max("occurred_at").alias("last_event_at"),
+    )
+    windowed = panes.withColumn("window", F.window("pane_start", window, slide))
     if watermark is not None:
         windowed = windowed.where(F.unix_micros(F.col("window.end")) > _micros(watermark))
     return (
-        windowed.groupBy(
-            F.col("window"),
-            F.col("channel_id"),
-            F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
-        )
+        windowed.groupBy("window", "channel_id", "video_id")
         .agg(
-            F.count(F.lit(1)).alias("event_count"),
-            *[_count_type(t) for t in COUNTED_EVENT_TYPES],
-            F.count_if(other).alias("other_event_count"),
-            F.coalesce(F.sum(_metrics("views")), F.lit(0)).alias("views_sum"),
-            F.count(_metrics("views")).alias("views_reports"),
-            F.max(_metrics("revenue_usd")).alias("revenue_max_usd"),
-            F.min(_metrics("revenue_usd")).alias("revenue_min_usd"),
-            F.max("occurred_at").alias("last_event_at"),
+            *[F.sum(c).alias(c) for c in ADDED],
+            F.max("revenue_max_usd").alias("revenue_max_usd"),
+            F.min("revenue_min_usd").alias("revenue_min_usd"),
+            F.max("last_event_at").alias("last_event_at"),
         )
         .select(
             F.col("window.start").alias("window_start"),
