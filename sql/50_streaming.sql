@@ -111,7 +111,8 @@ create table if not exists streaming.late_events (
 -- {"partition": offset}}; a replayed micro-batch merges only the records past
 -- these) and the latest valid event time merged (the next batch's watermark
 -- is this less the delay). Truncate it with the window tables, or a rerun
--- skips what it finds merged.
+-- skips what it finds merged; likewise when a topic is recreated (offsets
+-- from 0 again would read as merged).
 create table if not exists streaming.stream_progress (
     query_name      text primary key,
     next_offsets    jsonb not null default '{}',
