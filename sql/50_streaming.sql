@@ -1,12 +1,14 @@
 -- Sink of the Spark Structured Streaming job (streaming/channel_windows.py):
--- sliding-window stats per channel, written by idempotent upserts so a
--- replayed micro-batch overwrites instead of duplicating. Re-runnable.
+-- sliding-window stats per channel. The windows' state lives here: each
+-- micro-batch merges its rows into them and records how far it got
+-- (stream_progress) in one transaction, so a replayed micro-batch merges
+-- nothing twice (streaming/sink.py). Re-runnable.
 --
 -- The job aggregates per (window, channel, video) in Spark, because cumulative
 -- counters (metrics_update views / revenue_usd are lifetime totals of a video)
--- can only be summed over a channel once per video. Each micro-batch upserts
--- the video rows it changed and, in the same transaction, recomputes the
--- channel rows of the windows it touched from them.
+-- can only be summed over a channel once per video. Each micro-batch merges
+-- its video rows and, in the same transaction, recomputes the channel rows of
+-- the windows it touched from them.
 
 -- Tables belong to the role that writes them.
 set role ytempire_loader;
@@ -75,8 +77,8 @@ create index if not exists channel_window_stats_channel_idx
 create index if not exists channel_window_stats_window_end_idx
     on streaming.channel_window_stats (window_end desc);
 
--- One row per micro-batch of each query: what it read and wrote. The late
--- event reporter keeps its watermark here (max_event_at over all batches).
+-- One row per micro-batch of each query: what it read and wrote, and the
+-- watermark it was judged by.
 create table if not exists streaming.stream_batches (
     query_name      text not null,
     batch_id        bigint not null,
@@ -102,6 +104,21 @@ create table if not exists streaming.late_events (
     watermark       timestamptz not null,
     processed_at    timestamptz not null default clock_timestamp(),
     primary key (query_name, batch_id, channel_id)
+);
+
+-- How far each query has merged into the tables above, in the transaction
+-- that merged it: the next Kafka offset of each partition ({"topic":
+-- {"partition": offset}}; a replayed micro-batch merges only the records past
+-- these) and the latest valid event time merged (the next batch's watermark
+-- is this less the delay). Truncate it with the window tables, or a rerun
+-- skips what it finds merged; likewise when a topic is recreated (offsets
+-- from 0 again would read as merged).
+create table if not exists streaming.stream_progress (
+    query_name      text primary key,
+    next_offsets    jsonb not null default '{}',
+    max_event_at    timestamptz,
+    batch_id        bigint,
+    updated_at      timestamptz not null default clock_timestamp()
 );
 
 reset role;

@@ -1,15 +1,12 @@
 """The channel-windows job: Kafka event topics -> sliding windows per channel -> PostgreSQL.
 
-One query, ``channel_windows``, with its checkpoint: parsed events,
-watermarked on ``occurred_at``, aggregated per (window, channel, video) in
-output mode *update*, so an open window shows within one trigger and converges
-to its final value; written by :class:`~streaming.sink.WindowSink`, which also
-counts the events each micro-batch dropped as late
-(:class:`~streaming.sink.LateEvents`): it reads the batch's own offsets range
-again and judges it by the batch's own watermark, both from the query's offset
-log. (A second query used to count late events with micro-batches and a
-watermark of its own; after a restart the two cut the stream differently, so
-two runs with the same windows reported different late events.)
+One query, ``channel_windows``, with its checkpoint: the Kafka records of
+each micro-batch go to :class:`~streaming.sink.WindowSink`, which parses them
+once, aggregates them per (window, channel, video) against the watermark and
+merges the result into PostgreSQL, where the windows' state lives, so an open
+window shows within one trigger and converges to its final value; in the same
+transaction it counts the events the batch found late and records how far
+the query got (the module docstring of :mod:`streaming.sink`).
 
 Run continuously (``ytempire stream windows``) or as a bounded catch-up
 (``--available-now``: everything in the topics now, then stop); both resume
@@ -19,22 +16,14 @@ from the checkpoints. The command line
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from streaming.checkpoints import EARLIEST, PlannedBatch
 from streaming.config import WINDOWS_QUERY, StreamConfig
-from streaming.sink import VIDEO_COLUMNS, LateEvents, WindowSink
-from streaming.windows import (
-    parse_event_times,
-    parse_events,
-    valid_events,
-    video_window_stats,
-)
+from streaming.sink import WindowSink
 from ytempire.clients import kafka_admin, pg_connect, spark_session
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -53,6 +42,7 @@ SINK_TABLES = (
     "streaming.channel_video_window_stats",
     "streaming.stream_batches",
     "streaming.late_events",
+    "streaming.stream_progress",
 )
 
 
@@ -75,39 +65,6 @@ def kafka_rows(spark: SparkSession, config: StreamConfig, settings: Settings) ->
     return reader.load()
 
 
-def kafka_range(spark: SparkSession, planned: PlannedBatch, settings: Settings) -> DataFrame | None:
-    """The event times of one micro-batch's offsets range, read again as a batch (None: empty)."""
-    ranges = {
-        topic: {
-            p: (planned.start.get(topic, {}).get(p, EARLIEST), end)
-            for p, end in partitions.items()
-            if end > 0 and planned.start.get(topic, {}).get(p, EARLIEST) < end
-        }
-        for topic, partitions in planned.end.items()
-    }
-    ranges = {topic: parts for topic, parts in ranges.items() if parts}
-    if not ranges:
-        return None
-
-    def offsets(index: int) -> str:
-        return json.dumps(
-            {t: {str(p): r[index] for p, r in parts.items()} for t, parts in ranges.items()}
-        )
-
-    rows = (
-        spark.read.format("kafka")
-        .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-        .option("assign", json.dumps({t: sorted(parts) for t, parts in ranges.items()}))
-        .option("startingOffsets", offsets(0))
-        .option("endingOffsets", offsets(1))
-        .option("failOnDataLoss", "true")
-        .option("kafka.max.partition.fetch.bytes", str(KAFKA_FETCH_BYTES))
-        .option("kafka.max.poll.records", str(KAFKA_POLL_RECORDS))
-        .load()
-    )
-    return parse_event_times(rows)
-
-
 def _writer(frame: DataFrame, name: str, config: StreamConfig, available_now: bool) -> Any:
     writer: DataStreamWriter = frame.writeStream.queryName(config.query_name(name)).option(
         "checkpointLocation", config.checkpoint(name)
@@ -124,24 +81,18 @@ def start_queries(
     *,
     available_now: bool = False,
 ) -> list[StreamingQuery]:
-    """Start the window query (its sink counts late events too); return it running."""
-    windows = video_window_stats(
-        valid_events(parse_events(kafka_rows(spark, config, settings))).withWatermark(
-            "occurred_at", config.watermark
-        ),
-        config.window,
-        config.slide,
-    ).select(*VIDEO_COLUMNS)
-    late = LateEvents(
+    """Start the window query (its sink parses, aggregates, merges and counts late events);
+    return it running."""
+    window_sink = WindowSink(
+        config.query_name(WINDOWS_QUERY),
+        settings,
         Path(config.checkpoint(WINDOWS_QUERY)),
-        lambda session, planned: kafka_range(session, planned, settings),
         config.window_seconds,
         config.slide_seconds,
+        config.watermark_seconds,
     )
-    window_sink = WindowSink(config.query_name(WINDOWS_QUERY), settings, late)
     return [
-        _writer(windows, WINDOWS_QUERY, config, available_now)
-        .outputMode("update")
+        _writer(kafka_rows(spark, config, settings), WINDOWS_QUERY, config, available_now)
         .foreachBatch(window_sink)
         .start(),
     ]

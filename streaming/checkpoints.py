@@ -76,7 +76,9 @@ class PlannedBatch:
     ``start``/``end``: topic -> partition -> offset, the batch reads ``[start,
     end)`` (``start`` is :data:`EARLIEST` for a partition the query had not read
     before); ``watermark``: Spark's ``batchWatermarkMs`` for the batch (epoch
-    ms; 0 while no event has been seen), the one its stateful operators used.
+    ms; 0 while no event has been seen, and always for a query without a
+    watermarked operator, as the windows job is: its sink keeps the watermark
+    in PostgreSQL, :mod:`streaming.sink`).
     """
 
     batch_id: int

@@ -1,36 +1,52 @@
-"""PostgreSQL sinks of the channel-windows job, called by ``foreachBatch``.
+"""The PostgreSQL sink of the channel-windows job, called by ``foreachBatch`` on each
+micro-batch of Kafka records.
 
-Both sinks are idempotent: a micro-batch replayed after a crash (Spark
-re-runs the last batch whose commit it did not record, with the same offsets
-and the same state) writes the same rows over the ones it wrote before, all
-in one transaction per batch. Nothing is appended.
+PostgreSQL holds the windows' state, not Spark. Each micro-batch is parsed
+once (the contract UDF), aggregated per (window, channel, video) in Spark
+and merged into ``streaming.channel_video_window_stats`` (counts and sums
+added, revenue bounds and the last event time widened); the channel rows of
+the windows it touched are recomputed from their videos; its late events and
+counts are recorded; all in one transaction, with how far the query got:
+``streaming.stream_progress`` holds, per query, the next Kafka offset of
+each partition merged and the latest valid event time merged. So:
 
-* :class:`WindowSink` upserts the changed (window, channel, video) rows, then
-  recomputes from them the channel rows of every window the batch touched.
-* :class:`LateEvents` (called by the window sink, in its transaction) counts,
-  per batch and channel, the events the batch dropped because all their
-  windows had closed, judged by the batch's own watermark, and records the
-  batch's counts and watermark in ``streaming.stream_batches``.
+* a micro-batch replayed after a crash (Spark re-runs the last batch whose
+  commit it did not record, with the same offsets) merges only the records
+  past the offsets its transaction committed: none if it committed, all if
+  it did not;
+* the watermark of a batch is the latest event time of the batches merged
+  before it, less the delay (Spark's rule, kept where the windows are), so a
+  replay or a restart judges a batch as an uninterrupted run did;
+* a query whose checkpoint was lost starts again from the earliest offsets
+  and merges nothing twice.
+
+(Until issue 26 the windows were a stateful Spark aggregation in update mode
+and the sink re-read each batch's offsets range from Kafka to count its late
+events: every message was read and parsed twice, and parsing is most of the
+job's CPU.)
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import operator
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
+from functools import reduce
 from pathlib import Path
 from typing import Any
 
 import pyarrow.csv as pa_csv
 from psycopg import sql
-from pyspark.sql import DataFrame
+from psycopg.types.json import Jsonb
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
 
-from streaming.checkpoints import PlannedBatch, planned_batch
+from streaming.checkpoints import planned_batch
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import late_report
+from streaming.windows import late_report, parse_events, valid_events, video_window_stats
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
@@ -51,8 +67,18 @@ VIDEO_COLUMNS = [
 ]
 VIDEO_TABLE = sql.Identifier("streaming", "channel_video_window_stats")
 
-_UPSERT_VIDEOS = sql.SQL(
-    "insert into {table} ({columns}, batch_id, processed_at) "
+# How a batch's row of a window combines with the row already there.
+ADDED_COLUMNS = ["event_count", *TYPE_COUNT_COLUMNS, "views_sum", "views_reports"]
+_COMBINE = {
+    **{c: "target.{c} + excluded.{c}" for c in ADDED_COLUMNS},
+    "revenue_max_usd": "greatest(target.{c}, excluded.{c})",  # greatest/least skip nulls
+    "revenue_min_usd": "least(target.{c}, excluded.{c})",
+    "last_event_at": "greatest(target.{c}, excluded.{c})",
+}
+assert set(_COMBINE) == set(VIDEO_COLUMNS) - set(KEY_COLUMNS)
+
+_MERGE_VIDEOS = sql.SQL(
+    "insert into {table} as target ({columns}, batch_id, processed_at) "
     "select {columns}, %(batch_id)s, clock_timestamp() from batch_rows "
     "on conflict ({keys}) do update set {updates}, "
     "batch_id = excluded.batch_id, processed_at = excluded.processed_at"
@@ -61,9 +87,9 @@ _UPSERT_VIDEOS = sql.SQL(
     columns=sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS)),
     keys=sql.SQL(", ").join(map(sql.Identifier, KEY_COLUMNS)),
     updates=sql.SQL(", ").join(
-        sql.SQL("{c} = excluded.{c}").format(c=sql.Identifier(c))
-        for c in VIDEO_COLUMNS
-        if c not in KEY_COLUMNS
+        sql.SQL("{c} = ").format(c=sql.Identifier(c))
+        + sql.SQL(combine.replace("{c}", "{column}")).format(column=sql.Identifier(c))
+        for c, combine in _COMBINE.items()
     ),
 )
 
@@ -141,28 +167,91 @@ def _record_batch(cur: Any, query_name: str, batch_id: int, **values: Any) -> No
     cur.execute(_RECORD_BATCH, row)
 
 
+_START_PROGRESS = (
+    "insert into streaming.stream_progress (query_name) values (%(query_name)s) "
+    "on conflict (query_name) do nothing"
+)
+_LOCK_PROGRESS = (
+    "select next_offsets, max_event_at from streaming.stream_progress "
+    "where query_name = %(query_name)s for update"
+)
+_SAVE_PROGRESS = """
+    update streaming.stream_progress
+    set next_offsets = %(next_offsets)s, max_event_at = %(max_event_at)s,
+        batch_id = %(batch_id)s, updated_at = clock_timestamp()
+    where query_name = %(query_name)s
+"""
+
+Offsets = dict[str, dict[int, int]]  # topic -> partition -> offset
+
+
+def unmerged(next_offsets: Offsets) -> Column:
+    """Kafka records at or past their partition's next offset to merge (all of a partition
+    not merged yet)."""
+    merged = [
+        (F.col("topic") == topic) & (F.col("partition") == partition) & (F.col("offset") < offset)
+        for topic, partitions in next_offsets.items()
+        for partition, offset in partitions.items()
+    ]
+    return ~reduce(operator.or_, merged) if merged else F.lit(True)
+
+
+def advanced(next_offsets: Offsets, batch_end: Offsets) -> Offsets:
+    """``next_offsets`` moved up to the batch's end offsets (never back)."""
+    out = {topic: dict(partitions) for topic, partitions in next_offsets.items()}
+    for topic, partitions in batch_end.items():
+        for partition, offset in partitions.items():
+            mine = out.setdefault(topic, {})
+            mine[partition] = max(mine.get(partition, offset), offset)
+    return out
+
+
 @dataclass
 class WindowSink:
-    """foreachBatch function: upsert the per-video window rows, roll up channels, and count
-    the batch's late events (:class:`LateEvents`), in one transaction."""
+    """foreachBatch function: parse the micro-batch's Kafka records once, merge its windows
+    into PostgreSQL, roll up channels, count late events, and advance the query's progress,
+    in one transaction (see the module's docstring)."""
 
     query_name: str
     settings: Settings
-    late: LateEvents | None = None
+    checkpoint: Path  # the query's checkpoint folder: its offset log gives each batch's end
+    window_s: int
+    slide_s: int
+    watermark_s: int
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = _PhaseClock()
-        rows = batch.select(*VIDEO_COLUMNS).toArrow()
-        clock.lap("collect")
-        late_rows: list[dict[str, Any]] = []
-        summary: dict[str, Any] = {}
-        if self.late is not None:
-            late_rows, summary = self.late.report(batch.sparkSession, batch_id)
-            clock.lap("late")
-        buffer = io.BytesIO()
-        pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
-        clock.lap("encode")
+        end = planned_batch(self.checkpoint, batch_id).end
         with pg_connect("loader", settings=self.settings) as conn, conn.cursor() as cur:
+            cur.execute(_START_PROGRESS, {"query_name": self.query_name})
+            cur.execute(_LOCK_PROGRESS, {"query_name": self.query_name})
+            progress = cur.fetchone()
+            assert progress is not None  # inserted above if missing
+            next_offsets: Offsets = {
+                t: {int(p): int(o) for p, o in parts.items()}
+                for t, parts in (progress[0] or {}).items()
+            }
+            max_event_at: datetime | None = progress[1]
+            watermark = (
+                None if max_event_at is None else max_event_at - timedelta(seconds=self.watermark_s)
+            )
+            clock.lap("progress")
+            rows, report = self._compute(batch, next_offsets, watermark, clock)
+            summary = {
+                "input_rows": sum(r["input_rows"] for r in report),
+                "invalid_rows": sum(r["invalid_rows"] for r in report),
+                "late_rows": sum(r["late_count"] for r in report),
+                "max_event_at": max(
+                    (r["max_event_at"] for r in report if r["max_event_at"]), default=None
+                ),
+                "watermark": watermark,
+            }
+            if not summary["input_rows"]:  # every record merged before: a committed batch replayed
+                log.info("%s batch %d: already merged", self.query_name, batch_id)
+                return
+            buffer = io.BytesIO()
+            pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+            clock.lap("encode")
             cur.execute(
                 sql.SQL(
                     "create temp table batch_rows on commit drop as "
@@ -175,27 +264,39 @@ class WindowSink:
             with cur.copy("copy batch_rows from stdin (format csv)") as copy:
                 copy.write(buffer.getvalue())
             clock.lap("copy")
-            cur.execute(_UPSERT_VIDEOS, {"batch_id": batch_id})
-            clock.lap("upsert")
+            cur.execute(_MERGE_VIDEOS, {"batch_id": batch_id})
+            clock.lap("merge")
             cur.execute(_ROLLUP_CHANNELS, {"batch_id": batch_id})
             channel_rows = cur.rowcount
             clock.lap("rollup")
-            if self.late is not None:
-                _write_late(cur, self.query_name, batch_id, late_rows, summary["watermark"])
+            late_rows = [r for r in report if r["late_count"]]
+            _write_late(cur, self.query_name, batch_id, late_rows, watermark)
             _record_batch(cur, self.query_name, batch_id, output_rows=channel_rows, **summary)
+            newest = summary["max_event_at"]
+            cur.execute(
+                _SAVE_PROGRESS,
+                {
+                    "query_name": self.query_name,
+                    "batch_id": batch_id,
+                    "next_offsets": Jsonb(advanced(next_offsets, end)),
+                    "max_event_at": max(
+                        (t for t in (max_event_at, newest) if t is not None), default=None
+                    ),
+                },
+            )
         clock.lap("commit")
-        if summary.get("late_rows") or summary.get("invalid_rows"):
+        if summary["late_rows"] or summary["invalid_rows"]:
             log.warning(
                 "%s batch %d: %d events read, %d late (watermark %s), %d invalid",
                 self.query_name,
                 batch_id,
                 summary["input_rows"],
                 summary["late_rows"],
-                summary["watermark"].isoformat() if summary["watermark"] else "none yet",
+                watermark.isoformat() if watermark else "none yet",
                 summary["invalid_rows"],
             )
         log.info(
-            "%s batch %d: %d video rows, %d channel window rows upserted in %.2fs (%s)",
+            "%s batch %d: %d video rows merged, %d channel window rows upserted in %.2fs (%s)",
             self.query_name,
             batch_id,
             rows.num_rows,
@@ -204,6 +305,36 @@ class WindowSink:
             clock,
             extra={"sink_batch": batch_id, "sink_phases": clock.phases},
         )
+
+    def _compute(
+        self,
+        batch: DataFrame,
+        next_offsets: Offsets,
+        watermark: datetime | None,
+        clock: _PhaseClock,
+    ) -> tuple[Any, list[dict[str, Any]]]:
+        """(the batch's window rows as an Arrow table, its late report per channel): two Spark
+        jobs over the records not merged yet, parsed once (cached between the two)."""
+        events = parse_events(batch.where(unmerged(next_offsets))).persist()
+        try:
+            rows = (
+                video_window_stats(
+                    valid_events(events),
+                    f"{self.window_s} seconds",
+                    f"{self.slide_s} seconds",
+                    watermark,
+                )
+                .select(*VIDEO_COLUMNS)
+                .toArrow()
+            )
+            clock.lap("windows")
+            report = (
+                late_report(events, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
+            )
+            clock.lap("late")
+        finally:
+            events.unpersist()
+        return rows, report
 
 
 class _PhaseClock:
@@ -224,54 +355,6 @@ class _PhaseClock:
 
     def __str__(self) -> str:
         return ", ".join(f"{k} {v:.2f}s" for k, v in self.phases.items())
-
-
-@dataclass
-class LateEvents:
-    """The late-event report of one window micro-batch: exactly the events it dropped.
-
-    Spark drops an event from a windowed aggregation when every window holding
-    it ended at or before the batch's watermark (:func:`streaming.windows.is_late`);
-    which events those are depends on how the stream was cut into micro-batches
-    (the watermark is the latest event time of the earlier batches, less the
-    delay). So the report is computed from the window query's own batch: the
-    offsets range and the watermark Spark recorded in the query's offset log
-    before running it (:func:`streaming.checkpoints.planned_batch`), the range
-    read again from Kafka (``read_range``). A batch replayed after a crash has
-    the same range and watermark, so the same report; two runs whose windows
-    are the same dropped the same events and report the same late rows.
-    """
-
-    checkpoint: Path
-    read_range: Callable[[Any, PlannedBatch], DataFrame | None]
-    window_s: int
-    slide_s: int
-
-    def report(self, spark: Any, batch_id: int) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        """(late rows per channel, the batch's counts) of micro-batch ``batch_id``."""
-        planned = planned_batch(self.checkpoint, batch_id)
-        watermark = (
-            datetime.fromtimestamp(planned.watermark_ms / 1000, UTC)
-            if planned.watermark_ms > 0
-            else None
-        )
-        events = self.read_range(spark, planned)
-        report = (
-            []
-            if events is None
-            else late_report(events, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
-        )
-        late_rows = [r for r in report if r["late_count"]]
-        summary = {
-            "input_rows": sum(r["input_rows"] for r in report),
-            "invalid_rows": sum(r["invalid_rows"] for r in report),
-            "late_rows": sum(r["late_count"] for r in late_rows),
-            "max_event_at": max(
-                (r["max_event_at"] for r in report if r["max_event_at"]), default=None
-            ),
-            "watermark": watermark,
-        }
-        return late_rows, summary
 
 
 def _write_late(

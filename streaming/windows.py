@@ -1,9 +1,10 @@
 """Pure DataFrame -> DataFrame transforms of the channel-windows job.
 
 Nothing here reads or writes a service, so each step is tested on static
-DataFrames. The job wires them: Kafka rows -> :func:`parse_events` ->
-:func:`valid_events` -> watermark -> :func:`video_window_stats`; and, for the
-late-event report, :func:`late_report` against the watermark of the batch.
+DataFrames. The job's sink wires them on each micro-batch: Kafka rows ->
+:func:`parse_events` -> :func:`valid_events` -> :func:`video_window_stats`
+with the batch's watermark; and, on the same parsed rows, :func:`late_report`
+against that watermark.
 
 A message counts only if the event contract accepts it (:mod:`streaming.contract`
 calls the landing's and the processor's own :func:`ytempire.events.parse_event`):
@@ -23,11 +24,13 @@ sum over videos of their latest report, and revenue gained the sum of
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from streaming.config import duration_seconds
 from streaming.contract import event_fields
 from streaming.schema import COUNTED_EVENT_TYPES, MONEY
 
@@ -61,15 +64,6 @@ def parse_events(kafka_rows: DataFrame) -> DataFrame:
     )
 
 
-def parse_event_times(kafka_rows: DataFrame) -> DataFrame:
-    """Kafka source rows -> type, channel and event time only (null if the contract refuses it)."""
-    return _read(kafka_rows).select(
-        F.col("event.event_type").alias("event_type"),
-        _occurred_at().alias("occurred_at"),
-        F.col("event.channel_id").alias("channel_id"),
-    )
-
-
 def is_valid() -> Column:
     """Rows a window can hold: an event type, a channel and a parseable time."""
     return (
@@ -91,29 +85,61 @@ def _metrics(column: str) -> Column:
     return F.when(F.col("event_type") == "metrics_update", F.col(column))
 
 
-def video_window_stats(events: DataFrame, window: str, slide: str) -> DataFrame:
+# the per-window columns that add up over events (and over panes, and batches)
+ADDED = [
+    "event_count",
+    *(f"{t}_count" for t in COUNTED_EVENT_TYPES),
+    "other_event_count",
+    "views_sum",
+    "views_reports",
+]
+
+
+def video_window_stats(
+    events: DataFrame, window: str, slide: str, watermark: datetime | None = None
+) -> DataFrame:
     """Valid events -> one row per (window, channel, video) with counts, views and revenue.
 
     Windows are ``window`` long and start every ``slide`` (aligned to the
     epoch); an event at ``t`` belongs to every window with start <= t < end.
-    A watermark set on ``occurred_at`` beforehand bounds the streaming state.
+    With a ``watermark``, a window that ended at or before it takes no more
+    events (Spark's rule for a watermarked window aggregation): an event
+    counts in its windows still open, and in none if all have closed
+    (:func:`is_late`).
+
+    The counts, sums and bounds combine across micro-batches (add the counts
+    and sums, take the greater maximum and the lesser minimum): the sink
+    merges each batch's rows into the ones in PostgreSQL.
     """
+    # Panes first: the events of one pane (the slide cut by the gcd of window and slide)
+    # belong to the same windows, so each batch is aggregated once per pane, then its far
+    # fewer pane rows are expanded into their windows (not every event into every window).
+    pane_s = math.gcd(duration_seconds(window), duration_seconds(slide))
     other = ~F.col("event_type").isin(*COUNTED_EVENT_TYPES)
+    panes = events.groupBy(
+        F.window("occurred_at", f"{pane_s} seconds").start.alias("pane_start"),
+        F.col("channel_id"),
+        F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
+    ).agg(
+        F.count(F.lit(1)).alias("event_count"),
+        *[_count_type(t) for t in COUNTED_EVENT_TYPES],
+        F.count_if(other).alias("other_event_count"),
+        F.coalesce(F.sum(_metrics("views")), F.lit(0)).alias("views_sum"),
+        F.count(_metrics("views")).alias("views_reports"),
+        F.max(_metrics("revenue_usd")).alias("revenue_max_usd"),
+        F.min(_metrics("revenue_usd")).alias("revenue_min_usd"),
+        F.max("occurred_at").alias("last_event_at"),
+    )
+    windowed = panes.withColumn("window", F.window("pane_start", window, slide))
+    if watermark is not None:
+        windowed = windowed.where(F.unix_micros(F.col("window.end")) > _micros(watermark))
     return (
-        events.groupBy(
-            F.window("occurred_at", window, slide).alias("window"),
-            F.col("channel_id"),
-            F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
-        )
+        windowed.groupBy("window", "channel_id", "video_id")
         .agg(
-            F.count(F.lit(1)).alias("event_count"),
-            *[_count_type(t) for t in COUNTED_EVENT_TYPES],
-            F.count_if(other).alias("other_event_count"),
-            F.coalesce(F.sum(_metrics("views")), F.lit(0)).alias("views_sum"),
-            F.count(_metrics("views")).alias("views_reports"),
-            F.max(_metrics("revenue_usd")).alias("revenue_max_usd"),
-            F.min(_metrics("revenue_usd")).alias("revenue_min_usd"),
-            F.max("occurred_at").alias("last_event_at"),
+            *[F.sum(c).alias(c) for c in ADDED],
+            F.max("revenue_max_usd").alias("revenue_max_usd"),
+            F.min("revenue_min_usd").alias("revenue_min_usd"),
+            F.max("last_event_at").alias("last_event_at"),
         )
         .select(
             F.col("window.start").alias("window_start"),
@@ -132,6 +158,10 @@ def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:
     )
 
 
+def _micros(moment: datetime) -> Column:
+    return F.unix_micros(F.lit(moment).cast("timestamp"))
+
+
 def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
     """A valid event that no window can take any more: every window holding it has
     ended at or before ``watermark``, so the streaming aggregation drops it.
@@ -141,8 +171,9 @@ def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
     """
     if watermark is None:
         return F.lit(False)
-    watermark_us = F.unix_micros(F.lit(watermark).cast("timestamp"))
-    return is_valid() & (last_window_end(F.col("occurred_at"), window_s, slide_s) <= watermark_us)
+    return is_valid() & (
+        last_window_end(F.col("occurred_at"), window_s, slide_s) <= _micros(watermark)
+    )
 
 
 def late_report(

@@ -49,7 +49,7 @@ STAT_COLUMNS = (
 def clean_sink(pg_admin):
     pg_admin.execute(
         "truncate streaming.channel_window_stats, streaming.channel_video_window_stats, "
-        "streaming.stream_batches, streaming.late_events"
+        "streaming.stream_batches, streaming.late_events, streaming.stream_progress"
     )
 
 
@@ -274,7 +274,7 @@ def test_sigkilled_three_times_ends_like_an_uninterrupted_run(
     with pg_connect("admin", autocommit=True, settings=settings) as conn:
         conn.execute(
             "truncate streaming.channel_window_stats, streaming.channel_video_window_stats, "
-            "streaming.stream_batches, streaming.late_events"
+            "streaming.stream_batches, streaming.late_events, streaming.stream_progress"
         )
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     command = _job(tmp_path, event_topics, settings)

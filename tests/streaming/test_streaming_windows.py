@@ -14,7 +14,6 @@ from simulation.traffic import envelope
 from streaming.config import StreamConfig, duration_seconds
 from streaming.windows import (
     late_report,
-    parse_event_times,
     parse_events,
     valid_events,
     video_window_stats,
@@ -77,8 +76,10 @@ def parsed(spark, values: list[bytes]):
     return parse_events(kafka_rows(spark, values))
 
 
-def stats(spark, values: list[bytes]) -> dict[tuple, dict]:
-    frame = video_window_stats(valid_events(parsed(spark, values)), "5 minutes", "1 minute")
+def stats(spark, values: list[bytes], watermark: datetime | None = None) -> dict[tuple, dict]:
+    frame = video_window_stats(
+        valid_events(parsed(spark, values)), "5 minutes", "1 minute", watermark
+    )
     return {
         (r["window_start"], r["channel_id"], r["video_id"]): r for r in frame.toArrow().to_pylist()
     }
@@ -151,21 +152,26 @@ def test_late_events_are_those_whose_every_window_has_closed(spark):
         b"garbage",
     ]
     watermark = at(7)  # a window ending at 00:07 has closed; 00:08 is still open
-    for events in (parsed(spark, values), parse_event_times(kafka_rows(spark, values))):
-        report = {
-            r["channel_id"]: r
-            for r in late_report(events, watermark, 300, 60).toArrow().to_pylist()
-        }
-        assert {c: r["late_count"] for c, r in report.items()} == {CH_A: 1, CH_B: 1, None: 0}
-        assert (report[CH_A]["oldest_event_at"], report[CH_A]["newest_event_at"]) == (
-            at(2, 59),
-            at(2, 59),
-        )
-        assert report[CH_B]["oldest_event_at"] == at(1)
-        assert (report[CH_B]["input_rows"], report[None]["invalid_rows"]) == (2, 1)
-        assert report[CH_B]["max_event_at"] == at(9)
-        no_watermark = late_report(events, None, 300, 60).toArrow().to_pylist()
-        assert sum(r["late_count"] for r in no_watermark) == 0
+    events = parsed(spark, values)
+    report = {
+        r["channel_id"]: r for r in late_report(events, watermark, 300, 60).toArrow().to_pylist()
+    }
+    assert {c: r["late_count"] for c, r in report.items()} == {CH_A: 1, CH_B: 1, None: 0}
+    assert (report[CH_A]["oldest_event_at"], report[CH_A]["newest_event_at"]) == (
+        at(2, 59),
+        at(2, 59),
+    )
+    assert report[CH_B]["oldest_event_at"] == at(1)
+    assert (report[CH_B]["input_rows"], report[None]["invalid_rows"]) == (2, 1)
+    assert report[CH_B]["max_event_at"] == at(9)
+    no_watermark = late_report(events, None, 300, 60).toArrow().to_pylist()
+    assert sum(r["late_count"] for r in no_watermark) == 0
+    # The windows agree: the late events are in none, 00:03 only in the open [3, 8).
+    windows = stats(spark, values, watermark)
+    assert {(start, channel) for start, channel, _ in windows} == {
+        (at(3), CH_A),
+        *((at(m), CH_B) for m in range(5, 10)),
+    }
 
 
 @pytest.mark.parametrize(
