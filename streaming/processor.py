@@ -9,15 +9,18 @@ The reference design's handlers, made replay-safe:
   notification on ``notifications``;
 * ``video_published``: status, YouTube id and ``published_at``;
 * ``metrics_update``: appends to ``ytempire.video_metrics``, refreshes the
-  video's latest counters and recomputes its channel's totals, and raises a
-  viral alert on ``alerts`` when the video first passes 10,000 views;
+  video's latest counters and moves its channel's totals by the change, and
+  raises a viral alert on ``alerts`` when the video first passes 10,000 views;
 * ``quality_check``: stores the score, asks for improvement below 85.
 
 Idempotency: each event's database effects are written with its row in
-``ytempire.processed_events`` (an event found there is skipped), inside a
-savepoint of the poll's transaction: a failing event rolls back alone, and a
-poll of up to 500 events commits once, which is what makes the processor fast
-enough for a network's backlog (one commit per event was fsync-bound).
+``ytempire.processed_events`` (an event found there is skipped) in the poll's
+transaction, and a poll of up to 500 events commits once. A poll is applied
+set-based (:mod:`streaming.processor_batch`: a dozen statements whatever its
+size, where one by one took two to seven round trips an event); if any of
+them fails, the poll is rolled back and applied again event by event, each in
+a savepoint: a failing event rolls back alone and is dead-lettered after
+``HANDLER_ATTEMPTS`` tries, the others go through.
 Redis writes are compare-and-set on the event time (a stale or replayed event
 cannot overwrite newer state), and Kafka side messages carry the source
 ``event_id``. Per poll: side effects flushed, then the database commit, then
@@ -50,6 +53,7 @@ from typing import Any
 
 import psycopg
 
+from streaming.processor_batch import REPLAYED, UNKNOWN, PollRaced, PollResult, apply_poll
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.dead_letters import DeadLetterPublisher
 from ytempire.events import Event, Rejected, parse_event
@@ -89,6 +93,10 @@ class UnknownVideo(Exception):
     """An event refers to a video that ytempire.videos does not hold."""
 
 
+def _unknown(event: Any) -> UnknownVideo:
+    return UnknownVideo(f"video_id {event.video_id} is not in ytempire.videos")
+
+
 @dataclass(frozen=True)
 class Topics:
     sources: Sequence[str] = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
@@ -113,7 +121,7 @@ def _require_video(cur: psycopg.Cursor[Any], event: Any) -> None:
         "select 1 from ytempire.videos where video_id = %s", (event.video_id,)
     ).fetchone():
         return
-    raise UnknownVideo(f"video_id {event.video_id} is not in ytempire.videos")
+    raise _unknown(event)
 
 
 def on_video_generated(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
@@ -126,14 +134,9 @@ def on_video_generated(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> 
     return Outcome()
 
 
-def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
-    _require_video(cur, event)
+def uploaded_outcome(event: Any, topics: Topics) -> Outcome:
+    """The dashboard fields and the two notifications of a ``video_uploaded`` event."""
     yt = event.payload.youtube_video_id
-    cur.execute(
-        "update ytempire.videos set status = 'uploaded', youtube_video_id = %s, updated_at = now() "
-        "where video_id = %s and status in ('processing', 'generated', 'uploaded')",
-        (yt, event.video_id),
-    )
     common = {
         "source_event_id": str(event.event_id),
         "channel_id": event.channel_id,
@@ -152,6 +155,57 @@ def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> O
             (topics.notifications, {"type": "video_uploaded", **common}),
         ],
     )
+
+
+def viral_outcome(event: Any, topics: Topics) -> Outcome:
+    """The alert of a ``metrics_update`` event that takes its video past :data:`VIRAL_VIEWS`."""
+    return Outcome(
+        messages=[
+            (
+                topics.alerts,
+                {
+                    "type": "viral_video",
+                    "severity": "info",
+                    "source_event_id": str(event.event_id),
+                    "channel_id": event.channel_id,
+                    "video_id": str(event.video_id),
+                    "views": event.payload.views,
+                    "threshold": VIRAL_VIEWS,
+                },
+            )
+        ]
+    )
+
+
+def quality_outcome(event: Any, topics: Topics) -> Outcome:
+    """The improvement request of a ``quality_check`` below :data:`QUALITY_THRESHOLD` (or none)."""
+    score = event.payload.quality_score
+    if score >= QUALITY_THRESHOLD:
+        return Outcome()
+    return Outcome(
+        messages=[
+            (
+                topics.notifications,
+                {
+                    "type": "quality_improvement_requested",
+                    "source_event_id": str(event.event_id),
+                    "video_id": str(event.video_id),
+                    "quality_score": score,
+                    "threshold": QUALITY_THRESHOLD,
+                },
+            )
+        ]
+    )
+
+
+def on_video_uploaded(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
+    _require_video(cur, event)
+    cur.execute(
+        "update ytempire.videos set status = 'uploaded', youtube_video_id = %s, updated_at = now() "
+        "where video_id = %s and status in ('processing', 'generated', 'uploaded')",
+        (event.payload.youtube_video_id, event.video_id),
+    )
+    return uploaded_outcome(event, topics)
 
 
 def on_video_published(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
@@ -174,62 +228,37 @@ def on_metrics_update(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> O
         (event.video_id, event.occurred_at, m.views, m.likes, m.comments, m.watch_time_minutes),
     )
     previous = cur.execute(
-        "select views from ytempire.videos where video_id = %s for update", (event.video_id,)
+        "select views, likes, comments from ytempire.videos where video_id = %s for update",
+        (event.video_id,),
     ).fetchone()
+    if previous is None:
+        raise _unknown(event)
     cur.execute(
         "update ytempire.videos set views = %s, likes = %s, comments = %s, "
         "metrics_observed_at = %s, updated_at = now() where video_id = %s "
         "and (metrics_observed_at is null or metrics_observed_at <= %s)",
         (m.views, m.likes, m.comments, event.occurred_at, event.video_id, event.occurred_at),
     )
-    cur.execute(
-        "update ytempire.channels c set total_views = t.views, total_likes = t.likes, "
-        "total_comments = t.comments, updated_at = now() from (select coalesce(sum(views), 0) "
-        "as views, coalesce(sum(likes), 0) as likes, coalesce(sum(comments), 0) as comments "
-        "from ytempire.videos where channel_id = %s) t where c.channel_id = %s",
-        (event.channel_id, event.channel_id),
-    )
-    outcome = Outcome()
-    if m.views > VIRAL_VIEWS and (previous is None or previous[0] <= VIRAL_VIEWS):
-        outcome.messages.append(
-            (
-                topics.alerts,
-                {
-                    "type": "viral_video",
-                    "severity": "info",
-                    "source_event_id": str(event.event_id),
-                    "channel_id": event.channel_id,
-                    "video_id": str(event.video_id),
-                    "views": m.views,
-                    "threshold": VIRAL_VIEWS,
-                },
-            )
+    if cur.rowcount:  # the channel's totals move by the video's change (see processor_batch)
+        cur.execute(
+            "update ytempire.channels c set total_views = c.total_views + v.views - %s, "
+            "total_likes = c.total_likes + v.likes - %s, "
+            "total_comments = c.total_comments + v.comments - %s, updated_at = now() "
+            "from ytempire.videos v where v.video_id = %s and c.channel_id = v.channel_id",
+            (*previous, event.video_id),
         )
-    return outcome
+    if m.views > VIRAL_VIEWS and previous[0] <= VIRAL_VIEWS:
+        return viral_outcome(event, topics)
+    return Outcome()
 
 
 def on_quality_check(cur: psycopg.Cursor[Any], event: Any, topics: Topics) -> Outcome:
     _require_video(cur, event)
-    score = event.payload.quality_score
     cur.execute(
         "update ytempire.videos set quality_score = %s, updated_at = now() where video_id = %s",
-        (score, event.video_id),
+        (event.payload.quality_score, event.video_id),
     )
-    outcome = Outcome()
-    if score < QUALITY_THRESHOLD:
-        outcome.messages.append(
-            (
-                topics.notifications,
-                {
-                    "type": "quality_improvement_requested",
-                    "source_event_id": str(event.event_id),
-                    "video_id": str(event.video_id),
-                    "quality_score": score,
-                    "threshold": QUALITY_THRESHOLD,
-                },
-            )
-        )
-    return outcome
+    return quality_outcome(event, topics)
 
 
 Handler = Callable[[psycopg.Cursor[Any], Any, Topics], Outcome]
@@ -318,13 +347,8 @@ class EventProcessor:
                 assignment, last_activity = current, now
                 progress(f"assigned {len(current)} partition(s)")
             if batches:
-                with self.conn.transaction():  # the poll's events commit together
-                    for records in batches.values():
-                        for record in records:
-                            self.handle(record)
-                    self.producer.flush()  # side effects first: redone on a crash, never lost
-                    self.dead_letters.flush()  # a refused dead letter resent, or raised
-                self.consumer.commit()
+                self.process_poll([r for records in batches.values() for r in records])
+                self.consumer.commit()  # after the database commit: a crash replays the poll
                 last_activity = now
                 progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
                 continue
@@ -347,18 +371,92 @@ class EventProcessor:
         """
         return partition_lag(self.consumer, self.topics.sources, self.consumer.committed)
 
-    def handle(self, record: Any) -> None:
-        parsed = parse_event(record.value)
-        if isinstance(parsed, Rejected):
-            self._dead_letter(record, parsed.reason)
-            return
-        handler = HANDLERS.get(parsed.event_type)
-        if handler is None:
-            self.counts[f"{SKIPPED}{parsed.event_type}"] += 1
-            return
+    def process_poll(self, records: Sequence[Any]) -> None:
+        """Apply one poll's records (Kafka ``ConsumerRecord``s) and commit them together.
+
+        Contract breaches are dead-lettered and events left to the warehouse
+        counted first; the events with a handler are then applied set-based
+        (:func:`streaming.processor_batch.apply_poll`, a dozen statements per
+        poll). If that fails, the poll's transaction is rolled back and its
+        events applied one by one, each in a savepoint with
+        ``HANDLER_ATTEMPTS`` tries, so a poisonous event is dead-lettered
+        and the others still go through. Side effects (Redis, side topics,
+        dead letters) are flushed before the database commit: a crash
+        redoes them (idempotent, or at least once keyed by
+        ``source_event_id``), never loses them. Raises
+        ``psycopg.OperationalError`` when the database is gone (the poll is
+        replayed after a restart) and Kafka errors of the flushes.
+        """
+        events: list[tuple[Any, Event]] = []
+        for record in records:
+            parsed = parse_event(record.value)
+            if isinstance(parsed, Rejected):
+                self._dead_letter(record, parsed.reason)
+            elif parsed.event_type not in HANDLERS:
+                self.counts[f"{SKIPPED}{parsed.event_type}"] += 1
+            else:
+                events.append((record, parsed))
+        counts: Counter[str] = Counter()
+        try:
+            with self.conn.transaction(), self.conn.cursor() as cur:
+                result = apply_poll(
+                    cur,
+                    [event for _, event in events],
+                    [(r.topic, r.partition, r.offset) for r, _ in events],
+                    viral_views=VIRAL_VIEWS,
+                )
+                self._poll_side_effects(events, result, counts)
+                self.producer.flush()  # side effects first: redone on a crash, never lost
+                self.dead_letters.flush()  # a refused dead letter resent, or raised
+        except psycopg.OperationalError:
+            raise  # the connection is gone: the poll replays after a restart
+        except (psycopg.Error, PollRaced) as exc:
+            log.warning(
+                "the poll's %d events failed together (%s); applying them one by one",
+                len(events),
+                exc,
+            )
+            with self.conn.transaction():
+                for record, event in events:
+                    self.handle(record, event)
+                self.producer.flush()
+                self.dead_letters.flush()
+        else:
+            self.counts.update(counts)
+
+    def _poll_side_effects(
+        self, events: Sequence[tuple[Any, Event]], result: PollResult, counts: Counter[str]
+    ) -> None:
+        """Dead letters, dashboards and side messages of a set-based poll, in poll order."""
+        dashboards = self.redis.pipeline(transaction=False)
+        for i, (record, event) in enumerate(events):
+            status = result.status[i]
+            if status == REPLAYED:
+                counts["replayed"] += 1
+                continue
+            if status == UNKNOWN:
+                self.dead_letters.send(record, f"video_id: {_unknown(event)} [unknown_video]")
+                counts["dead_lettered"] += 1
+                continue
+            if event.event_type == "video_uploaded":
+                outcome = uploaded_outcome(event, self.topics)
+            elif event.event_type == "quality_check":
+                outcome = quality_outcome(event, self.topics)
+            elif i in result.viral:
+                outcome = viral_outcome(event, self.topics)
+            else:
+                outcome = None
+            if outcome is not None:
+                self._side_effects(event, outcome, redis=dashboards)
+            counts[event.event_type] += 1
+        dashboards.execute()
+
+    def handle(self, record: Any, event: Event) -> None:
+        """Apply one parsed event in its own savepoint (the per-event fallback of a poll)."""
+        handler = HANDLERS[event.event_type]
         for attempt in range(1, HANDLER_ATTEMPTS + 1):
             try:
-                self._apply(record, parsed, handler)
+                self._apply(record, event, handler)
                 return
             except UnknownVideo as exc:
                 self._dead_letter(record, f"video_id: {exc} [unknown_video]")
@@ -366,7 +464,7 @@ class EventProcessor:
             except psycopg.OperationalError:
                 raise  # the connection is gone: the poll replays after a restart
             except psycopg.Error as exc:
-                log.warning("attempt %d of %s failed: %s", attempt, parsed.event_id, exc)
+                log.warning("attempt %d of %s failed: %s", attempt, event.event_id, exc)
                 if attempt == HANDLER_ATTEMPTS:
                     self._dead_letter(record, f"handler failed {attempt} times: {exc}")
 
@@ -384,17 +482,24 @@ class EventProcessor:
                 return
             outcome = handler(cur, event, self.topics)
         # Side effects before the poll's commit: redone on a crash (idempotent), never lost.
+        self._side_effects(event, outcome)
+        self.counts[event.event_type] += 1
+
+    def _side_effects(self, event: Event, outcome: Outcome, redis: Any = None) -> None:
+        """Write ``outcome``'s dashboard (compare-and-set on the event time; through the
+        ``redis`` pipeline if given) and send its side messages keyed by channel."""
         if outcome.dashboard:
             key = f"{self.prefix}dashboard:channel:{event.channel_id}"
             fields = [item for pair in outcome.dashboard.items() for item in pair]
             self._set_if_newer(
-                keys=[key], args=[iso_z(event.occurred_at), DASHBOARD_TTL_S, *fields]
+                keys=[key],
+                args=[iso_z(event.occurred_at), DASHBOARD_TTL_S, *fields],
+                client=redis,
             )
         for topic, message in outcome.messages:
             self.producer.send(
                 topic, key=event.channel_id.encode(), value=json.dumps(message).encode()
             )
-        self.counts[event.event_type] += 1
 
     def _dead_letter(self, record: Any, reason: str) -> None:
         self.dead_letters.send(record, reason)
