@@ -53,7 +53,7 @@ from typing import Any
 
 import psycopg
 
-from streaming.processor_batch import REPLAYED, UNKNOWN, PollRaced, PollResult, apply_poll
+from streaming.processor_batch import REPLAYED, UNKNOWN, PollResult, apply_poll
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.dead_letters import DeadLetterPublisher
 from ytempire.events import Event, Rejected, parse_event
@@ -398,9 +398,10 @@ class EventProcessor:
                 events.append((record, parsed))
         counts: Counter[str] = Counter()
         try:
-            with self.conn.transaction(), self.conn.cursor() as cur:
+            with self.conn.pipeline() as pipeline, self.conn.transaction():
                 result = apply_poll(
-                    cur,
+                    self.conn,
+                    pipeline,
                     [event for _, event in events],
                     [(r.topic, r.partition, r.offset) for r, _ in events],
                     viral_views=VIRAL_VIEWS,
@@ -410,7 +411,7 @@ class EventProcessor:
                 self.dead_letters.flush()  # a refused dead letter resent, or raised
         except psycopg.OperationalError:
             raise  # the connection is gone: the poll replays after a restart
-        except (psycopg.Error, PollRaced) as exc:
+        except psycopg.Error as exc:
             log.warning(
                 "the poll's %d events failed together (%s); applying them one by one",
                 len(events),
@@ -428,7 +429,9 @@ class EventProcessor:
         self, events: Sequence[tuple[Any, Event]], result: PollResult, counts: Counter[str]
     ) -> None:
         """Dead letters, dashboards and side messages of a set-based poll, in poll order."""
-        dashboards = self.redis.pipeline(transaction=False)
+        # Of a channel's uploads in the poll only the newest (the last of equal times) can be
+        # left by the compare-and-set on the event time: one script call per channel.
+        dashboards: dict[str, tuple[Event, dict[str, str]]] = {}
         for i, (record, event) in enumerate(events):
             status = result.status[i]
             if status == REPLAYED:
@@ -440,16 +443,20 @@ class EventProcessor:
                 continue
             if event.event_type == "video_uploaded":
                 outcome = uploaded_outcome(event, self.topics)
+                held = dashboards.get(event.channel_id)  # compared as the script compares
+                if held is None or iso_z(held[0].occurred_at) <= iso_z(event.occurred_at):
+                    dashboards[event.channel_id] = (event, outcome.dashboard)
+                self._send(event, outcome)
             elif event.event_type == "quality_check":
-                outcome = quality_outcome(event, self.topics)
+                self._send(event, quality_outcome(event, self.topics))
             elif i in result.viral:
-                outcome = viral_outcome(event, self.topics)
-            else:
-                outcome = None
-            if outcome is not None:
-                self._side_effects(event, outcome, redis=dashboards)
+                self._send(event, viral_outcome(event, self.topics))
             counts[event.event_type] += 1
-        dashboards.execute()
+        if dashboards:
+            pipe = self.redis.pipeline(transaction=False)
+            for event, fields in dashboards.values():
+                self._write_dashboard(event, fields, pipe)
+            pipe.execute()
 
     def handle(self, record: Any, event: Event) -> None:
         """Apply one parsed event in its own savepoint (the per-event fallback of a poll)."""
@@ -485,17 +492,22 @@ class EventProcessor:
         self._side_effects(event, outcome)
         self.counts[event.event_type] += 1
 
-    def _side_effects(self, event: Event, outcome: Outcome, redis: Any = None) -> None:
-        """Write ``outcome``'s dashboard (compare-and-set on the event time; through the
-        ``redis`` pipeline if given) and send its side messages keyed by channel."""
+    def _side_effects(self, event: Event, outcome: Outcome) -> None:
         if outcome.dashboard:
-            key = f"{self.prefix}dashboard:channel:{event.channel_id}"
-            fields = [item for pair in outcome.dashboard.items() for item in pair]
-            self._set_if_newer(
-                keys=[key],
-                args=[iso_z(event.occurred_at), DASHBOARD_TTL_S, *fields],
-                client=redis,
-            )
+            self._write_dashboard(event, outcome.dashboard, self.redis)
+        self._send(event, outcome)
+
+    def _write_dashboard(self, event: Event, fields: dict[str, str], client: Any) -> None:
+        """Set the channel's dashboard hash to ``fields`` unless it holds a newer event's
+        (compare-and-set on the event time), and re-arm its TTL; through ``client``."""
+        key = f"{self.prefix}dashboard:channel:{event.channel_id}"
+        flat = [item for pair in fields.items() for item in pair]
+        self._set_if_newer(
+            keys=[key], args=[iso_z(event.occurred_at), DASHBOARD_TTL_S, *flat], client=client
+        )
+
+    def _send(self, event: Event, outcome: Outcome) -> None:
+        """Send ``outcome``'s side messages, keyed by the event's channel."""
         for topic, message in outcome.messages:
             self.producer.send(
                 topic, key=event.channel_id.encode(), value=json.dumps(message).encode()

@@ -48,10 +48,6 @@ from ytempire.operational import add_generated_videos
 NEW, REPLAYED, UNKNOWN = "new", "replayed", "unknown"
 
 
-class PollRaced(Exception):
-    """Another writer recorded some of the poll's events between the check and the insert."""
-
-
 @dataclass
 class Counters:
     """A video's latest cumulative counters and the observation time they come from."""
@@ -85,7 +81,8 @@ def _last_per_video(events: Sequence[Any], indexes: list[int]) -> list[Any]:
 
 
 def apply_poll(
-    cur: psycopg.Cursor[Any],
+    conn: psycopg.Connection[Any],
+    pipeline: psycopg.Pipeline,
     events: Sequence[Any],
     coordinates: Sequence[tuple[str, int, int]],
     *,
@@ -94,16 +91,21 @@ def apply_poll(
     """Apply the database effects of ``events`` (parsed, with a handler) in the caller's
     transaction; return what each event turned out to be.
 
-    ``coordinates[i]`` is event i's Kafka (topic, partition, offset). Raises
-    :class:`PollRaced` if another writer recorded one of the events meanwhile,
-    and any ``psycopg.Error`` of the statements: the caller rolls back and
-    falls back to the events one by one.
+    ``conn`` is in ``pipeline`` mode (``conn.pipeline()``): the statements go
+    out together and the client waits at most three times a poll, not once a
+    statement; all of them succeeded when this returns, so the caller may
+    send the poll's side effects. ``coordinates[i]`` is
+    event i's Kafka (topic, partition, offset). Raises any ``psycopg.Error``
+    of the statements, here or at the commit (``UniqueViolation`` if another
+    writer recorded one of the events since the check): the caller rolls
+    back and falls back to the events one by one.
     """
     if not events:
         return PollResult([])
-    ids = [e.event_id for e in events]
-    seen = {row[0] for row in cur.execute(_SEEN, (ids,))}
-    stored = {row[0] for row in cur.execute(_STORED, (list({e.video_id for e in events}),))}
+    seen_rows = conn.execute(_SEEN, ([e.event_id for e in events],))
+    stored_rows = conn.execute(_STORED, (list({e.video_id for e in events}),))
+    seen = {row[0] for row in seen_rows.fetchall()}  # the first wait
+    stored = {row[0] for row in stored_rows.fetchall()}
 
     status: list[str] = []
     new: list[int] = []
@@ -122,7 +124,7 @@ def apply_poll(
     if not new:
         return result
 
-    inserted = cur.execute(
+    conn.execute(
         _RECORD,
         (
             [events[i].event_id for i in new],
@@ -131,26 +133,23 @@ def apply_poll(
             [coordinates[i][1] for i in new],
             [coordinates[i][2] for i in new],
         ),
-    ).rowcount
-    if inserted != len(new):
-        raise PollRaced(f"{len(new) - inserted} of the poll's events were recorded meanwhile")
-
+    )
     by_kind: dict[str, list[int]] = {}
     for i in new:
         by_kind.setdefault(events[i].event_type, []).append(i)
 
     if generated := [events[i] for i in by_kind.get("video_generated", [])]:
-        cur.execute(
+        conn.execute(
             _CHANNELS, ([e.channel_id for e in generated], [e.payload.niche for e in generated])
         )
-        add_generated_videos(cur, generated, skip_existing=True)
+        add_generated_videos(conn, generated, skip_existing=True)
     if uploaded := _last_per_video(events, by_kind.get("video_uploaded", [])):
-        cur.execute(
+        conn.execute(
             _UPLOADED,
             ([e.video_id for e in uploaded], [e.payload.youtube_video_id for e in uploaded]),
         )
     if published := _last_per_video(events, by_kind.get("video_published", [])):
-        cur.execute(
+        conn.execute(
             _PUBLISHED,
             (
                 [e.video_id for e in published],
@@ -159,21 +158,22 @@ def apply_poll(
             ),
         )
     if checked := _last_per_video(events, by_kind.get("quality_check", [])):
-        cur.execute(
+        conn.execute(
             _QUALITY, ([e.video_id for e in checked], [e.payload.quality_score for e in checked])
         )
     if metrics := by_kind.get("metrics_update"):
-        result.viral = _apply_metrics(cur, events, metrics, viral_views)
+        result.viral = _apply_metrics(conn, events, metrics, viral_views)
+    pipeline.sync()  # every statement confirmed before any side effect goes out
     return result
 
 
 def _apply_metrics(
-    cur: psycopg.Cursor[Any], events: Sequence[Any], indexes: list[int], viral_views: int
+    conn: psycopg.Connection[Any], events: Sequence[Any], indexes: list[int], viral_views: int
 ) -> set[int]:
     """Observations, latest counters and channel deltas of the ``metrics_update`` events at
     ``indexes``; return the indexes of those that cross ``viral_views``."""
     rows = [events[i] for i in indexes]
-    cur.execute(
+    conn.execute(
         _OBSERVATIONS,
         (
             [e.video_id for e in rows],
@@ -184,11 +184,10 @@ def _apply_metrics(
             [e.payload.watch_time_minutes for e in rows],
         ),
     )
+    locked = conn.execute(_LOCK_COUNTERS, (sorted({e.video_id for e in rows}),))
     before: dict[uuid.UUID, tuple[str, Counters]] = {
         video: (channel, Counters(views, likes, comments, observed))
-        for video, channel, views, likes, comments, observed in cur.execute(
-            _LOCK_COUNTERS, (sorted({e.video_id for e in rows}),)
-        )
+        for video, channel, views, likes, comments, observed in locked.fetchall()  # a wait
     }
     latest = {video: counters for video, (_, counters) in before.items()}
     viral: set[int] = set()
@@ -203,7 +202,7 @@ def _apply_metrics(
     changed = [v for v, counters in latest.items() if counters != before[v][1]]
     if not changed:
         return viral
-    cur.execute(
+    conn.execute(
         _COUNTERS,
         (
             changed,
@@ -221,7 +220,7 @@ def _apply_metrics(
         d["likes"] += latest[v].likes - old.likes
         d["comments"] += latest[v].comments - old.comments
     channels = sorted(delta)
-    cur.execute(
+    conn.execute(
         _CHANNEL_TOTALS,
         (
             channels,
@@ -238,7 +237,7 @@ _STORED = "select video_id from ytempire.videos where video_id = any(%s::uuid[])
 _RECORD = (
     "insert into ytempire.processed_events (event_id, event_type, kafka_topic, "
     "kafka_partition, kafka_offset) select * from unnest(%s::uuid[], %s::text[], %s::text[], "
-    "%s::integer[], %s::bigint[]) on conflict (event_id) do nothing"
+    "%s::integer[], %s::bigint[])"
 )
 # In poll order: a channel new to the table takes the niche of its first event.
 _CHANNELS = (

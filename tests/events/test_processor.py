@@ -130,10 +130,10 @@ def test_handlers_apply_and_a_replay_changes_nothing(
 def test_a_poisonous_event_in_a_poll_is_dead_lettered_and_the_rest_applied_once(
     settings, topics, produce, loader, redis_prefix
 ):
-    """The poll is applied set-based; an event the database refuses (a YouTube id another
+    """A poll is applied set-based; an event the database refuses (a YouTube id another
     video of the poll takes) fails that, and the poll falls back to one event at a time:
-    the poison is dead-lettered with the database's reason, the others apply, and a
-    second pass over the same records changes nothing."""
+    the poison is dead-lettered with the database's reason and sends no side message, the
+    others apply, and a second pass over the same records changes nothing."""
     channel = channel_id(0, SEED + 1)
     first, second = uuid.uuid4(), uuid.uuid4()
     at = datetime(2026, 1, 1, tzinfo=UTC)
@@ -156,10 +156,13 @@ def test_a_poisonous_event_in_a_poll_is_dead_lettered_and_the_rest_applied_once(
     processor = EventProcessor(
         group_id="g-poison", topics=topics, redis_prefix=redis_prefix, settings=settings
     )
+    polls = [records[:4], records[4:]]  # the poison's poll, then one with a metrics update
     try:
-        processor.process_poll(records)  # one poll, whatever Kafka's fetch sizes
+        for poll in polls:  # these polls, whatever Kafka's fetch sizes
+            processor.process_poll(poll)
         once = Counter(processor.counts)
-        processor.process_poll(records)  # a redelivered poll
+        for poll in polls:  # redelivered
+            processor.process_poll(poll)
         twice = processor.counts - once
     finally:
         processor.close()
@@ -187,3 +190,6 @@ def test_a_poisonous_event_in_a_poll_is_dead_lettered_and_the_rest_applied_once(
     assert len(reasons) == 2 and all(r.startswith("handler failed 3 times: ") for r in reasons)
     assert all("youtube_video_id" in r for r in reasons)
     assert len(read_topic(topics.alerts, settings)) == 1  # the viral alert, once
+    notified = [json.loads(m.value) for m in read_topic(topics.notifications, settings)]
+    assert sorted(n["type"] for n in notified) == ["quality_check_requested", "video_uploaded"]
+    assert {n["video_id"] for n in notified} == {str(first)}  # none for the refused upload
