@@ -11,7 +11,8 @@ over video-, channel- and user-event topics of the standard partitions):
 * the processor (:class:`streaming.processor.EventProcessor`, the class and run
   loop ``ytempire process events`` runs) in a child process, uninterrupted, into
   a database of its own: events/s from its partition assignment to its last
-  commit, and its peak RSS;
+  commit, its peak RSS, and the CPU seconds of the processor and of its
+  PostgreSQL backend (which of the two the work waits on);
 * the same processor into a second database, SIGKILLed once the database
   shows ``--kill-at`` of the handled events processed, then restarted with the
   same consumer group until it is idle. The check: every table of the
@@ -150,6 +151,8 @@ def run_processor(args: argparse.Namespace) -> None:
     )
     marks: dict[str, float] = {}
     done = 0
+    backend = processor.conn.info.backend_pid
+    cpu_before = (process_cpu_s(os.getpid()), process_cpu_s(backend))
 
     def progress(_message: str) -> None:
         nonlocal done
@@ -161,6 +164,10 @@ def run_processor(args: argparse.Namespace) -> None:
 
     try:
         counts = processor.run(idle_timeout_s=args.idle_timeout, progress=progress)
+        client_cpu, server_cpu = (
+            process_cpu_s(os.getpid()) - cpu_before[0],
+            process_cpu_s(backend) - cpu_before[1],
+        )
         lag = processor.lag()
     finally:
         processor.close()
@@ -172,9 +179,19 @@ def run_processor(args: argparse.Namespace) -> None:
                 "seconds": seconds,
                 "lag": sum(lag.values()),
                 "peak_mib": peak_rss_mib(),
+                "client_cpu_s": client_cpu,
+                "server_cpu_s": server_cpu,
             }
         )
     )
+
+
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` of this machine has used, from
+    ``/proc/<pid>/stat``; the processor's PostgreSQL backend runs here too."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def processor_command(bench: Bench, leg: str, idle_timeout: float) -> list[str]:
@@ -419,6 +436,12 @@ def main() -> None:
         print(
             f"  {total:,} events in {whole['seconds']:.2f} s ({rate:,.0f}/s), lag left "
             f"{whole['lag']:,}, peak RSS {whole['peak_mib']:,.0f} MiB; {whole['counts']}"
+        )
+        client, server = whole["client_cpu_s"], whole["server_cpu_s"]
+        print(
+            f"  CPU over the run: the processor {client:.1f} s, its PostgreSQL backend "
+            f"{server:.1f} s ({client / max(client + server, 1e-9):.0%} client), "
+            f"{(client + server) / max(total, 1) * 1e6:,.0f} us an event"
         )
         handled = processed(settings, bench.database("a"))
 
