@@ -232,56 +232,56 @@ def _apply_metrics(
     return viral
 
 
-_SEEN = "select event_id from ytempire.processed_events where event_id = any(%s::uuid[])"
-_STORED = "select video_id from ytempire.videos where video_id = any(%s::uuid[])"
+_SEEN = "select event_id from ytempire.processed_events where event_id = any(%b::uuid[])"
+_STORED = "select video_id from ytempire.videos where video_id = any(%b::uuid[])"
 _RECORD = (
     "insert into ytempire.processed_events (event_id, event_type, kafka_topic, "
-    "kafka_partition, kafka_offset) select * from unnest(%s::uuid[], %s::text[], %s::text[], "
-    "%s::integer[], %s::bigint[])"
+    "kafka_partition, kafka_offset) select * from unnest(%b::uuid[], %b::text[], %b::text[], "
+    "%b::integer[], %b::bigint[])"
 )
 # In poll order: a channel new to the table takes the niche of its first event.
 _CHANNELS = (
     "insert into ytempire.channels (channel_id, niche) select channel_id, niche "
-    "from unnest(%s::text[], %s::text[]) with ordinality as c (channel_id, niche, n) "
+    "from unnest(%b::text[], %b::text[]) with ordinality as c (channel_id, niche, n) "
     "order by n on conflict (channel_id) do nothing"
 )
 _UPLOADED = (
     "update ytempire.videos v set status = 'uploaded', youtube_video_id = u.youtube_video_id, "
-    "updated_at = now() from unnest(%s::uuid[], %s::text[]) as u (video_id, youtube_video_id) "
+    "updated_at = now() from unnest(%b::uuid[], %b::text[]) as u (video_id, youtube_video_id) "
     "where v.video_id = u.video_id and v.status in ('processing', 'generated', 'uploaded')"
 )
 _PUBLISHED = (
     "update ytempire.videos v set status = 'published', youtube_video_id = p.youtube_video_id, "
     "published_at = p.published_at, updated_at = now() "
-    "from unnest(%s::uuid[], %s::text[], %s::timestamptz[]) "
+    "from unnest(%b::uuid[], %b::text[], %b::timestamptz[]) "
     "as p (video_id, youtube_video_id, published_at) where v.video_id = p.video_id"
 )
 _QUALITY = (
     "update ytempire.videos v set quality_score = q.score, updated_at = now() "
-    "from unnest(%s::uuid[], %s::float8[]) as q (video_id, score) where v.video_id = q.video_id"
+    "from unnest(%b::uuid[], %b::float8[]) as q (video_id, score) where v.video_id = q.video_id"
 )
 # In poll order: of two observations of a video at one instant the first stays, as one by one.
 _OBSERVATIONS = (
     "insert into ytempire.video_metrics (video_id, observed_at, views, likes, comments, "
     "watch_time_minutes, source) select video_id, observed_at, views, likes, comments, "
-    "watch_time_minutes, 'kafka' from unnest(%s::uuid[], %s::timestamptz[], %s::bigint[], "
-    "%s::bigint[], %s::bigint[], %s::float8[]) with ordinality "
+    "watch_time_minutes, 'kafka' from unnest(%b::uuid[], %b::timestamptz[], %b::bigint[], "
+    "%b::bigint[], %b::bigint[], %b::float8[]) with ordinality "
     "as m (video_id, observed_at, views, likes, comments, watch_time_minutes, n) "
     "order by n on conflict (video_id, observed_at) do nothing"
 )
 _LOCK_COUNTERS = (
     "select video_id, channel_id, views, likes, comments, metrics_observed_at "
-    "from ytempire.videos where video_id = any(%s::uuid[]) order by video_id for update"
+    "from ytempire.videos where video_id = any(%b::uuid[]) order by video_id for update"
 )
 _COUNTERS = (
     "update ytempire.videos v set views = c.views, likes = c.likes, comments = c.comments, "
     "metrics_observed_at = c.observed_at, updated_at = now() "
-    "from unnest(%s::uuid[], %s::bigint[], %s::bigint[], %s::bigint[], %s::timestamptz[]) "
+    "from unnest(%b::uuid[], %b::bigint[], %b::bigint[], %b::bigint[], %b::timestamptz[]) "
     "as c (video_id, views, likes, comments, observed_at) where v.video_id = c.video_id"
 )
 _CHANNEL_TOTALS = (
     "update ytempire.channels c set total_views = c.total_views + d.views, "
     "total_likes = c.total_likes + d.likes, total_comments = c.total_comments + d.comments, "
-    "updated_at = now() from unnest(%s::text[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    "updated_at = now() from unnest(%b::text[], %b::bigint[], %b::bigint[], %b::bigint[]) "
     "as d (channel_id, views, likes, comments) where c.channel_id = d.channel_id"
 )

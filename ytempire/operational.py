@@ -60,8 +60,8 @@ def add_generated_video(
 INSERT_GENERATED_VIDEOS = (
     "with v as (insert into ytempire.videos (video_id, channel_id, title, status, "
     "duration_seconds, generation_cost_usd, created_at) select video_id, channel_id, title, "
-    "'generated', duration_seconds, generation_cost_usd, created_at from unnest(%s::uuid[], "
-    "%s::text[], %s::text[], %s::integer[], %s::float8[], %s::timestamptz[]) with ordinality "
+    "'generated', duration_seconds, generation_cost_usd, created_at from unnest(%b::uuid[], "
+    "%b::text[], %b::text[], %b::integer[], %b::float8[], %b::timestamptz[]) with ordinality "
     "as g (video_id, channel_id, title, duration_seconds, generation_cost_usd, created_at, n) "
     "order by n{conflict} returning channel_id) "
     "update ytempire.channels c set video_count = c.video_count + v.n, updated_at = now() "
