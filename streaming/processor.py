@@ -48,10 +48,13 @@ import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from kafka.errors import CommitFailedError
+from kafka.structs import OffsetAndMetadata
 
 from streaming.processor_batch import REPLAYED, UNKNOWN, PollResult, apply_poll
 from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
@@ -92,6 +95,23 @@ redis.call('HSET', KEYS[1], 'updated_at', ARGV[1], unpack(ARGV, 3))
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[2]))
 return 1
 """
+
+
+@dataclass
+class _ParsedPoll:
+    """A poll's records sorted by :meth:`EventProcessor._parse_poll`."""
+
+    events: list[tuple[Any, Event]] = field(default_factory=list)
+    rejected: list[tuple[Any, str]] = field(default_factory=list)  # (record, reason)
+    skipped: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True)
+class _Applying:
+    """A poll handed to the applier thread, and the offsets to commit once it is applied."""
+
+    future: Future[None]
+    offsets: dict[Any, Any]
 
 
 class UnknownVideo(Exception):
@@ -341,32 +361,68 @@ class EventProcessor:
         before then would have done nothing. A run that waited
         ``assignment_timeout_s`` without partitions stops. Either way
         :meth:`lag` then tells what is left.
+
+        Two stages: a thread applies one poll (:meth:`process_poll`'s work,
+        waiting mostly on PostgreSQL, Redis and Kafka acks) while this one
+        fetches and parses the next; a poll's offsets are committed once it
+        is applied, before the next poll is handed over, so a crash still
+        replays at most the polls not committed, and a replay changes nothing.
         """
         signal.signal(signal.SIGTERM, self.stop)
         started = last_activity = time.monotonic()
         assignment: set[Any] = set()
-        while not self._stopping:
-            batches = self.consumer.poll(timeout_ms=1_000)
-            now = time.monotonic()
-            current = set(self.consumer.assignment())
-            if current != assignment:
-                assignment, last_activity = current, now
-                progress(f"assigned {len(current)} partition(s)")
-            if batches:
-                self.process_poll([r for records in batches.values() for r in records])
-                self.consumer.commit()  # after the database commit: a crash replays the poll
-                last_activity = now
-                progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
-                continue
-            if idle_timeout_s is None:
-                continue
-            if not assignment:
-                if now - started >= assignment_timeout_s:
-                    progress(f"no partitions assigned after {assignment_timeout_s:.0f} s")
+        applying: _Applying | None = None  # the poll the applier thread works on
+        with ThreadPoolExecutor(1, thread_name_prefix="ytempire-apply") as applier:
+            while not self._stopping:
+                # While a poll is applied, take what the consumer has already fetched, at once.
+                batches = self.consumer.poll(timeout_ms=0 if applying else 1_000)
+                now = time.monotonic()
+                current = set(self.consumer.assignment())
+                if current != assignment:
+                    assignment, last_activity = current, now
+                    progress(f"assigned {len(current)} partition(s)")
+                # Parsed here, beside the applier thread's work on the poll before.
+                records = [r for rs in batches.values() for r in rs]
+                parsed = self._parse_poll(records) if records else None
+                if applying is not None:
+                    self._commit_applied(applying, progress)
+                    applying = None
+                if parsed is not None:
+                    offsets = {
+                        tp: OffsetAndMetadata(rs[-1].offset + 1, "", rs[-1].leader_epoch)
+                        for tp, rs in batches.items()
+                        if rs
+                    }
+                    applying = _Applying(applier.submit(self._apply_poll, parsed), offsets)
+                    last_activity = now
+                    continue
+                if idle_timeout_s is None:
+                    continue
+                if not assignment:
+                    if now - started >= assignment_timeout_s:
+                        progress(f"no partitions assigned after {assignment_timeout_s:.0f} s")
+                        break
+                elif now - last_activity >= idle_timeout_s:
                     break
-            elif now - last_activity >= idle_timeout_s:
-                break
+            if applying is not None:  # stopped: the poll in flight is finished and committed
+                self._commit_applied(applying, progress)
         return self.counts
+
+    def _commit_applied(self, applying: _Applying, progress: Callable[[str], None]) -> None:
+        """Wait for a poll's apply (its errors raise here) and commit its offsets: after the
+        database commit, so a crash replays the poll. Offsets of partitions the group took
+        away meanwhile are not committed; their new owner replays the poll, which changes
+        nothing."""
+        applying.future.result()
+        try:
+            self.consumer.commit(applying.offsets)
+        except CommitFailedError as exc:
+            log.warning(
+                "the offsets of a processed poll were not committed (%s): its "
+                "partitions' new owner replays it, which changes nothing",
+                exc,
+            )
+        progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
 
     def lag(self) -> dict[str, int]:
         """Messages left per ``topic[partition]``: end offset minus the group's committed offset.
@@ -393,15 +449,28 @@ class EventProcessor:
         ``psycopg.OperationalError`` when the database is gone (the poll is
         replayed after a restart) and Kafka errors of the flushes.
         """
-        events: list[tuple[Any, Event]] = []
+        self._apply_poll(self._parse_poll(records))
+
+    def _parse_poll(self, records: Sequence[Any]) -> _ParsedPoll:
+        """Parse a poll's records; no side effect (the run loop parses the next poll while
+        the applier thread applies this one)."""
+        parsed = _ParsedPoll()
         for record in records:
-            parsed = parse_event(record.value)
-            if isinstance(parsed, Rejected):
-                self._dead_letter(record, parsed.reason)
-            elif parsed.event_type not in HANDLERS:
-                self.counts[f"{SKIPPED}{parsed.event_type}"] += 1
+            event = parse_event(record.value)
+            if isinstance(event, Rejected):
+                parsed.rejected.append((record, event.reason))
+            elif event.event_type not in HANDLERS:
+                parsed.skipped[f"{SKIPPED}{event.event_type}"] += 1
             else:
-                events.append((record, parsed))
+                parsed.events.append((record, event))
+        return parsed
+
+    def _apply_poll(self, parsed: _ParsedPoll) -> None:
+        """Apply a parsed poll (see :meth:`process_poll`)."""
+        for record, reason in parsed.rejected:
+            self._dead_letter(record, reason)
+        self.counts.update(parsed.skipped)
+        events = parsed.events
         counts: Counter[str] = Counter()
         try:
             with self.conn.pipeline() as pipeline, self.conn.transaction():
