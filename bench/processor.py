@@ -11,7 +11,8 @@ over video-, channel- and user-event topics of the standard partitions):
 * the processor (:class:`streaming.processor.EventProcessor`, the class and run
   loop ``ytempire process events`` runs) in a child process, uninterrupted, into
   a database of its own: events/s from its partition assignment to its last
-  commit, and its peak RSS;
+  commit, its peak RSS, and the CPU seconds of the processor and of its
+  PostgreSQL backend (which of the two the work waits on);
 * the same processor into a second database, SIGKILLed once the database
   shows ``--kill-at`` of the handled events processed, then restarted with the
   same consumer group until it is idle. The check: every table of the
@@ -25,8 +26,8 @@ The child's side topics are the bench's own (the CLI's are the shared
 (topics, consumer groups, the two ``<database>_procbench_{a,b}_test``
 databases, Redis keys) is removed at the end. Exits 1 if the states differ.
 
-    uv run python bench/processor.py [--events N] [--kill-at 0.5]
-    uv run python bench/processor.py --smoke   # the first 3,000 events, the same checks
+    uv run python bench/processor.py [--events N] [--kill-at 0.5] [--max-poll-records N]
+    uv run python bench/processor.py --smoke   # the first 3,000 events in polls of 500
 """
 
 from __future__ import annotations
@@ -55,15 +56,15 @@ from kafka.admin import NewTopic
 from simulation.network import Network
 from simulation.seed import seed_channels
 from simulation.traffic import network_events, tracked_since
+from streaming.processor import POLL_RECORDS
 from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.db import drop_database, init_database
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
 
 DEMO_LAST_DAY = date(2025, 1, 3)  # scripts/demo.sh: `ytempire simulate events --to 2025-01-03`
-POLL_RECORDS = 500  # the processor's max_poll_records
 # Smoke: six polls of 500, the kill after the second: room for it to land in the middle.
-SMOKE_EVENTS, SMOKE_KILL_AT = 3_000, 0.3
+SMOKE_EVENTS, SMOKE_KILL_AT, SMOKE_POLL_RECORDS = 3_000, 0.3, 500
 WALL_CLOCK_DEFAULTS = ("now()", "clock_timestamp()", "current_timestamp", "transaction_timestamp")
 
 
@@ -74,6 +75,7 @@ class Bench:
     run: str
     base_database: str
     redis_base: str
+    poll_records: int
 
     @property
     def sources(self) -> dict[str, tuple[str, int]]:
@@ -116,9 +118,10 @@ def produce(bench: Bench, events: list[tuple[str, str, bytes]]) -> None:
     producer.close()
 
 
-def consume_only(topics: list[str], settings: Settings) -> tuple[int, float]:
-    """(messages, seconds) of one kafka-python consumer reading ``topics`` to their ends."""
-    consumer = kafka_consumer(settings=settings, max_poll_records=POLL_RECORDS)
+def consume_only(topics: list[str], settings: Settings, poll_records: int) -> tuple[int, float]:
+    """(messages, seconds) of one kafka-python consumer reading ``topics`` to their ends,
+    ``poll_records`` at most a poll (as the processor)."""
+    consumer = kafka_consumer(settings=settings, max_poll_records=poll_records)
     try:
         partitions = [
             TopicPartition(t, p) for t in topics for p in consumer.partitions_for_topic(t) or ()
@@ -147,9 +150,12 @@ def run_processor(args: argparse.Namespace) -> None:
         topics=Topics(sources=tuple(args.topic), notifications=side, alerts=side, dead_letter=side),
         redis_prefix=args.redis_prefix,
         settings=get_settings(),
+        poll_records=args.max_poll_records,
     )
     marks: dict[str, float] = {}
     done = 0
+    backend = processor.conn.info.backend_pid
+    cpu_before = (process_cpu_s(os.getpid()), process_cpu_s(backend))
 
     def progress(_message: str) -> None:
         nonlocal done
@@ -161,6 +167,10 @@ def run_processor(args: argparse.Namespace) -> None:
 
     try:
         counts = processor.run(idle_timeout_s=args.idle_timeout, progress=progress)
+        client_cpu, server_cpu = (
+            process_cpu_s(os.getpid()) - cpu_before[0],
+            process_cpu_s(backend) - cpu_before[1],
+        )
         lag = processor.lag()
     finally:
         processor.close()
@@ -172,13 +182,24 @@ def run_processor(args: argparse.Namespace) -> None:
                 "seconds": seconds,
                 "lag": sum(lag.values()),
                 "peak_mib": peak_rss_mib(),
+                "client_cpu_s": client_cpu,
+                "server_cpu_s": server_cpu,
             }
         )
     )
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) process ``pid`` of this machine has used, from
+    ``/proc/<pid>/stat``; the processor's PostgreSQL backend runs here too."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def processor_command(bench: Bench, leg: str, idle_timeout: float) -> list[str]:
     command = [sys.executable, __file__, "--run-processor", "--group", bench.group(leg)]
+    command += ["--max-poll-records", str(bench.poll_records)]
     for topic, _ in bench.sources.values():
         command += ["--topic", topic]
     command += ["--side-topic", bench.side_topic(leg), "--redis-prefix", bench.redis_prefix(leg)]
@@ -379,6 +400,12 @@ def main() -> None:
     parser.add_argument(
         "--kill-at", type=float, default=0.5, help="share of handled events before the kill"
     )
+    parser.add_argument(
+        "--max-poll-records",
+        type=int,
+        default=POLL_RECORDS,
+        help="records a poll applies at most (default: the processor's, %(default)s)",
+    )
     add_smoke_flag(parser)
     # child mode (the processor itself)
     parser.add_argument("--run-processor", action="store_true", help=argparse.SUPPRESS)
@@ -393,23 +420,27 @@ def main() -> None:
         return
     if args.smoke:
         args.events, args.kill_at = SMOKE_EVENTS, SMOKE_KILL_AT
+        args.max_poll_records = SMOKE_POLL_RECORDS
     if not 0 < args.kill_at < 1:
         parser.error("--kill-at is a share of the events: between 0 and 1")
 
     figures = Figures("processor", smoke=args.smoke)
     settings = get_settings()
-    bench = Bench(uuid.uuid4().hex[:8], settings.pg_database, settings.redis_key_prefix)
+    bench = Bench(
+        uuid.uuid4().hex[:8], settings.pg_database, settings.redis_key_prefix, args.max_poll_records
+    )
     network, events = demo_events(args.events)
     kinds = Counter(kind for kind, _, _ in events)
     print(
         f"demo events: {len(events):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())}), "
+        f"polls of at most {args.max_poll_records:,}, "
         f"databases {bench.database('a')} and {bench.database('b')}",
         flush=True,
     )
     with bench_resources(bench, settings, network):
         produce(bench, events)
         topics = [t for t, _ in bench.sources.values()]
-        consumed, consume_s = consume_only(topics, settings)
+        consumed, consume_s = consume_only(topics, settings, args.max_poll_records)
         print(f"ceiling: kafka-python consume-only: {consumed:,} messages in {consume_s:.2f} s")
 
         print("processor, uninterrupted ...", flush=True)
@@ -419,6 +450,12 @@ def main() -> None:
         print(
             f"  {total:,} events in {whole['seconds']:.2f} s ({rate:,.0f}/s), lag left "
             f"{whole['lag']:,}, peak RSS {whole['peak_mib']:,.0f} MiB; {whole['counts']}"
+        )
+        client, server = whole["client_cpu_s"], whole["server_cpu_s"]
+        print(
+            f"  CPU over the run: the processor {client:.1f} s, its PostgreSQL backend "
+            f"{server:.1f} s ({client / max(client + server, 1e-9):.0%} client), "
+            f"{(client + server) / max(total, 1) * 1e6:,.0f} us an event"
         )
         handled = processed(settings, bench.database("a"))
 

@@ -38,8 +38,10 @@ create table if not exists ytempire.processed_events (
     processed_at    timestamptz not null default now()
 );
 
--- Latest cumulative counters of each video (from the newest observation), so
--- channel aggregates are recomputed, not incremented, and replays are no-ops.
+-- Latest cumulative counters of each video (from the newest observation).
+-- The processor (their only writer) moves a channel's totals by each change
+-- of its videos' counters, so the totals stay the sum over the videos, and a
+-- replayed event (already in processed_events) moves nothing.
 alter table ytempire.videos
     add column if not exists views bigint not null default 0,
     add column if not exists likes bigint not null default 0,

@@ -55,3 +55,47 @@ def add_generated_video(
     if not inserted:
         return 0
     return db.execute(COUNT_CHANNEL_VIDEO, (event.channel_id,)).rowcount
+
+
+INSERT_GENERATED_VIDEOS = (
+    "with v as (insert into ytempire.videos (video_id, channel_id, title, status, "
+    "duration_seconds, generation_cost_usd, created_at) select video_id, channel_id, title, "
+    "'generated', duration_seconds, generation_cost_usd, created_at from unnest(%b::uuid[], "
+    "%b::text[], %b::text[], %b::integer[], %b::float8[], %b::timestamptz[]) with ordinality "
+    "as g (video_id, channel_id, title, duration_seconds, generation_cost_usd, created_at, n) "
+    "order by n{conflict} returning channel_id) "
+    "update ytempire.channels c set video_count = c.video_count + v.n, updated_at = now() "
+    "from (select channel_id, count(*) as n from v group by channel_id) v "
+    "where c.channel_id = v.channel_id"
+)
+
+
+def add_generated_videos(
+    db: psycopg.Connection[Any] | psycopg.Cursor[Any],
+    events: list[VideoGeneratedEvent],
+    *,
+    skip_existing: bool,
+) -> int:
+    """:func:`add_generated_video` for many events in one statement, in the caller's transaction.
+
+    In event order: of two events for one video the first is inserted and
+    counted, the second skipped, as one by one with ``skip_existing``;
+    without it a video already stored (or twice in ``events``) raises
+    psycopg's ``UniqueViolation``. Returns how many channels had their
+    ``video_count`` raised (each by its number of inserted videos); a
+    channel not in ``ytempire.channels`` fails the videos' foreign key.
+    """
+    if not events:
+        return 0
+    conflict = " on conflict (video_id) do nothing" if skip_existing else ""
+    return db.execute(
+        INSERT_GENERATED_VIDEOS.format(conflict=conflict),
+        (
+            [e.video_id for e in events],
+            [e.channel_id for e in events],
+            [e.payload.title for e in events],
+            [e.payload.duration_seconds for e in events],
+            [e.payload.generation_cost_usd for e in events],
+            [e.occurred_at for e in events],
+        ),
+    ).rowcount

@@ -47,6 +47,12 @@ def process() -> None:
     help="Source topic (repeatable; default: YTEMPIRE_PROCESSOR_TOPICS).",
 )
 @click.option(
+    "--max-poll-records",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Records a poll applies at most, in one transaction (default: 2,000).",
+)
+@click.option(
     "--redis-prefix",
     default=None,
     help="Prefix of the Redis keys written (default: YTEMPIRE_REDIS_KEY_PREFIX).",
@@ -56,6 +62,7 @@ def events(
     idle_timeout: float | None,
     assignment_timeout: float,
     topics: tuple[str, ...],
+    max_poll_records: int | None,
     redis_prefix: str | None,
 ) -> None:
     """Process video, channel and user events: operational tables, Redis dashboards, alerts.
@@ -63,7 +70,7 @@ def events(
     Without --idle-timeout it runs until SIGTERM/Ctrl-C, as the `processor` service does
     (`ytempire services start processor`); `ytempire doctor` shows its group's lag.
     """
-    from streaming.processor import EventProcessor, Topics
+    from streaming.processor import POLL_RECORDS, EventProcessor, Topics
     from ytempire.progress import progress_bar
     from ytempire.settings import get_settings
 
@@ -73,6 +80,7 @@ def events(
         group_id=group_id,
         topics=Topics(sources=topics or tuple(s.processor_topic_list)),
         redis_prefix=s.redis_key_prefix if redis_prefix is None else redis_prefix,
+        poll_records=max_poll_records or POLL_RECORDS,
     )
     started = time.monotonic()
     with progress_bar("processing events", None, "events") as advance:

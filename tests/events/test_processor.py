@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections import Counter
+from datetime import UTC, datetime
 
 import pytest
 
-from simulation.ids import channel_id
+from simulation.ids import channel_id, youtube_video_id
 from simulation.traffic import simulated_events
 from streaming.processor import SKIPPED, WAREHOUSE_ONLY, EventProcessor, Topics
 from tests.read_topic import drain, read_topic
 from ytempire.clients import redis_client
-from ytempire.events import new_event
+from ytempire.events import encode, new_event
 
 SEED, CHANNELS = 515, 12
 
@@ -123,3 +125,72 @@ def test_handlers_apply_and_a_replay_changes_nothing(
     assert _redis(redis_prefix) == dashboards
     assert len(_count(settings, topics.notifications)) == len(notifications)
     assert len(_count(settings, topics.alerts)) == len(alerts)
+
+
+def test_a_poisonous_event_in_a_poll_is_dead_lettered_and_the_rest_applied_once(
+    settings, topics, produce, loader, redis_prefix
+):
+    """A poll is applied set-based; an event the database refuses (a YouTube id another
+    video of the poll takes) fails that, and the poll falls back to one event at a time:
+    the poison is dead-lettered with the database's reason and sends no side message, the
+    others apply, and a second pass over the same records changes nothing."""
+    channel = channel_id(0, SEED + 1)
+    first, second = uuid.uuid4(), uuid.uuid4()
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    generated = {"duration_seconds": 600, "generation_cost_usd": 0.5, "niche": "tech"}
+    taken = youtube_video_id(0, 0, SEED + 1)
+    metrics = {"youtube_video_id": taken, "views": 12_000, "likes": 30, "comments": 4}
+    metrics |= {"shares": 0, "watch_time_minutes": 9.5, "revenue_usd": 0}
+    events = [
+        new_event("video_generated", channel, {"title": "a", **generated}, video_id=first),
+        new_event("video_generated", channel, {"title": "b", **generated}, video_id=second),
+        new_event("video_uploaded", channel, {"youtube_video_id": taken}, video_id=first),
+        new_event("video_uploaded", channel, {"youtube_video_id": taken}, video_id=second),
+        new_event("metrics_update", channel, metrics, video_id=first, occurred_at=at),
+    ]
+    source = topics.sources[0]
+    produce(source, [(channel, encode(e)) for e in events])
+    records = read_topic(source, settings)
+    assert len(records) == len(events)
+
+    processor = EventProcessor(
+        group_id="g-poison", topics=topics, redis_prefix=redis_prefix, settings=settings
+    )
+    polls = [records[:4], records[4:]]  # the poison's poll, then one with a metrics update
+    try:
+        for poll in polls:  # these polls, whatever Kafka's fetch sizes
+            processor.process_poll(poll)
+        once = Counter(processor.counts)
+        for poll in polls:  # redelivered
+            processor.process_poll(poll)
+        twice = processor.counts - once
+    finally:
+        processor.close()
+
+    assert once == {
+        "video_generated": 2,
+        "video_uploaded": 1,
+        "metrics_update": 1,
+        "dead_lettered": 1,
+    }
+    assert twice == {"replayed": 4, "dead_lettered": 1}
+    videos = loader(
+        "select video_id, status, youtube_video_id, views from ytempire.videos "
+        "where channel_id = %s order by title",
+        (channel,),
+    )
+    assert videos == [(first, "uploaded", taken, 12_000), (second, "generated", None, 0)]
+    assert loader(
+        "select video_count, total_views, total_likes, total_comments from ytempire.channels "
+        "where channel_id = %s",
+        (channel,),
+    ) == [(2, 12_000, 30, 4)]
+    dead = read_topic(topics.dead_letter, settings)
+    reasons = [dict(d.headers)["reason"].decode() for d in dead]
+    assert len(reasons) == 2  # once a pass
+    assert all(r.startswith("handler failed 3 times: ") for r in reasons)
+    assert all("youtube_video_id" in r for r in reasons)
+    assert len(read_topic(topics.alerts, settings)) == 1  # the viral alert, once
+    notified = [json.loads(m.value) for m in read_topic(topics.notifications, settings)]
+    assert sorted(n["type"] for n in notified) == ["quality_check_requested", "video_uploaded"]
+    assert {n["video_id"] for n in notified} == {str(first)}  # none for the refused upload

@@ -8,8 +8,9 @@ in child processes as a user runs it.
 
 The first run is killed at a chosen point whatever the machine's speed: its
 write of one message (offset 500 of the fullest partition, beyond any first
-poll of at most 500 records) waits on a lock the test owns
-(:mod:`tests.holds`), so it has committed some polls and not the backlog.
+poll: the runs take polls of at most 500 records, ``--max-poll-records``)
+waits on a lock the test owns (:mod:`tests.holds`), so it has committed some
+polls and not the backlog.
 Polling for "some progress" and killing then raced: a fast machine drained the
 whole 3,630-message backlog between two looks.
 """
@@ -30,9 +31,10 @@ from tests.holds import hold
 from ytempire.events import encode, new_event
 
 SEED, CHANNELS, VIDEOS_PER_CHANNEL, UPDATES_PER_VIDEO = 616, 6, 5, 120
-# The first run is held here: a poll returns at most 500 records (streaming.processor's
-# max_poll_records), so the first poll commits and a later one reaches this offset.
-HELD_OFFSET = 500
+# The first run is held here: its polls return at most POLL_RECORDS records, so the first
+# poll commits and a later one reaches this offset.
+POLL_RECORDS = 500
+HELD_OFFSET = POLL_RECORDS
 
 
 def _backlog() -> list[tuple[str, bytes]]:
@@ -105,7 +107,7 @@ def test_a_restart_after_sigkill_processes_the_whole_backlog(
     assert produce(topic, backlog) == len(backlog)
     group = f"test-restart-{uuid.uuid4().hex[:8]}"
     args = ["process", "events", "--topic", topic, "--group-id", group]
-    args += ["--redis-prefix", redis_prefix]
+    args += ["--redis-prefix", redis_prefix, "--max-poll-records", str(POLL_RECORDS)]
 
     partition, end = max(_partition_ends(settings, topic).items(), key=lambda item: item[1])
     assert end > HELD_OFFSET
