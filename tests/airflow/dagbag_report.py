@@ -48,6 +48,8 @@ report = {
                     "mode": getattr(task, "mode", None),
                     "deferrable": getattr(task, "deferrable", None),
                     "operator": type(task).__name__,
+                    # a watcher's poke: Cosmos' own, or the DAG's wrapper (orchestration.watchers)
+                    "poke": getattr(getattr(task, "poke", None), "__qualname__", None),
                     # Cosmos' watcher producer: model (or detached test) -> tests it reports
                     "tests_per_model": getattr(task, "tests_per_model", None),
                 }

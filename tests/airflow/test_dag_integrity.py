@@ -229,3 +229,14 @@ def test_the_dbt_watchers_poke_in_a_pool_that_leaves_the_producer_a_slot(
         ), task_id
     for group in ("transform", "analyst_views"):
         assert tasks[f"{group}.dbt_producer_watcher"]["pool"] == "default_pool"
+
+
+def test_every_dbt_watcher_trusts_no_build_made_before_its_run_was_cleared(
+    dagbag: dict[str, Any],
+) -> None:
+    """A cleared model re-runs its own node at once (orchestration.watchers)."""
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    watchers = {t: task for t, task in tasks.items() if task["mode"] is not None}
+    assert len(watchers) >= 40
+    wrapped = "trust_no_result_of_a_cleared_run.<locals>.poke"
+    assert {t for t, task in watchers.items() if task["poke"] != wrapped} == set()

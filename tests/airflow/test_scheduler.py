@@ -612,6 +612,18 @@ def test_rerunning_the_failed_tasks_after_the_fix_succeeds(days: Days) -> None:
         "analyst_views.dbt_producer_watcher",
     }
     assert states["fail_if_any_task_failed"] == "skipped"
+    # Each cleared task ran once more, no more: a cleared watcher trusts no result of the
+    # build made before the clear (it used to read the failed test's old verdict, fail a
+    # try and only then run its own node; orchestration.watchers).
+    before = {t.task_id: t for t in days.failed.tasks}
+    after = {t.task_id: t.tries for t in days.fixed.tasks}
+    cleared = {
+        t
+        for t, ti in before.items()
+        if ti.state in ("failed", "upstream_failed") and t != "fail_if_any_task_failed"
+    }
+    assert FAILING_TEST in cleared
+    assert {t: after[t] - before[t].tries for t in cleared} == dict.fromkeys(cleared, 1)
 
 
 @pytest.mark.scheduled_days
