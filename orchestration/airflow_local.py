@@ -231,7 +231,11 @@ def airflow_env(
             # Task slots. The dbt watchers hold one while they wait (poke mode, see the
             # DAG); the producer's priority puts it first in line.
             "AIRFLOW__CORE__PARALLELISM": str(config.parallelism),
-            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "60",
+            # One parse of the DAG file took over a minute at load 12 (2 cores): past
+            # Airflow's 30 s import and 50 s processor timeouts the DAG is never stored,
+            # and the dag-processor tries again only after MIN_FILE_PROCESS_INTERVAL.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+            "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "360",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": url,
             "AIRFLOW__API__HOST": LOOPBACK,
