@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 
 from orchestration.airflow_local import (
+    DBT_TARGET,
     LOOPBACK,
     PROCESS_ARGS,
     PROCESSES,
@@ -86,9 +87,10 @@ def start(no_init: bool) -> None:
     config = AirflowConfig.from_env()
     if not no_init:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
-        parse_dbt_project()
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
+    if not no_init or not (DBT_TARGET / "manifest.json").exists():
+        parse_dbt_project()  # the DAG renders its dbt tasks from the manifest
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)
