@@ -58,6 +58,7 @@ from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
 from orchestration.watchers import credit_detached_tests, trust_no_result_of_a_cleared_run
+from ytempire.dbt_runner import TASK_DBT_TARGET
 
 # Every task's process parses this file: its log leads with the task's own lines.
 quiet_library_logs()
@@ -120,6 +121,9 @@ dbt_operator_args = {
     # A pool of their own (orchestration.airflow_local.WATCHER_POOL): waiting watchers
     # can never take the slot their producer needs.
     "pool": "dbt_watchers",
+    # Each dbt command writes its artifacts in its own copy of the project, never into
+    # the manifest this file renders from (two at once corrupted it; TASK_DBT_TARGET).
+    "env": {"DBT_TARGET_PATH": TASK_DBT_TARGET},
 }
 
 

@@ -52,6 +52,8 @@ report = {
                     "poke": getattr(getattr(task, "poke", None), "__qualname__", None),
                     # Cosmos' watcher producer: model (or detached test) -> tests it reports
                     "tests_per_model": getattr(task, "tests_per_model", None),
+                    # Cosmos' extra environment of each dbt command it runs
+                    "env": getattr(task, "env", None),
                 }
                 for task in dag.tasks
             },
