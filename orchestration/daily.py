@@ -337,11 +337,11 @@ def record_dbt_build(project_dir: str, context: Any = None, **_: Any) -> None:
     import json
 
     from ytempire.clients import pg_connect
-    from ytempire.dbt_runner import run_results_summary, target_dir
+    from ytempire.dbt_runner import TASK_DBT_TARGET, run_results_summary
 
     mask_secrets_in_airflow()
     day = quota_day_of_run(context["data_interval_start"], context.get("params"))
-    results = target_dir(Path(project_dir)) / "run_results.json"
+    results = Path(project_dir) / TASK_DBT_TARGET / "run_results.json"  # the task's own copy
     # One writer at a time per day: retried model tasks run side by side.
     with pg_connect("loader", autocommit=True) as lock:
         lock.execute("select pg_advisory_lock(hashtext(%s))", (f"dbt_build:{day}",))

@@ -169,6 +169,27 @@ class AirflowApi:
             self._token = str(answer["access_token"])
         return self._token
 
+    def dag_is_parsed(self, dag_id: str = DAG_ID) -> bool:
+        """Has the dag-processor stored ``dag_id``? Raises ``YTEmpireError`` on an import error.
+
+        The error names the file and Airflow's traceback (``/api/v2/importErrors``).
+        """
+        errors = self._send("GET", "/api/v2/importErrors")["import_errors"]
+        if errors:
+            first = errors[0]
+            trace = str(first.get("stack_trace", ""))[-3000:]
+            raise YTEmpireError(
+                f"Airflow cannot import {first['filename']}:\n{trace}\nNext: fix the DAG "
+                "file (or the dbt manifest it reads), then `ytempire airflow start`."
+            )
+        try:
+            self._send("GET", f"/api/v2/dags/{dag_id}")
+        except YTEmpireError as error:
+            if ": 404 " in str(error):
+                return False
+            raise
+        return True
+
     def unpause(self, dag_id: str = DAG_ID) -> None:
         """Unpause ``dag_id`` (its timetable starts no past day on unpause)."""
         self._send("PATCH", f"/api/v2/dags/{dag_id}?update_mask=is_paused", {"is_paused": False})

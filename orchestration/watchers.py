@@ -24,7 +24,8 @@ each model's test task reports only the tests that are that model's alone.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal
 
 
 def credit_detached_tests(
@@ -52,3 +53,67 @@ def credit_detached_tests(
     for test in sorted(detached):
         credited[test] = [test]
     return credited
+
+
+# -- a cleared run trusts no earlier build ---------------------------------------------
+
+Source = Literal["producer", "wait", "own"]
+
+
+def where_a_watcher_reads(clear_number: int, producer_state: str | None) -> Source:
+    """Where a watcher takes its node's result from (pure): the producer, or its own dbt run.
+
+    ``clear_number`` is the run's (Airflow counts every clear of a run's tasks);
+    ``producer_state`` the group producer's task state. Cosmos' producer builds
+    on its first try only: any later try (an Airflow retry, or a try after a
+    clear) skips and restores the results of the build it made before, from
+    an Airflow Variable. In a run that was never cleared those results are this
+    run's build (a producer killed mid-build and retried): ``"producer"``,
+    Cosmos' own watching. Once the run has been cleared they predate the
+    clear, which is how an operator asks to rebuild: a cleared model's test
+    task would read its old ``fail`` (the producer cleared with it still
+    queued, its XComs not yet purged), fail a try and only then run its own
+    dbt test; a cleared dependant that had been ``upstream_failed`` would read
+    dbt's old ``skipped`` and skip, its model never rebuilt. So a watcher of a
+    cleared run trusts no producer result: it waits (``"wait"``) until the
+    producer's task has ended, so that no build of the group is under way,
+    then runs its own node (``"own"``).
+    """
+    if clear_number <= 0:
+        return "producer"
+    from cosmos.operators._watcher.state import is_producer_task_terminated
+
+    return "own" if is_producer_task_terminated(producer_state) else "wait"
+
+
+def trust_no_result_of_a_cleared_run(sensor: Any) -> None:
+    """Make a Cosmos watcher ``sensor`` read :func:`where_a_watcher_reads` before each poke.
+
+    Wraps the instance's ``poke``; Cosmos' poke is used unchanged for a run
+    never cleared.
+    """
+    cosmos_poke: Callable[[Any], bool] = sensor.poke
+
+    def poke(context: Any) -> bool:
+        dag_run = context["dag_run"]
+        source = where_a_watcher_reads(
+            int(getattr(dag_run, "clear_number", 0) or 0),
+            sensor._get_producer_task_status(context),
+        )
+        if source == "producer":
+            return cosmos_poke(context)
+        if source == "wait":
+            sensor.log.info(
+                "The run was cleared: waiting for %s to end before running %s's own dbt node",
+                sensor.producer_task_id,
+                sensor.model_unique_id,
+            )
+            return False
+        sensor.log.info(
+            "The run was cleared: its earlier build's result for %s is not trusted; "
+            "running the node's own dbt command",
+            sensor.model_unique_id,
+        )
+        return bool(sensor._fallback_to_non_watcher_run(context["ti"].try_number, context))
+
+    sensor.poke = poke

@@ -19,6 +19,14 @@ from ytempire.settings import PROJECT_ROOT
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 
 
+# Where the DAG's dbt tasks write dbt's artifacts: ``target`` inside the temporary copy
+# of the project Cosmos runs each dbt command in (dbt reads a relative DBT_TARGET_PATH
+# against the project). Never the folder the DAG renders its manifest from: an absolute
+# DBT_TARGET_PATH in Airflow's environment sent every task's dbt there, and two of them
+# writing ``manifest.json`` at once left it invalid JSON, which failed the DAG's import.
+TASK_DBT_TARGET = "target"
+
+
 def target_dir(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     """dbt's target folder (manifest, run_results, compiled SQL, docs) as dbt itself resolves it:
     ``$DBT_TARGET_PATH`` (relative to the project), by default ``<project>/target``.

@@ -23,6 +23,7 @@ from pathlib import Path
 import click
 
 from orchestration.airflow_local import (
+    DBT_TARGET,
     LOOPBACK,
     PROCESS_ARGS,
     PROCESSES,
@@ -36,6 +37,7 @@ from orchestration.airflow_local import (
 )
 from orchestration.runs import (
     DAG_ID,
+    AirflowApi,
     DagRunResult,
     read_day,
     run_day,
@@ -85,9 +87,10 @@ def start(no_init: bool) -> None:
     config = AirflowConfig.from_env()
     if not no_init:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
-        parse_dbt_project()
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
+    if not no_init or not (DBT_TARGET / "manifest.json").exists():
+        parse_dbt_project()  # the DAG renders its dbt tasks from the manifest
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)
@@ -114,6 +117,17 @@ def start(no_init: bool) -> None:
                 f"{START_TIMEOUT_S}s. Next: see {logs / 'api-server.log'}."
             )
         time.sleep(1)
+    # The API answers before the dag-processor has stored the DAG (its first parse takes
+    # a minute on a loaded machine): a trigger or unpause then gets a 404. Wait on it.
+    api = AirflowApi(config)
+    while not api.dag_is_parsed(DAG_ID):
+        if not _running(config, "dag-processor"):
+            raise YTEmpireError(
+                f"the dag-processor stopped before it stored {DAG_ID}. "
+                f"Next: see {logs / 'dag-processor.log'}."
+            )
+        time.sleep(2)
+    click.echo(f"{DAG_ID}: parsed by the dag-processor")
     click.echo(f"Airflow UI: {config.url}  (login: `ytempire airflow login-info`)")
     click.echo(f"dbt docs:   {config.docs_url} (the UI's Browse menu links it)")
 

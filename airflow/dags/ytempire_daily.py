@@ -54,11 +54,13 @@ from cosmos.constants import (
     InvocationMode,
     TestBehavior,
 )
+from cosmos.operators._watcher.base import BaseConsumerSensor
 
 from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
-from orchestration.watchers import credit_detached_tests
+from orchestration.watchers import credit_detached_tests, trust_no_result_of_a_cleared_run
+from ytempire.dbt_runner import TASK_DBT_TARGET
 
 # Every task's process parses this file: its log leads with the task's own lines.
 quiet_library_logs()
@@ -127,6 +129,9 @@ dbt_operator_args = {
     # A pool of their own (orchestration.airflow_local.WATCHER_POOL): waiting watchers
     # can never take the slot their producer needs.
     "pool": "dbt_watchers",
+    # Each dbt command writes its artifacts in its own copy of the project, never into
+    # the manifest this file renders from (two at once corrupted it; TASK_DBT_TARGET).
+    "env": {"DBT_TARGET_PATH": TASK_DBT_TARGET},
 }
 
 
@@ -178,7 +183,10 @@ def owner_stage(function: str, **task_args: object) -> XComArg:
 
 
 def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
-    """A Cosmos watcher-mode group whose tests of several models report as their own tasks."""
+    """A Cosmos watcher-mode group whose tests of several models report as their own tasks.
+
+    Its watchers trust no build made before the run was cleared (orchestration.watchers).
+    """
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=project_config,
@@ -189,6 +197,9 @@ def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
     producer = group.children[f"{group_id}.{PRODUCER_WATCHER_TASK_ID}"]
     parents = {uid: node.depends_on for uid, node in group.dbt_graph.nodes.items()}
     producer.tests_per_model = credit_detached_tests(producer.tests_per_model, parents)
+    for node_task in group.iter_tasks():
+        if isinstance(node_task, BaseConsumerSensor):  # a cleared run rebuilds what it re-runs
+            trust_no_result_of_a_cleared_run(node_task)
     return group
 
 

@@ -48,8 +48,12 @@ report = {
                     "mode": getattr(task, "mode", None),
                     "deferrable": getattr(task, "deferrable", None),
                     "operator": type(task).__name__,
+                    # a watcher's poke: Cosmos' own, or the DAG's wrapper (orchestration.watchers)
+                    "poke": getattr(getattr(task, "poke", None), "__qualname__", None),
                     # Cosmos' watcher producer: model (or detached test) -> tests it reports
                     "tests_per_model": getattr(task, "tests_per_model", None),
+                    # Cosmos' extra environment of each dbt command it runs
+                    "env": getattr(task, "env", None),
                 }
                 for task in dag.tasks
             },

@@ -249,3 +249,31 @@ def test_the_dbt_watchers_poke_in_a_pool_that_leaves_the_producer_a_slot(
         ), task_id
     for group in ("transform", "analyst_views"):
         assert tasks[f"{group}.dbt_producer_watcher"]["pool"] == "default_pool"
+
+
+def test_every_dbt_watcher_trusts_no_build_made_before_its_run_was_cleared(
+    dagbag: dict[str, Any],
+) -> None:
+    """A cleared model re-runs its own node at once (orchestration.watchers)."""
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    watchers = {t: task for t, task in tasks.items() if task["mode"] is not None}
+    assert len(watchers) >= 40
+    wrapped = "trust_no_result_of_a_cleared_run.<locals>.poke"
+    assert {t for t, task in watchers.items() if task["poke"] != wrapped} == set()
+
+
+def test_every_dbt_task_writes_dbts_artifacts_in_its_own_copy_of_the_project(
+    dagbag: dict[str, Any],
+) -> None:
+    """Never into the manifest the DAG renders from: two writers corrupted it (TASK_DBT_TARGET)."""
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
+    dbt_tasks = {
+        t: task
+        for t, task in tasks.items()
+        if t.startswith(("transform.", "analyst_views.")) and not t.endswith("_done")
+    }  # the groups' closing marks run no dbt
+    assert len(dbt_tasks) >= 60
+    envs = {t: (task["env"] or {}).get("DBT_TARGET_PATH") for t, task in dbt_tasks.items()}
+    assert {
+        t: (tasks[t]["operator"], target) for t, target in envs.items() if target != "target"
+    } == {}

@@ -81,7 +81,6 @@ CHECK_ICON = "M20 6 9 17l-5-5"  # the success badge's check mark in Airflow 3's 
 FAILING_TEST = "transform.stg_youtube__channel_snapshots.test"
 PRODUCER = "transform.dbt_producer_watcher"
 # Built last by the transform group (no model reads it): where day 3's build is held and killed.
-LOCKED_MODEL = "marts.fct_revenue_estimates"
 LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
 MANIFEST = target_dir() / "manifest.json"
 DBT_SCHEMAS = ("staging", "intermediate", "marts", "marts_internal", "snapshots", "seeds")
@@ -395,6 +394,13 @@ def _wait_for_the_run_of(stack: Stack, day: date) -> str:
         time.sleep(1)
 
 
+def _relation_of(unique_id: str) -> str:
+    """``schema.alias`` of a dbt node, as the manifest resolves it (the project's
+    ``generate_schema_name`` puts a mart that is not public in ``marts_internal``)."""
+    node = json.loads(MANIFEST.read_text())["nodes"][unique_id]
+    return f"{node['schema']}.{node['alias']}"
+
+
 def _producer_keys(group: str = "transform") -> tuple[set[str], set[str]]:
     """The XCom keys the group's producer pushes: a status per node, one per credited test set.
 
@@ -436,7 +442,7 @@ def _backfill_with_the_producer_killed(stack: Stack, scn: Scenario, day: date) -
     """Backfill ``day`` (``airflow backfill create``); SIGKILL its dbt producer mid-build.
 
     Where the build is killed does not depend on speed: a transaction holds
-    :data:`LOCKED_MODEL` (the last model the group builds) locked, so dbt
+    :data:`LOCKED_MODEL_ID` (the last model the group builds) locked, so dbt
     stops at it. Once every other node and test of the group has reported and
     dbt waits on the lock, the producer's task process is killed, then the lock
     is released: the killed build's open transaction rolls back, and what is
@@ -446,9 +452,10 @@ def _backfill_with_the_producer_killed(stack: Stack, scn: Scenario, day: date) -
     locked_key = f"{LOCKED_MODEL_ID.replace('.', '__')}"
     rest = (node_keys | test_keys) - {f"{locked_key}_status", f"{locked_key}_tests_status"}
     assert len(rest) > 40  # the manifest was read
+    locked = _relation_of(LOCKED_MODEL_ID)
     stack.api.unpause()
     with pg_connect("admin", scn.database("dag"), settings=scn.settings) as holder:
-        holder.execute(f"lock table {LOCKED_MODEL} in access exclusive mode")
+        holder.execute(f"lock table {locked} in access exclusive mode")
         run_airflow(
             stack.config,
             [
@@ -465,16 +472,17 @@ def _backfill_with_the_producer_killed(stack: Stack, scn: Scenario, day: date) -
             env=stack.env,
         )
         run_id = _wait_for_the_run_of(stack, day)
-        pid = _wait_until_the_build_waits_on_the_lock(stack, scn, run_id, rest)
+        pid = _wait_until_the_build_waits_on_the_lock(stack, scn, run_id, rest, locked)
         os.kill(pid, signal.SIGKILL)
         holder.rollback()  # releases the lock
     return run_id, pid
 
 
 def _wait_until_the_build_waits_on_the_lock(
-    stack: Stack, scn: Scenario, run_id: str, reported: set[str]
+    stack: Stack, scn: Scenario, run_id: str, reported: set[str], locked: str
 ) -> int:
-    """The producer's pid once it has pushed every key in ``reported`` and dbt waits on the lock."""
+    """The producer's pid once it has pushed every key in ``reported`` and dbt waits on
+    the lock of relation ``locked``."""
     with (
         pg_connect("admin", stack.config.database, settings=stack.settings) as meta,
         pg_connect("admin", scn.database("dag"), autocommit=True, settings=scn.settings) as dag,
@@ -496,7 +504,7 @@ def _wait_until_the_build_waits_on_the_lock(
             assert row is None or row[0] in (None, "scheduled", "queued", "running"), row
             (waiting,) = dag.execute(
                 "select count(*) from pg_locks where relation = %s::regclass and not granted",
-                (LOCKED_MODEL,),
+                (locked,),
             ).fetchone()
             if row is not None and row[0] == "running" and row[1] and waiting and reported <= keys:
                 return int(row[1])
@@ -612,6 +620,18 @@ def test_rerunning_the_failed_tasks_after_the_fix_succeeds(days: Days) -> None:
         "analyst_views.dbt_producer_watcher",
     }
     assert states["fail_if_any_task_failed"] == "skipped"
+    # Each cleared task ran once more, no more: a cleared watcher trusts no result of the
+    # build made before the clear (it used to read the failed test's old verdict, fail a
+    # try and only then run its own node; orchestration.watchers).
+    before = {t.task_id: t for t in days.failed.tasks}
+    after = {t.task_id: t.tries for t in days.fixed.tasks}
+    cleared = {
+        t
+        for t, ti in before.items()
+        if ti.state in ("failed", "upstream_failed") and t != "fail_if_any_task_failed"
+    }
+    assert FAILING_TEST in cleared
+    assert {t: after[t] - before[t].tries for t in cleared} == dict.fromkeys(cleared, 1)
 
 
 @pytest.mark.scheduled_days
