@@ -157,7 +157,9 @@ def owner_totals(report: DailyReport) -> dict[str, Any]:
     """Watch time over the window and actual vs estimated revenue over every channel (pure).
 
     ``ad_error_pct`` = (estimate - actual ad revenue) / actual x 100 over the
-    channel-days that have both; None without one.
+    channel-days that have both; ``compared_ad_usd`` is that actual ad revenue
+    (the window's other days have actuals but no estimate, so the estimate is
+    never set beside ``actual_ad_usd``). None without one.
     """
     rev = report.revenue_actuals
     estimated = [r.estimated_ad_revenue_usd for r in rev if r.estimated_ad_revenue_usd is not None]
@@ -169,6 +171,7 @@ def owner_totals(report: DailyReport) -> dict[str, Any]:
         "actual_usd": sum(r.actual_revenue_usd for r in rev),
         "actual_ad_usd": sum(r.actual_ad_revenue_usd for r in rev),
         "estimated_ad_usd": sum(estimated) if estimated else None,
+        "compared_ad_usd": compared,
         "ad_error_pct": 100 * (sum(estimated) - compared) / compared
         if estimated and compared
         else None,
@@ -375,15 +378,18 @@ def _owner_lines(report: DailyReport) -> list[str]:
     lines.append(
         f"  revenue, actual vs estimated ({o['days']} channel-days in the window, "
         f"{o['settled_days']} settled): actual {usd(o['actual_usd'])} (ad "
-        f"{usd(o['actual_ad_usd'])}), ad revenue estimate {usd(o['estimated_ad_usd'])}, "
+        f"{usd(o['actual_ad_usd'])}); on the days with an estimate: ad revenue estimate "
+        f"{usd(o['estimated_ad_usd'])} against actual {usd(o['compared_ad_usd'])}, "
         f"error {signed_pct(o['ad_error_pct'])}"
     )
     top = report.revenue_actuals[:REVENUE_CHANNELS]
     lines.append(f"  top {len(top)} of {len(report.revenue_actuals)} channels by actual revenue:")
     lines += [
         f"    {r.channel_id} {isolate(r.title)} actual {usd(r.actual_revenue_usd)} (ad "
-        f"{usd(r.actual_ad_revenue_usd)}), estimate {usd(r.estimated_ad_revenue_usd)}, error "
-        f"{signed_pct(r.error_pct)}, {r.settled_days} of {r.days} days settled"
+        f"{usd(r.actual_ad_revenue_usd)}); on the days with an estimate: estimate "
+        f"{usd(r.estimated_ad_revenue_usd)} against actual ad "
+        f"{usd(r.actual_ad_revenue_compared_usd)}, error {signed_pct(r.error_pct)}; "
+        f"{r.settled_days} of {r.days} days settled"
         for r in top
     ]
     return lines

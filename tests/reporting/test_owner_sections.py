@@ -120,7 +120,14 @@ def test_actual_vs_estimated_revenue_per_channel_and_over_the_network(report: Da
     assert totals["ad_error_pct"] == pytest.approx(100 * (estimate - compared) / compared)
     assert totals["actual_usd"] == pytest.approx((12.0 + 30.0) * 5)
     text = render.text(report)
-    assert f"error {100 * (estimate - compared) / compared:+.1f}%" in text
+    # the estimate stands beside the actual of the same days, never the window's whole actual
+    assert (
+        f"ad revenue estimate ${estimate:,.2f} against actual ${compared:,.2f}, "
+        f"error {100 * (estimate - compared) / compared:+.1f}%"
+    ) in text
+    assert "estimate $60.00 against actual ad $80.00, error -25.0%" in text
+    page = render.html(report)
+    assert f"against the actual ${compared:,.2f}" in page
     outcomes = "channels by outcome: 1 auth_revoked, 2 no_credentials"
     assert f"landing owner_reports: success; {outcomes}" in text
 
