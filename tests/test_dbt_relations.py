@@ -284,7 +284,9 @@ def test_a_reader_of_the_catalog_never_misses_a_relation_while_dbt_runs_one_mode
 # --- staging columns changed under their readers, in a copy of the project ---
 
 STAGING = "models/staging/ytempire/stg_ytempire__channels.sql"
-READERS = ("int_channels_joined", "int_channels_cpm_resolved")
+# The project's views on the staging model (each reads its niche); the test below keeps the
+# list whole, since a reader left out would be neither named nor rebuilt by these tests.
+READERS = ("int_channels_joined", "int_channels_cpm_calibrated", "int_channels_cpm_resolved")
 
 
 @pytest.fixture(scope="module")
@@ -345,6 +347,21 @@ def _dbt_in(project: Path, *args: str) -> tuple[bool, str]:
     )
     messages = [str(r.message) for r in getattr(result.result, "results", None) or []]
     return result.success, "\n".join([*messages, str(result.exception or "")])
+
+
+def test_the_readers_are_every_view_built_on_the_staging_model(warehouse: Settings) -> None:
+    with pg_connect("transformer", settings=warehouse) as conn:
+        views = conn.execute(
+            """
+            select distinct view.relnamespace::regnamespace::text || '.' || view.relname
+            from pg_depend as dep
+            inner join pg_rewrite as rule on rule.oid = dep.objid
+            inner join pg_class as view on view.oid = rule.ev_class
+            where dep.refobjid = 'staging.stg_ytempire__channels'::regclass
+                and view.oid <> dep.refobjid
+            """
+        ).fetchall()
+    assert sorted(v for (v,) in views) == sorted(f"intermediate.{r}" for r in READERS)
 
 
 def test_a_reader_that_no_longer_fits_fails_the_build_by_name_and_nothing_changes(
@@ -415,6 +432,11 @@ def test_a_reader_built_in_the_same_run_follows_the_renamed_column(
         "models/intermediate/metrics/int_channels_cpm_resolved.sql",
         "        channel_id,\n        niche\n",
         "        channel_id,\n        channel_niche as niche\n",
+    )
+    edit(
+        "models/intermediate/metrics/int_channels_cpm_calibrated.sql",
+        "        niche\n    from {{ ref('stg_ytempire__channels') }}",
+        "        channel_niche as niche\n    from {{ ref('stg_ytempire__channels') }}",
     )
     ok, output = _dbt_in(project_copy, "run", "-s", "stg_ytempire__channels", *READERS)
     assert ok, output
