@@ -27,6 +27,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal
 
+# The folder, relative to each dbt task's own copy of the project, where its dbt writes its
+# artifacts: re-exported here because DAG files import only orchestration (ARCHITECTURE.md).
+from ytempire.dbt_runner import TASK_DBT_TARGET as TASK_DBT_TARGET
+
 
 def credit_detached_tests(
     tests_per_model: Mapping[str, Sequence[str]], parents: Mapping[str, Sequence[str]]

@@ -59,8 +59,11 @@ from cosmos.operators._watcher.base import BaseConsumerSensor
 from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
-from orchestration.watchers import credit_detached_tests, trust_no_result_of_a_cleared_run
-from ytempire.dbt_runner import TASK_DBT_TARGET
+from orchestration.watchers import (
+    TASK_DBT_TARGET,
+    credit_detached_tests,
+    trust_no_result_of_a_cleared_run,
+)
 
 # Every task's process parses this file: its log leads with the task's own lines.
 quiet_library_logs()
