@@ -666,11 +666,15 @@ def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> No
     states = {t.task_id: t.state for t in days.killed.tasks}
     assert states.pop("fail_if_any_task_failed") == "skipped"
     assert set(states.values()) <= {"success", "skipped"}
-    # The model the killed build never finished was built by its own task, on a retry.
+    # The model the killed build never finished was built by its own task, in its first try:
+    # Airflow 3 records a killed task with retries left as up_for_retry, never failed, so its
+    # watcher finds no status for the model, polls on, and once the producer's retry has
+    # skipped runs the model's own dbt node (cosmos.operators._watcher.base,
+    # _handle_no_dbt_node_status). A second try would mean that run failed.
     locked = next(
         t for t in days.killed.tasks if t.task_id == "transform.fct_revenue_estimates.run"
     )
-    assert (locked.state, locked.tries) == ("success", 2)
+    assert (locked.state, locked.tries) == ("success", 1)
     assert not psutil.pid_exists(days.killed_pid)
 
 
