@@ -65,6 +65,7 @@ from orchestration.runs import (
 )
 from orchestration.scenario import DAY, Scenario, airflow_stack, marts, run_direct, scenario
 from orchestration.watchers import credit_detached_tests
+from tests.catalog import PROJECT_SCHEMAS, TRANSIENT
 from ytempire.clients import pg_connect
 from ytempire.dbt_runner import target_dir
 from ytempire.settings import Settings
@@ -83,7 +84,6 @@ PRODUCER = "transform.dbt_producer_watcher"
 # Built last by the transform group (no model reads it): where day 3's build is held and killed.
 LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
 MANIFEST = target_dir() / "manifest.json"
-DBT_SCHEMAS = ("staging", "intermediate", "marts", "marts_internal", "snapshots", "seeds")
 # The old fixed secret of the local stack: it must open nothing now.
 OLD_DEFAULT_SECRET = "ytempire-local-airflow-jwt-secret"
 
@@ -221,7 +221,13 @@ def test_the_health_panel_has_no_red_part(stack: Stack) -> None:
 
 @dataclass
 class CatalogWatcher:
-    """Reads the warehouse's dbt relations in a loop; records any seen before and now gone."""
+    """Reads the warehouse's dbt relations in a loop; records any seen before and now gone.
+
+    The names readers use, as ``tests.catalog`` has them: dbt's transients
+    (``__dbt_tmp``, ``__dbt_backup``) and the project's retired relations
+    (``__dbt_retired_<run>``, kept while a materialized view reads them and
+    dropped by the on-run-end hook once it no longer does) come and go by design.
+    """
 
     scn: Scenario
     database: str
@@ -246,14 +252,15 @@ class CatalogWatcher:
             "select n.nspname, c.relname from pg_class as c "
             "join pg_namespace as n on n.oid = c.relnamespace "
             "where n.nspname = any(%s) and c.relkind in ('r', 'v', 'm', 'p') "
-            "and c.relname !~ '__dbt_(tmp|backup)'"
+            "and strpos(c.relname, %s) = 0"
         )
+        params = (list(PROJECT_SCHEMAS), TRANSIENT)
         try:
             with pg_connect(
                 "admin", self.database, autocommit=True, settings=self.scn.settings
             ) as conn:
                 while not self._stop.is_set():
-                    now = {(s, r) for s, r in conn.execute(query, (list(DBT_SCHEMAS),))}
+                    now = {(s, r) for s, r in conn.execute(query, params)}
                     gone = sorted(self.seen - now)
                     if gone:
                         self.missing.append((time.time(), gone))
@@ -576,7 +583,8 @@ def test_no_relation_went_missing_while_the_days_ran(days: Days) -> None:
     assert days.watcher.error is None, days.watcher.error
     assert days.watcher.samples > 100
     assert len(days.watcher.seen) >= 30
-    assert days.watcher.missing == []
+    gone = sorted({relation for _, relations in days.watcher.missing for relation in relations})
+    assert days.watcher.missing == [], gone
 
 
 @pytest.mark.scheduled_days
@@ -658,11 +666,15 @@ def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> No
     states = {t.task_id: t.state for t in days.killed.tasks}
     assert states.pop("fail_if_any_task_failed") == "skipped"
     assert set(states.values()) <= {"success", "skipped"}
-    # The model the killed build never finished was built by its own task, on a retry.
+    # The model the killed build never finished was built by its own task, in its first try:
+    # Airflow 3 records a killed task with retries left as up_for_retry, never failed, so its
+    # watcher finds no status for the model, polls on, and once the producer's retry has
+    # skipped runs the model's own dbt node (cosmos.operators._watcher.base,
+    # _handle_no_dbt_node_status). A second try would mean that run failed.
     locked = next(
         t for t in days.killed.tasks if t.task_id == "transform.fct_revenue_estimates.run"
     )
-    assert (locked.state, locked.tries) == ("success", 2)
+    assert (locked.state, locked.tries) == ("success", 1)
     assert not psutil.pid_exists(days.killed_pid)
 
 
