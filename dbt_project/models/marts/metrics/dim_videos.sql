@@ -6,7 +6,7 @@
         on_schema_change='fail',
         indexes=[
             {'columns': ['video_id'], 'unique': true},
-            {'columns': ['channel_id']},
+            {'columns': ['channel_id', 'published_at']},
         ],
     )
 }}

@@ -75,22 +75,13 @@ video_days as (
     {% endif %}
 ),
 
-videos as (
-    select
-        channel_id,
-        published_at,
-        published_date,
-        generation_cost_usd
-    from {{ ref('dim_videos') }}
-),
-
 published as (
     select
         channel_id,
         published_date,
         count(*) as videos_published,
         sum(generation_cost_usd) as generation_cost_usd
-    from videos
+    from {{ ref('dim_videos') }}
     {% if is_incremental() %}
         where
             published_date >= {{ first_rewritten }}
@@ -192,12 +183,17 @@ rated as (
         case when not is_baseline then {{ growth_rate(
             'subscribers', 'previous_subscribers'
         ) }} end as subscriber_growth_pct,
+        -- Published before the day's end is published on a day up to it
+        -- (published_date is published_at's reporting day): one probe of
+        -- dim_videos' (channel_id, published_at) index per row, where a
+        -- published_date filter reads every older video of the channel.
         (
-            select max(videos.published_at)
-            from videos
+            select max(channel_videos.published_at)
+            from {{ ref('dim_videos') }} as channel_videos
             where
-                videos.channel_id = joined.channel_id
-                and videos.published_date <= joined.metric_date
+                channel_videos.channel_id = joined.channel_id
+                and channel_videos.published_at
+                < {{ reporting_day_start('joined.metric_date + 1') }}
         ) as last_published_at,
         -- Likes and comments are summed over the videos that showed them; a
         -- hidden channel counter leaves its delta (and what it prices) null.
