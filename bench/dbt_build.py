@@ -16,22 +16,33 @@ then in the same run prints:
 * p50/p95 of the analysts' common queries on the materialized views, as the
   analyst role (target p95 < 100 ms).
 
+``--scales 1,3,10`` measures the cost curve instead: for each multiple of the
+reference network (250 channels, 500 videos a day, ``--days`` of history) it
+builds the history, then times a day's landing, the daily incremental build
+and the analysts' queries, and reads the storage of the raw and warehouse
+schemas (``pg_total_relation_size``); it fits each figure's growth by least
+squares on log-log (figure ~ scale^k) and prints k and the estimate at
+``--estimate-at`` (100x: 25,000 channels).
+
 Data tests are timed apart (`dbt test`), since they scan whole tables by
 design. Runs in its own database ``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
 dropped at the end unless ``--keep``; ``--reuse`` measures again on a kept
 database's history (same network options), landing only its next two days. Usage:
 
     uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
+    uv run python bench/dbt_build.py --scales 1,3,10 --days 365 --no-tests
     uv run python bench/dbt_build.py --smoke   # 12 channels, 8 days, 3 query runs, no dbt test
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from benchlib import Figures, add_smoke_flag
@@ -42,6 +53,12 @@ from ytempire.db import drop_database, init_database
 from ytempire.dbt_runner import run_dbt
 from ytempire.settings import get_settings
 
+# The reference network (issue 26): 250 channels publishing 500 videos a day.
+REFERENCE_CHANNELS = 250
+REFERENCE_VIDEOS_PER_DAY = 500
+# The schemas a warehouse stores rows in (views hold none): landed, then built.
+RAW_SCHEMAS = ("raw_youtube", "raw_events", "raw_youtube_reporting", "raw_youtube_analytics")
+WAREHOUSE_SCHEMAS = ("intermediate", "marts", "marts_internal", "snapshots", "seeds")
 # Seeds, snapshot and models; data and unit tests are timed on their own.
 NO_TESTS = ("--exclude", "resource_type:test", "resource_type:unit_test")
 QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
@@ -130,12 +147,31 @@ def settle_writes(database: str) -> None:
     os.sync()
 
 
-def daily_build(database: str, spec: NetworkSpec, day: int, label: str) -> float:
-    """Land ``day`` as the daily pipelines do, then time the incremental dbt build."""
+def daily_build(database: str, spec: NetworkSpec, day: int, label: str) -> tuple[float, float]:
+    """Land ``day`` as the daily pipelines do, then time the incremental dbt build.
+
+    Returns (landing seconds, build seconds).
+    """
     with pg_connect("loader") as conn:
-        timed(f"land day {day}", lambda: land_days(conn, spec, day, day))
+        landing = timed(f"land day {day}", lambda: land_days(conn, spec, day, day))
     timed("analyze, checkpoint and sync", lambda: settle_writes(database))
-    return timed(f"dbt build (incremental, {label})", lambda: run_dbt("build", *NO_TESTS))
+    build = timed(f"dbt build (incremental, {label})", lambda: run_dbt("build", *NO_TESTS))
+    return landing, build
+
+
+def storage_bytes(database: str) -> tuple[int, int]:
+    """Bytes (tables, indexes, TOAST) of the raw schemas and of the warehouse's."""
+    with pg_connect("admin", database, autocommit=True) as conn:
+        row = conn.execute(
+            "select coalesce(sum(pg_total_relation_size(c.oid))"
+            "  filter (where n.nspname = any(%s)), 0),"
+            " coalesce(sum(pg_total_relation_size(c.oid))"
+            "  filter (where n.nspname = any(%s)), 0)"
+            " from pg_class as c join pg_namespace as n on n.oid = c.relnamespace"
+            " where c.relkind in ('r', 'm', 'p')",
+            (list(RAW_SCHEMAS), list(WAREHOUSE_SCHEMAS)),
+        ).fetchone()
+    return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
 def land_history(database: str, spec: NetworkSpec, days: int) -> None:
@@ -161,12 +197,123 @@ def landed_days(spec: NetworkSpec) -> int:
     return int(row[0])
 
 
+@dataclass
+class Measured:
+    """One network's figures: seconds, milliseconds (p95) and bytes."""
+
+    channels: int
+    days: int
+    full: float
+    first: float
+    incremental: float
+    landing: float
+    p95s: dict[str, float]
+    raw_bytes: int
+    warehouse_bytes: int
+
+    @property
+    def slowest(self) -> str:
+        return max(self.p95s, key=lambda label: self.p95s[label])
+
+
+def measure(database: str, spec: NetworkSpec, days: int, args: argparse.Namespace) -> Measured:
+    """Build ``days`` of ``spec``'s history (or reuse it) and time the daily path on it."""
+    if args.reuse:
+        history = landed_days(spec)
+        print(f"[bench] reusing {history} landed days")
+    else:
+        history = days - 1  # the last day lands after the full refresh
+        land_history(database, spec, history)
+    full = timed(
+        "dbt build --full-refresh (all history)",
+        lambda: run_dbt("build", "--full-refresh", *NO_TESTS),
+    )
+    _, first = daily_build(database, spec, history, "first after the full refresh")
+    landing, incremental = daily_build(database, spec, history + 1, "the next day's")
+    if not args.no_tests:
+        timed("dbt test (all data and unit tests)", lambda: run_dbt("test"))
+    print(f"[bench] first incremental after it / full refresh = 1/{full / first:,.1f}")
+    print(f"[bench] daily incremental / full refresh = 1/{full / incremental:,.1f}")
+    with pg_connect("transformer") as conn:
+        for table in ("fct_video_daily_metrics", "fct_channel_daily_metrics"):
+            row = conn.execute(f"select count(*) from marts.{table}").fetchone()
+            print(f"[bench] marts.{table}: {row[0] if row else 0:,} rows")
+        channel = conn.execute(
+            "select channel_id from marts.mv_channel_performance order by views_28d_rank limit 1"
+        ).fetchone()
+    p95s = query_latencies(channel[0] if channel else "", args.repeats)
+    raw_bytes, warehouse_bytes = storage_bytes(database)
+    print(
+        f"[bench] storage: raw {raw_bytes / 2**20:,.0f} MiB, "
+        f"warehouse {warehouse_bytes / 2**20:,.0f} MiB"
+    )
+    return Measured(
+        spec.channels,
+        history + 2,
+        full,
+        first,
+        incremental,
+        landing,
+        p95s,
+        raw_bytes,
+        warehouse_bytes,
+    )
+
+
+def power_fit(scales: Sequence[float], values: Sequence[float]) -> tuple[float, float]:
+    """Least squares of log(value) on log(scale): (k, c) of value = c * scale^k.
+
+    Needs two distinct scales and positive values (ValueError otherwise).
+    """
+    if len(set(scales)) < 2 or min(values) <= 0:
+        raise ValueError(f"a power fit needs two scales and positive values: {scales}, {values}")
+    xs = [math.log(x) for x in scales]
+    ys = [math.log(y) for y in values]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    k = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True)) / sum(
+        (x - mean_x) ** 2 for x in xs
+    )
+    return k, math.exp(mean_y - k * mean_x)
+
+
+CURVE: dict[str, tuple[str, Callable[[Measured], float]]] = {
+    "daily incremental build": ("s", lambda m: m.incremental),
+    "first build after a full refresh": ("s", lambda m: m.first),
+    "full refresh": ("s", lambda m: m.full),
+    "landing of a day's raw rows": ("s", lambda m: m.landing),
+    "analyst p95, slowest query": ("ms", lambda m: m.p95s[m.slowest]),
+    "storage, raw schemas": ("MiB", lambda m: m.raw_bytes / 2**20),
+    "storage, warehouse schemas": ("MiB", lambda m: m.warehouse_bytes / 2**20),
+}
+
+
+def print_curve(scales: Sequence[float], runs: Sequence[Measured], estimate_at: float) -> None:
+    """Each figure at each scale, its fitted exponent and its estimate at ``estimate_at``."""
+    header = "".join(f"{f'{s:g}x':>12}" for s in scales)
+    print(f"\n== cost curve: {runs[0].days} days of history, x = multiple of 250 channels ==")
+    print(f"{'figure':<34}{'unit':>5}{header}{'exponent k':>12}{f'est. {estimate_at:g}x':>14}")
+    for label, (unit, value) in CURVE.items():
+        values = [value(run) for run in runs]
+        k, c = power_fit(scales, values)
+        cells = "".join(f"{v:>12,.2f}" for v in values)
+        print(f"{label:<34}{unit:>5}{cells}{k:>12.2f}{c * estimate_at**k:>14,.1f}")
+    for scale, run in zip(scales, runs, strict=True):
+        print(f"  {scale:g}x slowest analyst query: {run.slowest}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--channels", type=int, default=2500)
     parser.add_argument("--videos-per-day", type=int, default=5000)
     parser.add_argument("--days", type=int, default=180)
     parser.add_argument("--repeats", type=int, default=50)
+    parser.add_argument(
+        "--scales",
+        type=lambda text: [float(x) for x in text.split(",")],
+        help="Multiples of the reference network (250 channels, 500 videos a day) to measure "
+        "the cost curve at, e.g. 1,3,10 (--channels and --videos-per-day are then ignored).",
+    )
+    parser.add_argument("--estimate-at", type=float, default=100.0)
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     parser.add_argument(
         "--reuse", action="store_true", help="Reuse a kept bench database's history."
@@ -184,44 +331,40 @@ def main() -> None:
     base = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
     os.environ["YTEMPIRE_PG_DATABASE"] = database = f"{base}_dbtbench_test"
     get_settings.cache_clear()
-    spec = NetworkSpec(
-        channels=args.channels,
-        videos_per_channel_per_day=max(1, args.videos_per_day // args.channels),
-    )
-    print(f"[bench] network: {spec}; database {database}")
+    scales = args.scales or [args.channels / REFERENCE_CHANNELS]
+    if args.scales and (args.reuse or len(scales) < 2):
+        parser.error("--scales needs two scales or more, and lands each network anew (no --reuse)")
+    runs: list[Measured] = []
     try:
-        if args.reuse:
-            history = landed_days(spec)
-            print(f"[bench] reusing {history} landed days")
-        else:
-            history = args.days - 1  # the last day lands after the full refresh
-            land_history(database, spec, history)
-        full = timed(
-            "dbt build --full-refresh (all history)",
-            lambda: run_dbt("build", "--full-refresh", *NO_TESTS),
-        )
-        first = daily_build(database, spec, history, "first after the full refresh")
-        incremental = daily_build(database, spec, history + 1, "the next day's")
-        if not args.no_tests:
-            timed("dbt test (all data and unit tests)", lambda: run_dbt("test"))
-        print(f"[bench] first incremental after it / full refresh = 1/{full / first:,.1f}")
-        print(f"[bench] daily incremental / full refresh = 1/{full / incremental:,.1f}")
-        with pg_connect("transformer") as conn:
-            for table in ("fct_video_daily_metrics", "fct_channel_daily_metrics"):
-                row = conn.execute(f"select count(*) from marts.{table}").fetchone()
-                print(f"[bench] marts.{table}: {row[0] if row else 0:,} rows")
-            channel = conn.execute(
-                "select channel_id from marts.mv_channel_performance order by views_28d_rank "
-                "limit 1"
-            ).fetchone()
-        p95s = query_latencies(channel[0] if channel else "", args.repeats)
+        for scale in scales:
+            channels = round(REFERENCE_CHANNELS * scale) if args.scales else args.channels
+            per_day = (
+                round(REFERENCE_VIDEOS_PER_DAY * scale) if args.scales else args.videos_per_day
+            )
+            spec = NetworkSpec(
+                channels=channels, videos_per_channel_per_day=max(1, per_day // channels)
+            )
+            print(f"\n[bench] network ({scale:g}x): {spec}; database {database}", flush=True)
+            runs.append(measure(database, spec, args.days, args))
     finally:
         if not args.keep:
             drop_database(database)
-    figures.add("daily incremental build", incremental, "s", "full refresh", full, digits=1)
-    figures.add("first build after it", first, "s", "full refresh", full, digits=1)
-    slowest = max(p95s, key=lambda label: p95s[label])
-    figures.add(f"analyst p95, slowest ({slowest})", p95s[slowest], "ms", "target", 100.0, digits=2)
+    if args.scales:
+        print_curve(scales, runs, args.estimate_at)
+    for scale, run in zip(scales, runs, strict=True):
+        at = f" at {scale:g}x" if args.scales else ""
+        figures.add(
+            f"daily incremental build{at}", run.incremental, "s", "full refresh", run.full, digits=1
+        )
+        figures.add(f"first build after it{at}", run.first, "s", "full refresh", run.full, digits=1)
+        figures.add(
+            f"analyst p95, slowest ({run.slowest}){at}",
+            run.p95s[run.slowest],
+            "ms",
+            "target",
+            100.0,
+            digits=2,
+        )
     figures.print()
 
 
