@@ -56,6 +56,7 @@ from cosmos.constants import (
 )
 from cosmos.operators._watcher.base import BaseConsumerSensor
 
+from orchestration.dbt_tasks import NODE_CONVERTERS, DbtNodeBuildWatcher
 from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
@@ -201,6 +202,8 @@ def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
     parents = {uid: node.depends_on for uid, node in group.dbt_graph.nodes.items()}
     producer.tests_per_model = credit_detached_tests(producer.tests_per_model, parents)
     for node_task in group.iter_tasks():
+        if isinstance(node_task, DbtNodeBuildWatcher):  # reads its tests' verdict, if any
+            node_task.has_tests = node_task.model_unique_id in producer.tests_per_model
         if isinstance(node_task, BaseConsumerSensor):  # a cleared run rebuilds what it re-runs
             trust_no_result_of_a_cleared_run(node_task)
     return group
@@ -209,10 +212,14 @@ def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
 def _render(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
-        # Each model a task group: `<model>.run` and `<model>.test`, so a failing
-        # test fails its model's group and its dependants are upstream_failed. The
-        # producer's single `dbt build` runs a test over two models after both.
+        # The producer's single `dbt build` runs each model's tests after it (AFTER_EACH:
+        # a test over two models runs after both). Each model, seed and snapshot is one
+        # task, `<node>_<type>_build`, that reports the node and its own tests
+        # (orchestration.watchers.DbtNodeBuildWatcher): a failing test fails it and its
+        # dependants are upstream_failed. One task instead of Cosmos' `.run` and `.test`:
+        # under the scheduler each task is a process start-up (airflow/README "Speed").
         test_behavior=TestBehavior.AFTER_EACH,
+        node_converters=NODE_CONVERTERS,
         # A test of several models (relationships, reconciliations) is a task of its own
         # after all of them, reported under its own id (orchestration.watchers): a failure
         # in one parent's branch leaves it upstream_failed, never fails another model.
