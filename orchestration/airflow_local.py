@@ -426,8 +426,13 @@ def api_ready(config: AirflowConfig) -> bool:
 
 
 def parse_dbt_project() -> Path:
-    """``dbt parse``: write the manifest the DAG renders its dbt tasks from; return its path."""
-    from ytempire.dbt_runner import run_dbt
+    """``dbt parse``, then publish the manifest the DAG renders its dbt tasks from; its path.
+
+    The DAG reads the published copy (``ytempire.dbt_runner.publish_manifest``),
+    never the ``manifest.json`` dbt rewrites in place.
+    """
+    from ytempire.dbt_runner import publish_manifest, published_manifest, run_dbt
 
     run_dbt("parse", quiet=True)
-    return DBT_TARGET / "manifest.json"
+    publish_manifest()
+    return published_manifest()

@@ -30,6 +30,7 @@ from typing import Any, Literal
 # The folder, relative to each dbt task's own copy of the project, where its dbt writes its
 # artifacts: re-exported here because DAG files import only orchestration (ARCHITECTURE.md).
 from ytempire.dbt_runner import TASK_DBT_TARGET as TASK_DBT_TARGET
+from ytempire.dbt_runner import published_manifest as published_manifest
 
 
 def credit_detached_tests(

@@ -23,7 +23,6 @@ from pathlib import Path
 import click
 
 from orchestration.airflow_local import (
-    DBT_TARGET,
     LOOPBACK,
     PROCESS_ARGS,
     PROCESSES,
@@ -43,6 +42,7 @@ from orchestration.runs import (
     run_day,
     runs_table,
 )
+from ytempire.dbt_runner import published_manifest
 from ytempire.errors import YTEmpireError
 from ytempire_cli.options import ISO_DATE
 
@@ -89,8 +89,8 @@ def start(no_init: bool) -> None:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
-    if not no_init or not (DBT_TARGET / "manifest.json").exists():
-        parse_dbt_project()  # the DAG renders its dbt tasks from the manifest
+    if not no_init or not published_manifest().exists():
+        parse_dbt_project()  # the DAG renders its dbt tasks from the published manifest
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)

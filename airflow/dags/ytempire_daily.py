@@ -63,6 +63,7 @@ from orchestration.timetable import QuotaDayTimetable
 from orchestration.watchers import (
     TASK_DBT_TARGET,
     credit_detached_tests,
+    published_manifest,
     trust_no_result_of_a_cleared_run,
 )
 
@@ -94,8 +95,10 @@ default_args = {
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT,
-    # dbt's own DBT_TARGET_PATH when set (the test suite's folder), else target/
-    manifest_path=DBT_PROJECT / (os.environ.get("DBT_TARGET_PATH") or "target") / "manifest.json",
+    # <target>/published/manifest.json ($DBT_TARGET_PATH: the test suite's folder): a copy
+    # swapped in whole (write, fsync, os.replace), never the manifest.json that dbt rewrites
+    # in place while a parse may read it (ytempire.dbt_runner.publish_manifest)
+    manifest_path=published_manifest(),
     install_dbt_deps=False,  # no packages; dbt hub is unreachable anyway
 )
 profile_config = ProfileConfig(

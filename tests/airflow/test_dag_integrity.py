@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from orchestration.airflow_local import WATCHER_POOL, AirflowConfig, airflow_env
-from ytempire.dbt_runner import target_dir
+from ytempire.dbt_runner import published_manifest
 from ytempire.settings import Settings
 
 REPORT_SCRIPT = Path(__file__).with_name("dagbag_report.py")
-MANIFEST = target_dir() / "manifest.json"
+MANIFEST = published_manifest()  # what the DAG renders from
 FIXED_TASKS = {
     "collect_youtube",
     "land_kafka_events",

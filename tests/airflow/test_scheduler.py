@@ -67,7 +67,7 @@ from orchestration.scenario import DAY, Scenario, airflow_stack, marts, run_dire
 from orchestration.watchers import credit_detached_tests
 from tests.catalog import PROJECT_SCHEMAS, TRANSIENT
 from ytempire.clients import pg_connect
-from ytempire.dbt_runner import target_dir
+from ytempire.dbt_runner import published_manifest
 from ytempire.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -84,7 +84,7 @@ FAILING_TEST = "transform.stg_youtube__channel_snapshots_model_build"
 PRODUCER = "transform.dbt_producer_watcher"
 # Built last by the transform group (no model reads it): where day 3's build is held and killed.
 LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
-MANIFEST = target_dir() / "manifest.json"
+MANIFEST = published_manifest()  # what the DAG renders from
 # The old fixed secret of the local stack: it must open nothing now.
 OLD_DEFAULT_SECRET = "ytempire-local-airflow-jwt-secret"
 
