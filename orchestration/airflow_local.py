@@ -276,7 +276,8 @@ def airflow_env(
             # The dag-processor re-parses a DAG file this often even when nothing changed
             # (Airflow's default: 30 s). One parse of this DAG costs 5-15 CPU-seconds on
             # this machine, a third of a core at the default; a changed file is parsed at
-            # once whatever the interval. A new manifest (``dbt parse``) shows within it.
+            # once whatever the interval. A newly published manifest (``ytempire airflow
+            # init``) shows within it.
             "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "300",
             "SCARF_ANALYTICS": "false",
             "DO_NOT_TRACK": "true",
