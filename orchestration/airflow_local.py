@@ -456,3 +456,23 @@ def parse_dbt_project() -> Path:
     run_dbt("parse", quiet=True)
     publish_manifest()
     return published_manifest()
+
+
+def ensure_dag_manifest() -> Path:
+    """The published manifest the DAG renders from, made when missing; its path.
+
+    Publishes dbt's last ``target/manifest.json`` when it is a whole manifest,
+    else runs :func:`parse_dbt_project`. Called before anything parses the DAG
+    file (``ytempire airflow start --no-init``, ``airflow dags test``): a fresh
+    checkout, or a target folder that only dbt commands wrote, has none.
+    """
+    from ytempire.dbt_runner import publish_manifest, published_manifest
+
+    path = published_manifest()
+    if path.is_file():
+        return path
+    try:
+        publish_manifest()
+    except YTEmpireError:
+        return parse_dbt_project()
+    return path

@@ -91,3 +91,17 @@ def test_publishing_the_same_manifest_again_changes_nothing(tmp_path: Path) -> N
     before = dest.stat().st_ino
     assert publish_manifest(source, dest) is False
     assert dest.stat().st_ino == before
+
+
+def test_a_missing_dag_manifest_is_published_from_dbts_last_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`airflow dags test` on a target folder only dbt commands wrote (the bench's direct run)."""
+    from orchestration.airflow_local import ensure_dag_manifest
+    from ytempire.dbt_runner import published_manifest
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
+    (tmp_path / "target").mkdir()
+    (tmp_path / "target" / "manifest.json").write_bytes(_manifest("last"))
+    assert ensure_dag_manifest() == published_manifest()
+    assert json.loads(published_manifest().read_bytes())["metadata"]["tag"] == "last"

@@ -30,6 +30,7 @@ from orchestration.airflow_local import (
     airflow_env,
     airflow_executable,
     api_ready,
+    ensure_dag_manifest,
     init_metadata_database,
     parse_dbt_project,
     set_watcher_pool,
@@ -42,7 +43,6 @@ from orchestration.runs import (
     run_day,
     runs_table,
 )
-from ytempire.dbt_runner import published_manifest
 from ytempire.errors import YTEmpireError
 from ytempire_cli.options import ISO_DATE
 
@@ -89,8 +89,10 @@ def start(no_init: bool) -> None:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
-    if not no_init or not published_manifest().exists():
+    if not no_init:
         parse_dbt_project()  # the DAG renders its dbt tasks from the published manifest
+    else:
+        ensure_dag_manifest()
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)
