@@ -1,7 +1,8 @@
 """Which task reports a dbt test in Cosmos' watcher mode: its own, if it tests several nodes.
 
 In watcher mode one producer task runs ``dbt build`` over a task group and each
-model's ``<model>.test`` task takes the verdict of that model's tests from it:
+model's task (Cosmos' ``<model>.test``; here the model's one task,
+``orchestration.dbt_tasks``) takes the verdict of that model's tests from it:
 the producer pushes one aggregated status per model (``tests_per_model``: model
 unique id -> the test unique ids it waits for), ``fail`` unless every test
 passed. Cosmos 1.15 credits a test with several parents (``relationships``, a

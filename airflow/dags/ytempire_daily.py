@@ -18,9 +18,11 @@ scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
 triggered it. ``transform`` and ``analyst_views`` are Cosmos ``DbtTaskGroup``s
 rendered from dbt's manifest (no dbt call at parse time) in Cosmos' watcher
 mode: a producer task runs one ``dbt build`` over the group, and every model,
-seed and snapshot is a task group of its own (``<model>.run`` and, when it has
-tests, ``<model>.test``) whose tasks take the node's result from it; a failing
-test fails its model's test task and the dependants are ``upstream_failed``.
+seed and snapshot is one task (``<node>_<model|seed|snapshot>_build``) that
+takes the node's result and its own tests' verdict from it
+(``orchestration.dbt_tasks``); a failing test fails its model's task and the
+dependants are ``upstream_failed``; a test of several models is a task of its
+own.
 The Great Expectations checkpoints (``validate_raw`` before dbt,
 ``validate_marts`` after) are gates: failed expectations fail their task at
 once, without retries (bad data stays bad), so dbt does not build on failing
