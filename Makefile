@@ -4,6 +4,8 @@ SHELL := /bin/bash
 # setup installs uv into ~/.local/bin, which a fresh shell's PATH lacks.
 export PATH := $(HOME)/.local/bin:$(PATH)
 UV := uv run --frozen
+# Airflow reads PostgreSQL: stopping the services stops it first (nothing to stop before setup).
+AIRFLOW_STOP := if [ -x .venv/bin/ytempire ]; then $(UV) ytempire airflow stop; fi
 
 # Optional local overrides of the YTEMPIRE_* variables (see .env.example).
 -include .env
@@ -24,7 +26,8 @@ jars: ## Resolve the Kafka broker, Spark connector and JDBC jars from Maven Cent
 services-start: ## Start PostgreSQL, Redis and Kafka on loopback
 	@bash scripts/services.sh start
 
-services-stop: ## Stop what setup started
+services-stop: ## Stop what setup and `make airflow` started (Airflow first: it reads the database)
+	@$(AIRFLOW_STOP)
 	@bash scripts/services.sh stop
 
 services-status: ## Is each local service listening?
@@ -33,7 +36,8 @@ services-status: ## Is each local service listening?
 up: ## Start the infrastructure, then the app services (processor, outbox, webhook, Spark windows)
 	@bash scripts/services.sh start all
 
-down: ## Stop the app services, then the infrastructure
+down: ## Stop Airflow and the app services, then the infrastructure: everything `make demo` left running
+	@$(AIRFLOW_STOP)
 	@bash scripts/services.sh stop all
 
 doctor: ## Health and version of every service

@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> None:
         if not args.smoke:
             with airflow_stack(scn, os.environ, kind="scheduled", parallelism=8) as stack:
                 scheduled = _scheduled_run(stack.config, settings)
+                print(_where_the_time_went(stack.config, settings, scheduled.run_id), flush=True)
             print(runs_table([(DAY, scheduled)]))
             _require_success("scheduled", scheduled)
         built = {kind: marts(settings, scn.database(kind)) for kind in kinds}
@@ -149,6 +150,43 @@ def _scheduled_run(config: AirflowConfig, settings: Settings) -> DagRunResult:
     assert found is not None
     assert found.run_id == run_id
     return replace(found, state=state, seconds=seconds)
+
+
+def _where_the_time_went(config: AirflowConfig, settings: Settings, run_id: str) -> str:
+    """Each stage of the scheduled run on its timeline, and what its tasks cost.
+
+    Per stage (a task, or a dbt group's producer and its watchers): when it
+    started and ended, in seconds from the run's first task, and its tasks'
+    queued-to-start wait; per group the seconds its last watcher ended after
+    its producer (the watchers' own cost on the run's critical path).
+    """
+    from orchestration.runs import DAG_ID, _metadata
+
+    with _metadata(config, settings) as conn:
+        rows = conn.execute(
+            "select task_id, extract(epoch from queued_dttm), extract(epoch from start_date), "
+            "extract(epoch from end_date) from task_instance "
+            "where dag_id = %s and run_id = %s and start_date is not null",
+            (DAG_ID, run_id),
+        ).fetchall()
+    origin = min(float(r[2]) for r in rows)
+    lines = ["scheduled run, timeline (s from its first task): start-end, queued wait"]
+    groups: dict[str, list[tuple[str, float, float, float]]] = {}
+    for task_id, queued, start, end in rows:
+        wait = float(start) - float(queued) if queued is not None else 0.0
+        row = (task_id, float(start) - origin, float(end or start) - origin, wait)
+        groups.setdefault(task_id.split(".")[0] if "." in task_id else task_id, []).append(row)
+    for name, tasks in sorted(groups.items(), key=lambda kv: min(t[1] for t in kv[1])):
+        first, last = min(t[1] for t in tasks), max(t[2] for t in tasks)
+        waits = sorted(t[3] for t in tasks)
+        line = f"  {name:<28} {first:7.1f} - {last:7.1f}  ({len(tasks)} tasks"
+        line += f", wait max {waits[-1]:.1f})"
+        producer = [t for t in tasks if t[0].endswith(".dbt_producer_watcher")]
+        if producer:
+            _, p_start, p_end, _ = producer[0]
+            line += f"; producer {p_start:.1f} - {p_end:.1f}, last watcher +{last - p_end:.1f}"
+        lines.append(line)
+    return "\n".join(lines)
 
 
 def _require_success(what: str, result: DagRunResult) -> None:

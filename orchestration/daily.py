@@ -412,12 +412,15 @@ def _latest_stage_details(stage: str, day: date, conn: Any) -> dict[str, Any]:
 def generate_dbt_docs() -> str:
     """Regenerate the dbt docs site (``dbt_project/target``) that the Airflow UI serves.
 
-    Returns the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
+    dbt rewrites ``target/manifest.json`` in place; the DAG reads only the copy
+    published whole after it (``ytempire.dbt_runner.publish_manifest``). Returns
+    the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
     """
-    from ytempire.dbt_runner import run_dbt, target_dir
+    from ytempire.dbt_runner import publish_manifest, run_dbt, target_dir
 
     mask_secrets_in_airflow()
     run_dbt("docs generate", quiet=True)
+    publish_manifest()
     return str(target_dir())
 
 

@@ -35,6 +35,7 @@ from orchestration.airflow_local import (
     AirflowConfig,
     airflow_env,
     airflow_executable,
+    ensure_dag_manifest,
 )
 from orchestration.schedule import RUN_HOUR
 from ytempire.errors import YTEmpireError
@@ -96,6 +97,7 @@ def dags_test_day(
     """
     s = settings or get_settings()
     logical = logical_date_for(day)
+    ensure_dag_manifest()  # what the DAG file renders its dbt tasks from
     started = time.monotonic()
     full_env = airflow_env(config, s, env)
     # One process runs one task at a time in no fixed order: a dbt watcher run before

@@ -1,7 +1,8 @@
 """Which task reports a dbt test in Cosmos' watcher mode: its own, if it tests several nodes.
 
 In watcher mode one producer task runs ``dbt build`` over a task group and each
-model's ``<model>.test`` task takes the verdict of that model's tests from it:
+model's task (Cosmos' ``<model>.test``; here the model's one task,
+``orchestration.dbt_tasks``) takes the verdict of that model's tests from it:
 the producer pushes one aggregated status per model (``tests_per_model``: model
 unique id -> the test unique ids it waits for), ``fail`` unless every test
 passed. Cosmos 1.15 credits a test with several parents (``relationships``, a
@@ -30,6 +31,7 @@ from typing import Any, Literal
 # The folder, relative to each dbt task's own copy of the project, where its dbt writes its
 # artifacts: re-exported here because DAG files import only orchestration (ARCHITECTURE.md).
 from ytempire.dbt_runner import TASK_DBT_TARGET as TASK_DBT_TARGET
+from ytempire.dbt_runner import published_manifest as published_manifest
 
 
 def credit_detached_tests(
@@ -121,3 +123,27 @@ def trust_no_result_of_a_cleared_run(sensor: Any) -> None:
         return bool(sensor._fallback_to_non_watcher_run(context["ti"].try_number, context))
 
     sensor.poke = poke
+
+
+# -- one task per dbt node: the node and its own tests -----------------------------------
+
+Verdict = Literal["pass", "fail", "wait", "own"]
+
+
+def node_verdict(has_tests: bool, tests_status: str | None, producer_ended: bool) -> Verdict:
+    """What a node's task concludes once the producer reported the node built (pure).
+
+    ``has_tests``: the producer's build runs tests credited to the node
+    (:func:`credit_detached_tests`); ``tests_status`` their aggregate as the
+    producer pushed it (``"pass"``, ``"fail"``, or ``None`` until every one has
+    reported); ``producer_ended``: the producer's task is in a terminal state.
+    A node without tests passes with its build; tests not all reported while
+    the producer still runs are awaited (``"wait"``); a producer that ended
+    without reporting them all (killed mid-build, then skipped on its retry)
+    leaves the node's own ``dbt build`` to run them (``"own"``).
+    """
+    if not has_tests:
+        return "pass"
+    if tests_status is None:
+        return "own" if producer_ended else "wait"
+    return "pass" if tests_status == "pass" else "fail"  # Cosmos' DbtTestStatus

@@ -108,6 +108,8 @@ cat <<EOF
   the daily report (HTML and text):         $LOCAL_DIR/reports/daily-report-$LAST_DAY.html
   Great Expectations Data Docs:             $LOCAL_DIR/data_docs/gx/index.html
   the Airflow UI (these runs, task logs):   http://127.0.0.1:${YTEMPIRE_AIRFLOW_PORT:-8080}/  (login: uv run ytempire airflow login-info)
-                                            Airflow keeps running: make airflow-stop
+  still running, for the UI and the SQL:    Airflow (api-server, scheduler, dag-processor, triggerer),
+                                            PostgreSQL, Redis and Kafka
+  stop all of it:                           make down        (Airflow alone: make airflow-stop)
   every command:                            uv run ytempire --help   (add -v for library logs)
 EOF

@@ -135,6 +135,14 @@ def test_airflow_services_run_the_project_image_with_it_mounted(service, command
     assert spec["environment"]["AIRFLOW__CORE__PLUGINS_FOLDER"] == "/opt/ytempire/airflow/plugins"
 
 
+def test_the_schedulers_workers_preload_what_the_local_stacks_do():
+    from orchestration.airflow_local import TASK_PRELOAD
+
+    env = SERVICES["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__SCHEDULER__MP_START_METHOD"] == "forkserver"
+    assert env["AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD"].split(",") == list(TASK_PRELOAD)
+
+
 # `${NAME:?message}`: compose refuses to start when NAME is unset or empty.
 _REQUIRED = re.compile(r"^\$\{(?P<name>[A-Z0-9_]+):\?[^}]+\}$")
 

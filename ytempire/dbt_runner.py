@@ -37,6 +37,60 @@ def target_dir(project_dir: Path = DBT_PROJECT_DIR) -> Path:
     return project_dir / (os.environ.get("DBT_TARGET_PATH") or "target")
 
 
+# The manifest the Airflow DAG renders its dbt tasks from: a copy of dbt's, published whole.
+PUBLISHED_MANIFEST = Path("published") / "manifest.json"
+
+
+def published_manifest(project_dir: Path = DBT_PROJECT_DIR) -> Path:
+    """The DAG's manifest: ``<target>/published/manifest.json`` (:func:`publish_manifest`)."""
+    return target_dir(project_dir) / PUBLISHED_MANIFEST
+
+
+def publish_manifest(source: Path | None = None, dest: Path | None = None) -> bool:
+    """Publish dbt's ``manifest.json`` (``source``) as ``dest``, swapped in whole.
+
+    dbt writes ``target/manifest.json`` in place, so a reader that opens it while
+    any dbt command runs (the ``dbt_docs`` task, an engineer's ``dbt run``) may
+    read half a file. The DAG reads ``dest`` instead, which only ever changes by
+    one ``os.replace`` of a complete, fsynced copy: a reader sees the old file or
+    the new one, never part of either. Defaults: ``target/manifest.json`` into
+    :func:`published_manifest`. Returns ``False`` (and writes nothing) when
+    ``dest`` already holds the same bytes. Raises ``YTEmpireError`` when
+    ``source`` is missing or not a whole dbt manifest (invalid JSON, no
+    ``nodes``); ``dest`` is then left as it was.
+    """
+    import json
+    import tempfile
+
+    source = source or target_dir() / "manifest.json"
+    dest = dest or published_manifest()
+    try:
+        data = source.read_bytes()
+        manifest = json.loads(data)
+    except (OSError, ValueError) as error:
+        raise YTEmpireError(
+            f"cannot publish the dbt manifest {source}: {error}. Next: `ytempire airflow init` "
+            "(dbt parse, then publish)."
+        ) from error
+    if not isinstance(manifest, dict) or "nodes" not in manifest:
+        raise YTEmpireError(f"{source} is not a dbt manifest (no `nodes`); nothing published")
+    if dest.is_file() and dest.read_bytes() == data:
+        return False
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, partial = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".partial")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(partial, 0o644)
+        os.replace(partial, dest)
+    except BaseException:
+        Path(partial).unlink(missing_ok=True)
+        raise
+    return True
+
+
 def dbt_args(command: str, *extra: str) -> list[str]:
     """The argument list of a dbt command (e.g. "build", "docs generate") on this project.
 

@@ -23,7 +23,6 @@ from pathlib import Path
 import click
 
 from orchestration.airflow_local import (
-    DBT_TARGET,
     LOOPBACK,
     PROCESS_ARGS,
     PROCESSES,
@@ -31,6 +30,7 @@ from orchestration.airflow_local import (
     airflow_env,
     airflow_executable,
     api_ready,
+    ensure_dag_manifest,
     init_metadata_database,
     parse_dbt_project,
     set_watcher_pool,
@@ -89,8 +89,10 @@ def start(no_init: bool) -> None:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
-    if not no_init or not (DBT_TARGET / "manifest.json").exists():
-        parse_dbt_project()  # the DAG renders its dbt tasks from the manifest
+    if not no_init:
+        parse_dbt_project()  # the DAG renders its dbt tasks from the published manifest
+    else:
+        ensure_dag_manifest()
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)

@@ -18,9 +18,11 @@ scheduled on ``[RAW_YOUTUBE]`` runs whenever a collection lands, whatever
 triggered it. ``transform`` and ``analyst_views`` are Cosmos ``DbtTaskGroup``s
 rendered from dbt's manifest (no dbt call at parse time) in Cosmos' watcher
 mode: a producer task runs one ``dbt build`` over the group, and every model,
-seed and snapshot is a task group of its own (``<model>.run`` and, when it has
-tests, ``<model>.test``) whose tasks take the node's result from it; a failing
-test fails its model's test task and the dependants are ``upstream_failed``.
+seed and snapshot is one task (``<node>_<model|seed|snapshot>_build``) that
+takes the node's result and its own tests' verdict from it
+(``orchestration.dbt_tasks``); a failing test fails its model's task and the
+dependants are ``upstream_failed``; a test of several models is a task of its
+own.
 The Great Expectations checkpoints (``validate_raw`` before dbt,
 ``validate_marts`` after) are gates: failed expectations fail their task at
 once, without retries (bad data stays bad), so dbt does not build on failing
@@ -56,12 +58,14 @@ from cosmos.constants import (
 )
 from cosmos.operators._watcher.base import BaseConsumerSensor
 
+from orchestration.dbt_tasks import NODE_CONVERTERS, DbtNodeBuildWatcher
 from orchestration.logs import quiet_library_logs
 from orchestration.schedule import QUOTA_DAY_PATTERN
 from orchestration.timetable import QuotaDayTimetable
 from orchestration.watchers import (
     TASK_DBT_TARGET,
     credit_detached_tests,
+    published_manifest,
     trust_no_result_of_a_cleared_run,
 )
 
@@ -93,8 +97,10 @@ default_args = {
 
 project_config = ProjectConfig(
     dbt_project_path=DBT_PROJECT,
-    # dbt's own DBT_TARGET_PATH when set (the test suite's folder), else target/
-    manifest_path=DBT_PROJECT / (os.environ.get("DBT_TARGET_PATH") or "target") / "manifest.json",
+    # <target>/published/manifest.json ($DBT_TARGET_PATH: the test suite's folder): a copy
+    # swapped in whole (write, fsync, os.replace), never the manifest.json that dbt rewrites
+    # in place while a parse may read it (ytempire.dbt_runner.publish_manifest)
+    manifest_path=published_manifest(),
     install_dbt_deps=False,  # no packages; dbt hub is unreachable anyway
 )
 profile_config = ProfileConfig(
@@ -201,6 +207,8 @@ def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
     parents = {uid: node.depends_on for uid, node in group.dbt_graph.nodes.items()}
     producer.tests_per_model = credit_detached_tests(producer.tests_per_model, parents)
     for node_task in group.iter_tasks():
+        if isinstance(node_task, DbtNodeBuildWatcher):  # reads its tests' verdict, if any
+            node_task.has_tests = node_task.model_unique_id in producer.tests_per_model
         if isinstance(node_task, BaseConsumerSensor):  # a cleared run rebuilds what it re-runs
             trust_no_result_of_a_cleared_run(node_task)
     return group
@@ -209,10 +217,14 @@ def dbt_group(group_id: str, **group_args: Any) -> DbtTaskGroup:
 def _render(**selection: list[str]) -> RenderConfig:
     return RenderConfig(
         load_method=LoadMode.DBT_MANIFEST,
-        # Each model a task group: `<model>.run` and `<model>.test`, so a failing
-        # test fails its model's group and its dependants are upstream_failed. The
-        # producer's single `dbt build` runs a test over two models after both.
+        # The producer's single `dbt build` runs each model's tests after it (AFTER_EACH:
+        # a test over two models runs after both). Each model, seed and snapshot is one
+        # task, `<node>_<type>_build`, that reports the node and its own tests
+        # (orchestration.watchers.DbtNodeBuildWatcher): a failing test fails it and its
+        # dependants are upstream_failed. One task instead of Cosmos' `.run` and `.test`:
+        # under the scheduler each task is a process start-up (airflow/README "Speed").
         test_behavior=TestBehavior.AFTER_EACH,
+        node_converters=NODE_CONVERTERS,
         # A test of several models (relationships, reconciliations) is a task of its own
         # after all of them, reported under its own id (orchestration.watchers): a failure
         # in one parent's branch leaves it upstream_failed, never fails another model.

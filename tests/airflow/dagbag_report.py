@@ -52,6 +52,8 @@ report = {
                     "poke": getattr(getattr(task, "poke", None), "__qualname__", None),
                     # Cosmos' watcher producer: model (or detached test) -> tests it reports
                     "tests_per_model": getattr(task, "tests_per_model", None),
+                    # a node's one task: does it read its tests' verdict (orchestration.watchers)
+                    "has_tests": getattr(task, "has_tests", None),
                     # Cosmos' extra environment of each dbt command it runs
                     "env": getattr(task, "env", None),
                 }

@@ -70,7 +70,7 @@ def test_every_backfilled_day_succeeds(
     for day, run in zip(DAYS, runs, strict=True):
         assert run.state == "success", (day, run.output[-3000:])
         assert run.state_of("collect_youtube") == "success"
-        assert run.state_of("transform.fct_channel_daily_metrics.run") == "success"
+        assert run.state_of("transform.fct_channel_daily_metrics_model_build") == "success"
 
 
 def test_the_backfill_spends_no_quota_on_days_already_collected(

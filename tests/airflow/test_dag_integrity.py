@@ -19,11 +19,11 @@ from typing import Any
 import pytest
 
 from orchestration.airflow_local import WATCHER_POOL, AirflowConfig, airflow_env
-from ytempire.dbt_runner import target_dir
+from ytempire.dbt_runner import published_manifest
 from ytempire.settings import Settings
 
 REPORT_SCRIPT = Path(__file__).with_name("dagbag_report.py")
-MANIFEST = target_dir() / "manifest.json"
+MANIFEST = published_manifest()  # what the DAG renders from
 FIXED_TASKS = {
     "collect_youtube",
     "land_kafka_events",
@@ -93,9 +93,10 @@ def test_every_task_retries_with_backoff_and_has_an_owner(dagbag: dict[str, Any]
             assert task["exponential_backoff"], task_id
 
 
-def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) -> None:
-    """Watcher mode: `<group>.<node>.run|seed|snapshot` (+ `.test`), or `<node>_run` untested;
-    a test of several nodes is a task of its own, `<group>.<test>_test`, after all of them."""
+def test_every_dbt_node_is_one_task_that_reads_its_own_tests(dagbag: dict[str, Any]) -> None:
+    """Watcher mode: `<group>.<node>_<model|seed|snapshot>_build`, which reads its tests' verdict
+    when it has tests of its own; a test of several nodes is a task of its own,
+    `<group>.<test>_test`, after all of them."""
     manifest = json.loads(MANIFEST.read_text())
     tests = {uid: n for uid, n in manifest["nodes"].items() if n["resource_type"] == "test"}
     tested = {
@@ -104,29 +105,28 @@ def test_every_dbt_node_is_a_task_and_its_tests_another(dagbag: dict[str, Any]) 
         if len(parents := node["depends_on"]["nodes"]) == 1
         for parent in parents
     }
-    verb = {"model": "run", "seed": "seed", "snapshot": "snapshot"}
-    expected = set()
+    expected: dict[str, bool] = {}
     for unique_id, node in manifest["nodes"].items():
-        if node["resource_type"] not in verb or node["package_name"] != "ytempire":
+        kind = node["resource_type"]
+        if kind not in ("model", "seed", "snapshot") or node["package_name"] != "ytempire":
             continue
         group = "analyst_views" if node["name"].startswith("mv_") else "transform"
-        name, action = f"{group}.{node['name']}", verb[node["resource_type"]]
-        if unique_id in tested:
-            expected |= {f"{name}.{action}", f"{name}.test"}
-        else:
-            expected.add(f"{name}_{action}")
+        expected[f"{group}.{node['name']}_{kind}_build"] = unique_id in tested
     shared = {uid: n for uid, n in tests.items() if len(n["depends_on"]["nodes"]) > 1}
-    expected |= {f"transform.{n['name']}_test" for n in shared.values()}
-    tasks = set(dagbag["dags"]["ytempire_daily"]["tasks"])
+    detached = {f"transform.{n['name']}_test" for n in shared.values()}
+    tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
     producers = {
         f"{group}.{task}"
         for group in ("transform", "analyst_views")
         for task in ("dbt_producer_watcher", "dbt_producer_watcher_done")
     }
-    assert tasks >= FIXED_TASKS | producers
+    assert set(tasks) >= FIXED_TASKS | producers
     assert len(expected) >= 40  # the manifest was read, not an empty project
+    assert sum(expected.values()) >= 30  # most nodes have tests of their own
     assert len(shared) >= 2  # relationships and reconciliations: the case below is real
-    assert tasks - FIXED_TASKS - producers == expected
+    assert set(tasks) - FIXED_TASKS - producers == set(expected) | detached
+    assert {t: tasks[t]["has_tests"] for t in expected} == expected
+    assert {tasks[t]["operator"] for t in expected} == {"DbtNodeBuildWatcher"}
 
 
 def test_a_test_of_several_models_is_reported_by_its_own_task_alone(
@@ -149,9 +149,11 @@ def test_a_test_of_several_models_is_reported_by_its_own_task_alone(
     for uid, node in shared.items():
         assert [model for model, ids in credited.items() if uid in ids] == [uid], uid
         upstream = set(tasks[f"transform.{node['name']}_test"]["upstream"])
-        parents = {manifest["nodes"][p]["name"] for p in node["depends_on"]["nodes"]}
-        # after each parent's own tests
-        assert {u.removeprefix("transform.").split(".")[0] for u in upstream} == parents, uid
+        parents = {
+            f"transform.{p['name']}_{p['resource_type']}_build"
+            for p in (manifest["nodes"][uid] for uid in node["depends_on"]["nodes"])
+        }
+        assert upstream == parents, uid  # after each parent's task, its own tests included
     for model, ids in credited.items():
         if model not in shared:
             assert all(len(manifest["nodes"][t]["depends_on"]["nodes"]) == 1 for t in ids)

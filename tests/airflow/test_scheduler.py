@@ -67,7 +67,7 @@ from orchestration.scenario import DAY, Scenario, airflow_stack, marts, run_dire
 from orchestration.watchers import credit_detached_tests
 from tests.catalog import PROJECT_SCHEMAS, TRANSIENT
 from ytempire.clients import pg_connect
-from ytempire.dbt_runner import target_dir
+from ytempire.dbt_runner import published_manifest
 from ytempire.settings import Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.services]
@@ -79,11 +79,12 @@ CHANNELS, EVENTS = 3, 300
 DIRECT_STEPS = ("collect youtube", "land kafka events", "dbt build")
 CHROMIUM = "/usr/bin/chromium"  # Debian's package; Playwright never downloads a browser here
 CHECK_ICON = "M20 6 9 17l-5-5"  # the success badge's check mark in Airflow 3's grid
-FAILING_TEST = "transform.stg_youtube__channel_snapshots.test"
+# A model whose test fails on day 2: its one task (the model and its own tests) fails.
+FAILING_TEST = "transform.stg_youtube__channel_snapshots_model_build"
 PRODUCER = "transform.dbt_producer_watcher"
 # Built last by the transform group (no model reads it): where day 3's build is held and killed.
 LOCKED_MODEL_ID = "model.ytempire.fct_revenue_estimates"
-MANIFEST = target_dir() / "manifest.json"
+MANIFEST = published_manifest()  # what the DAG renders from
 # The old fixed secret of the local stack: it must open nothing now.
 OLD_DEFAULT_SECRET = "ytempire-local-airflow-jwt-secret"
 
@@ -597,19 +598,18 @@ def test_a_failing_dbt_test_fails_its_model_and_the_run(days: Days) -> None:
         FAILING_TEST,
         "fail_if_any_task_failed",
     }
-    assert states["transform.channel_cpm_overrides.test"] == "success"
+    assert states["transform.channel_cpm_overrides_seed_build"] == "success"
     assert states["transform.assert_cpm_overrides_match_channels_test"] == "upstream_failed"
     assert [t.tries for t in days.failed.tasks if t.task_id == FAILING_TEST] == [3]
     for dependant in (
-        "transform.int_channel_snapshots_differenced.run",
-        "transform.fct_channel_daily_metrics.run",
-        "analyst_views.mv_channel_performance.run",
+        "transform.int_channel_snapshots_differenced_model_build",
+        "transform.fct_channel_daily_metrics_model_build",
+        "analyst_views.mv_channel_performance_model_build",
         "validate_marts",
         "dbt_docs",
     ):
         assert states[dependant] == "upstream_failed", dependant
-    assert states["transform.stg_youtube__channel_snapshots.run"] == "success"
-    assert states["transform.stg_youtube__video_snapshots.run"] == "success"
+    assert states["transform.stg_youtube__video_snapshots_model_build"] == "success"
     assert states["daily_report"] == "success"
     assert states["fail_if_any_task_failed"] == "failed"
 
@@ -672,7 +672,7 @@ def test_a_killed_dbt_producer_is_retried_and_its_models_built(days: Days) -> No
     # skipped runs the model's own dbt node (cosmos.operators._watcher.base,
     # _handle_no_dbt_node_status). A second try would mean that run failed.
     locked = next(
-        t for t in days.killed.tasks if t.task_id == "transform.fct_revenue_estimates.run"
+        t for t in days.killed.tasks if t.task_id == "transform.fct_revenue_estimates_model_build"
     )
     assert (locked.state, locked.tries) == ("success", 1)
     assert not psutil.pid_exists(days.killed_pid)
