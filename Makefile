@@ -58,7 +58,7 @@ test: setup ## The test suite, against the real services
 test-unit: ## The tests that need no service (pytest -m "not services"); starts nothing
 	$(UV) pytest -m "not services"
 
-test-scheduler: setup ## The scheduler end-to-end days (tests/airflow/test_scheduler.py), not in `make test` yet
+test-scheduler: setup ## Only the scheduler end-to-end days (tests/airflow/test_scheduler.py; `make test` runs them too)
 	$(UV) pytest -m scheduled_days tests/airflow/test_scheduler.py
 
 lint: ## ruff, mypy, the import layering (import-linter) and sqlfluff
