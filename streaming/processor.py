@@ -53,7 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from kafka.errors import CommitFailedError
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from streaming.processor_batch import REPLAYED, UNKNOWN, PollResult, apply_poll
@@ -468,13 +468,14 @@ class EventProcessor:
 
     def _commit_applied(self, applying: _Applying, progress: Callable[[str], None]) -> None:
         """Wait for a poll's apply (its errors raise here) and commit its offsets: after the
-        database commit, so a crash replays the poll. Offsets of partitions the group took
-        away meanwhile are not committed; their new owner replays the poll, which changes
+        database commit, so a crash replays the poll. Offsets the group refuses because it
+        is rebalancing (another processor joined or left) are not committed: whoever owns
+        the partitions next replays the poll from the last committed offset, which changes
         nothing."""
         applying.future.result()
         try:
             self.consumer.commit(applying.offsets)
-        except CommitFailedError as exc:
+        except (CommitFailedError, RebalanceInProgressError) as exc:
             log.warning(
                 "the offsets of a processed poll were not committed (%s): its "
                 "partitions' new owner replays it, which changes nothing",
