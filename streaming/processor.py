@@ -53,6 +53,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from kafka import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
@@ -176,6 +177,22 @@ class SideMessages:
                 "replays. Next: check that Kafka is up and the side topics exist "
                 "(`ytempire doctor`)."
             )
+
+
+class _Rebalances(ConsumerRebalanceListener):
+    """When the group last took this member's partitions away or gave them back, and whether
+    it is between the two: no member gets a message meanwhile, and that wait (seconds when
+    a member joins or leaves) is not idle time. Called on the consumer's IO thread."""
+
+    def __init__(self) -> None:
+        self.in_progress = False
+        self.changed_at = time.monotonic()
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.in_progress, self.changed_at = True, time.monotonic()
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.in_progress, self.changed_at = False, time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -387,12 +404,13 @@ class EventProcessor:
             self.producer, self.topics.dead_letter, settings=self.settings
         )
         self.consumer = kafka_consumer(
-            *self.topics.sources,
             settings=self.settings,
             group_id=group_id,
             auto_offset_reset="earliest",
             max_poll_records=poll_records,
         )
+        self._rebalances = _Rebalances()
+        self.consumer.subscribe(list(self.topics.sources), listener=self._rebalances)
         self._stopping = False
 
     def close(self) -> None:
@@ -413,8 +431,10 @@ class EventProcessor:
         """Process until stopped (SIGTERM/SIGINT) or, with ``idle_timeout_s``, until idle.
 
         Idle time counts from the moment the group assigns this consumer its
-        partitions (again after every rebalance) and from the last message,
-        never from start-up: after a crash the group holds the dead member's
+        partitions (again at the end of every rebalance, and not at all while
+        one is in progress: when another processor joins or leaves, no member
+        gets messages for seconds) and from the last message, never from
+        start-up: after a crash the group holds the dead member's
         partitions until its session times out, and a run that gave up
         before then would have done nothing. A run that waited
         ``assignment_timeout_s`` without partitions stops. Either way
@@ -439,6 +459,9 @@ class EventProcessor:
                 if current != assignment:
                     assignment, last_activity = current, now
                     progress(f"assigned {len(current)} partition(s)")
+                if self._rebalances.in_progress:  # waiting on the group is not idle
+                    last_activity = now
+                last_activity = max(last_activity, self._rebalances.changed_at)
                 # Parsed here, beside the applier thread's work on the poll before.
                 records = [r for rs in batches.values() for r in rs]
                 parsed = self._parse_poll(records) if records else None
