@@ -410,6 +410,7 @@ class EventProcessor:
             max_poll_records=poll_records,
         )
         self._rebalances = _Rebalances()
+        self._refused: dict[Any, Any] = {}  # offsets a rebalance refused to commit
         self.consumer.subscribe(list(self.topics.sources), listener=self._rebalances)
         self._stopping = False
 
@@ -468,6 +469,8 @@ class EventProcessor:
                 if applying is not None:
                     self._commit_applied(applying, progress)
                     applying = None
+                elif self._refused and not self._rebalances.in_progress:
+                    self._commit_offsets({})  # what a rebalance refused, once it is over
                 if parsed is not None:
                     offsets = {
                         tp: OffsetAndMetadata(rs[-1].offset + 1, "", rs[-1].leader_epoch)
@@ -496,15 +499,42 @@ class EventProcessor:
         the partitions next replays the poll from the last committed offset, which changes
         nothing."""
         applying.future.result()
+        self._commit_offsets(applying.offsets)
+        progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+
+    def _commit_offsets(self, offsets: dict[Any, Any]) -> None:
+        """Commit ``offsets`` with any a rebalance refused before (see :meth:`_still_behind`);
+        if this commit is refused too, keep them all for the next one."""
+        offsets = {**self._still_behind(), **offsets}  # a partition's newer offset wins
+        if not offsets:
+            return
         try:
-            self.consumer.commit(applying.offsets)
+            self.consumer.commit(offsets)
         except (CommitFailedError, RebalanceInProgressError) as exc:
+            self._refused = offsets
             log.warning(
-                "the offsets of a processed poll were not committed (%s): its "
-                "partitions' new owner replays it, which changes nothing",
+                "the offsets of a processed poll were not committed (%s): retried after the "
+                "rebalance where this member keeps the partition, else its new owner "
+                "replays the poll, which changes nothing",
                 exc,
             )
-        progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+
+    def _still_behind(self) -> dict[Any, Any]:
+        """Of the offsets a rebalance refused, those of partitions this member holds again
+        whose group offset is still behind them (a member whose partition gets no further
+        message would otherwise leave a lag); the others are dropped: their owner has moved
+        on or replays them."""
+        refused, self._refused = self._refused, {}
+        if not refused:
+            return {}
+        held = self.consumer.assignment()
+        behind = {}
+        for tp, offset in refused.items():
+            if tp in held:
+                committed = self.consumer.committed(tp)
+                if committed is None or committed < offset.offset:
+                    behind[tp] = offset
+        return behind
 
     def lag(self) -> dict[str, int]:
         """Messages left per ``topic[partition]``: end offset minus the group's committed offset.
