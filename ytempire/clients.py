@@ -223,6 +223,8 @@ def librdkafka_producer(settings: Settings | None = None, **overrides: Any) -> P
         "enable.idempotence": True,
         "message.timeout.ms": 120_000,
         "partitioner": "murmur2_random",
+        # librdkafka's log lines through Python logging (quiet unless asked), not stderr
+        "logger": logging.getLogger("confluent_kafka"),
         **overrides,
     }
     return Producer(config)
