@@ -146,10 +146,10 @@ class SideMessages:
     returned on a failed send too, without a word).
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
         # linger: a poll's messages go out when it flushes, in one batch per partition
         self.producer = librdkafka_producer(
-            settings, **{"compression.type": "gzip", "linger.ms": 50}
+            settings, **{"compression.type": "gzip", "linger.ms": 50, **overrides}
         )
         self._failed: list[str] = []
 
