@@ -9,13 +9,15 @@ over video-, channel- and user-event topics of the standard partitions):
   the same topics to their end offsets, with the processor's poll size, and
   does nothing with them;
 * the processor (:class:`streaming.processor.EventProcessor`, the class and run
-  loop ``ytempire process events`` runs) in a child process, uninterrupted, into
-  a database of its own: events/s from its partition assignment to its last
-  commit, its peak RSS, and the CPU seconds of the processor and of its
-  PostgreSQL backend (which of the two the work waits on);
+  loop ``ytempire process events`` runs) in ``--processes`` child processes of
+  one consumer group (the way to use more cores: each member takes its share of
+  the partitions), uninterrupted, into a database of its own: the topics'
+  messages a second from the first partition assignment to the last commit,
+  the peak RSS, and the CPU seconds of the processors and of their PostgreSQL
+  backends (which of the two the work waits on);
 * the same processor into a second database, SIGKILLed once the database
   shows ``--kill-at`` of the handled events processed, then restarted with the
-  same consumer group until it is idle. The check: every table of the
+  same consumer group (as many processes) until it is idle. The check: every table of the
   ``ytempire`` schema (columns stamped with the wall clock left out) and
   every Redis key it wrote equal the uninterrupted run's; the side messages
   (notifications, alerts, dead letters) are the same set, repeats allowed
@@ -27,6 +29,7 @@ The child's side topics are the bench's own (the CLI's are the shared
 databases, Redis keys) is removed at the end. Exits 1 if the states differ.
 
     uv run python bench/processor.py [--events N] [--kill-at 0.5] [--max-poll-records N]
+                                     [--processes N]
     uv run python bench/processor.py --smoke   # the first 3,000 events in polls of 500
 """
 
@@ -43,11 +46,11 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, replace
 from datetime import date
 from itertools import islice
-from typing import Any
+from typing import IO, Any
 
 from benchlib import Figures, add_smoke_flag, peak_rss_mib
 from kafka import TopicPartition
@@ -60,7 +63,7 @@ from streaming.processor import POLL_RECORDS
 from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer, pg_connect, redis_client
 from ytempire.db import drop_database, init_database
 from ytempire.settings import Settings, get_settings
-from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS
+from ytempire.topics import CHANNEL_EVENTS, USER_EVENTS, VIDEO_EVENTS, consumer_group_lag
 
 DEMO_LAST_DAY = date(2025, 1, 3)  # scripts/demo.sh: `ytempire simulate events --to 2025-01-03`
 # Smoke: six polls of 500, the kill after the second: room for it to land in the middle.
@@ -76,6 +79,7 @@ class Bench:
     base_database: str
     redis_base: str
     poll_records: int
+    processes: int = 1
 
     @property
     def sources(self) -> dict[str, tuple[str, int]]:
@@ -174,12 +178,13 @@ def run_processor(args: argparse.Namespace) -> None:
         lag = processor.lag()
     finally:
         processor.close()
-    seconds = marks.get("last", 0.0) - marks.get("assigned", 0.0)
     print(
         json.dumps(
             {
                 "counts": dict(counts),
-                "seconds": seconds,
+                # CLOCK_MONOTONIC: one clock for every process of the machine
+                "assigned": marks.get("assigned"),
+                "last": marks.get("last"),
                 "lag": sum(lag.values()),
                 "peak_mib": peak_rss_mib(),
                 "client_cpu_s": client_cpu,
@@ -210,19 +215,71 @@ def child_env(bench: Bench, leg: str) -> dict[str, str]:
     return {**os.environ, "YTEMPIRE_PG_DATABASE": bench.database(leg)}
 
 
-def process(bench: Bench, leg: str, idle_timeout: float) -> dict[str, Any]:
-    """Run the processor until idle; return its JSON summary."""
-    out = subprocess.run(
-        processor_command(bench, leg, idle_timeout),
-        env=child_env(bench, leg),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"the processor ({leg}) failed:\n{out.stderr[-3000:]}")
-    summary: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return summary
+@dataclass
+class Child:
+    """A processor process: stdout a pipe (one JSON line at the end), stderr a file (a pipe
+    nobody reads could stall it)."""
+
+    popen: subprocess.Popen[bytes]
+    stderr: IO[bytes]
+
+    def error_tail(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read().decode(errors="replace")[-3000:]
+
+
+@contextmanager
+def processors(bench: Bench, leg: str, idle_timeout: float) -> Iterator[list[Child]]:
+    """``bench.processes`` processors in one consumer group, each in its own session; any
+    still running when the block ends is SIGKILLed."""
+    with ExitStack() as files:
+        children = []
+        for _ in range(bench.processes):
+            stderr = files.enter_context(tempfile.TemporaryFile())
+            popen = subprocess.Popen(
+                processor_command(bench, leg, idle_timeout),
+                env=child_env(bench, leg),
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                start_new_session=True,
+            )
+            children.append(Child(popen, stderr))
+        try:
+            yield children
+        finally:
+            for child in children:
+                if child.popen.poll() is None:
+                    os.killpg(child.popen.pid, signal.SIGKILL)
+                child.popen.wait()
+                if child.popen.stdout is not None:
+                    child.popen.stdout.close()
+
+
+def process(bench: Bench, settings: Settings, leg: str, idle_timeout: float) -> dict[str, Any]:
+    """Run the processors until each is idle; return their summaries added up: counts and
+    CPU summed, ``seconds`` from the first assignment to the last commit of any of them,
+    ``peak_mib`` the largest, ``lag`` the group's, read once all have stopped."""
+    summaries = []
+    with processors(bench, leg, idle_timeout) as children:
+        for child in children:
+            out, _ = child.popen.communicate()
+            if child.popen.returncode != 0:
+                raise SystemExit(f"a processor ({leg}) failed:\n{child.error_tail()}")
+            summaries.append(json.loads(out.decode().strip().splitlines()[-1]))
+    assigned = [s["assigned"] for s in summaries if s["assigned"] is not None]
+    last = [s["last"] for s in summaries if s["last"] is not None]
+    counts: Counter[str] = Counter()
+    for summary in summaries:
+        counts.update(summary["counts"])
+    topics = [t for t, _ in bench.sources.values()]
+    return {
+        "counts": dict(counts),
+        "seconds": max(last) - min(assigned) if last and assigned else 0.0,
+        "lag": sum(consumer_group_lag(bench.group(leg), topics, settings).values()),
+        "peak_mib": max(s["peak_mib"] for s in summaries),
+        "client_cpu_s": sum(s["client_cpu_s"] for s in summaries),
+        "server_cpu_s": sum(s["server_cpu_s"] for s in summaries),
+    }
 
 
 def processed(settings: Settings, database: str) -> int:
@@ -234,37 +291,28 @@ def processed(settings: Settings, database: str) -> int:
 def kill_in_the_middle(
     bench: Bench, settings: Settings, handled: int, kill_at: float
 ) -> tuple[int, float]:
-    """Start the processor, SIGKILL it once ``kill_at`` of ``handled`` events are in the
-    database; return (events processed at the kill, seconds it ran)."""
+    """Start the processors, SIGKILL every one once ``kill_at`` of ``handled`` events are in
+    the database; return (events processed at the kill, seconds they ran)."""
     leg = "b"
     threshold = max(1, int(handled * kill_at))
-    # stderr to a file: a pipe nobody reads could stall the child
-    with tempfile.TemporaryFile() as stderr:
-        child = subprocess.Popen(
-            processor_command(bench, leg, idle_timeout=5.0),
-            env=child_env(bench, leg),
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-            start_new_session=True,
-        )
+    with processors(bench, leg, idle_timeout=5.0) as children:
         started = time.monotonic()
         with pg_connect("loader", bench.database(leg), autocommit=True, settings=settings) as db:
             while True:
                 row = db.execute("select count(*) from ytempire.processed_events").fetchone()
                 done = int(row[0]) if row else 0
-                if done >= threshold or child.poll() is not None:
+                if done >= threshold or any(c.popen.poll() is not None for c in children):
                     break
                 time.sleep(0.02)
-        if child.poll() is not None:
-            stderr.seek(0)
+        exited = [c for c in children if c.popen.poll() is not None]
+        if exited:
             raise SystemExit(
-                f"the processor exited before the kill ({done:,} of {handled:,} events "
-                f"processed, exit {child.returncode}): nothing was checked. Give it more "
-                f"--events (a kill needs several polls to land in).\n"
-                + stderr.read().decode(errors="replace")[-2000:]
+                f"a processor exited before the kill ({done:,} of {handled:,} events "
+                f"processed, exit {exited[0].popen.returncode}): nothing was checked. Give "
+                f"it more --events (a kill needs several polls to land in).\n"
+                + exited[0].error_tail()
             )
-        os.killpg(child.pid, signal.SIGKILL)
-        child.wait()
+    # the block's end SIGKILLed every processor
     return processed(settings, bench.database(leg)), time.monotonic() - started
 
 
@@ -406,6 +454,13 @@ def main() -> None:
         default=POLL_RECORDS,
         help="records a poll applies at most (default: the processor's, %(default)s)",
     )
+    parser.add_argument(
+        "--processes",
+        type=int,
+        default=1,
+        help="processors in the consumer group (default %(default)s; the machine's cores "
+        "are the useful bound)",
+    )
     add_smoke_flag(parser)
     # child mode (the processor itself)
     parser.add_argument("--run-processor", action="store_true", help=argparse.SUPPRESS)
@@ -426,14 +481,20 @@ def main() -> None:
 
     figures = Figures("processor", smoke=args.smoke)
     settings = get_settings()
+    if args.processes < 1:
+        parser.error("--processes: at least 1")
     bench = Bench(
-        uuid.uuid4().hex[:8], settings.pg_database, settings.redis_key_prefix, args.max_poll_records
+        uuid.uuid4().hex[:8],
+        settings.pg_database,
+        settings.redis_key_prefix,
+        args.max_poll_records,
+        args.processes,
     )
     network, events = demo_events(args.events)
     kinds = Counter(kind for kind, _, _ in events)
     print(
         f"demo events: {len(events):,} ({', '.join(f'{k} {n:,}' for k, n in kinds.items())}), "
-        f"polls of at most {args.max_poll_records:,}, "
+        f"polls of at most {args.max_poll_records:,}, {args.processes} processor(s), "
         f"databases {bench.database('a')} and {bench.database('b')}",
         flush=True,
     )
@@ -444,11 +505,14 @@ def main() -> None:
         print(f"ceiling: kafka-python consume-only: {consumed:,} messages in {consume_s:.2f} s")
 
         print("processor, uninterrupted ...", flush=True)
-        whole = process(bench, "a", idle_timeout=2.0)
-        total = sum(whole["counts"].values())
+        whole = process(bench, settings, "a", idle_timeout=2.0)
+        # every message once, however often a rebalance between processors replayed one
+        total = len(events)
         rate = total / whole["seconds"] if whole["seconds"] else 0.0
+        replayed = whole["counts"].get("replayed", 0)
         print(
-            f"  {total:,} events in {whole['seconds']:.2f} s ({rate:,.0f}/s), lag left "
+            f"  {total:,} events in {whole['seconds']:.2f} s ({rate:,.0f}/s; {replayed:,} "
+            f"replayed after a rebalance), lag left "
             f"{whole['lag']:,}, peak RSS {whole['peak_mib']:,.0f} MiB; {whole['counts']}"
         )
         client, server = whole["client_cpu_s"], whole["server_cpu_s"]
@@ -462,7 +526,7 @@ def main() -> None:
         print(f"processor, SIGKILLed at {args.kill_at:.0%} of {handled:,} then restarted ...")
         at_kill, ran_s = kill_in_the_middle(bench, settings, handled, args.kill_at)
         print(f"  killed after {ran_s:.1f} s with {at_kill:,} of {handled:,} events processed")
-        restart = process(bench, "b", idle_timeout=2.0)
+        restart = process(bench, settings, "b", idle_timeout=2.0)
         print(
             f"  the restart: {sum(restart['counts'].values()):,} events "
             f"({restart['counts'].get('replayed', 0):,} replayed), lag left {restart['lag']:,}"
@@ -470,9 +534,8 @@ def main() -> None:
         ok = 0 < at_kill < handled and whole["lag"] == 0 and restart["lag"] == 0
         ok &= compare(bench, settings)
 
-    figures.add(
-        "processor events/s", rate, "ev/s", "kafka-python consume-only", consumed / consume_s
-    )
+    name = "processor events/s" + (f", {args.processes} processes" if args.processes > 1 else "")
+    figures.add(name, rate, "ev/s", "kafka-python consume-only", consumed / consume_s)
     figures.print()
     print("outcome: " + ("kill -9 + restart ends as the uninterrupted run" if ok else "MISMATCH"))
     if not ok:

@@ -53,12 +53,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
-from kafka.errors import CommitFailedError
+from kafka import ConsumerRebalanceListener
+from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
 
 from streaming.processor_batch import REPLAYED, UNKNOWN, PollResult, apply_poll
-from ytempire.clients import kafka_consumer, kafka_producer, pg_connect, redis_client
+from ytempire.clients import (
+    kafka_consumer,
+    kafka_producer,
+    librdkafka_producer,
+    pg_connect,
+    redis_client,
+)
 from ytempire.dead_letters import DeadLetterPublisher
+from ytempire.errors import YTEmpireError
 from ytempire.events import Event, Rejected, parse_event
 from ytempire.operational import add_generated_video
 from ytempire.settings import Settings, get_settings
@@ -120,6 +128,71 @@ class UnknownVideo(Exception):
 
 def _unknown(event: Any) -> UnknownVideo:
     return UnknownVideo(f"video_id {event.video_id} is not in ytempire.videos")
+
+
+class SideMessageError(YTEmpireError):
+    """Side messages the broker did not take: the poll is not committed (it replays)."""
+
+
+class SideMessages:
+    """The notifications and alerts of the processed events, each delivery checked.
+
+    Sent through librdkafka (:func:`ytempire.clients.librdkafka_producer`,
+    gzip, batches of a poll): a third of the demo's events send one, and
+    kafka-python's ``send`` and sender thread were about a quarter of the
+    processor's CPU. :meth:`flush` returns once the broker has every message
+    sent so far, or raises :class:`SideMessageError`: the caller then does not
+    commit, so the poll replays and nothing is lost (kafka-python's ``flush``
+    returned on a failed send too, without a word).
+    """
+
+    def __init__(self, settings: Settings, **overrides: Any) -> None:
+        # linger: a poll's messages go out when it flushes, in one batch per partition
+        self.producer = librdkafka_producer(
+            settings, **{"compression.type": "gzip", "linger.ms": 50, **overrides}
+        )
+        self._failed: list[str] = []
+
+    def _delivered(self, error: Any, message: Any) -> None:
+        if error is not None:
+            self._failed.append(f"{message.topic()}[{message.partition()}]: {error}")
+
+    def send(self, topic: str, key: bytes, value: bytes) -> None:
+        """Queue one message (waits while librdkafka's local queue is full)."""
+        while True:
+            try:
+                self.producer.produce(topic, value, key, on_delivery=self._delivered)
+                return
+            except BufferError:
+                self.producer.poll(0.1)  # deliveries free the queue
+
+    def flush(self) -> None:
+        """Wait for every queued message's delivery; raise if any failed."""
+        left = self.producer.flush()  # waits up to message.timeout.ms a message
+        failed, self._failed = self._failed, []
+        if left or failed:
+            raise SideMessageError(
+                f"{len(failed) + left} side message(s) not delivered ({'; '.join(failed[:3])}"
+                f"{'; ...' if len(failed) > 3 else ''}): the poll is not committed and "
+                "replays. Next: check that Kafka is up and the side topics exist "
+                "(`ytempire doctor`)."
+            )
+
+
+class _Rebalances(ConsumerRebalanceListener):
+    """When the group last took this member's partitions away or gave them back, and whether
+    it is between the two: no member gets a message meanwhile, and that wait (seconds when
+    a member joins or leaves) is not idle time. Called on the consumer's IO thread."""
+
+    def __init__(self) -> None:
+        self.in_progress = False
+        self.changed_at = time.monotonic()
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        self.in_progress, self.changed_at = True, time.monotonic()
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.in_progress, self.changed_at = False, time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -321,24 +394,28 @@ class EventProcessor:
         self.conn = pg_connect("loader", settings=self.settings)
         self.redis = redis_client(check=True, settings=self.settings)
         self._set_if_newer = self.redis.register_script(_SET_IF_NEWER)
+        # dead letters (rare, bounded by kafka-python's own size rules) and side messages
         self.producer = kafka_producer(
             settings=self.settings,
             compression_type="gzip",
         )
+        self.side_messages = SideMessages(self.settings)
         self.dead_letters = DeadLetterPublisher(
             self.producer, self.topics.dead_letter, settings=self.settings
         )
         self.consumer = kafka_consumer(
-            *self.topics.sources,
             settings=self.settings,
             group_id=group_id,
             auto_offset_reset="earliest",
             max_poll_records=poll_records,
         )
+        self._rebalances = _Rebalances()
+        self._refused: dict[Any, Any] = {}  # offsets a rebalance refused to commit
+        self.consumer.subscribe(list(self.topics.sources), listener=self._rebalances)
         self._stopping = False
 
     def close(self) -> None:
-        self.consumer.close()
+        self.consumer.close()  # side messages: every committed poll's are delivered
         self.producer.close()
         self.conn.close()
 
@@ -355,8 +432,10 @@ class EventProcessor:
         """Process until stopped (SIGTERM/SIGINT) or, with ``idle_timeout_s``, until idle.
 
         Idle time counts from the moment the group assigns this consumer its
-        partitions (again after every rebalance) and from the last message,
-        never from start-up: after a crash the group holds the dead member's
+        partitions (again at the end of every rebalance, and not at all while
+        one is in progress: when another processor joins or leaves, no member
+        gets messages for seconds) and from the last message, never from
+        start-up: after a crash the group holds the dead member's
         partitions until its session times out, and a run that gave up
         before then would have done nothing. A run that waited
         ``assignment_timeout_s`` without partitions stops. Either way
@@ -381,12 +460,17 @@ class EventProcessor:
                 if current != assignment:
                     assignment, last_activity = current, now
                     progress(f"assigned {len(current)} partition(s)")
+                if self._rebalances.in_progress:  # waiting on the group is not idle
+                    last_activity = now
+                last_activity = max(last_activity, self._rebalances.changed_at)
                 # Parsed here, beside the applier thread's work on the poll before.
                 records = [r for rs in batches.values() for r in rs]
                 parsed = self._parse_poll(records) if records else None
                 if applying is not None:
                     self._commit_applied(applying, progress)
                     applying = None
+                elif self._refused and not self._rebalances.in_progress:
+                    self._commit_offsets({})  # what a rebalance refused, once it is over
                 if parsed is not None:
                     offsets = {
                         tp: OffsetAndMetadata(rs[-1].offset + 1, "", rs[-1].leader_epoch)
@@ -410,19 +494,47 @@ class EventProcessor:
 
     def _commit_applied(self, applying: _Applying, progress: Callable[[str], None]) -> None:
         """Wait for a poll's apply (its errors raise here) and commit its offsets: after the
-        database commit, so a crash replays the poll. Offsets of partitions the group took
-        away meanwhile are not committed; their new owner replays the poll, which changes
+        database commit, so a crash replays the poll. Offsets the group refuses because it
+        is rebalancing (another processor joined or left) are not committed: whoever owns
+        the partitions next replays the poll from the last committed offset, which changes
         nothing."""
         applying.future.result()
+        self._commit_offsets(applying.offsets)
+        progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+
+    def _commit_offsets(self, offsets: dict[Any, Any]) -> None:
+        """Commit ``offsets`` with any a rebalance refused before (see :meth:`_still_behind`);
+        if this commit is refused too, keep them all for the next one."""
+        offsets = {**self._still_behind(), **offsets}  # a partition's newer offset wins
+        if not offsets:
+            return
         try:
-            self.consumer.commit(applying.offsets)
-        except CommitFailedError as exc:
+            self.consumer.commit(offsets)
+        except (CommitFailedError, RebalanceInProgressError) as exc:
+            self._refused = offsets
             log.warning(
-                "the offsets of a processed poll were not committed (%s): its "
-                "partitions' new owner replays it, which changes nothing",
+                "the offsets of a processed poll were not committed (%s): retried after the "
+                "rebalance where this member keeps the partition, else its new owner "
+                "replays the poll, which changes nothing",
                 exc,
             )
-        progress(f"processed {sum(self.counts.values()):,} messages: {dict(self.counts)}")
+
+    def _still_behind(self) -> dict[Any, Any]:
+        """Of the offsets a rebalance refused, those of partitions this member holds again
+        whose group offset is still behind them (a member whose partition gets no further
+        message would otherwise leave a lag); the others are dropped: their owner has moved
+        on or replays them."""
+        refused, self._refused = self._refused, {}
+        if not refused:
+            return {}
+        held = self.consumer.assignment()
+        behind = {}
+        for tp, offset in refused.items():
+            if tp in held:
+                committed = self.consumer.committed(tp)
+                if committed is None or committed < offset.offset:
+                    behind[tp] = offset
+        return behind
 
     def lag(self) -> dict[str, int]:
         """Messages left per ``topic[partition]``: end offset minus the group's committed offset.
@@ -482,7 +594,7 @@ class EventProcessor:
                     viral_views=VIRAL_VIEWS,
                 )
                 self._poll_side_effects(events, result, counts)
-                self.producer.flush()  # side effects first: redone on a crash, never lost
+                self.side_messages.flush()  # side effects first: redone on a crash, never lost
                 self.dead_letters.flush()  # a refused dead letter resent, or raised
         except psycopg.OperationalError:
             raise  # the connection is gone: the poll replays after a restart
@@ -495,7 +607,7 @@ class EventProcessor:
             with self.conn.transaction():
                 for record, event in events:
                     self.handle(record, event)
-                self.producer.flush()
+                self.side_messages.flush()
                 self.dead_letters.flush()
         else:
             self.counts.update(counts)
@@ -584,9 +696,7 @@ class EventProcessor:
     def _send(self, event: Event, outcome: Outcome) -> None:
         """Send ``outcome``'s side messages, keyed by the event's channel."""
         for topic, message in outcome.messages:
-            self.producer.send(
-                topic, key=event.channel_id.encode(), value=json.dumps(message).encode()
-            )
+            self.side_messages.send(topic, event.channel_id.encode(), json.dumps(message).encode())
 
     def _dead_letter(self, record: Any, reason: str) -> None:
         self.dead_letters.send(record, reason)

@@ -35,6 +35,7 @@ from rich.text import Text
 # Loggers of the libraries the commands use; their INFO lines are connection chatter.
 LIBRARY_LOGGERS = (
     "kafka",
+    "confluent_kafka",
     "dlt",
     "py4j",
     "googleapiclient",
@@ -125,3 +126,6 @@ def configure_logging(verbose: bool = False) -> None:
         # kafka-python warns of routine states ("No partition metadata for topic"
         # while a consumer joins); its real failures surface as exceptions.
         logging.getLogger("kafka").setLevel(logging.ERROR)
+        # librdkafka logs each failed reconnect at error level; the processor's failed
+        # deliveries surface as SideMessageError, naming what to do.
+        logging.getLogger("confluent_kafka").setLevel(logging.CRITICAL)

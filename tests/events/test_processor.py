@@ -11,7 +11,14 @@ import pytest
 
 from simulation.ids import channel_id, youtube_video_id
 from simulation.traffic import simulated_events
-from streaming.processor import SKIPPED, WAREHOUSE_ONLY, EventProcessor, Topics
+from streaming.processor import (
+    SKIPPED,
+    WAREHOUSE_ONLY,
+    EventProcessor,
+    SideMessageError,
+    SideMessages,
+    Topics,
+)
 from tests.read_topic import drain, read_topic
 from ytempire.clients import redis_client
 from ytempire.events import encode, new_event
@@ -194,3 +201,45 @@ def test_a_poisonous_event_in_a_poll_is_dead_lettered_and_the_rest_applied_once(
     notified = [json.loads(m.value) for m in read_topic(topics.notifications, settings)]
     assert sorted(n["type"] for n in notified) == ["quality_check_requested", "video_uploaded"]
     assert {n["video_id"] for n in notified} == {str(first)}  # none for the refused upload
+
+
+def test_a_side_message_the_broker_does_not_take_rolls_the_poll_back(
+    settings, topics, produce, loader, redis_prefix
+):
+    """An upload's notifications go to a topic the broker does not have: their deliveries
+    time out, the poll raises and its database effects roll back, so it replays and no
+    notification is lost (kafka-python's flush returned on a failed send)."""
+    channel, video = channel_id(0, SEED + 2), uuid.uuid4()
+    generated = {"title": "a", "duration_seconds": 600, "generation_cost_usd": 0.5}
+    events = [
+        new_event("video_generated", channel, {**generated, "niche": "tech"}, video_id=video),
+        new_event(
+            "video_uploaded",
+            channel,
+            {"youtube_video_id": youtube_video_id(0, 0, SEED + 2)},
+            video_id=video,
+        ),
+    ]
+    source = topics.sources[0]
+    produce(source, [(channel, encode(e)) for e in events])
+    records = read_topic(source, settings)
+    missing = Topics(
+        sources=topics.sources,
+        notifications=f"{topics.notifications}-missing",
+        alerts=topics.alerts,
+        dead_letter=topics.dead_letter,
+    )
+    processor = EventProcessor(
+        group_id="g-undelivered", topics=missing, redis_prefix=redis_prefix, settings=settings
+    )
+    processor.side_messages = SideMessages(settings, **{"message.timeout.ms": 2_000})
+    try:
+        with pytest.raises(SideMessageError, match="2 side message"):
+            processor.process_poll(records)
+    finally:
+        processor.close()
+    assert loader(
+        "select count(*) from ytempire.processed_events where event_id = any(%s)",
+        ([e.event_id for e in events],),
+    ) == [(0,)]
+    assert loader("select count(*) from ytempire.videos where video_id = %s", (video,)) == [(0,)]
