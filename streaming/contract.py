@@ -92,7 +92,10 @@ def read_values(values: pa.Array) -> pa.Array:
     )
 
 
-read_events = arrow_udf(read_values, EVENT_FIELDS)  # type: ignore[call-overload]
+# Deterministic, but marked otherwise so that the optimizer evaluates it once per message: a
+# filter on its fields (the windows' validity check) pushed below the projection that calls it
+# ran it a second time, two passes of every message through Python (issue 26).
+read_events = arrow_udf(read_values, EVENT_FIELDS).asNondeterministic()  # type: ignore[call-overload]
 
 
 def event_fields(value: Column) -> Column:
