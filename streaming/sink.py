@@ -46,7 +46,7 @@ from pyspark.sql import functions as F
 
 from streaming.checkpoints import planned_batch
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import late_report, parse_events, valid_events, video_window_stats
+from streaming.windows import pane_late_report, pane_seconds, pane_stats, parse_events, window_stats
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
@@ -313,27 +313,34 @@ class WindowSink:
         watermark: datetime | None,
         clock: _PhaseClock,
     ) -> tuple[Any, list[dict[str, Any]]]:
-        """(the batch's window rows as an Arrow table, its late report per channel): two Spark
-        jobs over the records not merged yet, parsed once (cached between the two)."""
-        events = parse_events(batch.where(unmerged(next_offsets))).persist()
+        """(the batch's window rows as an Arrow table, its late report per channel).
+
+        One Spark job reads, parses and aggregates the records not merged yet
+        into pane rows (:func:`~streaming.windows.pane_stats`), which it keeps;
+        the windows and the late report are two small jobs on those rows. (Until
+        issue 26 the parsed events themselves were cached for the late report:
+        a 300k-event batch's cache pressed the driver's heap into long GC
+        pauses.)
+        """
+        pane_s = pane_seconds(self.window_s, self.slide_s)
+        panes = pane_stats(parse_events(batch.where(unmerged(next_offsets))), pane_s).persist()
         try:
             rows = (
-                video_window_stats(
-                    valid_events(events),
-                    f"{self.window_s} seconds",
-                    f"{self.slide_s} seconds",
-                    watermark,
+                window_stats(
+                    panes, f"{self.window_s} seconds", f"{self.slide_s} seconds", watermark
                 )
                 .select(*VIDEO_COLUMNS)
                 .toArrow()
             )
             clock.lap("windows")
             report = (
-                late_report(events, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
+                pane_late_report(panes, watermark, self.window_s, self.slide_s)
+                .toArrow()
+                .to_pylist()
             )
             clock.lap("late")
         finally:
-            events.unpersist()
+            panes.unpersist()
         return rows, report
 
 
