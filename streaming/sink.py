@@ -33,7 +33,7 @@ import logging
 import operator
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from pathlib import Path
@@ -271,7 +271,6 @@ class WindowSink:
     window_s: int
     slide_s: int
     watermark_s: int
-    _admin: KafkaAdminClient | None = field(default=None, init=False, repr=False)
 
     def __call__(self, batch: DataFrame, batch_id: int) -> None:
         clock = _PhaseClock()
@@ -365,9 +364,11 @@ class WindowSink:
         )
 
     def _topic_ids(self, end: Offsets) -> TopicIds:
-        if self._admin is None:
-            self._admin = kafka_admin(settings=self.settings)
-        return topic_ids(self._admin, end)
+        admin = kafka_admin(settings=self.settings)  # a few ms a batch; no connection kept
+        try:
+            return topic_ids(admin, end)
+        finally:
+            admin.close()
 
     def _compute(
         self,

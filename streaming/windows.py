@@ -98,7 +98,7 @@ ADDED = [
 
 
 def pane_seconds(window_s: int, slide_s: int) -> int:
-    """Length of a pane: the slide cut by the gcd of window and slide, so the events of one
+    """Length of a pane in seconds: the gcd of window and slide, so that all the events of one
     pane belong to the same windows."""
     return math.gcd(window_s, slide_s)
 
