@@ -93,8 +93,9 @@ def read_values(values: pa.Array) -> pa.Array:
 
 
 # Deterministic, but marked otherwise so that the optimizer evaluates it once per message: a
-# filter on its fields (the windows' validity check) pushed below the projection that calls it
-# ran it a second time, two passes of every message through Python (issue 26).
+# filter on its fields (the windows' validity check, or one on a grouping key derived from them)
+# pushed below the projection that calls it runs it a second time, every message through Python
+# twice (issue 26: the batch recompute's plan had two ArrowEvalPython nodes).
 read_events = arrow_udf(read_values, EVENT_FIELDS).asNondeterministic()  # type: ignore[call-overload]
 
 
