@@ -31,7 +31,7 @@ Each phase prints, per micro-batch of each query, Spark's ``durationMs``
 (latestOffset, getBatch, queryPlanning, addBatch, walCommit, commitOffsets)
 and the sink's own phases (progress = reading and locking the query's
 progress row, windows = the Spark job that reads, parses and aggregates the
-batch, late = the late report on the cached parse, encode, COPY, merge,
+batch, late = the late report from its kept pane rows, encode, COPY, merge,
 rollup, commit).
 
 Run: ``uv run python bench/streaming_windows.py`` (about 5 minutes);

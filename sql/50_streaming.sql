@@ -111,14 +111,19 @@ create table if not exists streaming.late_events (
 -- {"partition": offset}}; a replayed micro-batch merges only the records past
 -- these) and the latest valid event time merged (the next batch's watermark
 -- is this less the delay). Truncate it with the window tables, or a rerun
--- skips what it finds merged; likewise when a topic is recreated (offsets
--- from 0 again would read as merged).
+-- skips what it finds merged. topic_ids ({"topic": "Kafka topic id"}, KIP-516)
+-- names the topics those offsets belong to: a topic deleted and recreated
+-- under the same name starts again at offset 0 with a new id, and the sink
+-- refuses to merge it (its records would read as merged).
 create table if not exists streaming.stream_progress (
     query_name      text primary key,
     next_offsets    jsonb not null default '{}',
+    topic_ids       jsonb not null default '{}',
     max_event_at    timestamptz,
     batch_id        bigint,
     updated_at      timestamptz not null default clock_timestamp()
 );
+alter table streaming.stream_progress
+    add column if not exists topic_ids jsonb not null default '{}';
 
 reset role;

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from streaming.config import WINDOWS_QUERY, StreamConfig
-from streaming.sink import WindowSink
+from streaming.sink import SINK_TABLES, WindowSink
 from ytempire.clients import kafka_admin, pg_connect, spark_session
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -37,13 +37,6 @@ log = logging.getLogger(__name__)
 AWAIT_S = 1  # longest wait on the queries between two looks at the stop event
 KAFKA_FETCH_BYTES = 16 * 1024 * 1024
 KAFKA_POLL_RECORDS = 20_000
-SINK_TABLES = (
-    "streaming.channel_window_stats",
-    "streaming.channel_video_window_stats",
-    "streaming.stream_batches",
-    "streaming.late_events",
-    "streaming.stream_progress",
-)
 
 
 def kafka_rows(spark: SparkSession, config: StreamConfig, settings: Settings) -> DataFrame:

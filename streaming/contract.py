@@ -92,7 +92,11 @@ def read_values(values: pa.Array) -> pa.Array:
     )
 
 
-read_events = arrow_udf(read_values, EVENT_FIELDS)  # type: ignore[call-overload]
+# Deterministic, but marked otherwise so that the optimizer evaluates it once per message: a
+# filter on its fields (the windows' validity check, or one on a grouping key derived from them)
+# pushed below the projection that calls it runs it a second time, every message through Python
+# twice (issue 26: the batch recompute's plan had two ArrowEvalPython nodes).
+read_events = arrow_udf(read_values, EVENT_FIELDS).asNondeterministic()  # type: ignore[call-overload]
 
 
 def event_fields(value: Column) -> Column:

@@ -32,11 +32,12 @@ import io
 import logging
 import operator
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow.csv as pa_csv
 from psycopg import sql
@@ -46,12 +47,23 @@ from pyspark.sql import functions as F
 
 from streaming.checkpoints import planned_batch
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import late_report, parse_events, valid_events, video_window_stats
-from ytempire.clients import pg_connect
+from streaming.windows import pane_late_report, pane_seconds, pane_stats, parse_events, window_stats
+from ytempire.clients import kafka_admin, pg_connect
+from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
+
+if TYPE_CHECKING:
+    from kafka import KafkaAdminClient
 
 log = logging.getLogger(__name__)
 
+SINK_TABLES = (  # what the sink writes; truncated together to rebuild the windows
+    "streaming.channel_window_stats",
+    "streaming.channel_video_window_stats",
+    "streaming.stream_batches",
+    "streaming.late_events",
+    "streaming.stream_progress",
+)
 TYPE_COUNT_COLUMNS = [f"{t}_count" for t in COUNTED_EVENT_TYPES] + ["other_event_count"]
 KEY_COLUMNS = ["window_start", "window_end", "channel_id", "video_id"]
 # The per-video rows, in the order the job selects and COPY loads them.
@@ -172,17 +184,58 @@ _START_PROGRESS = (
     "on conflict (query_name) do nothing"
 )
 _LOCK_PROGRESS = (
-    "select next_offsets, max_event_at from streaming.stream_progress "
+    "select next_offsets, max_event_at, topic_ids from streaming.stream_progress "
     "where query_name = %(query_name)s for update"
 )
 _SAVE_PROGRESS = """
     update streaming.stream_progress
     set next_offsets = %(next_offsets)s, max_event_at = %(max_event_at)s,
-        batch_id = %(batch_id)s, updated_at = clock_timestamp()
+        topic_ids = %(topic_ids)s, batch_id = %(batch_id)s, updated_at = clock_timestamp()
     where query_name = %(query_name)s
 """
 
 Offsets = dict[str, dict[int, int]]  # topic -> partition -> offset
+TopicIds = dict[str, str]  # topic -> its Kafka topic id (KIP-516), as text
+
+
+class TopicRecreatedError(YTEmpireError):
+    """A topic's offsets were merged under another topic id: it was deleted and recreated."""
+
+
+def topic_ids(admin: KafkaAdminClient, topics: Iterable[str]) -> TopicIds:
+    """The Kafka topic id of each of ``topics`` now (one metadata request).
+
+    Raises :class:`YTEmpireError` for a topic the cluster does not know.
+    """
+    wanted = sorted(set(topics))
+    if not wanted:
+        return {}
+    found = {d["name"]: d for d in admin.describe_topics(wanted)}
+    missing = [t for t in wanted if t not in found or found[t]["error_code"]]
+    if missing:
+        raise YTEmpireError(
+            f"Kafka topic(s) {', '.join(missing)} not found while merging a micro-batch. "
+            "Next: check the job's topics (YTEMPIRE_STREAM_TOPICS, --topics)."
+        )
+    return {t: str(found[t]["topic_id"]) for t in wanted}
+
+
+def check_topic_ids(query_name: str, checkpoint: Path, merged: TopicIds, now: TopicIds) -> TopicIds:
+    """``merged`` updated with ``now``; raises :class:`TopicRecreatedError` if a topic whose
+    offsets were merged under one id has another now (deleted and recreated: its offsets
+    start again at 0, and its records would read as merged)."""
+    changed = sorted(t for t, id_ in now.items() if merged.get(t, id_) != id_)
+    if changed:
+        raise TopicRecreatedError(
+            f"{query_name}: Kafka topic(s) {', '.join(changed)} were deleted and recreated "
+            f"(topic id {', '.join(f'{merged[t]} -> {now[t]}' for t in changed)}): their "
+            "offsets start again at 0, so the window tables would take their records for ones "
+            "already merged. Nothing of this micro-batch was merged. Next, to rebuild the "
+            "windows from what the topics hold now: stop the job, truncate "
+            f"{', '.join(SINK_TABLES)}, delete the query's checkpoint folder ({checkpoint}) "
+            "and start it again."
+        )
+    return {**merged, **now}
 
 
 def unmerged(next_offsets: Offsets) -> Column:
@@ -232,6 +285,9 @@ class WindowSink:
                 for t, parts in (progress[0] or {}).items()
             }
             max_event_at: datetime | None = progress[1]
+            ids = check_topic_ids(
+                self.query_name, self.checkpoint, progress[2], self._topic_ids(end)
+            )
             watermark = (
                 None if max_event_at is None else max_event_at - timedelta(seconds=self.watermark_s)
             )
@@ -279,6 +335,7 @@ class WindowSink:
                     "query_name": self.query_name,
                     "batch_id": batch_id,
                     "next_offsets": Jsonb(advanced(next_offsets, end)),
+                    "topic_ids": Jsonb(ids),
                     "max_event_at": max(
                         (t for t in (max_event_at, newest) if t is not None), default=None
                     ),
@@ -306,6 +363,13 @@ class WindowSink:
             extra={"sink_batch": batch_id, "sink_phases": clock.phases},
         )
 
+    def _topic_ids(self, end: Offsets) -> TopicIds:
+        admin = kafka_admin(settings=self.settings)  # a few ms a batch; no connection kept
+        try:
+            return topic_ids(admin, end)
+        finally:
+            admin.close()
+
     def _compute(
         self,
         batch: DataFrame,
@@ -313,27 +377,34 @@ class WindowSink:
         watermark: datetime | None,
         clock: _PhaseClock,
     ) -> tuple[Any, list[dict[str, Any]]]:
-        """(the batch's window rows as an Arrow table, its late report per channel): two Spark
-        jobs over the records not merged yet, parsed once (cached between the two)."""
-        events = parse_events(batch.where(unmerged(next_offsets))).persist()
+        """(the batch's window rows as an Arrow table, its late report per channel).
+
+        One Spark job reads, parses and aggregates the records not merged yet
+        into pane rows (:func:`~streaming.windows.pane_stats`), which it keeps;
+        the windows and the late report are two small jobs on those rows. (Until
+        issue 26 the parsed events themselves were cached for the late report:
+        a 300k-event batch's cache pressed the driver's heap into long GC
+        pauses.)
+        """
+        pane_s = pane_seconds(self.window_s, self.slide_s)
+        panes = pane_stats(parse_events(batch.where(unmerged(next_offsets))), pane_s).persist()
         try:
             rows = (
-                video_window_stats(
-                    valid_events(events),
-                    f"{self.window_s} seconds",
-                    f"{self.slide_s} seconds",
-                    watermark,
+                window_stats(
+                    panes, f"{self.window_s} seconds", f"{self.slide_s} seconds", watermark
                 )
                 .select(*VIDEO_COLUMNS)
                 .toArrow()
             )
             clock.lap("windows")
             report = (
-                late_report(events, watermark, self.window_s, self.slide_s).toArrow().to_pylist()
+                pane_late_report(panes, watermark, self.window_s, self.slide_s)
+                .toArrow()
+                .to_pylist()
             )
             clock.lap("late")
         finally:
-            events.unpersist()
+            panes.unpersist()
         return rows, report
 
 

@@ -2,14 +2,16 @@
 
 Nothing here reads or writes a service, so each step is tested on static
 DataFrames. The job's sink wires them on each micro-batch: Kafka rows ->
-:func:`parse_events` -> :func:`valid_events` -> :func:`video_window_stats`
-with the batch's watermark; and, on the same parsed rows, :func:`late_report`
-against that watermark.
+:func:`parse_events` -> :func:`pane_stats` (one aggregation of the batch,
+kept) -> :func:`window_stats` with the batch's watermark, and, on the same
+pane rows, :func:`pane_late_report` against that watermark. The batch
+recompute of the bench and the tests call :func:`video_window_stats` and
+:func:`late_report`: the same two steps.
 
 A message counts only if the event contract accepts it (:mod:`streaming.contract`
 calls the landing's and the processor's own :func:`ytempire.events.parse_event`):
-the fields of a message it refuses are null, so :func:`is_valid` drops it and
-the late report counts it as invalid.
+the fields of a message it refuses are null, so :func:`is_valid` keeps it out of
+the windows and the late report counts it as invalid.
 
 Cumulative counters. A ``metrics_update`` carries the lifetime ``views`` and
 ``revenue_usd`` of one video as of ``occurred_at``, so summing them over a
@@ -95,29 +97,28 @@ ADDED = [
 ]
 
 
-def video_window_stats(
-    events: DataFrame, window: str, slide: str, watermark: datetime | None = None
-) -> DataFrame:
-    """Valid events -> one row per (window, channel, video) with counts, views and revenue.
+def pane_seconds(window_s: int, slide_s: int) -> int:
+    """Length of a pane in seconds: the gcd of window and slide, so that all the events of one
+    pane belong to the same windows."""
+    return math.gcd(window_s, slide_s)
 
-    Windows are ``window`` long and start every ``slide`` (aligned to the
-    epoch); an event at ``t`` belongs to every window with start <= t < end.
-    With a ``watermark``, a window that ended at or before it takes no more
-    events (Spark's rule for a watermarked window aggregation): an event
-    counts in its windows still open, and in none if all have closed
-    (:func:`is_late`).
 
-    The counts, sums and bounds combine across micro-batches (add the counts
-    and sums, take the greater maximum and the lesser minimum): the sink
-    merges each batch's rows into the ones in PostgreSQL.
+def pane_stats(events: DataFrame, pane_s: int) -> DataFrame:
+    """Parsed events, valid or not -> one row per (pane, channel, video): the per-window
+    columns of :func:`window_stats` plus ``first_event_at``.
+
+    A batch is aggregated once, per pane (``pane_s`` seconds, aligned to the
+    epoch; :func:`pane_seconds`); its far fewer pane rows are then expanded
+    into their windows (:func:`window_stats`) and rolled up per channel for the
+    late report (:func:`pane_late_report`), instead of expanding every event
+    into every window. Rows :func:`is_valid` refuses fall in a pane row with a
+    null ``pane_start`` (their times null), counted in ``event_count`` only.
     """
-    # Panes first: the events of one pane (the slide cut by the gcd of window and slide)
-    # belong to the same windows, so each batch is aggregated once per pane, then its far
-    # fewer pane rows are expanded into their windows (not every event into every window).
-    pane_s = math.gcd(duration_seconds(window), duration_seconds(slide))
+    valid = is_valid()
     other = ~F.col("event_type").isin(*COUNTED_EVENT_TYPES)
-    panes = events.groupBy(
-        F.window("occurred_at", f"{pane_s} seconds").start.alias("pane_start"),
+    occurred_at = F.when(valid, F.col("occurred_at"))
+    return events.groupBy(
+        F.when(valid, _floor_to(F.col("occurred_at"), pane_s)).alias("pane_start"),
         F.col("channel_id"),
         F.coalesce(F.col("video_id"), F.lit(NO_VIDEO)).alias("video_id"),
     ).agg(
@@ -128,9 +129,31 @@ def video_window_stats(
         F.count(_metrics("views")).alias("views_reports"),
         F.max(_metrics("revenue_usd")).alias("revenue_max_usd"),
         F.min(_metrics("revenue_usd")).alias("revenue_min_usd"),
-        F.max("occurred_at").alias("last_event_at"),
+        F.min(occurred_at).alias("first_event_at"),
+        F.max(occurred_at).alias("last_event_at"),
     )
-    windowed = panes.withColumn("window", F.window("pane_start", window, slide))
+
+
+def window_stats(
+    panes: DataFrame, window: str, slide: str, watermark: datetime | None = None
+) -> DataFrame:
+    """Pane rows (:func:`pane_stats`) -> one row per (window, channel, video) with counts,
+    views and revenue.
+
+    Windows are ``window`` long and start every ``slide`` (aligned to the
+    epoch); an event at ``t`` belongs to every window with start <= t < end.
+    With a ``watermark``, a window that ended at or before it takes no more
+    events (Spark's rule for a watermarked window aggregation): an event
+    counts in its windows still open, and in none if all have closed
+    (:func:`pane_late_report` counts those).
+
+    The counts, sums and bounds combine across micro-batches (add the counts
+    and sums, take the greater maximum and the lesser minimum): the sink
+    merges each batch's rows into the ones in PostgreSQL.
+    """
+    windowed = panes.where(F.col("pane_start").isNotNull()).withColumn(
+        "window", F.window("pane_start", window, slide)
+    )
     if watermark is not None:
         windowed = windowed.where(F.unix_micros(F.col("window.end")) > _micros(watermark))
     return (
@@ -150,48 +173,64 @@ def video_window_stats(
     )
 
 
+def video_window_stats(
+    events: DataFrame, window: str, slide: str, watermark: datetime | None = None
+) -> DataFrame:
+    """Valid events -> their windows' rows: :func:`window_stats` of :func:`pane_stats`."""
+    pane_s = pane_seconds(duration_seconds(window), duration_seconds(slide))
+    return window_stats(pane_stats(events, pane_s), window, slide, watermark)
+
+
+def _floor_to(moment: Column, step_s: int) -> Column:
+    """``moment`` rounded down to a multiple of ``step_s`` seconds since the epoch, in exact
+    integer microseconds (``F.window`` would also drop rows whose time is null)."""
+    micros = F.unix_micros(moment)
+    return F.timestamp_micros(micros - F.pmod(micros, F.lit(step_s * 1_000_000)))
+
+
 def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:
     """End (epoch microseconds) of the latest window that contains ``occurred_at``."""
-    slide_us, window_us = slide_s * 1_000_000, window_s * 1_000_000
-    return F.floor(F.unix_micros(occurred_at) / F.lit(slide_us)) * F.lit(slide_us) + F.lit(
-        window_us
-    )
+    return F.unix_micros(_floor_to(occurred_at, slide_s)) + F.lit(window_s * 1_000_000)
 
 
 def _micros(moment: datetime) -> Column:
     return F.unix_micros(F.lit(moment).cast("timestamp"))
 
 
-def is_late(watermark: datetime | None, window_s: int, slide_s: int) -> Column:
-    """A valid event that no window can take any more: every window holding it has
-    ended at or before ``watermark``, so the streaming aggregation drops it.
+def pane_late_report(
+    panes: DataFrame, watermark: datetime | None, window_s: int, slide_s: int
+) -> DataFrame:
+    """Pane rows of one batch (:func:`pane_stats`) -> one row per channel (null: rows without
+    one): rows read, invalid rows, latest valid event time, and the late events' count and
+    time range against ``watermark``.
 
-    An event whose older windows closed but whose latest is still open is not
-    late: it counts in the open windows, as Spark does.
+    An event is late when every window holding it has ended at or before
+    ``watermark`` (the windows drop it); one whose older windows closed but
+    whose latest is still open is not late: it counts in the open ones, as
+    Spark does. All events of a pane share their latest window, so a pane is
+    late or not as a whole. The latest time is taken over valid events only,
+    as a watermark is: invalid rows never reach the windows.
     """
-    if watermark is None:
-        return F.lit(False)
-    return is_valid() & (
-        last_window_end(F.col("occurred_at"), window_s, slide_s) <= _micros(watermark)
+    valid = F.col("pane_start").isNotNull()
+    late = (
+        F.lit(False)
+        if watermark is None
+        else valid & (last_window_end(F.col("pane_start"), window_s, slide_s) <= _micros(watermark))
+    )
+    return panes.groupBy("channel_id").agg(
+        F.sum("event_count").alias("input_rows"),
+        F.coalesce(F.sum(F.when(~valid, F.col("event_count"))), F.lit(0)).alias("invalid_rows"),
+        F.max("last_event_at").alias("max_event_at"),
+        F.coalesce(F.sum(F.when(late, F.col("event_count"))), F.lit(0)).alias("late_count"),
+        F.min(F.when(late, F.col("first_event_at"))).alias("oldest_event_at"),
+        F.max(F.when(late, F.col("last_event_at"))).alias("newest_event_at"),
     )
 
 
 def late_report(
     events: DataFrame, watermark: datetime | None, window_s: int, slide_s: int
 ) -> DataFrame:
-    """Parsed events of one batch -> one row per channel (null: rows without one):
-    rows read, invalid rows, latest valid event time, and the late events' count
-    and time range against ``watermark``. One pass over the batch.
-
-    The latest time is taken over valid events only, as the window query's
-    watermark is: invalid rows never reach its aggregation.
-    """
-    late = is_late(watermark, window_s, slide_s)
-    return events.groupBy("channel_id").agg(
-        F.count(F.lit(1)).alias("input_rows"),
-        F.count_if(~is_valid()).alias("invalid_rows"),
-        F.max(F.when(is_valid(), F.col("occurred_at"))).alias("max_event_at"),
-        F.count_if(late).alias("late_count"),
-        F.min(F.when(late, F.col("occurred_at"))).alias("oldest_event_at"),
-        F.max(F.when(late, F.col("occurred_at"))).alias("newest_event_at"),
+    """Parsed events of one batch -> :func:`pane_late_report` of their panes."""
+    return pane_late_report(
+        pane_stats(events, pane_seconds(window_s, slide_s)), watermark, window_s, slide_s
     )
