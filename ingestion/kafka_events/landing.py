@@ -225,6 +225,10 @@ def land_events(
     allow_state_replay(s)  # before a left-behind package replays its jobs
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
+    # The readers start from the offsets in the state: in a fresh folder those are the
+    # destination's, which dlt would otherwise restore only in the first load's run,
+    # after the readers had started from offset 0 (every run then failed its first page).
+    pipeline.sync_destination()
     stop_at = high_water_marks(topics, s)
     total = _remaining(_offsets(pipeline), stop_at)
     progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
