@@ -108,14 +108,25 @@ class Page:
     duplicates: int = 0
 
 
-@lru_cache(maxsize=8192)
-def _key(raw: bytes) -> str:
-    """The Kafka key as a CSV field; keys recur (a channel's id keys its events)."""
+# Keys up to this many bytes are memoised (a channel's id keys all its events); a key can be
+# megabytes, and the cache must stay small whatever the topic holds.
+_MEMO_KEY_BYTES = 64
+
+
+def _key_field(raw: bytes) -> str:
     return quoted(raw.decode("utf-8", errors="backslashreplace"))
 
 
+_memo_key_field = lru_cache(maxsize=8192)(_key_field)
+
+
+def _key(raw: bytes) -> str:
+    """The Kafka key as a CSV field."""
+    return _memo_key_field(raw) if len(raw) <= _MEMO_KEY_BYTES else _key_field(raw)
+
+
 def uuid_text(value: uuid.UUID) -> str:
-    """``str(value)`` (canonical, lower case), written by pydantic-core: a third of
+    """``str(value)`` (canonical, lower case), written by pydantic-core in about half of
     ``UUID.__str__``'s time, which runs twice per event on the hot path."""
     return to_json(value)[1:-1].decode()
 
