@@ -226,22 +226,40 @@ def land_events(
     if finish_pending(pipeline):
         progress("finished the load package a previous run left behind")
     stop_at = high_water_marks(topics, s)
+
+    def prefetch(offsets: dict[str, int]) -> Prefetcher:
+        return Prefetcher(
+            topics,
+            offsets,
+            stop_at,
+            chunk_size=chunk_size,
+            page_size=page_size,
+            work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
+            settings=s,
+            readers=readers,
+        )
+
+    # The readers start from the offsets in the local state and read while dlt takes the
+    # destination's (a second or so: a connection and dlt's lazy imports). Those differ
+    # only when the folder is new or behind (a new machine, an ephemeral worker): then the
+    # readers start again from the destination's. Before, dlt restored them only in the
+    # first load, after the readers had started from 0, and every such run failed.
+    local = dict(_offsets(pipeline))
+    prefetcher = prefetch(local)
+    try:
+        pipeline.sync_destination()
+    except BaseException:
+        prefetcher.close()
+        raise
+    if _offsets(pipeline) != local:
+        prefetcher.close()
+        prefetcher = prefetch(_offsets(pipeline))
     total = _remaining(_offsets(pipeline), stop_at)
     progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
     if on_landed:
         on_landed(0, total)
     loads, landed = 0, 0
     steps: dict[str, float] = {}
-    prefetcher = Prefetcher(
-        topics,
-        _offsets(pipeline),
-        stop_at,
-        chunk_size=chunk_size,
-        page_size=page_size,
-        work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
-        settings=s,
-        readers=readers,
-    )
     try:
         while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
             source = kafka_events(

@@ -118,6 +118,30 @@ def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
     assert any("UNIQUE" in k[0] and "(event_id)" in k[0] for k in keys)
 
 
+def test_a_run_in_a_fresh_folder_carries_on_from_the_destinations_offsets(
+    settings, new_topic, produce, loader, tmp_path
+):
+    """The local folder lost (a new machine, an ephemeral worker): the offsets are the
+    destination's, so the next run lands only the new messages."""
+    topic, dlq = new_topic("events", partitions=2), new_topic("dlq")
+    produce(topic, [(k, v) for _, k, v, _ in simulated_events(600, seed=12)])
+    run = dict(pipeline_name=tmp_path.name, page_size=200, dead_letter_topic=dlq)
+    assert land_events(
+        [topic], pipelines_dir=tmp_path / "a", settings=settings, **run
+    ).messages == (600)
+    later = list(simulated_events(400, seed=13))
+    produce(topic, [(k, v) for _, k, v, _ in later])
+
+    summary = land_events([topic], pipelines_dir=tmp_path / "b", settings=settings, **run)
+
+    assert summary.messages == 400
+    rows = loader(
+        "select count(*), count(distinct event_id) from raw_events.events where kafka_topic = %s",
+        (topic,),
+    )
+    assert rows == [(1_000, 1_000)]
+
+
 def test_an_event_republished_at_a_later_offset_lands_once(
     settings, new_topic, produce, loader, tmp_path
 ):
