@@ -2,7 +2,9 @@
 -- source), typed, one per report row.
 -- The table appears with the Reporting lander's first load of the family:
 -- until then this view reads no rows (macro landed_rows).
-{{ reporting_breakdown_rows('channel_traffic_source', [
-    {'name': 'traffic_source_type', 'raw': 'bigint', 'typed': "traffic_source_type::integer"},
-    {'name': 'traffic_source_detail', 'raw': 'text', 'typed': "nullif(traffic_source_detail, '')::text"}
-]) }}
+{{ reporting_report_rows('channel_traffic_source',
+    reporting_key_columns() + [
+        {'name': 'traffic_source_type', 'raw': 'bigint', 'typed': "traffic_source_type::integer"},
+        {'name': 'traffic_source_detail', 'raw': 'text', 'typed': "nullif(traffic_source_detail, '')::text"},
+    ] + reporting_watch_columns()
+) }}
