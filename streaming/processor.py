@@ -20,7 +20,12 @@ set-based (:mod:`streaming.processor_batch`: a dozen statements whatever its
 size, where one by one took two to seven round trips an event); if any of
 them fails, the poll is rolled back and applied again event by event, each in
 a savepoint: a failing event rolls back alone and is dead-lettered after
-``HANDLER_ATTEMPTS`` tries, the others go through.
+``HANDLER_ATTEMPTS`` tries, the others go through. A deadlock or
+serialization failure (SQLSTATE 40P01, 40001: two processors' transactions
+crossing, as in a rebalance's overlap) is not the event's fault: the poll's
+transaction, or the event's savepoint, is tried again (``POLL_ATTEMPTS``,
+``HANDLER_ATTEMPTS``), as PostgreSQL's manual asks of such errors, and only
+a conflict that persists stops the processor (its poll replays on restart).
 Redis writes are compare-and-set on the event time (a stale or replayed event
 cannot overwrite newer state), and Kafka side messages carry the source
 ``event_id``. Per poll: side effects flushed, then the database commit, then
@@ -56,6 +61,14 @@ import psycopg
 from kafka import ConsumerRebalanceListener
 from kafka.errors import CommitFailedError, RebalanceInProgressError
 from kafka.structs import OffsetAndMetadata
+from psycopg.errors import DeadlockDetected, SerializationFailure
+from tenacity import (
+    Retrying,
+    before_sleep_log,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_random_exponential,
+)
 
 from streaming.processor_batch import REPLAYED, UNKNOWN, PollResult, apply_poll
 from ytempire.clients import (
@@ -87,6 +100,12 @@ DASHBOARD_TTL_S = 3600
 VIRAL_VIEWS = 10_000
 QUALITY_THRESHOLD = 85
 HANDLER_ATTEMPTS = 3
+# Tries of a poll's set-based transaction that a concurrent transaction aborts (deadlock,
+# serialization failure), with jittered waits so two crossing processors stop crossing.
+POLL_ATTEMPTS = 5
+# The errors of a transaction another one aborted: SQLSTATE 40001 and 40P01. PostgreSQL's
+# manual ("Serialization Failure Handling") asks to retry the whole transaction.
+CROSSED = (SerializationFailure, DeadlockDetected)
 # Records a poll returns at most (Kafka's max.poll.records). A poll costs about a dozen
 # statements, four waits on PostgreSQL, a producer flush and an offset commit whatever its
 # size, so polls of 2,000 spend less of each event on them than Kafka's default of 500; a
@@ -583,21 +602,12 @@ class EventProcessor:
             self._dead_letter(record, reason)
         self.counts.update(parsed.skipped)
         events = parsed.events
-        counts: Counter[str] = Counter()
         try:
-            with self.conn.pipeline() as pipeline, self.conn.transaction():
-                result = apply_poll(
-                    self.conn,
-                    pipeline,
-                    [event for _, event in events],
-                    [(r.topic, r.partition, r.offset) for r, _ in events],
-                    viral_views=VIRAL_VIEWS,
-                )
-                self._poll_side_effects(events, result, counts)
-                self.side_messages.flush()  # side effects first: redone on a crash, never lost
-                self.dead_letters.flush()  # a refused dead letter resent, or raised
+            counts = self._apply_set_based(events)
         except psycopg.OperationalError:
-            raise  # the connection is gone: the poll replays after a restart
+            # The connection is gone, or a concurrent transaction kept aborting this one
+            # (POLL_ATTEMPTS times): the poll replays after a restart.
+            raise
         except psycopg.Error as exc:
             log.warning(
                 "the poll's %d events failed together (%s); applying them one by one",
@@ -611,6 +621,33 @@ class EventProcessor:
                 self.dead_letters.flush()
         else:
             self.counts.update(counts)
+
+    def _apply_set_based(self, events: Sequence[tuple[Any, Event]]) -> Counter[str]:
+        """Apply a poll's events set-based in one transaction, tried again when a concurrent
+        transaction aborts it (:data:`CROSSED`, ``POLL_ATTEMPTS`` tries); return
+        the counts of what it applied. Other errors propagate after the rollback."""
+        retrying = Retrying(
+            retry=retry_if_exception_type(CROSSED),
+            stop=stop_after_attempt(POLL_ATTEMPTS),
+            wait=wait_random_exponential(multiplier=0.05, max=2.0),
+            before_sleep=before_sleep_log(log, logging.WARNING),
+            reraise=True,
+        )
+        for attempt in retrying:
+            with attempt:
+                counts: Counter[str] = Counter()
+                with self.conn.pipeline() as pipeline, self.conn.transaction():
+                    result = apply_poll(
+                        self.conn,
+                        pipeline,
+                        [event for _, event in events],
+                        [(r.topic, r.partition, r.offset) for r, _ in events],
+                        viral_views=VIRAL_VIEWS,
+                    )
+                    self._poll_side_effects(events, result, counts)
+                    self.side_messages.flush()  # side effects first: redone on a crash
+                    self.dead_letters.flush()  # a refused dead letter resent, or raised
+        return counts
 
     def _poll_side_effects(
         self, events: Sequence[tuple[Any, Event]], result: PollResult, counts: Counter[str]
@@ -655,6 +692,13 @@ class EventProcessor:
             except UnknownVideo as exc:
                 self._dead_letter(record, f"video_id: {exc} [unknown_video]")
                 return
+            except CROSSED as exc:
+                # A concurrent transaction's fault, not the event's: never dead-lettered.
+                if attempt == HANDLER_ATTEMPTS:
+                    raise
+                log.warning(
+                    "attempt %d of %s crossed another transaction: %s", attempt, event.event_id, exc
+                )
             except psycopg.OperationalError:
                 raise  # the connection is gone: the poll replays after a restart
             except psycopg.Error as exc:

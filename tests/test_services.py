@@ -12,9 +12,8 @@ from __future__ import annotations
 import json
 import os
 import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from streaming.checkpoints import last_committed_batch
 from streaming.config import WINDOWS_QUERY
 from tests.cli import run_ytempire
 from tests.conftest import own_database
+from tests.waiting import wait_for
 from ytempire.clients import kafka_producer, pg_connect
 from ytempire.events import encode, new_event
 from ytempire.topics import consumer_group_lag
@@ -35,14 +35,6 @@ from ytempire.topics import consumer_group_lag
 pytestmark = pytest.mark.services  # the services run as `ytempire` child processes
 
 EVENTS_THROUGH_OUTBOX, EVENTS_PRODUCED = 12, 30
-
-
-def _wait_for(condition: Callable[[], bool], what: str, bound_s: float = 180.0) -> None:
-    deadline = time.monotonic() + bound_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {bound_s:.0f} s for {what}")
-        time.sleep(0.3)
 
 
 def _app_lines(doctor_stdout: str) -> dict[str, str]:
@@ -122,7 +114,7 @@ def test_app_tier_starts_reports_lag_and_stops_cleanly(stack, pg_admin):
         )
         return done == total and sum(consumer_group_lag(group, [topic]).values()) == 0
 
-    _wait_for(caught_up, "the processor to handle every event and commit its offsets")
+    wait_for(caught_up, "the processor to handle every event and commit its offsets")
     assert _count("select count(*) from ytempire.videos where channel_id = %s", channel) == total
     assert (
         _count("select count(*) from ytempire.outbox where topic = %s and sent_at is null", topic)
@@ -208,7 +200,7 @@ def test_the_continuous_spark_job_reports_its_last_micro_batch(tmp_path, new_top
                 batch = last_committed_batch(checkpoint)
                 return batch is not None and sum(batch.offsets.get(topic, {}).values()) == sent
 
-            _wait_for(caught_up, "the Spark job to commit a micro-batch of every event", 600)
+            wait_for(caught_up, "the Spark job to commit a micro-batch of every event", 600)
             before = last_committed_batch(checkpoint)
             doctor = stack.ytempire("doctor")
             after = last_committed_batch(checkpoint)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -20,7 +22,8 @@ from streaming.processor import (
     Topics,
 )
 from tests.read_topic import drain, read_topic
-from ytempire.clients import redis_client
+from tests.waiting import wait_for
+from ytempire.clients import pg_connect, redis_client
 from ytempire.events import encode, new_event
 
 SEED, CHANNELS = 515, 12
@@ -243,3 +246,107 @@ def test_a_side_message_the_broker_does_not_take_rolls_the_poll_back(
         ([e.event_id for e in events],),
     ) == [(0,)]
     assert loader("select count(*) from ytempire.videos where video_id = %s", (video,)) == [(0,)]
+
+
+def _waiting_on_a_lock(admin, pid: int) -> bool:
+    """Whether backend ``pid`` waits for a lock (observed in pg_locks)."""
+    return admin.execute(
+        "select exists (select from pg_locks where pid = %s and not granted)", (pid,)
+    ).fetchone()[0]
+
+
+def test_a_poll_a_concurrent_transaction_deadlocks_is_applied_again_and_once(
+    settings, topics, produce, loader, redis_prefix, caplog
+):
+    """Two processors' transactions can cross (a rebalance's overlap): PostgreSQL aborts one
+    with a deadlock (40P01). The aborted poll is not lost and does not stop the processor:
+    its transaction is tried again and its events applied exactly once.
+
+    The deadlock is built, not waited for: ``other`` holds video B and waits for the poll's
+    own ``processed_events`` row, then the poll, which locks its videos in ``video_id``
+    order, takes A and waits for B. ``other`` checks for deadlocks after an hour, so the
+    poll's check (after the server's ``deadlock_timeout``) finds the cycle and is the one
+    aborted."""
+    channel = channel_id(0, SEED + 3)
+    first, second = sorted((uuid.uuid4(), uuid.uuid4()))  # locked in this order
+    generated = {"title": "t", "duration_seconds": 60, "generation_cost_usd": 0.1}
+    at = datetime(2026, 1, 2, tzinfo=UTC)
+    counters = {"likes": 1, "comments": 1, "shares": 0, "watch_time_minutes": 1.0}
+    metrics = [
+        new_event(
+            "metrics_update",
+            channel,
+            {
+                "youtube_video_id": youtube_video_id(0, n, SEED + 3),
+                "views": 100 * n,
+                **counters,
+                "revenue_usd": 0,
+            },
+            video_id=video,
+            occurred_at=at,
+        )
+        for n, video in ((1, first), (2, second))
+    ]
+    source = topics.sources[0]
+    produce(
+        source,
+        [
+            (
+                channel,
+                encode(
+                    new_event(
+                        "video_generated", channel, {**generated, "niche": "x"}, video_id=video
+                    )
+                ),
+            )
+            for video in (first, second)
+        ]
+        + [(channel, encode(e)) for e in metrics],
+    )
+    records = read_topic(source, settings)
+    processor = EventProcessor(
+        group_id="g-deadlock", topics=topics, redis_prefix=redis_prefix, settings=settings
+    )
+    holder = pg_connect("admin", settings=settings)  # holds video A until the poll waits
+    other = pg_connect("admin", settings=settings)  # the crossing transaction
+    caplog.set_level(logging.WARNING, logger="streaming.processor")
+    try:
+        processor.process_poll(records[:2])  # the two videos
+        poll_pid = processor.conn.info.backend_pid
+        other.execute("set deadlock_timeout = '1h'")
+        other.execute("select from ytempire.videos where video_id = %s for update", (second,))
+        holder.execute("select from ytempire.videos where video_id = %s for update", (first,))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            poll = pool.submit(processor.process_poll, records[2:])
+            wait_for(lambda: _waiting_on_a_lock(holder, poll_pid), "the poll waits for A")
+            crossing = pool.submit(
+                other.execute,
+                "insert into ytempire.processed_events (event_id, event_type, kafka_topic, "
+                "kafka_partition, kafka_offset) values (%s, 'metrics_update', 'x', 0, 0)",
+                (metrics[0].event_id,),
+            )
+            other_pid = other.info.backend_pid
+            wait_for(lambda: _waiting_on_a_lock(holder, other_pid), "other waits for the poll")
+            holder.commit()  # the poll takes A, then waits for B: the cycle
+            crossing.result()  # the poll was aborted, so the crossing insert went through
+            other.rollback()  # the crossing transaction gives up its row and B
+            poll.result()
+        counts = Counter(processor.counts)
+    finally:
+        processor.close()
+        holder.close()
+        other.close()
+
+    assert any("DeadlockDetected" in r.getMessage() for r in caplog.records)
+    assert counts == {"video_generated": 2, "metrics_update": 2}
+    assert loader(
+        "select video_id, views from ytempire.videos where channel_id = %s order by 1",
+        (channel,),
+    ) == [(first, 100), (second, 200)]
+    assert loader(
+        "select total_views from ytempire.channels where channel_id = %s", (channel,)
+    ) == [(300,)]
+    assert loader(
+        "select count(*) from ytempire.processed_events where event_id = any(%s)",
+        ([e.event_id for e in metrics],),
+    ) == [(2,)]

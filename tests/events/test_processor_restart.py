@@ -21,13 +21,13 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 from simulation.ids import channel_id, youtube_video_id
 from tests.cli import run_ytempire
 from tests.holds import hold
+from tests.waiting import wait_for
 from ytempire.events import encode, new_event
 
 SEED, CHANNELS, VIDEOS_PER_CHANNEL, UPDATES_PER_VIDEO = 616, 6, 5, 120
@@ -91,14 +91,6 @@ def _partition_ends(settings, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def _wait_for(condition, what: str, bound_s: float = 180.0) -> None:
-    deadline = time.monotonic() + bound_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still waiting after {bound_s:.0f} s for {what}")
-        time.sleep(0.2)
-
-
 def test_a_restart_after_sigkill_processes_the_whole_backlog(
     settings, new_topic, produce, loader, redis_prefix
 ):
@@ -160,7 +152,7 @@ def test_a_run_that_never_gets_partitions_exits_non_zero_with_the_lag(
     from ytempire.clients import kafka_consumer
 
     holder = kafka_consumer(topic, settings=settings, group_id=group)
-    _wait_for(
+    wait_for(
         lambda: (
             holder.poll(timeout_ms=500, max_records=1) is not None and bool(holder.assignment())
         ),
