@@ -34,6 +34,7 @@ from typing import Any
 import dlt
 
 from ingestion.youtube_owner.loads import columns, day_replaced_table
+from ingestion.youtube_owner.runs import runs_table
 
 _MONEY = {
     "estimated_revenue": "double",
@@ -90,23 +91,7 @@ TABLES: dict[str, dict[str, Any]] = {
         **_MONEY,
         **_FETCH,
     ),
-    "runs": {
-        "write_disposition": "merge",
-        "primary_key": ["run_id"],
-        "columns": columns(
-            ("run_id",),
-            run_id="text",
-            started_at="timestamp",
-            finished_at="timestamp",
-            status="text",
-            channels="bigint",
-            channel_days="bigint",
-            video_days="bigint",
-            api_calls="bigint",
-            channel_issues="json",
-            error="text",
-        ),
-    },
+    "runs": runs_table(channel_days="bigint", video_days="bigint"),
 }
 
 

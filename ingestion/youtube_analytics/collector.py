@@ -23,9 +23,8 @@ settled had no data.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +38,7 @@ from ingestion.youtube_analytics import (
 )
 from ingestion.youtube_owner import Outcomes
 from ingestion.youtube_owner.calls import AuthRevoked, OwnerApi, OwnerApiError, build_client
+from ingestion.youtube_owner.runs import RunTally
 from ingestion.youtube_owner.tokens import ChannelToken, OAuthClient, credentials
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,14 @@ def day_end(day: date) -> datetime:
 
 
 @dataclass
-class Tally:
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    channels: int = 0
+class Tally(RunTally):
+    """What one run did: the runs row's counts of this lander."""
+
     channel_days: int = 0
     video_days: int = 0
-    status: str = "complete"
-    error: BaseException | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {"channel_days": self.channel_days, "video_days": self.video_days}
 
 
 @dataclass

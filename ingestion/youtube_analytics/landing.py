@@ -14,21 +14,19 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
-
-import dlt
 
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_analytics import INDEXES, youtube_analytics_source
 from ingestion.youtube_analytics.collector import FIRST_RUN_DAYS, Collector, Tally
 from ingestion.youtube_owner import ChannelOutcome, Outcomes
-from ingestion.youtube_owner.calls import OwnerApi, QuotaExhausted, RetryPolicy
+from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy
 from ingestion.youtube_owner.loads import finish_pending, land_in_blocks, make_pipeline
+from ingestion.youtube_owner.runs import run_block
 from ingestion.youtube_owner.tokens import TokenStore
 from ytempire.clients import redis_client
 from ytempire.errors import ServiceUnavailable
@@ -127,7 +125,7 @@ def land_revenue(
     land_in_blocks(
         pipeline,
         youtube_analytics_source,
-        partial(_block, collector),
+        partial(run_block, "youtube_analytics", collector),
         channel_ids,
         block_size,
         what="YouTube Analytics",
@@ -146,31 +144,4 @@ def land_revenue(
         seconds=time.monotonic() - started,
         outcomes=dict(outcomes.by_channel),
         error=str(tally.error) if tally.error else None,
-    )
-
-
-def _block(collector: Collector, block: list[str], state: dict[str, Any]) -> Iterator[Any]:
-    """A block's items, then the run's record so far (the last load's row is the run's)."""
-    tally = collector.tally
-    try:
-        yield from collector.items(block, state)
-    except (QuotaExhausted, ServiceUnavailable) as exc:
-        tally.status, tally.error = "partial", exc
-        log.warning("youtube_analytics: stopped early, landing what was fetched: %s", exc)
-    yield dlt.mark.with_table_name(
-        [
-            {
-                "run_id": tally.run_id,
-                "started_at": tally.started_at,
-                "finished_at": datetime.now(UTC),
-                "status": tally.status,
-                "channels": tally.channels,
-                "channel_days": tally.channel_days,
-                "video_days": tally.video_days,
-                "api_calls": collector.api.count(),
-                "channel_issues": collector.outcomes.as_json(),
-                "error": str(tally.error) if tally.error else None,
-            }
-        ],
-        "runs",
     )

@@ -50,6 +50,7 @@ from typing import Any
 import dlt
 
 from ingestion.youtube_owner.loads import columns, day_replaced_table
+from ingestion.youtube_owner.runs import runs_table
 
 FAMILIES = (
     "channel_basic",
@@ -216,24 +217,7 @@ TABLES: dict[str, dict[str, Any]] = {
             seen_at="timestamp",
         ),
     },
-    "runs": {
-        "write_disposition": "merge",
-        "primary_key": ["run_id"],
-        "columns": columns(
-            ("run_id",),
-            run_id="text",
-            started_at="timestamp",
-            finished_at="timestamp",
-            status="text",
-            channels="bigint",
-            reports_landed="bigint",
-            reports_no_data="bigint",
-            rows_landed="bigint",
-            api_calls="bigint",
-            channel_issues="json",
-            error="text",
-        ),
-    },
+    "runs": runs_table(reports_landed="bigint", reports_no_data="bigint", rows_landed="bigint"),
 }
 
 

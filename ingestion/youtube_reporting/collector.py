@@ -29,7 +29,6 @@ from __future__ import annotations
 import csv
 import io
 import logging
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -50,6 +49,7 @@ from ingestion.youtube_owner.calls import (
     QuotaExhausted,
     build_client,
 )
+from ingestion.youtube_owner.runs import RunTally
 from ingestion.youtube_owner.tokens import ChannelToken, OAuthClient, credentials
 from ingestion.youtube_reporting import COLUMN_TYPES, FAMILIES, FAMILY_COLUMNS, TOMBSTONE
 from ingestion.youtube_reporting.catalogue import ReportType, current, family_of, parse, parse_time
@@ -122,17 +122,19 @@ class Listed:
 
 
 @dataclass
-class Tally:
-    """What one run did."""
+class Tally(RunTally):
+    """What one run did: the runs row's counts of this lander."""
 
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex)
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    channels: int = 0
     reports_landed: int = 0
     reports_no_data: int = 0
     rows: int = 0
-    status: str = "complete"
-    error: BaseException | None = None
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "reports_landed": self.reports_landed,
+            "reports_no_data": self.reports_no_data,
+            "rows_landed": self.rows,
+        }
 
 
 @dataclass

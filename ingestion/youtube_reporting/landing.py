@@ -20,19 +20,18 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-import dlt
-
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_owner import ChannelOutcome, Outcomes
-from ingestion.youtube_owner.calls import OwnerApi, QuotaExhausted, RetryPolicy
+from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy
 from ingestion.youtube_owner.loads import finish_pending, land_in_blocks, make_pipeline
+from ingestion.youtube_owner.runs import run_block
 from ingestion.youtube_owner.tokens import TokenStore
 from ingestion.youtube_reporting import FAMILIES, INDEXES, youtube_reporting_source
 from ingestion.youtube_reporting.collector import Collector, Known, Tally
@@ -171,7 +170,7 @@ def land_reports(
     land_in_blocks(
         pipeline,
         youtube_reporting_source,
-        partial(_block, collector),
+        partial(run_block, "youtube_reporting", collector),
         channel_ids,
         block_size,
         what="YouTube Reporting",
@@ -193,35 +192,6 @@ def land_reports(
         outcomes=dict(outcomes.by_channel),
         alerts=sent,
         error=str(tally.error) if tally.error else None,
-    )
-
-
-def _block(collector: Collector, block: list[str], state: dict[str, Any]) -> Iterator[Any]:
-    """A block's items, then the run's record so far (the last load's row is the run's)."""
-    tally = collector.tally
-    try:
-        yield from collector.items(block, state)
-    except (QuotaExhausted, ServiceUnavailable) as exc:
-        tally.status = "partial"
-        tally.error = exc
-        log.warning("youtube_reporting: stopped early, landing what was fetched: %s", exc)
-    yield dlt.mark.with_table_name(
-        [
-            {
-                "run_id": tally.run_id,
-                "started_at": tally.started_at,
-                "finished_at": datetime.now(UTC),
-                "status": tally.status,
-                "channels": tally.channels,
-                "reports_landed": tally.reports_landed,
-                "reports_no_data": tally.reports_no_data,
-                "rows_landed": tally.rows,
-                "api_calls": collector.api.count(),
-                "channel_issues": collector.outcomes.as_json(),
-                "error": str(tally.error) if tally.error else None,
-            }
-        ],
-        "runs",
     )
 
 
