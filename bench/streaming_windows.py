@@ -52,11 +52,11 @@ import threading
 import time
 import uuid
 from bisect import bisect_left
+from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
-from benchlib import Figures, add_smoke_flag
-from kafka.admin import NewTopic
+from benchlib import Figures, add_smoke_flag, kafka_topics
 
 from simulation import ids
 from simulation.bursts import generate
@@ -65,7 +65,7 @@ from streaming.channel_windows import WINDOWS_QUERY, kafka_rows, preflight, star
 from streaming.config import StreamConfig, duration_seconds
 from streaming.sink import VIDEO_COLUMNS
 from streaming.windows import parse_events, valid_events, video_window_stats
-from ytempire.clients import kafka_admin, kafka_producer, pg_connect, spark_session
+from ytempire.clients import kafka_producer, pg_connect, spark_session
 from ytempire.events import topic_for
 from ytempire.settings import get_settings
 
@@ -73,14 +73,10 @@ BACKLOG_NETWORK = 9001
 LIVE_NETWORK = 9002
 
 
-def create_topics() -> tuple[str, str]:
+def topic_partitions() -> dict[str, int]:
+    """The bench's two fresh topics (video events: 6 partitions, channel events: 3)."""
     suffix = uuid.uuid4().hex[:8]
-    names = (f"bench-video-events-{suffix}", f"bench-channel-events-{suffix}")
-    admin = kafka_admin()
-    admin.create_topics([NewTopic(names[0], 6, 1), NewTopic(names[1], 3, 1)])
-    admin.wait_for_topics(list(names))
-    admin.close()
-    return names
+    return {f"bench-video-events-{suffix}": 6, f"bench-channel-events-{suffix}": 3}
 
 
 def produce_backlog(count: int, topics: tuple[str, str]) -> float:
@@ -354,51 +350,34 @@ def late_events(channels: list[str]) -> int:
     return int(row[0]) if row else 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--backlog", type=int, default=600_000)
-    parser.add_argument("--batch-cap", type=int, default=300_000)
-    parser.add_argument("--rate", type=int, default=2_000)
-    parser.add_argument("--seconds", type=int, default=60)
-    parser.add_argument("--trigger", default=None, help="default: YTEMPIRE_STREAM_TRIGGER")
-    add_smoke_flag(parser)
-    args = parser.parse_args()
-    if args.smoke:
-        args.backlog, args.batch_cap, args.rate, args.seconds = 2_000, 2_000, 100, 3
-        args.trigger = "2 seconds"
-    figures = Figures("streaming_windows", smoke=args.smoke)
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
-    logging.getLogger("kafka").setLevel(logging.ERROR)  # the live producer's loop warnings
-    timings = SinkTimings()
-    sink_log = logging.getLogger("streaming.sink")
-    sink_log.setLevel(logging.DEBUG)
-    sink_log.propagate = False
-    sink_log.addHandler(timings)
+def run(args, topics: tuple[str, str], settings, figures: Figures, timings: SinkTimings) -> bool:
+    """The four phases on ``topics``; True if the check passed. Removes its checkpoints and the
+    rows it wrote however it ends (``main`` deletes the topics)."""
+    with ExitStack() as cleanup:  # undone in reverse order however the run ends
+        checkpoints = tempfile.mkdtemp(prefix="bench-checkpoints-")
+        cleanup.callback(shutil.rmtree, checkpoints, ignore_errors=True)
+        config = StreamConfig.from_env(
+            topics=",".join(topics),
+            checkpoint_root=checkpoints,
+            max_offsets_per_trigger=args.batch_cap,
+            query_prefix="bench_",
+            trigger=args.trigger,
+        )
+        trigger_s = duration_seconds(config.trigger)
+        names = [config.query_name(WINDOWS_QUERY)]
+        live = LiveTraffic(topics, args.rate, args.seconds)
+        channels = bench_channels(live)
+        forget_windows(channels, names)  # a crashed earlier run's rows
+        cleanup.callback(forget_windows, channels, names)
+        preflight(config, settings)
+        print(f"topics {topics[0]}, {topics[1]}; trigger {config.trigger}; cores: 2 (local[2])")
+        rate = produce_backlog(args.backlog, topics)
+        print(f"backlog: {args.backlog:,} events produced ({rate:,.0f} events/s)")
 
-    settings = get_settings()
-    topics = create_topics()
-    checkpoints = tempfile.mkdtemp(prefix="bench-checkpoints-")
-    config = StreamConfig.from_env(
-        topics=",".join(topics),
-        checkpoint_root=checkpoints,
-        max_offsets_per_trigger=args.batch_cap,
-        query_prefix="bench_",
-        trigger=args.trigger,
-    )
-    trigger_s = duration_seconds(config.trigger)
-    names = [config.query_name(WINDOWS_QUERY)]
-    live = LiveTraffic(topics, args.rate, args.seconds)
-    channels = bench_channels(live)
-    forget_windows(channels, names)  # a crashed earlier run's rows
-    preflight(config, settings)
-    print(f"topics {topics[0]}, {topics[1]}; trigger {config.trigger}; cores: 2 (local[2])")
-    rate = produce_backlog(args.backlog, topics)
-    print(f"backlog: {args.backlog:,} events produced ({rate:,.0f} events/s)")
-
-    spark = spark_session(
-        "ytempire-bench-windows", settings=settings, **{"spark.ui.showConsoleProgress": "false"}
-    )
-    try:
+        spark = spark_session(
+            "ytempire-bench-windows", settings=settings, **{"spark.ui.showConsoleProgress": "false"}
+        )
+        cleanup.callback(spark.stop)
         print("the job on the backlog ...", flush=True)
         began = time.monotonic()
         queries = start_queries(spark, config, settings)
@@ -486,13 +465,33 @@ def main() -> None:
             f"  {len(batch):,} windows recomputed, {len(stream):,} in PostgreSQL: {verdict}; "
             f"late events {late:,}; live events seen {len(measured):,}/{len(live.sent):,}"
         )
-    finally:
-        spark.stop()
-        admin = kafka_admin()
-        admin.delete_topics(list(topics))
-        admin.close()
-        forget_windows(channels, names)
-        shutil.rmtree(checkpoints, ignore_errors=True)
+    return ok
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--backlog", type=int, default=600_000)
+    parser.add_argument("--batch-cap", type=int, default=300_000)
+    parser.add_argument("--rate", type=int, default=2_000)
+    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--trigger", default=None, help="default: YTEMPIRE_STREAM_TRIGGER")
+    add_smoke_flag(parser)
+    args = parser.parse_args()
+    if args.smoke:
+        args.backlog, args.batch_cap, args.rate, args.seconds = 2_000, 2_000, 100, 3
+        args.trigger = "2 seconds"
+    figures = Figures("streaming_windows", smoke=args.smoke)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+    logging.getLogger("kafka").setLevel(logging.ERROR)  # the live producer's loop warnings
+    timings = SinkTimings()
+    sink_log = logging.getLogger("streaming.sink")
+    sink_log.setLevel(logging.DEBUG)
+    sink_log.propagate = False
+    sink_log.addHandler(timings)
+
+    settings = get_settings()
+    with kafka_topics(topic_partitions(), settings) as (video_topic, channel_topic):
+        ok = run(args, (video_topic, channel_topic), settings, figures, timings)
     figures.print()
     print("outcome: " + ("the stream's windows equal the batch recompute" if ok else "MISMATCH"))
     if not ok:
