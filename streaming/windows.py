@@ -188,6 +188,12 @@ def _floor_to(moment: Column, step_s: int) -> Column:
     return F.timestamp_micros(micros - F.pmod(micros, F.lit(step_s * 1_000_000)))
 
 
+def latest_window_start(moment: Column, slide_s: int) -> Column:
+    """Start of the latest window (``slide_s`` apart, aligned to the epoch) that contains
+    ``moment``: ``moment`` rounded down to a multiple of the slide."""
+    return _floor_to(moment, slide_s)
+
+
 def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:
     """End (epoch microseconds) of the latest window that contains ``occurred_at``."""
     return F.unix_micros(_floor_to(occurred_at, slide_s)) + F.lit(window_s * 1_000_000)
