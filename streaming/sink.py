@@ -1,8 +1,11 @@
 """The PostgreSQL sink of the channel-windows job, called by ``foreachBatch`` on each
 micro-batch of Kafka records.
 
-PostgreSQL holds the windows' state, not Spark. Each micro-batch is parsed
-once (the contract UDF), aggregated per (window, channel, video) in Spark
+PostgreSQL holds the windows' state, not Spark. Each micro-batch is read
+once in one Spark job whose Python workers parse it with the contract and
+aggregate it per (pane, channel, video) (:mod:`streaming.panes`; a pane is
+the gcd of window and slide: its events share their windows); the pane rows
+come back to the driver and, in PostgreSQL, are expanded into their windows
 and merged into ``streaming.channel_video_window_stats`` (counts and sums
 added, revenue bounds and the last event time widened); the channel rows of
 the windows it touched are recomputed from their videos; its late events and
@@ -48,8 +51,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from streaming.checkpoints import planned_batch
+from streaming.panes import partition_panes
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import latest_window_start, pane_seconds, pane_stats, parse_events
+from streaming.windows import latest_window_start, pane_seconds
 from ytempire.clients import kafka_admin, pg_connect
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
@@ -459,16 +463,18 @@ class WindowSink:
 
     def _panes(self, batch: DataFrame, next_offsets: Offsets) -> pa.Table:
         """The batch's records not merged yet, read, parsed and aggregated per (pane, channel,
-        video) in one Spark job (:func:`~streaming.windows.pane_stats`), with each pane's
-        latest window start: ``PANE_COLUMNS``, a few rows per channel and video.
+        video) in one Spark job (:func:`~streaming.panes.partition_panes`), with each pane's
+        latest window start: ``PANE_COLUMNS``, a few rows per channel and video (a key held
+        by several Spark partitions repeats; the SQL that reads them combines them).
 
         PostgreSQL expands them into the windows and the late report inside the merge's
-        transaction. (Issue 26: Spark's two small jobs on kept pane rows -- windows, late
-        report -- cost ~2 JVM CPU-s per 150k events beside the one job's ~4.5; before that the
-        parsed events themselves were cached for the late report.)
+        transaction. (Issue 26, measured by /work/team/notes/spark-cpu-sink-ab.py on 300k
+        events: the pane rows kept and two more Spark jobs for the windows and the late report
+        cost 32-34 us of CPU an event; one job with Spark's aggregation 25-28; the aggregation
+        in the Python workers 23-24.)
         """
         pane_s = pane_seconds(self.window_s, self.slide_s)
-        panes = pane_stats(parse_events(batch.where(unmerged(next_offsets))), pane_s)
+        panes = partition_panes(batch.where(unmerged(next_offsets)), pane_s)
         return panes.select(
             *[
                 latest_window_start(F.col("pane_start"), self.slide_s).alias(c)
