@@ -468,8 +468,8 @@ class WindowSink:
         by several Spark partitions repeats; the SQL that reads them combines them).
 
         PostgreSQL expands them into the windows and the late report inside the merge's
-        transaction. (Issue 26, measured by /work/team/notes/spark-cpu-sink-ab.py on 300k
-        events: the pane rows kept and two more Spark jobs for the windows and the late report
+        transaction. (Issue 26, CPU of whole sink calls on the same 300k events: the pane
+        rows kept and two more Spark jobs for the windows and the late report
         cost 32-34 us of CPU an event; one job with Spark's aggregation 25-28; the aggregation
         in the Python workers 23-24.)
         """
