@@ -85,9 +85,10 @@ VIDEO_COLUMNS = [
 ]
 VIDEO_TABLE = sql.Identifier("streaming", "channel_video_window_stats")
 
-# The pane rows of a batch (streaming.windows.pane_stats, plus the start of the latest window
-# holding each pane), in the order the job selects and COPY loads them; invalid rows have a null
-# pane_start and latest_window_start.
+# The pane rows of a batch (streaming.panes: the columns of streaming.windows.pane_stats, one row
+# per (pane, channel, video) of each Spark partition, so a key may repeat), plus the start of the
+# latest window holding each pane, in the order the job selects and COPY loads them; invalid rows
+# have a null pane_start and latest_window_start.
 PANE_COLUMNS = [
     "pane_start",
     "latest_window_start",
