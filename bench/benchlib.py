@@ -1,4 +1,4 @@
-"""What every bench shares: the figures table, the load average, the smoke flag.
+"""What every bench shares: the figures table, the load average, the smoke flag, its topics.
 
 A bench measures its figures and, in the same run, a ceiling (the same work
 with the part under test taken out, e.g. Kafka read and dropped) or a peer (what
@@ -20,8 +20,11 @@ from __future__ import annotations
 
 import argparse
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SMOKE_BANNER = "SMOKE RUN: tiny scale, the figures below mean nothing"
 
@@ -50,6 +53,31 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+@contextmanager
+def kafka_topics(partitions: dict[str, int], settings: Any = None) -> Iterator[list[str]]:
+    """Create the topics ``partitions`` names (name -> partition count, replication 1), wait
+    until the cluster serves them and yield their names; delete those of them that exist
+    afterwards, however the block (or the creation itself) ended, so a failing bench leaves
+    no topics behind."""
+    from kafka.admin import NewTopic
+
+    from ytempire.clients import kafka_admin
+
+    names = list(partitions)
+    admin = kafka_admin(settings=settings)
+    try:
+        admin.create_topics([NewTopic(name, n, 1) for name, n in partitions.items()])
+        admin.wait_for_topics(names)
+        yield names
+    finally:
+        try:
+            existing = set(admin.list_topics())
+            if made := [name for name in names if name in existing]:
+                admin.delete_topics(made)
+        finally:
+            admin.close()
 
 
 def peak_rss_mib(pid: int | str = "self") -> float:

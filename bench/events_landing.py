@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from benchlib import Figures, add_smoke_flag, free_port, peak_rss_mib
+from benchlib import Figures, add_smoke_flag, free_port, kafka_topics, peak_rss_mib
 
 from ingestion.kafka_events.reader import high_water_marks, read_pages
 from simulation.traffic import simulated_events
@@ -78,20 +78,6 @@ SCRATCH_COLUMNS = """(
 DURABLE = "raw_events.bench_events_{}"
 # The same rows without WAL, to show what durability costs.
 TEMPORARY = "bench_events_tmp"
-
-
-def create_topic(name: str, partitions: int) -> None:
-    from kafka.admin import NewTopic
-
-    admin = kafka_admin()
-    admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)])
-    admin.close()
-
-
-def delete_topic(name: str) -> None:
-    admin = kafka_admin()
-    admin.delete_topics([name])
-    admin.close()
 
 
 def produce(topic: str, count: int, seed: int, peer_topic: str | None = None) -> tuple[int, int]:
@@ -230,13 +216,10 @@ def land_only(topic: str, pipelines_dir: str) -> None:
     from ingestion.kafka_events.landing import land_events
 
     dlq = f"bench-dlq-{uuid.uuid4().hex[:8]}"
-    create_topic(dlq, 1)
-    try:
+    with kafka_topics({dlq: 1}):
         summary = land_events(
             [topic], pipelines_dir=Path(pipelines_dir), pipeline_name=topic, dead_letter_topic=dlq
         )
-    finally:
-        delete_topic(dlq)
     peak_mib = own_peak_rss_mib()
     # the Kafka reader processes, forked from the landing: the largest one's peak (pages
     # shared with the landing included)
@@ -487,29 +470,26 @@ def main() -> None:
         f"bench-events-{k}-{run}" for k in ("big", "small", "peer")
     )
     topics = [big_topic, small_topic] + ([] if args.no_peer else [peer_topic])
-    for topic in topics:
-        create_topic(topic, 6)
-    peer = None
-    try:
-        print(f"producing {n:,} + {small:,} events (gzip) ...", flush=True)
-        sizes = produce(big_topic, n, seed=99, peer_topic=None if args.no_peer else peer_topic)
-        produce(small_topic, small, seed=98)  # new event ids: lands like the big one
+    with kafka_topics(dict.fromkeys(topics, 6)):
+        peer = None
+        try:
+            print(f"producing {n:,} + {small:,} events (gzip) ...", flush=True)
+            sizes = produce(big_topic, n, seed=99, peer_topic=None if args.no_peer else peer_topic)
+            produce(small_topic, small, seed=98)  # new event ids: lands like the big one
 
-        consumed, consume_s = consume_only(big_topic)
-        rows = parsed_rows(big_topic)
-        copy_s = binary_copy(rows)
-        copy_tmp_s = binary_copy(rows, temporary=True)
-        reference_s = reference_per_event(rows, args.reference_sample)
-        print("the dlt landing ...", flush=True)
-        landed = land_in_child(big_topic)
-        landed_small = land_in_child(small_topic)
-        if not args.no_peer:
-            print("the peer: Kafka Connect + Debezium JDBC sink ...", flush=True)
-            peer = connect_peer(peer_topic, n, settings, bound_s=max(600.0, n / 500))
-    finally:
-        forget_landed([big_topic, small_topic])
-        for topic in topics:
-            delete_topic(topic)
+            consumed, consume_s = consume_only(big_topic)
+            rows = parsed_rows(big_topic)
+            copy_s = binary_copy(rows)
+            copy_tmp_s = binary_copy(rows, temporary=True)
+            reference_s = reference_per_event(rows, args.reference_sample)
+            print("the dlt landing ...", flush=True)
+            landed = land_in_child(big_topic)
+            landed_small = land_in_child(small_topic)
+            if not args.no_peer:
+                print("the peer: Kafka Connect + Debezium JDBC sink ...", flush=True)
+                peer = connect_peer(peer_topic, n, settings, bound_s=max(600.0, n / 500))
+        finally:
+            forget_landed([big_topic, small_topic])
 
     consume_rate, copy_rate = consumed / consume_s, len(rows) / copy_s
     land_rate = landed["messages"] / landed["seconds"]

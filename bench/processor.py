@@ -52,9 +52,8 @@ from datetime import date
 from itertools import islice
 from typing import IO, Any
 
-from benchlib import Figures, add_smoke_flag, peak_rss_mib
+from benchlib import Figures, add_smoke_flag, kafka_topics, peak_rss_mib
 from kafka import TopicPartition
-from kafka.admin import NewTopic
 
 from simulation.network import Network
 from simulation.seed import seed_channels
@@ -418,28 +417,27 @@ def compare(bench: Bench, settings: Settings) -> bool:
 @contextmanager
 def bench_resources(bench: Bench, settings: Settings, network: Network) -> Iterator[None]:
     """The topics and the two databases (with the network's channels), removed afterwards."""
-    admin = kafka_admin(settings=settings)
-    topics = [NewTopic(t, n, 1) for t, n in bench.sources.values()]
-    topics += [NewTopic(bench.side_topic(leg), 1, 1) for leg in ("a", "b")]
-    admin.create_topics(topics)
-    admin.wait_for_topics([t.name for t in topics])
-    try:
-        for leg in ("a", "b"):
-            name = bench.database(leg)
-            drop_database(name, settings=settings)
-            init_database(name, settings=settings)
-            seed_channels(network, settings=replace(settings, pg_database=name))
-        yield
-    finally:
-        admin.delete_topics([t.name for t in topics])
-        groups = {bench.group("a"), bench.group("b")}
-        admin.delete_groups([g["group_id"] for g in admin.list_groups() if g["group_id"] in groups])
-        admin.close()
-        client = redis_client(settings=settings)
-        for leg in ("a", "b"):
-            for key in client.scan_iter(f"{bench.redis_prefix(leg)}*"):
-                client.delete(key)
-            drop_database(bench.database(leg), settings=settings)
+    topics = dict(bench.sources.values()) | {bench.side_topic(leg): 1 for leg in ("a", "b")}
+    with kafka_topics(topics, settings):
+        admin = kafka_admin(settings=settings)
+        try:
+            for leg in ("a", "b"):
+                name = bench.database(leg)
+                drop_database(name, settings=settings)
+                init_database(name, settings=settings)
+                seed_channels(network, settings=replace(settings, pg_database=name))
+            yield
+        finally:
+            groups = {bench.group("a"), bench.group("b")}
+            admin.delete_groups(
+                [g["group_id"] for g in admin.list_groups() if g["group_id"] in groups]
+            )
+            admin.close()
+            client = redis_client(settings=settings)
+            for leg in ("a", "b"):
+                for key in client.scan_iter(f"{bench.redis_prefix(leg)}*"):
+                    client.delete(key)
+                drop_database(bench.database(leg), settings=settings)
 
 
 def main() -> None:

@@ -41,14 +41,13 @@ from dataclasses import replace
 from datetime import date
 
 import httpx
-from benchlib import Figures, add_smoke_flag, free_port
+from benchlib import Figures, add_smoke_flag, free_port, kafka_topics
 from kafka import TopicPartition
-from kafka.admin import NewTopic
 
 from platform_services.webhook import DELIVERY_HEADER, PATH, SIGNATURE_HEADER, sign
 from simulation.network import Network, day_end
 from simulation.youtube import YouTubeSimulator
-from ytempire.clients import kafka_admin, kafka_consumer, pg_connect, redis_client
+from ytempire.clients import kafka_consumer, pg_connect, redis_client
 from ytempire.events import new_event
 from ytempire.settings import Settings, get_settings
 
@@ -188,55 +187,52 @@ def main() -> None:
     base = get_settings()
     run = f"bench{uuid.uuid4().hex[:8]}"
     topic, prefix = f"bench-webhook-{run}", f"bench:{run}:"
-    admin = kafka_admin(settings=base)
-    admin.create_topics([NewTopic(topic, num_partitions=3, replication_factor=1)])
-    admin.wait_for_topics([topic])
-    network = Network()
-    sim = YouTubeSimulator(network, day=SIM_DAY, api_key="bench", daily_quota=1_000_000)
-    sim.start()
-    settings = replace(base, youtube_api_url=sim.url, youtube_api_key="bench")
-    server = multiprocessing.get_context("spawn").Process(
-        target=_serve, args=(settings, args.port, topic, prefix), daemon=True
-    )
-    try:
-        videos = _videos(settings, network, 250)
-        rng = random.Random(16)
-        requests = []
-        for i in range(args.requests):
-            kind = rng.choice(BAD_KINDS) if rng.random() < BAD_SHARE else "good"
-            video, other = rng.sample(videos, 2)
-            body, headers = _request(kind, video, other[2], run, i, settings.webhook_secret)
-            requests.append((kind, body, headers))
-        server.start()
-        url = f"http://127.0.0.1:{args.port}"
-        _wait_until_up(url, server)
-        # Warm-up: the first requests build each worker thread's YouTube client and fill
-        # the connection pool; they are checked with the rest but not timed.
-        warmup, timed = requests[: args.warmup], requests[args.warmup :]
-        early, _ = asyncio.run(_load(url, warmup, args.concurrency, args.max_seconds))
-        results, elapsed = asyncio.run(_load(url, timed, args.concurrency, args.max_seconds))
-        print("deliveries:")
-        rate, p50, p99 = _report(results, elapsed, args.concurrency)
-        # The ceiling: the same loop on GET /healthz (as many requests as were timed).
-        probes: list[tuple[str, bytes, dict[str, str]]] = [("healthz", b"", {})] * len(results)
-        asyncio.run(_load(url, probes[: args.warmup], args.concurrency, args.max_seconds))
-        ceiling, ceiling_s = asyncio.run(_load(url, probes, args.concurrency, args.max_seconds))
-        print("ceiling, GET /healthz on the same server:")
-        c_rate, c_p50, c_p99 = _report(ceiling, ceiling_s, args.concurrency)
-        figures.add("deliveries/s", rate, "req/s", "GET /healthz, same loop", c_rate, digits=1)
-        figures.add("delivery p50", p50, "ms", "GET /healthz p50", c_p50, digits=1)
-        figures.add("delivery p99", p99, "ms", "GET /healthz p99", c_p99, digits=1)
-        _check(settings, early + results, run, topic)
-        figures.print()
-    finally:
-        server.terminate()
-        server.join(30)
-        sim.stop()
-        admin.delete_topics([topic])
-        admin.close()
-        client = redis_client(settings=base)
-        for key in client.scan_iter(f"{prefix}*"):
-            client.delete(key)
+    with kafka_topics({topic: 3}, base):
+        network = Network()
+        sim = YouTubeSimulator(network, day=SIM_DAY, api_key="bench", daily_quota=1_000_000)
+        sim.start()
+        settings = replace(base, youtube_api_url=sim.url, youtube_api_key="bench")
+        server = multiprocessing.get_context("spawn").Process(
+            target=_serve, args=(settings, args.port, topic, prefix), daemon=True
+        )
+        try:
+            videos = _videos(settings, network, 250)
+            rng = random.Random(16)
+            requests = []
+            for i in range(args.requests):
+                kind = rng.choice(BAD_KINDS) if rng.random() < BAD_SHARE else "good"
+                video, other = rng.sample(videos, 2)
+                body, headers = _request(kind, video, other[2], run, i, settings.webhook_secret)
+                requests.append((kind, body, headers))
+            server.start()
+            url = f"http://127.0.0.1:{args.port}"
+            _wait_until_up(url, server)
+            # Warm-up: the first requests build each worker thread's YouTube client and fill
+            # the connection pool; they are checked with the rest but not timed.
+            warmup, timed = requests[: args.warmup], requests[args.warmup :]
+            early, _ = asyncio.run(_load(url, warmup, args.concurrency, args.max_seconds))
+            results, elapsed = asyncio.run(_load(url, timed, args.concurrency, args.max_seconds))
+            print("deliveries:")
+            rate, p50, p99 = _report(results, elapsed, args.concurrency)
+            # The ceiling: the same loop on GET /healthz (as many requests as were timed).
+            probes: list[tuple[str, bytes, dict[str, str]]] = [("healthz", b"", {})] * len(results)
+            asyncio.run(_load(url, probes[: args.warmup], args.concurrency, args.max_seconds))
+            ceiling, ceiling_s = asyncio.run(_load(url, probes, args.concurrency, args.max_seconds))
+            print("ceiling, GET /healthz on the same server:")
+            c_rate, c_p50, c_p99 = _report(ceiling, ceiling_s, args.concurrency)
+            figures.add("deliveries/s", rate, "req/s", "GET /healthz, same loop", c_rate, digits=1)
+            figures.add("delivery p50", p50, "ms", "GET /healthz p50", c_p50, digits=1)
+            figures.add("delivery p99", p99, "ms", "GET /healthz p99", c_p99, digits=1)
+            _check(settings, early + results, run, topic)
+            figures.print()
+        finally:
+            if server.pid is not None:  # started
+                server.terminate()
+                server.join(30)
+            sim.stop()
+            client = redis_client(settings=base)
+            for key in client.scan_iter(f"{prefix}*"):
+                client.delete(key)
 
 
 def _wait_until_up(url: str, server: multiprocessing.process.BaseProcess) -> None:

@@ -1,8 +1,11 @@
 """The PostgreSQL sink of the channel-windows job, called by ``foreachBatch`` on each
 micro-batch of Kafka records.
 
-PostgreSQL holds the windows' state, not Spark. Each micro-batch is parsed
-once (the contract UDF), aggregated per (window, channel, video) in Spark
+PostgreSQL holds the windows' state, not Spark. Each micro-batch is read
+once in one Spark job whose Python workers parse it with the contract and
+aggregate it per (pane, channel, video) (:mod:`streaming.panes`; a pane is
+the gcd of window and slide: its events share their windows); the pane rows
+come back to the driver and, in PostgreSQL, are expanded into their windows
 and merged into ``streaming.channel_video_window_stats`` (counts and sums
 added, revenue bounds and the last event time widened); the channel rows of
 the windows it touched are recomputed from their videos; its late events and
@@ -39,6 +42,8 @@ from functools import reduce
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 from psycopg import sql
 from psycopg.types.json import Jsonb
@@ -46,8 +51,9 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from streaming.checkpoints import planned_batch
+from streaming.panes import partition_panes
 from streaming.schema import COUNTED_EVENT_TYPES
-from streaming.windows import pane_late_report, pane_seconds, pane_stats, parse_events, window_stats
+from streaming.windows import latest_window_start, pane_seconds
 from ytempire.clients import kafka_admin, pg_connect
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
@@ -78,6 +84,93 @@ VIDEO_COLUMNS = [
     "last_event_at",
 ]
 VIDEO_TABLE = sql.Identifier("streaming", "channel_video_window_stats")
+
+# The pane rows of a batch (streaming.panes: the columns of streaming.windows.pane_stats, one row
+# per (pane, channel, video) of each Spark partition, so a key may repeat), plus the start of the
+# latest window holding each pane, in the order the job selects and COPY loads them; invalid rows
+# have a null pane_start and latest_window_start.
+PANE_COLUMNS = [
+    "pane_start",
+    "latest_window_start",
+    "channel_id",
+    "video_id",
+    "event_count",
+    *TYPE_COUNT_COLUMNS,
+    "views_sum",
+    "views_reports",
+    "revenue_max_usd",
+    "revenue_min_usd",
+    "first_event_at",
+    "last_event_at",
+]
+_PANE_TYPES = {
+    "pane_start": "timestamptz",
+    "latest_window_start": "timestamptz",
+    "channel_id": "text",
+    "video_id": "text",
+    "revenue_max_usd": "numeric(20, 6)",
+    "revenue_min_usd": "numeric(20, 6)",
+    "first_event_at": "timestamptz",
+    "last_event_at": "timestamptz",
+}
+_CREATE_PANES = sql.SQL("create temp table batch_panes ({columns}) on commit drop").format(
+    columns=sql.SQL(", ").join(
+        sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(_PANE_TYPES.get(c, "bigint")))
+        for c in PANE_COLUMNS
+    )
+)
+
+# The batch's rows of each (window, channel, video): every valid pane row expanded into the
+# windows holding it (window_start = latest_window_start - k * slide, k = 0, 1, ... while the
+# window still contains pane_start; the rule of Spark's window(): start <= t < start + window),
+# those ended at or before the watermark dropped, then summed per window. The same result as
+# streaming.windows.window_stats, which the bench's and the tests' batch recomputes run in Spark.
+_EXPAND_WINDOWS = sql.SQL(
+    """
+    create temp table batch_rows on commit drop as
+    select
+        windows.window_start,
+        windows.window_start + %(window)s as window_end,
+        panes.channel_id,
+        panes.video_id,
+        {sums},
+        max(panes.revenue_max_usd) as revenue_max_usd,
+        min(panes.revenue_min_usd) as revenue_min_usd,
+        max(panes.last_event_at) as last_event_at
+    from batch_panes as panes
+    cross join lateral (
+        select panes.latest_window_start - k * %(slide)s as window_start
+        from generate_series(0, %(windows_per_pane)s - 1) as k
+    ) as windows
+    where panes.pane_start is not null
+        and windows.window_start + %(window)s > panes.pane_start
+        and (%(watermark)s::timestamptz is null
+            or windows.window_start + %(window)s > %(watermark)s::timestamptz)
+    group by windows.window_start, panes.channel_id, panes.video_id
+    """
+).format(
+    sums=sql.SQL(", ").join(
+        sql.SQL("sum(panes.{c})::bigint as {c}").format(c=sql.Identifier(c))
+        for c in ["event_count", *TYPE_COUNT_COLUMNS, "views_sum", "views_reports"]
+    )
+)
+
+# Per channel, the batch's late events: those of the valid panes whose latest window ended at
+# or before the watermark (all of a pane's events share their windows, so a pane is late or not
+# as a whole; one whose older windows closed but whose latest is open is not late: it counts in
+# the open ones, as Spark does). The rule of streaming.windows.pane_late_report.
+_WRITE_LATE = """
+    insert into streaming.late_events (
+        query_name, batch_id, channel_id, late_count, oldest_event_at, newest_event_at, watermark
+    )
+    select
+        %(query_name)s, %(batch_id)s, channel_id, sum(event_count), min(first_event_at),
+        max(last_event_at), %(watermark)s
+    from batch_panes
+    where pane_start is not null and latest_window_start + %(window)s <= %(watermark)s
+    group by channel_id
+    returning late_count
+"""
 
 # How a batch's row of a window combines with the row already there.
 ADDED_COLUMNS = ["event_count", *TYPE_COUNT_COLUMNS, "views_sum", "views_reports"]
@@ -292,41 +385,38 @@ class WindowSink:
                 None if max_event_at is None else max_event_at - timedelta(seconds=self.watermark_s)
             )
             clock.lap("progress")
-            rows, report = self._compute(batch, next_offsets, watermark, clock)
-            summary = {
-                "input_rows": sum(r["input_rows"] for r in report),
-                "invalid_rows": sum(r["invalid_rows"] for r in report),
-                "late_rows": sum(r["late_count"] for r in report),
-                "max_event_at": max(
-                    (r["max_event_at"] for r in report if r["max_event_at"]), default=None
-                ),
-                "watermark": watermark,
-            }
+            panes = self._panes(batch, next_offsets)
+            clock.lap("panes")
+            summary = _summary(panes)
+            summary["watermark"] = watermark
             if not summary["input_rows"]:  # every record merged before: a committed batch replayed
                 log.info("%s batch %d: already merged", self.query_name, batch_id)
                 return
             buffer = io.BytesIO()
-            pa_csv.write_csv(rows, buffer, pa_csv.WriteOptions(include_header=False))
+            pa_csv.write_csv(panes, buffer, pa_csv.WriteOptions(include_header=False))
             clock.lap("encode")
-            cur.execute(
-                sql.SQL(
-                    "create temp table batch_rows on commit drop as "
-                    "select {columns} from {table} with no data"
-                ).format(
-                    columns=sql.SQL(", ").join(map(sql.Identifier, VIDEO_COLUMNS)),
-                    table=VIDEO_TABLE,
-                )
-            )
-            with cur.copy("copy batch_rows from stdin (format csv)") as copy:
+            cur.execute(_CREATE_PANES)
+            with cur.copy("copy batch_panes from stdin (format csv)") as copy:
                 copy.write(buffer.getvalue())
             clock.lap("copy")
+            window = timedelta(seconds=self.window_s)
+            cur.execute(
+                _EXPAND_WINDOWS,
+                {
+                    "window": window,
+                    "slide": timedelta(seconds=self.slide_s),
+                    "windows_per_pane": -(-self.window_s // self.slide_s),
+                    "watermark": watermark,
+                },
+            )
+            video_rows = cur.rowcount
+            clock.lap("windows")
             cur.execute(_MERGE_VIDEOS, {"batch_id": batch_id})
             clock.lap("merge")
             cur.execute(_ROLLUP_CHANNELS, {"batch_id": batch_id})
             channel_rows = cur.rowcount
             clock.lap("rollup")
-            late_rows = [r for r in report if r["late_count"]]
-            _write_late(cur, self.query_name, batch_id, late_rows, watermark)
+            summary["late_rows"] = _write_late(cur, self.query_name, batch_id, watermark, window)
             _record_batch(cur, self.query_name, batch_id, output_rows=channel_rows, **summary)
             newest = summary["max_event_at"]
             cur.execute(
@@ -353,10 +443,12 @@ class WindowSink:
                 summary["invalid_rows"],
             )
         log.info(
-            "%s batch %d: %d video rows merged, %d channel window rows upserted in %.2fs (%s)",
+            "%s batch %d: %d pane rows, %d video window rows merged, %d channel window rows "
+            "upserted in %.2fs (%s)",
             self.query_name,
             batch_id,
-            rows.num_rows,
+            panes.num_rows,
+            video_rows,
             channel_rows,
             clock.total,
             clock,
@@ -370,42 +462,38 @@ class WindowSink:
         finally:
             admin.close()
 
-    def _compute(
-        self,
-        batch: DataFrame,
-        next_offsets: Offsets,
-        watermark: datetime | None,
-        clock: _PhaseClock,
-    ) -> tuple[Any, list[dict[str, Any]]]:
-        """(the batch's window rows as an Arrow table, its late report per channel).
+    def _panes(self, batch: DataFrame, next_offsets: Offsets) -> pa.Table:
+        """The batch's records not merged yet, read, parsed and aggregated per (pane, channel,
+        video) in one Spark job (:func:`~streaming.panes.partition_panes`), with each pane's
+        latest window start: ``PANE_COLUMNS``, a few rows per channel and video (a key held
+        by several Spark partitions repeats; the SQL that reads them combines them).
 
-        One Spark job reads, parses and aggregates the records not merged yet
-        into pane rows (:func:`~streaming.windows.pane_stats`), which it keeps;
-        the windows and the late report are two small jobs on those rows. (Until
-        issue 26 the parsed events themselves were cached for the late report:
-        a 300k-event batch's cache pressed the driver's heap into long GC
-        pauses.)
+        PostgreSQL expands them into the windows and the late report inside the merge's
+        transaction. (Issue 26, CPU of whole sink calls on the same 300k events: the pane
+        rows kept and two more Spark jobs for the windows and the late report
+        cost 32-34 us of CPU an event; one job with Spark's aggregation 25-28; the aggregation
+        in the Python workers 23-24.)
         """
         pane_s = pane_seconds(self.window_s, self.slide_s)
-        panes = pane_stats(parse_events(batch.where(unmerged(next_offsets))), pane_s).persist()
-        try:
-            rows = (
-                window_stats(
-                    panes, f"{self.window_s} seconds", f"{self.slide_s} seconds", watermark
-                )
-                .select(*VIDEO_COLUMNS)
-                .toArrow()
-            )
-            clock.lap("windows")
-            report = (
-                pane_late_report(panes, watermark, self.window_s, self.slide_s)
-                .toArrow()
-                .to_pylist()
-            )
-            clock.lap("late")
-        finally:
-            panes.unpersist()
-        return rows, report
+        panes = partition_panes(batch.where(unmerged(next_offsets)), pane_s)
+        return panes.select(
+            *[
+                latest_window_start(F.col("pane_start"), self.slide_s).alias(c)
+                if c == "latest_window_start"
+                else c
+                for c in PANE_COLUMNS
+            ]
+        ).toArrow()
+
+
+def _summary(panes: pa.Table) -> dict[str, Any]:
+    """Events read, invalid events and the latest valid event time of a batch's pane rows."""
+    invalid = pc.is_null(panes["pane_start"])
+    return {
+        "input_rows": pc.sum(panes["event_count"]).as_py() or 0,
+        "invalid_rows": pc.sum(pc.filter(panes["event_count"], invalid)).as_py() or 0,
+        "max_event_at": pc.max(panes["last_event_at"]).as_py(),  # null for invalid rows
+    }
 
 
 class _PhaseClock:
@@ -429,27 +517,18 @@ class _PhaseClock:
 
 
 def _write_late(
-    cur: Any, query_name: str, batch_id: int, rows: list[dict[str, Any]], watermark: datetime | None
-) -> None:
-    """Replace the batch's late-event rows (a replayed batch writes the same ones)."""
+    cur: Any, query_name: str, batch_id: int, watermark: datetime | None, window: timedelta
+) -> int:
+    """Replace the batch's late-event rows (a replayed batch writes the same ones) from its pane
+    rows in ``batch_panes``; return the number of late events."""
     cur.execute(
         "delete from streaming.late_events where query_name = %s and batch_id = %s",
         (query_name, batch_id),
     )
-    cur.executemany(
-        "insert into streaming.late_events (query_name, batch_id, channel_id, "
-        "late_count, oldest_event_at, newest_event_at, watermark) "
-        "values (%s, %s, %s, %s, %s, %s, %s)",
-        [
-            (
-                query_name,
-                batch_id,
-                r["channel_id"],
-                r["late_count"],
-                r["oldest_event_at"],
-                r["newest_event_at"],
-                watermark,
-            )
-            for r in rows
-        ],
+    if watermark is None:  # the query's first batch: no window has closed yet
+        return 0
+    cur.execute(
+        _WRITE_LATE,
+        {"query_name": query_name, "batch_id": batch_id, "watermark": watermark, "window": window},
     )
+    return sum(int(row[0]) for row in cur.fetchall())

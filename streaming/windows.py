@@ -1,12 +1,14 @@
 """Pure DataFrame -> DataFrame transforms of the channel-windows job.
 
 Nothing here reads or writes a service, so each step is tested on static
-DataFrames. The job's sink wires them on each micro-batch: Kafka rows ->
-:func:`parse_events` -> :func:`pane_stats` (one aggregation of the batch,
-kept) -> :func:`window_stats` with the batch's watermark, and, on the same
-pane rows, :func:`pane_late_report` against that watermark. The batch
-recompute of the bench and the tests call :func:`video_window_stats` and
-:func:`late_report`: the same two steps.
+DataFrames. They define the windows: Kafka rows -> :func:`parse_events` ->
+:func:`pane_stats` (one aggregation per (pane, channel, video)) ->
+:func:`window_stats` with a watermark, and, on the same pane rows,
+:func:`pane_late_report` against it; :func:`video_window_stats` and
+:func:`late_report` chain them. The job's sink computes the same panes in
+its Python workers (:mod:`streaming.panes`) and expands them in PostgreSQL
+(:mod:`streaming.sink`); the bench's batch recompute and the tests run these
+transforms in Spark and compare.
 
 A message counts only if the event contract accepts it (:mod:`streaming.contract`
 calls the landing's and the processor's own :func:`ytempire.events.parse_event`):
@@ -186,6 +188,12 @@ def _floor_to(moment: Column, step_s: int) -> Column:
     integer microseconds (``F.window`` would also drop rows whose time is null)."""
     micros = F.unix_micros(moment)
     return F.timestamp_micros(micros - F.pmod(micros, F.lit(step_s * 1_000_000)))
+
+
+def latest_window_start(moment: Column, slide_s: int) -> Column:
+    """Start of the latest window (``slide_s`` apart, aligned to the epoch) that contains
+    ``moment``: ``moment`` rounded down to a multiple of the slide."""
+    return _floor_to(moment, slide_s)
 
 
 def last_window_end(occurred_at: Column, window_s: int, slide_s: int) -> Column:

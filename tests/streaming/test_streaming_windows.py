@@ -12,8 +12,11 @@ from pyspark.sql import types as T
 
 from simulation.traffic import envelope
 from streaming.config import StreamConfig, duration_seconds
+from streaming.panes import partition_panes
 from streaming.windows import (
+    ADDED,
     late_report,
+    pane_stats,
     parse_events,
     valid_events,
     video_window_stats,
@@ -172,6 +175,47 @@ def test_late_events_are_those_whose_every_window_has_closed(spark):
         (at(3), CH_A),
         *((at(m), CH_B) for m in range(5, 10)),
     }
+
+
+def test_panes_read_in_the_python_worker_equal_spark_s_pane_stats(spark):
+    values = [
+        metrics(at(0, 10), CH_A, "v1", 100, "1.000001"),
+        metrics(at(0, 40), CH_A, "v1", 300, "0.0000005"),  # 5e-07: half up to 0.000001
+        metrics(at(0, 50), CH_A, "v2", 50, "2.4999994"),
+        metrics(at(1, 0), CH_A, "v1", 400, "7"),  # the next pane
+        event("quality_check", at(0, 59, 999999), CH_A, "v1"),
+        event("channel_updated", at(0, 20), CH_A),
+        event("user_action", at(0, 30), CH_B),
+        event("quality_check", datetime(1969, 12, 31, 23, 59, 30, tzinfo=UTC), CH_B, "v9"),
+        b"{not json",
+        b"garbage",
+    ]
+    # Every key spread over three partitions: the rows combine as the sink's SQL does.
+    frame = kafka_rows(spark, values * 3).repartition(3)
+    python = {}
+    for row in partition_panes(frame, 60).toArrow().to_pylist():
+        key = (row.pop("pane_start"), row.pop("channel_id"), row.pop("video_id"))
+        if key in python:
+            mine = python[key]
+            for column in ("event_count", *ADDED[1:]):
+                mine[column] += row[column]
+            for column, pick in (
+                ("revenue_max_usd", max),
+                ("revenue_min_usd", min),
+                ("first_event_at", min),
+                ("last_event_at", max),
+            ):
+                present = [v for v in (mine[column], row[column]) if v is not None]
+                mine[column] = pick(present) if present else None
+        else:
+            python[key] = row
+    spark_rows = {
+        (r.pop("pane_start"), r.pop("channel_id"), r.pop("video_id")): r
+        for r in pane_stats(parse_events(frame), 60).toArrow().to_pylist()
+    }
+    assert python == spark_rows
+    assert python[(at(0), CH_A, VIDEOS["v1"])]["revenue_min_usd"] == Decimal("0.000001")
+    assert python[(None, None, "")]["event_count"] == 6
 
 
 @pytest.mark.parametrize(
