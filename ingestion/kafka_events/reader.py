@@ -35,10 +35,12 @@ MAX_EMPTY_POLLS = 30
 # librdkafka needs one; the landing never joins the group nor commits to it.
 GROUP_ID = "ytempire-landing"
 # What one fetch may bring: per partition (a larger first batch still comes whole, so
-# no message size stalls the read) and per request; what librdkafka queues ahead.
+# no message size stalls the read) and per request; what librdkafka queues ahead. A
+# 16 MiB fetch (kafka-python's setting before) took a reader's peak RSS from 166 to
+# 237 MiB on 200k events for no CPU gained (17.4-17.7 us an event either way).
 MAX_PARTITION_FETCH_BYTES = 4 * 1024 * 1024
-FETCH_MAX_BYTES = 16 * 1024 * 1024
-QUEUED_MAX_KBYTES = 32 * 1024
+FETCH_MAX_BYTES = 4 * 1024 * 1024
+QUEUED_MAX_KBYTES = 8 * 1024
 
 
 def partition_name(topic: str, partition: int) -> str:
