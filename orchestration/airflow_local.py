@@ -290,6 +290,13 @@ def airflow_env(
                 {DOCS_SLUG: {"dir": str(DBT_TARGET), "name": "dbt docs (ytempire)"}}
             ),
             "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+            # Cosmos keeps each dbt group's last partial_parse.msgpack in a cache folder and
+            # hands the newer of it and <project>/target's to the next dbt command. Its
+            # default, <tmp>/cosmos, is one folder for every installation on the machine:
+            # a test's or a bench's stack, whose dbt profile names another database, left
+            # a msgpack there that dbt refused ("profile has changed"), and the next
+            # producer parsed the whole project again. One folder per installation.
+            "AIRFLOW__COSMOS__CACHE_DIR": str(config.home / "cosmos"),
             # The manifest (1.6 MB) is parsed by every task process, once per dbt group.
             "AIRFLOW__COSMOS__ENABLE_ORJSON_PARSER": "True",
             # The dag-processor re-parses a DAG file this often even when nothing changed
