@@ -183,10 +183,55 @@ def _where_the_time_went(config: AirflowConfig, settings: Settings, run_id: str)
         line += f", wait max {waits[-1]:.1f})"
         producer = [t for t in tasks if t[0].endswith(".dbt_producer_watcher")]
         if producer:
-            _, p_start, p_end, _ = producer[0]
+            task_id, p_start, p_end, _ = producer[0]
             line += f"; producer {p_start:.1f} - {p_end:.1f}, last watcher +{last - p_end:.1f}"
+            line += "\n" + " " * 30 + _producer_dbt(config.home / "logs", run_id, task_id)
         lines.append(line)
     return "\n".join(lines)
+
+
+def _producer_dbt(logs: Path, run_id: str, task_id: str) -> str:
+    """What a dbt group's producer spent in dbt, read from its task log (last try).
+
+    dbt start to ``Found N models`` is the parse (partial, or full and dbt's
+    reason: ``Unable to do partial parsing because ...``); then dbt's own
+    ``Finished running ... (X s)``; seconds, from the log records' timestamps.
+    """
+    from datetime import datetime
+
+    from orchestration.runs import DAG_ID
+
+    folder = logs / f"dag_id={DAG_ID}" / f"run_id={run_id}" / f"task_id={task_id}"
+    tries = sorted(folder.glob("attempt=*.log"), key=lambda f: int(f.stem.split("=")[1]))
+    if not tries:
+        return f"(no log in {folder})"
+    marks: dict[str, float] = {}
+    full_parse = ""
+    for raw in tries[-1].read_text().splitlines():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        event, stamp = str(record.get("event", "")), record.get("timestamp")
+        if stamp is None:
+            continue
+        at = datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+        for mark, text in (
+            ("dbt", "Running with dbt="),
+            ("parsed", "  Found "),
+            ("done", "Finished running "),
+        ):
+            if text in event and mark not in marks:
+                marks[mark] = at
+        if "Unable to do partial parsing because" in event:
+            full_parse = event.split("because", 1)[1].strip()
+    if not {"dbt", "parsed", "done"} <= marks.keys():
+        return f"(dbt's start, parse or end not found in {tries[-1]})"
+    parse = "full parse: " + full_parse if full_parse else "partial parse"
+    return (
+        f"dbt: parse {marks['parsed'] - marks['dbt']:.1f} s ({parse}), "
+        f"nodes {marks['done'] - marks['parsed']:.1f} s"
+    )
 
 
 def _require_success(what: str, result: DagRunResult) -> None:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,3 +106,49 @@ def test_a_missing_dag_manifest_is_published_from_dbts_last_one(
     (tmp_path / "target" / "manifest.json").write_bytes(_manifest("last"))
     assert ensure_dag_manifest() == published_manifest()
     assert json.loads(published_manifest().read_bytes())["metadata"]["tag"] == "last"
+
+
+def test_a_producer_given_the_published_parse_rereads_only_a_changed_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The start's parse gives the dbt groups' producers a partial parse, never a stale node.
+
+    `ytempire airflow start` runs :func:`parse_dbt_project` in the tasks'
+    environment. Cosmos runs each producer's `dbt build` in a temporary copy of the project,
+    into which it copies the newest `partial_parse.msgpack` it knows. Here the
+    copy is given the one :func:`parse_dbt_project` left, one model is changed
+    in it, and dbt runs as the producer runs it (`--profile`, `--target`,
+    `--no-static-parser`, same environment): dbt must take the msgpack (no
+    "Unable to do partial parsing") and read the changed model again.
+    """
+    import shutil
+
+    from dbt.cli.main import dbtRunner
+
+    from orchestration.airflow_local import parse_dbt_project
+    from ytempire.dbt_runner import DBT_PROJECT_DIR, target_dir
+
+    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "published"))
+    manifest = json.loads(parse_dbt_project().read_bytes())
+    model = next(n for n in manifest["nodes"].values() if n["resource_type"] == "model")
+    copy = tmp_path / "producer_copy"
+    shutil.copytree(DBT_PROJECT_DIR, copy, ignore=shutil.ignore_patterns("target", "logs"))
+    (copy / "target").mkdir()
+    shutil.copy(target_dir() / "partial_parse.msgpack", copy / "target")
+    marker = "-- changed after the published parse"
+    with (copy / model["original_file_path"]).open("a") as sql:
+        sql.write(f"\n{marker}\n")
+
+    monkeypatch.setenv("DBT_TARGET_PATH", "target")  # the DAG's dbt tasks' (TASK_DBT_TARGET)
+    events: dict[str, Any] = {}  # dbt's event name -> its data (the last of each)
+    folder = str(copy)
+    as_the_producer = ["--profile", "ytempire", "--target", "local", "--no-static-parser"]
+    result = dbtRunner(callbacks=[lambda e: events.update({e.info.name: e.data})]).invoke(
+        ["parse", "--project-dir", folder, "--profiles-dir", folder, *as_the_producer, "--quiet"]
+    )
+    assert result.success, result.exception
+    assert "UnableToPartialParse" not in events, events["UnableToPartialParse"].reason
+    changed = events["PartialParsingEnabled"]
+    assert (changed.deleted, changed.added, changed.changed) == (0, 0, 1)
+    reparsed = json.loads((copy / "target" / "manifest.json").read_bytes())
+    assert marker in reparsed["nodes"][model["unique_id"]]["raw_code"]

@@ -30,7 +30,6 @@ from orchestration.airflow_local import (
     airflow_env,
     airflow_executable,
     api_ready,
-    ensure_dag_manifest,
     init_metadata_database,
     parse_dbt_project,
     set_watcher_pool,
@@ -81,7 +80,11 @@ def _running(config: AirflowConfig, process: str) -> int | None:
 
 
 @airflow.command("start")
-@click.option("--no-init", is_flag=True, help="Skip `ytempire airflow init`.")
+@click.option(
+    "--no-init",
+    is_flag=True,
+    help="Skip the metadata database's creation and migration (dbt is parsed either way).",
+)
 def start(no_init: bool) -> None:
     """Start api-server, scheduler and dag-processor on loopback; print the UI address."""
     config = AirflowConfig.from_env()
@@ -89,10 +92,10 @@ def start(no_init: bool) -> None:
         init_metadata_database(config, progress=lambda msg: click.echo(f"  {msg}"))
     else:  # the watchers' pool follows this start's parallelism
         set_watcher_pool(config, progress=lambda msg: click.echo(f"  {msg}"))
-    if not no_init:
-        parse_dbt_project()  # the DAG renders its dbt tasks from the published manifest
-    else:
-        ensure_dag_manifest()
+    # In this environment, the tasks' own: the DAG renders its dbt tasks from the published
+    # manifest, and each group's producer starts from this parse's partial_parse.msgpack
+    # (a partial parse; one made with another database's profile costs a full parse).
+    parse_dbt_project()
     logs = config.home / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = airflow_env(config)

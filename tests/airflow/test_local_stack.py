@@ -100,6 +100,18 @@ def test_two_stacks_share_no_port(tmp_path: Path) -> None:
     assert not one & two
 
 
+def test_two_stacks_share_no_dbt_partial_parse_cache(tmp_path: Path) -> None:
+    """Cosmos' cache of dbt's partial parse is the installation's, not the machine's <tmp>/cosmos.
+
+    A stack whose tasks name another database left a msgpack there that dbt
+    refused ("profile has changed"): the next stack's producer parsed in full.
+    """
+    one, two = _config(tmp_path / "one"), _config(tmp_path / "two")
+    caches = [Path(airflow_env(c, base={})["AIRFLOW__COSMOS__CACHE_DIR"]) for c in (one, two)]
+    assert caches[0].is_relative_to(one.home)
+    assert caches[1].is_relative_to(two.home)
+
+
 def test_the_processes_share_the_installations_secret(tmp_path: Path) -> None:
     config = _config(tmp_path)
     env = airflow_env(config, base={})
