@@ -25,18 +25,26 @@ squares on log-log (figure ~ scale^k) and prints k and the estimate at
 ``--estimate-at`` (100x: 25,000 channels).
 
 Data tests are timed apart (`dbt test`), since they scan whole tables by
-design. Runs in its own database ``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
-dropped at the end unless ``--keep``; ``--reuse`` measures again on a kept
-database's history (same network options), landing only its next two days. Usage:
+design. Each network runs in its own database (``<YTEMPIRE_PG_DATABASE>_dbtbench_test``,
+with ``--scales`` ``..._dbtbench_<scale>x_test``), dropped once measured unless
+``--keep``. A long history is landed apart from the timed phases: ``--prepare``
+lands it (and nothing else) into the kept database, and ``--reuse`` then measures
+on it, landing only its next two days; the full refresh it times is the
+history's first build. The database records the network it was landed for, and
+``--reuse`` refuses another. Usage:
 
     uv run python bench/dbt_build.py [--channels 2500 --videos-per-day 5000 --days 180]
     uv run python bench/dbt_build.py --scales 1,3,10 --days 365 --no-tests
+    nice -n 19 uv run python bench/dbt_build.py --scales 1,3 --days 365 --prepare
+    flock /work/bench.lock uv run python bench/dbt_build.py --scales 1,3 --reuse --no-tests
     uv run python bench/dbt_build.py --smoke   # 12 channels, 8 days, 3 query runs, no dbt test
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import math
 import os
 import statistics
@@ -45,7 +53,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from benchlib import Figures, add_smoke_flag
+from benchlib import Figures, add_smoke_flag, format_load, loadavg
+from psycopg import sql
 
 from simulation.raw_history import NetworkSpec, land_days
 from ytempire.clients import pg_connect
@@ -100,7 +109,7 @@ def timed(label: str, action: Callable[[], Any]) -> float:
     started = time.perf_counter()
     result = action()
     elapsed = time.perf_counter() - started
-    print(f"[bench] {label}: {elapsed:,.1f} s", flush=True)
+    print(f"[bench] {label}: {elapsed:,.1f} s (load {format_load(loadavg())})", flush=True)
     if label.startswith("dbt build"):
         print_slowest_nodes(result)
     return elapsed
@@ -174,9 +183,21 @@ def storage_bytes(database: str) -> tuple[int, int]:
     return (int(row[0]), int(row[1])) if row else (0, 0)
 
 
+def network_record(spec: NetworkSpec) -> str:
+    """The network a bench database was landed for, as the database's comment (JSON)."""
+    return json.dumps({"dbt_build bench network": dataclasses.asdict(spec)}, default=str)
+
+
 def land_history(database: str, spec: NetworkSpec, days: int) -> None:
+    """Land ``days`` days of ``spec``'s history into a new ``database``, recording ``spec``."""
     drop_database(database)
     init_database(database)
+    with pg_connect("admin", database, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("comment on database {} is {}").format(
+                sql.Identifier(database), sql.Literal(network_record(spec))
+            )
+        )
     with pg_connect("loader") as conn:
         timed(
             f"land {days} days of history",
@@ -185,15 +206,31 @@ def land_history(database: str, spec: NetworkSpec, days: int) -> None:
     timed("analyze, checkpoint and sync", lambda: settle_writes(database))
 
 
-def landed_days(spec: NetworkSpec) -> int:
-    """Days already landed in a kept bench database (so the next day is this index)."""
+def landed_days(database: str, spec: NetworkSpec) -> int:
+    """Days landed in a kept bench database (so the next day is this index).
+
+    Raises SystemExit when ``database`` is missing, was landed for another
+    network, or holds no day.
+    """
+    with pg_connect("admin", "postgres", autocommit=True) as conn:
+        row = conn.execute(
+            "select shobj_description(oid, 'pg_database') from pg_database where datname = %s",
+            (database,),
+        ).fetchone()
+    if not row:
+        raise SystemExit(f"--reuse: no database {database}; land it first with --prepare")
+    if row[0] != network_record(spec):
+        raise SystemExit(
+            f"--reuse: {database} was landed for another network ({row[0]}), not {spec}; "
+            "land it again with --prepare and the same network options"
+        )
     with pg_connect("loader") as conn:
         row = conn.execute(
             "select max(collection_date) - %s::date + 1 from raw_youtube.channel_snapshots",
             (spec.start_date,),
         ).fetchone()
     if not row or row[0] is None:
-        raise SystemExit("--reuse: the bench database has no landed days; run without it first")
+        raise SystemExit(f"--reuse: {database} has no landed days; land it with --prepare")
     return int(row[0])
 
 
@@ -219,8 +256,8 @@ class Measured:
 def measure(database: str, spec: NetworkSpec, days: int, args: argparse.Namespace) -> Measured:
     """Build ``days`` of ``spec``'s history (or reuse it) and time the daily path on it."""
     if args.reuse:
-        history = landed_days(spec)
-        print(f"[bench] reusing {history} landed days")
+        history = landed_days(database, spec)
+        print(f"[bench] reusing {history} landed days of {database}")
     else:
         history = days - 1  # the last day lands after the full refresh
         land_history(database, spec, history)
@@ -290,7 +327,8 @@ CURVE: dict[str, tuple[str, Callable[[Measured], float]]] = {
 def print_curve(scales: Sequence[float], runs: Sequence[Measured], estimate_at: float) -> None:
     """Each figure at each scale, its fitted exponent and its estimate at ``estimate_at``."""
     header = "".join(f"{f'{s:g}x':>12}" for s in scales)
-    print(f"\n== cost curve: {runs[0].days} days of history, x = multiple of 250 channels ==")
+    days = "/".join(sorted({str(run.days) for run in runs}))
+    print(f"\n== cost curve: {days} days of history, x = multiple of 250 channels ==")
     print(f"{'figure':<34}{'unit':>5}{header}{'exponent k':>12}{f'est. {estimate_at:g}x':>14}")
     for label, (unit, value) in CURVE.items():
         values = [value(run) for run in runs]
@@ -316,7 +354,15 @@ def main() -> None:
     parser.add_argument("--estimate-at", type=float, default=100.0)
     parser.add_argument("--keep", action="store_true", help="Keep the bench database.")
     parser.add_argument(
-        "--reuse", action="store_true", help="Reuse a kept bench database's history."
+        "--prepare",
+        action="store_true",
+        help="Only land each network's history (--days - 1 days) into its kept database, "
+        "for --reuse to measure later (e.g. under the bench lock).",
+    )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Measure on the history a kept database holds (--prepare or --keep).",
     )
     parser.add_argument(
         "--no-tests", action="store_true", help="Skip timing dbt test (long at 10x)."
@@ -325,31 +371,37 @@ def main() -> None:
     args = parser.parse_args()
     if args.smoke:
         args.channels, args.videos_per_day, args.days, args.repeats = 12, 24, 8, 3
-        args.no_tests, args.keep, args.reuse = True, False, False
+        args.no_tests, args.keep, args.reuse, args.prepare = True, False, False, False
+    if args.prepare and args.reuse:
+        parser.error("--prepare lands a history and --reuse measures one: pick one")
     figures = Figures("dbt_build", smoke=args.smoke)
 
     base = os.environ.get("YTEMPIRE_PG_DATABASE", "ytempire")
-    os.environ["YTEMPIRE_PG_DATABASE"] = database = f"{base}_dbtbench_test"
-    get_settings.cache_clear()
     scales = args.scales or [args.channels / REFERENCE_CHANNELS]
-    if args.scales and (args.reuse or len(scales) < 2):
-        parser.error("--scales needs two scales or more, and lands each network anew (no --reuse)")
     runs: list[Measured] = []
-    try:
-        for scale in scales:
-            channels = round(REFERENCE_CHANNELS * scale) if args.scales else args.channels
-            per_day = (
-                round(REFERENCE_VIDEOS_PER_DAY * scale) if args.scales else args.videos_per_day
-            )
-            spec = NetworkSpec(
-                channels=channels, videos_per_channel_per_day=max(1, per_day // channels)
-            )
-            print(f"\n[bench] network ({scale:g}x): {spec}; database {database}", flush=True)
+    for scale in scales:
+        channels = round(REFERENCE_CHANNELS * scale) if args.scales else args.channels
+        per_day = round(REFERENCE_VIDEOS_PER_DAY * scale) if args.scales else args.videos_per_day
+        spec = NetworkSpec(
+            channels=channels, videos_per_channel_per_day=max(1, per_day // channels)
+        )
+        label = f"_{scale:g}x".replace(".", "_") if args.scales else ""
+        database = f"{base}_dbtbench{label}_test"
+        os.environ["YTEMPIRE_PG_DATABASE"] = database
+        get_settings.cache_clear()
+        print(f"\n[bench] network ({scale:g}x): {spec}; database {database}", flush=True)
+        if args.prepare:
+            land_history(database, spec, args.days - 1)
+            print(f"[bench] prepared {args.days - 1} days in {database}; measure with --reuse")
+            continue
+        try:
             runs.append(measure(database, spec, args.days, args))
-    finally:
-        if not args.keep:
-            drop_database(database)
-    if args.scales:
+        finally:
+            if not args.keep:
+                drop_database(database)
+    if args.prepare:
+        return
+    if len(runs) > 1:
         print_curve(scales, runs, args.estimate_at)
     for scale, run in zip(scales, runs, strict=True):
         at = f" at {scale:g}x" if args.scales else ""

@@ -21,13 +21,16 @@
 -- cumulative share count per video, differenced here like the snapshots.
 with
 
+-- Narrow rows from the start: the share count is read out of the jsonb
+-- payload here, so the sort that picks each day's last report never carries
+-- the payload.
 events as (
     select
         youtube_video_id,
         channel_id,
         occurred_date,
         occurred_at,
-        payload
+        coalesce((payload ->> 'shares')::bigint, 0) as share_count
     from {{ ref('stg_events__events') }}
     where
         event_type = 'metrics_update'
@@ -51,7 +54,7 @@ daily_last as (
         youtube_video_id as video_id,
         channel_id,
         occurred_date as collection_date,
-        coalesce((payload ->> 'shares')::bigint, 0) as share_count
+        share_count
     from events
     order by youtube_video_id asc, occurred_date asc, occurred_at desc
 ),

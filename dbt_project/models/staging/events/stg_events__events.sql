@@ -16,16 +16,13 @@ source as (
     from {{ source('events', 'events') }}
 ),
 
--- A producer retry can publish one event twice at two offsets: keep the
--- first. A retried event has the same type and time, and keeping them in the
--- distinct-on key lets filters on event_type and occurred_at reach the raw
--- table's indexes through this view.
-deduplicated as (
-    select distinct on (event_id, event_type, occurred_at) *
-    from source
-    order by event_id asc, event_type asc, occurred_at asc, kafka_offset asc
-),
-
+-- No deduplication here: event_id is unique in the raw table. A producer
+-- retry that publishes one event twice at two offsets lands once, at its
+-- first offset, by the landing's unique key on event_id (LANDING_KEYS in
+-- ingestion/kafka_events/destination.py); the unique test on this model
+-- checks it. A distinct on here sorted every event a model reads with its
+-- jsonb payload, every run, to drop nothing (dbt_project/README.md, "What a
+-- daily build costs").
 final as (
     select
         event_id::text as event_id,
@@ -41,7 +38,7 @@ final as (
         kafka_partition::integer as kafka_partition,
         kafka_offset::bigint as kafka_offset,
         kafka_timestamp::timestamptz as kafka_timestamp
-    from deduplicated
+    from source
 )
 
 select * from final
