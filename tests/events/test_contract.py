@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 
 from ingestion.kafka_events.helpers import (
     DEAD_LETTERS_COLUMNS,
@@ -17,6 +16,7 @@ from ingestion.kafka_events.helpers import (
     split_page,
 )
 from simulation.traffic import simulated_events
+from tests.consumed import consumed_message
 from ytempire.events import (
     EVENT_TYPES,
     MetricsUpdateEvent,
@@ -177,16 +177,8 @@ def test_an_instant_before_year_1000_keeps_four_digits_on_the_wire():
 
 
 def test_a_page_splits_into_events_and_dead_letters_with_original_bytes():
-    def message(offset: int, value: bytes) -> Message:  # as the reader hands it over
-        return Message(
-            topic="t",
-            partition=0,
-            offset=offset,
-            value=value,
-            timestamp=(TIMESTAMP_CREATE_TIME, 1_700_000_000_000),
-        )
-
     good = [v for *_, v, _ in simulated_events(3, seed=1)]
+    message = consumed_message
     records = [message(0, good[0]), message(1, b"\xff"), message(2, good[1]), message(3, good[0])]
     page = split_page(records, set(), datetime.now(UTC))
     events = [dict(zip(EVENT_NAMES, row, strict=True)) for row in csv.reader(page.events)]

@@ -29,7 +29,6 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from confluent_kafka import TIMESTAMP_CREATE_TIME, Message
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import types as T
@@ -37,6 +36,7 @@ from pyspark.sql import types as T
 from ingestion.kafka_events.helpers import EVENTS_COLUMNS, split_page
 from streaming import processor
 from streaming.windows import is_valid, parse_events
+from tests.consumed import consumed_message
 from ytempire.events import BIGINT_MAX, Rejected
 
 pytestmark = pytest.mark.services  # a local Spark session
@@ -331,22 +331,14 @@ def messages(draw: st.DrawFn) -> bytes:
 # --- the three consumers --------------------------------------------------------------------
 
 
-def _message(offset: int, value: bytes) -> Message:
-    """A consumed message, as the landing's reader hands it over."""
-    return Message(
-        topic="video-events",
-        partition=0,
-        offset=offset,
-        value=value,
-        timestamp=(TIMESTAMP_CREATE_TIME, 1_767_225_600_000),
-    )
-
-
 def _landing(values: list[bytes]) -> list[datetime | None]:
     """The landing's verdict: an events row (its occurred_at) or a dead letter (None)."""
     out: list[datetime | None] = []
     for offset, value in enumerate(values):
-        page = split_page([_message(offset, value)], set(), datetime.now(UTC))
+        message = consumed_message(
+            offset, value, topic="video-events", timestamp_ms=1_767_225_600_000
+        )
+        page = split_page([message], set(), datetime.now(UTC))
         if page.events:
             (row,) = csv.reader(page.events)
             out.append(
