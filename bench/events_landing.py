@@ -255,14 +255,6 @@ def land_in_child(topic: str, pycache: str) -> dict[str, Any]:
     return result
 
 
-def own_peak_rss_mib() -> float:
-    """This process's peak RSS since it started. Not getrusage's ru_maxrss: Linux keeps
-    that across exec, so it would report the benchmark's own memory at the fork."""
-    status = Path("/proc/self/status").read_text()
-    (line,) = (line for line in status.splitlines() if line.startswith("VmHWM:"))
-    return int(line.split()[1]) / 1024
-
-
 def land_only(topic: str, pipelines_dir: str) -> None:
     from ingestion.kafka_events.landing import land_events
 
@@ -271,7 +263,7 @@ def land_only(topic: str, pipelines_dir: str) -> None:
         summary = land_events(
             [topic], pipelines_dir=Path(pipelines_dir), pipeline_name=topic, dead_letter_topic=dlq
         )
-    peak_mib = own_peak_rss_mib()
+    peak_mib = peak_rss_mib()  # this process's: /proc/self
     # the Kafka reader processes, forked from the landing: the largest one's peak (pages
     # shared with the landing included)
     reader_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

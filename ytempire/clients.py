@@ -215,19 +215,29 @@ def librdkafka_producer(settings: Settings | None = None, **overrides: Any) -> P
     """
     from confluent_kafka import Producer
 
-    s = _settings(settings)
-    config: dict[str, Any] = {
+    return Producer(
+        _librdkafka_config(
+            _settings(settings),
+            {
+                "acks": "all",
+                "enable.idempotence": True,
+                "message.timeout.ms": 120_000,
+                "partitioner": "murmur2_random",
+                **overrides,
+            },
+        )
+    )
+
+
+def _librdkafka_config(s: Settings, properties: dict[str, Any]) -> dict[str, Any]:
+    """The project's librdkafka client properties, then ``properties`` (which win)."""
+    return {
         "bootstrap.servers": s.kafka_bootstrap,
         "client.id": "ytempire",
-        "acks": "all",
-        "enable.idempotence": True,
-        "message.timeout.ms": 120_000,
-        "partitioner": "murmur2_random",
         # librdkafka's log lines through Python logging (quiet unless asked), not stderr
         "logger": logging.getLogger("confluent_kafka"),
-        **overrides,
+        **properties,
     }
-    return Producer(config)
 
 
 def librdkafka_consumer(
@@ -244,17 +254,17 @@ def librdkafka_consumer(
     """
     from confluent_kafka import Consumer
 
-    s = _settings(settings)
-    config: dict[str, Any] = {
-        "bootstrap.servers": s.kafka_bootstrap,
-        "client.id": "ytempire",
-        "group.id": group_id,
-        "enable.auto.commit": False,
-        "enable.auto.offset.store": False,
-        "logger": logging.getLogger("confluent_kafka"),
-        **overrides,
-    }
-    return Consumer(config)
+    return Consumer(
+        _librdkafka_config(
+            _settings(settings),
+            {
+                "group.id": group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                **overrides,
+            },
+        )
+    )
 
 
 def kafka_consumer(
