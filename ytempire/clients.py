@@ -317,7 +317,8 @@ SPARK_LOG4J2 = Path(__file__).with_name("spark-log4j2.properties")
 # and C2's compiler threads cost more CPU than its faster code saves over a job's first batches:
 # issue 26's A/B (10 sink calls of 300k events a variant, alternated processes; streaming/README)
 # measured JVM CPU at session start 5.5 against 10.3 s, on the first batch 6.0 against 10.6 s,
-# warm 2.3 against 3.0 s a call (C2 reached C1's cost by its fourth call, never below it).
+# warm 2.3 against 3.0 s a call (one C2 process reached C1's cost by its fourth call; none went
+# below it). Four bench runs alternating the two did not rank them in wall time (load 5-9).
 # The builder hands it to spark-submit, which starts the JVM with it (its input arguments show
 # it); a cluster's executors keep their own options.
 DRIVER_JIT = "-XX:TieredStopAtLevel=1"
