@@ -313,6 +313,15 @@ def spark_connector_jars(settings: Settings | None = None) -> list[Path]:
 
 # The driver's console logging (errors only, unless `ytempire -v`).
 SPARK_LOG4J2 = Path(__file__).with_name("spark-log4j2.properties")
+# The driver JVM compiles with C1 only (no C2). In local mode the driver is the executor too,
+# and C2's compiler threads cost more CPU than its faster code saves over a job's first batches:
+# issue 26's A/B (10 sink calls of 300k events a variant, alternated processes; streaming/README)
+# measured JVM CPU at session start 5.5 against 10.3 s, on the first batch 6.0 against 10.6 s,
+# warm 2.3 against 3.0 s a call (one C2 process reached C1's cost by its fourth call; none went
+# below it). Four bench runs alternating the two did not rank them in wall time (load 5-9).
+# The builder hands it to spark-submit, which starts the JVM with it (its input arguments show
+# it); a cluster's executors keep their own options.
+DRIVER_JIT = "-XX:TieredStopAtLevel=1"
 
 
 def spark_session(
@@ -324,7 +333,8 @@ def spark_session(
     s = _settings(settings)
     log_level = "WARN" if logging.getLogger().isEnabledFor(logging.INFO) else "ERROR"
     java_options = (
-        f"-Dlog4j2.configurationFile=file:{SPARK_LOG4J2} -Dytempire.spark.log.level={log_level}"
+        f"-Dlog4j2.configurationFile=file:{SPARK_LOG4J2} -Dytempire.spark.log.level={log_level} "
+        + DRIVER_JIT
     )
     builder = (
         SparkSession.builder.appName(app_name)
