@@ -409,19 +409,29 @@ def _latest_stage_details(stage: str, day: date, conn: Any) -> dict[str, Any]:
     return dict(row[0]) if row and row[0] else {}
 
 
-def generate_dbt_docs() -> str:
-    """Regenerate the dbt docs site (``dbt_project/target``) that the Airflow UI serves.
+def generate_dbt_docs(target: Path | None = None) -> str:
+    """Regenerate the dbt docs site that the Airflow UI serves, in ``target``.
 
-    dbt rewrites ``target/manifest.json`` in place; the DAG reads only the copy
-    published whole after it (``ytempire.dbt_runner.publish_manifest``). Returns
-    the folder. Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
+    ``target`` is dbt's target folder as the DAG file resolved it when parsed (the
+    installation's ``$DBT_TARGET_PATH``, by default ``dbt_project/target``: the folder
+    ``orchestration.airflow_local`` points the UI's docs link at); default
+    :func:`ytempire.dbt_runner.target_dir` now. The DAG passes it because the process
+    environment cannot be trusted at run time: under ``airflow dags test`` every task
+    runs in one process, and Cosmos leaves each dbt task's environment (its
+    ``DBT_TARGET_PATH=target``) in ``os.environ`` after the task (the OpenLineage step
+    of ``cosmos.operators.local``), which sent these docs into the checkout's target.
+
+    dbt rewrites ``manifest.json`` in place; the DAG reads only the copy published
+    whole after it (``ytempire.dbt_runner.publish_manifest``). Returns the folder.
+    Raises ``YTEmpireError`` when ``dbt docs generate`` fails.
     """
-    from ytempire.dbt_runner import publish_manifest, run_dbt, target_dir
+    from ytempire.dbt_runner import PUBLISHED_MANIFEST, publish_manifest, run_dbt, target_dir
 
     mask_secrets_in_airflow()
-    run_dbt("docs generate", quiet=True)
-    publish_manifest()
-    return str(target_dir())
+    folder = (target or target_dir()).resolve()
+    run_dbt("docs generate", "--target-path", str(folder), quiet=True)
+    publish_manifest(folder / "manifest.json", folder / PUBLISHED_MANIFEST)
+    return str(folder)
 
 
 STAGE_FUNCTIONS = {

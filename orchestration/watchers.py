@@ -32,6 +32,7 @@ from typing import Any, Literal
 # artifacts: re-exported here because DAG files import only orchestration (ARCHITECTURE.md).
 from ytempire.dbt_runner import TASK_DBT_TARGET as TASK_DBT_TARGET
 from ytempire.dbt_runner import published_manifest as published_manifest
+from ytempire.dbt_runner import target_dir as target_dir
 
 
 def credit_detached_tests(

@@ -66,6 +66,7 @@ from orchestration.watchers import (
     TASK_DBT_TARGET,
     credit_detached_tests,
     published_manifest,
+    target_dir,
     trust_no_result_of_a_cleared_run,
 )
 
@@ -84,6 +85,11 @@ RAW_YOUTUBE_ANALYTICS = Asset(
     name="raw_youtube_analytics", uri="postgres://ytempire/raw_youtube_analytics"
 )
 ANALYST_VIEWS_PATH = "path:models/marts/analytics"
+# Where the dbt_docs task writes the docs site the UI serves: dbt's target folder as this
+# parse resolves it (the installation's $DBT_TARGET_PATH). Resolved here, not in the task:
+# under `airflow dags test` every task runs in one process, and Cosmos leaves each dbt
+# task's env (DBT_TARGET_PATH=target) in os.environ after it (orchestration.daily).
+DBT_DOCS_TARGET = target_dir()
 
 # Retries wait 1, 2, 4 ... minutes (capped at 15); tests shorten the first wait.
 RETRY_DELAY = timedelta(seconds=int(os.environ.get("YTEMPIRE_AIRFLOW_RETRY_DELAY_S", "60")))
@@ -264,7 +270,7 @@ with DAG(
     def dbt_docs() -> str:
         from orchestration import daily
 
-        return daily.generate_dbt_docs()
+        return daily.generate_dbt_docs(DBT_DOCS_TARGET)
 
     transform = dbt_group(
         "transform",
