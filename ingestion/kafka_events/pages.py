@@ -38,7 +38,7 @@ from ingestion.kafka_events.helpers import (
     COPY_BINARY_HEADER,
     COPY_BINARY_TRAILER,
     DEAD_LETTERS_COLUMNS,
-    EVENTS_COLUMNS,
+    EVENTS_TUPLE_ORDER,
     KafkaRecord,
     Record,
     csv_header,
@@ -50,7 +50,7 @@ from ytempire.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_EVENTS_HEADER, _DEAD_HEADER = csv_header(EVENTS_COLUMNS), csv_header(DEAD_LETTERS_COLUMNS)
+_EVENTS_HEADER, _DEAD_HEADER = ",".join(EVENTS_TUPLE_ORDER) + "\n", csv_header(DEAD_LETTERS_COLUMNS)
 _file_ids = itertools.count()
 
 

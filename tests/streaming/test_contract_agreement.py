@@ -32,7 +32,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import types as T
 
-from ingestion.kafka_events.helpers import EVENTS_COLUMNS, split_page
+from ingestion.kafka_events.helpers import EVENTS_TUPLE_ORDER, split_page
 from streaming import processor
 from streaming.windows import is_valid, parse_events
 from tests.consumed import binary_row, consumed_message
@@ -41,7 +41,6 @@ from ytempire.events import BIGINT_MAX, Rejected
 pytestmark = pytest.mark.services  # a local Spark session
 
 EXAMPLES = int(os.environ.get("YTEMPIRE_CONTRACT_EXAMPLES", "150"))
-EVENT_NAMES = [c["name"] for c in EVENTS_COLUMNS]
 KAFKA_SCHEMA = T.StructType(
     [
         T.StructField("value", T.BinaryType()),
@@ -340,7 +339,7 @@ def _landing(values: list[bytes]) -> list[datetime | None]:
         page = split_page([message], set(), datetime.now(UTC))
         if page.events:
             (row,) = page.events
-            out.append(binary_row(row, EVENT_NAMES)["occurred_at"])
+            out.append(binary_row(row, EVENTS_TUPLE_ORDER)["occurred_at"])
         else:
             assert len(page.dead) == 1
             out.append(None)
