@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ _INTEGERS = {"kafka_partition", "kafka_offset", "schema_version"}
 _INSTANTS = {"kafka_timestamp", "occurred_at"}
 
 
-def binary_row(row: bytes, names: list[str]) -> dict[str, Any]:
+def binary_row(row: bytes, names: Sequence[str]) -> dict[str, Any]:
     """One tuple of PostgreSQL's binary COPY format as the landing writes it for
     raw_events.events, read back: ``names`` -> int, datetime (UTC), str (payload: its JSON
     text) or None."""

@@ -250,7 +250,7 @@ def split_page(records: Iterable[Record], seen_event_ids: set[bytes], landed_at:
                         1,  # jsonb's version, then its text
                     ),
                     payload_json,
-                    topic_field(record.topic()),  # type: ignore[arg-type]
+                    topic_field(record.topic()),
                     _NULL
                     if key is None
                     else key_binary(key)

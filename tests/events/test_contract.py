@@ -182,7 +182,9 @@ def test_a_page_splits_into_events_and_dead_letters_with_original_bytes():
     message = consumed_message
     records = [message(0, good[0]), message(1, b"\xff"), message(2, good[1]), message(3, good[0])]
     page = split_page(records, set(), datetime.now(UTC))
-    assert sorted(EVENTS_TUPLE_ORDER) == sorted(EVENT_NAMES)  # every column, once
+    assert sorted(EVENTS_TUPLE_ORDER) == sorted(
+        str(name) for name in EVENT_NAMES
+    )  # every column, once
     events = [binary_row(row, EVENTS_TUPLE_ORDER) for row in page.events]
     assert [e["kafka_offset"] for e in events] == [0, 2]
     assert json.loads(events[0]["payload"]) == json.loads(good[0])["payload"]
