@@ -1,4 +1,4 @@
-"""The landing's PostgreSQL destination: each page's CSV is COPYed straight into its table.
+"""The landing's PostgreSQL destination: each page's file is COPYed straight into its table.
 
 dlt's ``merge`` lands a table twice -- COPY into a staging table, then MERGE into
 the target -- which was most of the landing's database time. The landing's
@@ -17,6 +17,9 @@ keys are the replay guard:
 
 The keys must exist before the first COPY (the first load creates the table),
 so each job checks the catalog for them and creates any that is missing.
+
+A file (:func:`.pages.write_copy`) is a line of column names, then COPY's input:
+binary tuples (events) or CSV lines (dead letters). dlt knows both as ``csv``.
 
 Everything else -- the state table, ``_dlt_loads``, schema migrations -- is
 dlt's own postgres destination, unchanged.
@@ -41,6 +44,8 @@ from dlt.destinations import postgres
 from dlt.destinations.impl.postgres.postgres import PostgresClient
 from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
 
+from ingestion.kafka_events.helpers import COPY_BINARY_HEADER
+
 log = logging.getLogger(__name__)
 
 COORDINATES = ("kafka_topic", "kafka_partition", "kafka_offset")
@@ -51,6 +56,7 @@ LANDING_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "dead_letters": {"kafka_coordinates_key": COORDINATES},
 }
 _COPY_BUFFER = 1024 * 1024
+_BINARY_SIGNATURE = COPY_BINARY_HEADER[:11]
 
 
 def ensure_unique_keys(sql: Psycopg2SqlClient, table: str) -> None:
@@ -74,7 +80,7 @@ def ensure_unique_keys(sql: Psycopg2SqlClient, table: str) -> None:
 
 
 class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
-    """COPY a landing table's CSV file into the table; on a key conflict, insert what is missing."""
+    """COPY a landing table's file into the table; on a key conflict, insert what is missing."""
 
     def __init__(self, file_path: str) -> None:
         super().__init__(file_path)
@@ -97,7 +103,9 @@ class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
         with open(self._file_path, "rb") as f:
             header = f.readline().decode().strip().split(",")
             body = f.tell()
-            columns, options = self._copy_clause(header)
+            binary = f.read(len(_BINARY_SIGNATURE)) == _BINARY_SIGNATURE
+            f.seek(body)
+            columns, options = self._copy_clause(header, binary)
             try:
                 with sql.begin_transaction(), sql.native_connection.cursor() as cursor:
                     cursor.copy_expert(
@@ -116,9 +124,9 @@ class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
             f.seek(body)
             self._insert_missing(f, columns, options)
 
-    def _copy_clause(self, header: list[str]) -> tuple[str, str]:
-        """The quoted column list of ``header`` and the COPY options: CSV, and an empty
-        field is NULL in the table's nullable columns (quoted or not)."""
+    def _copy_clause(self, header: list[str], binary: bool) -> tuple[str, str]:
+        """The quoted column list of ``header`` and the COPY options: binary, or CSV where an
+        empty field is NULL in the table's nullable columns (quoted or not)."""
         sql = self._job_client.sql_client
         schema = self._job_client.schema.get_table_columns(self.load_table_name)
         unknown = set(header) - set(schema)
@@ -128,6 +136,8 @@ class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
                 f"{self.load_table_name}; the file was not written by this landing"
             )
         quoted = [sql.escape_column_name(name) for name in header]
+        if binary:
+            return ", ".join(quoted), "format binary"
         nullable = [
             q for name, q in zip(header, quoted, strict=True) if is_nullable_column(schema[name])
         ]

@@ -1,4 +1,4 @@
-"""Pure transforms of the Kafka landing: a page of records -> CSV rows of two tables.
+"""Pure transforms of the Kafka landing: a page of records -> COPY rows of two tables.
 
 Valid events become rows of ``raw_events.events`` (Kafka coordinates + the
 parsed envelope, payload re-serialised as JSON); anything that is not JSON or
@@ -6,23 +6,33 @@ breaks the contract becomes a row of ``raw_events.dead_letters`` with the
 reason (cut to :data:`ytempire.dead_letters.REASON_MAX_BYTES`, saying its full
 length) and the original bytes (base64). No I/O here.
 
-Rows are the CSV lines PostgreSQL's COPY reads (``format csv``, an empty field
-is NULL in a nullable column), built with one f-string per record: this runs
-once per event on the landing's hot path, where an Arrow table or the csv
-module cost more than validating the event. Only fields that can hold any text
-(the Kafka key, the payload, a rejection reason) are quoted; the others are
-numbers, UUIDs, timestamps, Kafka topic names ([a-zA-Z0-9._-]) or strings the
-contract restricts to safe characters (``event_type``, ``channel_id``).
+This runs once per event on the landing's hot path, where an Arrow table or
+the csv module cost more than validating the event, so rows are built by hand:
+
+* events as tuples of PostgreSQL's binary COPY format (``format binary``:
+  each field its length then its bytes; integers big-endian; timestamps as
+  microseconds since 2000-01-01 UTC; jsonb as a version byte then the JSON
+  text). PostgreSQL reads them without parsing text (~1.5 us an event less
+  than CSV), and they cost less to write: no quoting, no ISO text of
+  ``occurred_at`` (2 us), the UUIDs' text straight as bytes;
+* dead letters (rare) as CSV lines (``format csv``, an empty field is NULL in
+  a nullable column). Only fields that can hold any text (the Kafka key, the
+  raw value, a reason) are quoted; the others are numbers, timestamps and
+  Kafka topic names ([a-zA-Z0-9._-]).
+
+Column types of the binary rows are those of the tables the landing creates
+(``EVENTS_COLUMNS`` through dlt's postgres type mapper): varchar, integer,
+bigint, smallint, timestamptz, jsonb.
 """
 
 from __future__ import annotations
 
 import base64
+import struct
 import time
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any, NamedTuple, Protocol, cast
 
@@ -115,12 +125,56 @@ def kafka_time(epoch_ms: int) -> str:
 
 @dataclass
 class Page:
-    """One page split into the CSV lines of its two tables (no header)."""
+    """One page split into its events' binary COPY tuples and its dead letters' CSV lines."""
 
-    events: list[str] = field(default_factory=list)
+    events: list[bytes] = field(default_factory=list)
     dead: list[str] = field(default_factory=list)
     rejected: list[tuple[KafkaRecord, str]] = field(default_factory=list)
     duplicates: int = 0
+
+
+# PostgreSQL's binary COPY format (https://www.postgresql.org/docs/current/sql-copy.html,
+# "Binary Format"): a header (signature, flags, no extension), tuples, a trailer.
+COPY_BINARY_HEADER = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
+COPY_BINARY_TRAILER = struct.pack(">h", -1)
+_NULL = struct.pack(">i", -1)
+_LENGTH = struct.Struct(">i").pack
+_PG_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_PG_EPOCH_MS = 946_684_800_000
+_MICROSECOND = timedelta(microseconds=1)
+# An events tuple's fields, in this order (the file's header line names them for COPY): the
+# field count, the fixed-width fields and the payload's length in one struct (each field is
+# its length then its value), then the payload and the variable-width fields. One pack
+# call instead of four measured 10.61 -> 10.17 us an event for split_page.
+EVENTS_TUPLE_ORDER = (
+    "kafka_partition",
+    "kafka_offset",
+    "kafka_timestamp",
+    "schema_version",
+    "occurred_at",
+    "event_id",
+    "payload",
+    "kafka_topic",
+    "kafka_key",
+    "event_type",
+    "channel_id",
+    "video_id",
+)
+_TUPLE_HEAD = struct.Struct(">h" + "ii" + "iq" + "iq" + "ih" + "iq" + "i36s" + "ib").pack
+_UUID_LENGTH = _LENGTH(36)
+
+
+@lru_cache(maxsize=256)
+def _topic_field(topic: str) -> bytes:
+    raw = topic.encode()
+    return _LENGTH(len(raw)) + raw
+
+
+@lru_cache(maxsize=4096)
+def _text_field(text: str) -> bytes:
+    """A binary field of ``text`` (``event_type`` and ``channel_id``: few distinct values)."""
+    raw = text.encode()
+    return _LENGTH(len(raw)) + raw
 
 
 # Keys up to this many bytes are memoised (a channel's id keys all its events); a key can be
@@ -128,11 +182,23 @@ class Page:
 _MEMO_KEY_BYTES = 64
 
 
+def _key_text(raw: bytes) -> str:
+    """The Kafka key as text: invalid UTF-8 and NUL (PostgreSQL rejects NUL) escaped."""
+    text = raw.decode("utf-8", errors="backslashreplace")
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
+
+
 def _key_field(raw: bytes) -> str:
-    return quoted(raw.decode("utf-8", errors="backslashreplace"))
+    return quoted(_key_text(raw))
+
+
+def _key_binary(raw: bytes) -> bytes:
+    text = _key_text(raw).encode()
+    return _LENGTH(len(text)) + text
 
 
 _memo_key_field = lru_cache(maxsize=8192)(_key_field)
+_memo_key_binary = lru_cache(maxsize=8192)(_key_binary)
 
 
 def _key(raw: bytes) -> str:
@@ -140,44 +206,61 @@ def _key(raw: bytes) -> str:
     return _memo_key_field(raw) if len(raw) <= _MEMO_KEY_BYTES else _key_field(raw)
 
 
-def uuid_text(value: uuid.UUID) -> str:
-    """``str(value)`` (canonical, lower case), written by pydantic-core in about half of
-    ``UUID.__str__``'s time, which runs twice per event on the hot path."""
-    return to_json(value)[1:-1].decode()
+def split_page(records: Iterable[Record], seen_event_ids: set[bytes], landed_at: datetime) -> Page:
+    """Parse ``records`` into event tuples and dead-letter rows.
 
-
-def split_page(records: Iterable[Record], seen_event_ids: set[str], landed_at: datetime) -> Page:
-    """Parse ``records`` into event and dead-letter rows.
-
-    ``seen_event_ids`` spans the load: an event id already seen in it (a
-    producer retry republished at a later offset) is counted and skipped, so
-    a load's file rarely carries one event twice (the destination's keys
-    would drop it anyway, on its slower path).
+    ``seen_event_ids`` (event ids' text, UTF-8) spans the load: an event id
+    already seen in it (a producer retry republished at a later offset) is
+    counted and skipped, so a load's file rarely carries one event twice (the
+    destination's keys would drop it anyway, on its slower path).
     """
     page = Page()
     append, seen, parse = page.events.append, seen_event_ids, parse_event
-    last_ms, last_time = None, ""
+    topic_field, text, key_binary = _topic_field, _text_field, _memo_key_binary
     for record in records:
-        value = record.value()
-        parsed = parse(value)
+        parsed = parse(record.value())
         if isinstance(parsed, Rejected):
             _dead_letter(page, record, parsed.reason, landed_at)
             continue
-        event_id = uuid_text(parsed.event_id)
+        event_id = to_json(parsed.event_id)[1:-1]  # str(UUID)'s text in half its time
         if event_id in seen:
             page.duplicates += 1
             continue
         seen.add(event_id)
-        ms = record.timestamp()[1]
-        if ms != last_ms:  # records of one producer batch share it
-            last_ms, last_time = ms, kafka_time(ms)
         key, video_id, payload = record.key(), parsed.video_id, parsed.payload
-        payload_json = payload.__pydantic_serializer__.to_json(payload).decode()
+        payload_json = payload.__pydantic_serializer__.to_json(payload)
         append(
-            f"{record.topic()},{record.partition()},{record.offset()},"
-            f"{'' if key is None else _key(key)},{last_time},{event_id},{parsed.event_type},"
-            f"{parsed.schema_version},{parsed.occurred_at.isoformat()},{parsed.channel_id},"
-            f"{'' if video_id is None else uuid_text(video_id)},{quoted(payload_json)}\n"
+            b"".join(
+                (
+                    _TUPLE_HEAD(
+                        len(EVENTS_TUPLE_ORDER),
+                        4,
+                        record.partition(),
+                        8,
+                        record.offset(),
+                        8,
+                        (record.timestamp()[1] - _PG_EPOCH_MS) * 1000,
+                        2,
+                        parsed.schema_version,
+                        8,
+                        (parsed.occurred_at - _PG_EPOCH) // _MICROSECOND,
+                        36,
+                        event_id,
+                        len(payload_json) + 1,
+                        1,  # jsonb's version, then its text
+                    ),
+                    payload_json,
+                    topic_field(record.topic()),
+                    _NULL
+                    if key is None
+                    else key_binary(key)
+                    if len(key) <= _MEMO_KEY_BYTES
+                    else _key_binary(key),
+                    text(parsed.event_type),
+                    text(parsed.channel_id),
+                    _NULL if video_id is None else _UUID_LENGTH + to_json(video_id)[1:-1],
+                )
+            )
         )
     return page
 

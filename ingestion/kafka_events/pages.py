@@ -1,8 +1,8 @@
-"""Parsed pages of the landing: Kafka records -> CSV files ready for dlt to import.
+"""Parsed pages of the landing: Kafka records -> COPY files ready for dlt to import.
 
 A :class:`ParsedPage` is one page of records already split (events / dead
-letters), written as the CSV files PostgreSQL's COPY reads, with the Kafka
-offsets it starts and ends at. dlt imports those files into the load package
+letters), written as the files PostgreSQL's COPY reads (:func:`write_copy`),
+with the Kafka offsets it starts and ends at. dlt imports those files into the load package
 as they are (a hard link): no parquet in extract, no rewrite in normalize.
 
 :class:`Prefetcher` produces pages in reader processes, each owning a share of
@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 from ingestion.kafka_events.helpers import (
+    COPY_BINARY_HEADER,
+    COPY_BINARY_TRAILER,
     DEAD_LETTERS_COLUMNS,
-    EVENTS_COLUMNS,
+    EVENTS_TUPLE_ORDER,
     KafkaRecord,
     Record,
     csv_header,
@@ -48,13 +50,13 @@ from ytempire.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_EVENTS_HEADER, _DEAD_HEADER = csv_header(EVENTS_COLUMNS), csv_header(DEAD_LETTERS_COLUMNS)
+_EVENTS_HEADER, _DEAD_HEADER = ",".join(EVENTS_TUPLE_ORDER) + "\n", csv_header(DEAD_LETTERS_COLUMNS)
 _file_ids = itertools.count()
 
 
 @dataclass(frozen=True)
 class TableFile:
-    """A CSV file of ``rows`` rows of one table."""
+    """A COPY file (:func:`write_copy`) of ``rows`` rows of one table."""
 
     path: Path
     rows: int
@@ -76,19 +78,30 @@ class ParsedPage:
         return [f for f in (self.events, self.dead_letters) if f is not None]
 
 
-def write_csv(header: str, lines: list[str], path: Path) -> TableFile:
-    """Write the CSV file the COPY job reads: a header of bare column names, then ``lines``."""
-    with path.open("w", encoding="utf-8", newline="") as out:
-        out.write(header)
-        out.writelines(lines)
-    return TableFile(path, len(lines))
+def write_copy(header: str, rows: list[bytes] | list[str], path: Path) -> TableFile:
+    """Write a file the landing's COPY job reads: a line of bare column names, then COPY's
+    input -- ``rows`` as binary COPY tuples (bytes) or CSV lines (str).
+
+    dlt imports it as a ``csv`` file (the format its postgres destination routes to
+    :class:`.destination.GuardedCopyJob`); the job tells the two apart by the binary
+    format's signature after the header line.
+    """
+    with path.open("wb") as out:
+        out.write(header.encode())
+        if rows and isinstance(rows[0], bytes):
+            out.write(COPY_BINARY_HEADER)
+            out.writelines(rows)  # type: ignore[arg-type]
+            out.write(COPY_BINARY_TRAILER)
+        else:
+            out.writelines(line.encode() for line in rows)  # type: ignore[union-attr]
+    return TableFile(path, len(rows))
 
 
 def parse_page(
     records: Sequence[Record],
     start: PartitionOffsets,
     end: PartitionOffsets,
-    seen_event_ids: set[str],
+    seen_event_ids: set[bytes],
     work_dir: Path,
 ) -> ParsedPage:
     """Split ``records`` and write the non-empty tables to ``work_dir``."""
@@ -98,9 +111,9 @@ def parse_page(
     )
     n = next(_file_ids)
     if split.events:
-        page.events = write_csv(_EVENTS_HEADER, split.events, work_dir / f"events.{n}.csv")
+        page.events = write_copy(_EVENTS_HEADER, split.events, work_dir / f"events.{n}.csv")
     if split.dead:
-        page.dead_letters = write_csv(_DEAD_HEADER, split.dead, work_dir / f"dead.{n}.csv")
+        page.dead_letters = write_copy(_DEAD_HEADER, split.dead, work_dir / f"dead.{n}.csv")
     return page
 
 
@@ -116,7 +129,7 @@ def parsed_pages(
     dlt load); beyond, the destination's unique key on ``event_id`` does it.
     """
     position = dict(offsets)
-    seen: set[str] = set()
+    seen: set[bytes] = set()
     in_chunk = 0
     for records, end in pages:
         start = {name: position.get(name, 0) for name in end}

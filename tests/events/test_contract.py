@@ -12,11 +12,12 @@ import pytest
 from ingestion.kafka_events.helpers import (
     DEAD_LETTERS_COLUMNS,
     EVENTS_COLUMNS,
+    EVENTS_TUPLE_ORDER,
     quoted,
     split_page,
 )
 from simulation.traffic import simulated_events
-from tests.consumed import consumed_message
+from tests.consumed import binary_row, consumed_message
 from ytempire.events import (
     EVENT_TYPES,
     MetricsUpdateEvent,
@@ -181,8 +182,11 @@ def test_a_page_splits_into_events_and_dead_letters_with_original_bytes():
     message = consumed_message
     records = [message(0, good[0]), message(1, b"\xff"), message(2, good[1]), message(3, good[0])]
     page = split_page(records, set(), datetime.now(UTC))
-    events = [dict(zip(EVENT_NAMES, row, strict=True)) for row in csv.reader(page.events)]
-    assert [e["kafka_offset"] for e in events] == ["0", "2"]
+    assert sorted(EVENTS_TUPLE_ORDER) == sorted(
+        str(name) for name in EVENT_NAMES
+    )  # every column, once
+    events = [binary_row(row, EVENTS_TUPLE_ORDER) for row in page.events]
+    assert [e["kafka_offset"] for e in events] == [0, 2]
     assert json.loads(events[0]["payload"]) == json.loads(good[0])["payload"]
     assert page.duplicates == 1
     dead = [dict(zip(DEAD_NAMES, row, strict=True)) for row in csv.reader(page.dead)]

@@ -20,7 +20,6 @@ how many batches hypothesis draws; unset, the draws are the same on every run.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import string
@@ -33,16 +32,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pyspark.sql import types as T
 
-from ingestion.kafka_events.helpers import EVENTS_COLUMNS, split_page
+from ingestion.kafka_events.helpers import EVENTS_TUPLE_ORDER, split_page
 from streaming import processor
 from streaming.windows import is_valid, parse_events
-from tests.consumed import consumed_message
+from tests.consumed import binary_row, consumed_message
 from ytempire.events import BIGINT_MAX, Rejected
 
 pytestmark = pytest.mark.services  # a local Spark session
 
 EXAMPLES = int(os.environ.get("YTEMPIRE_CONTRACT_EXAMPLES", "150"))
-EVENT_NAMES = [c["name"] for c in EVENTS_COLUMNS]
 KAFKA_SCHEMA = T.StructType(
     [
         T.StructField("value", T.BinaryType()),
@@ -340,10 +338,8 @@ def _landing(values: list[bytes]) -> list[datetime | None]:
         )
         page = split_page([message], set(), datetime.now(UTC))
         if page.events:
-            (row,) = csv.reader(page.events)
-            out.append(
-                datetime.fromisoformat(dict(zip(EVENT_NAMES, row, strict=True))["occurred_at"])
-            )
+            (row,) = page.events
+            out.append(binary_row(row, EVENTS_TUPLE_ORDER)["occurred_at"])
         else:
             assert len(page.dead) == 1
             out.append(None)
