@@ -18,27 +18,32 @@ with
 
 youtube_videos as (
     select
-        video_id,
-        channel_id,
-        video_title,
-        published_at,
-        published_date,
-        duration_seconds,
-        duration_iso,
-        live_broadcast_content,
-        category_id,
-        video_definition,
-        first_seen_date
-    from {{ ref('stg_youtube__videos') }}
+        staged.video_id,
+        staged.channel_id,
+        staged.video_title,
+        staged.published_at,
+        staged.published_date,
+        staged.duration_seconds,
+        staged.duration_iso,
+        staged.live_broadcast_content,
+        staged.category_id,
+        staged.video_definition,
+        staged.first_seen_date
+    from {{ ref('stg_youtube__videos') }} as staged
     {% if is_incremental() %}
-        where first_seen_date >= {{ incremental_window_start('first_seen_date') }}
-            or video_id in (
+        {#- A join, not `not in (select ...)`: PostgreSQL hashes that
+            subquery only while it fits in work_mem (about 1.2 M video ids
+            at 32 MB), and beyond compares every staged video with every
+            built one. The join is hashed in batches at any size. #}
+        left join {{ this }} as built on staged.video_id = built.video_id
+        where staged.first_seen_date >= {{ incremental_window_start('first_seen_date') }}
+            or staged.video_id in (
                 select changed.youtube_video_id
                 from {{ ref('int_video_events_pivoted') }} as changed
                 where changed.last_event_at
                     >= {{ incremental_window_start_at('lifecycle_updated_at') }}
             )
-            or video_id not in (select built.video_id from {{ this }} as built)
+            or (built.video_id is null and staged.video_id is not null)
     {% endif %}
 ),
 
