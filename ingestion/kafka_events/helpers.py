@@ -164,17 +164,14 @@ _TUPLE_HEAD = struct.Struct(">h" + "ii" + "iq" + "iq" + "ih" + "iq" + "i36s" + "
 _UUID_LENGTH = _LENGTH(36)
 
 
-@lru_cache(maxsize=256)
-def _topic_field(topic: str) -> bytes:
-    raw = topic.encode()
-    return _LENGTH(len(raw)) + raw
-
-
-@lru_cache(maxsize=4096)
-def _text_field(text: str) -> bytes:
-    """A binary field of ``text`` (``event_type`` and ``channel_id``: few distinct values)."""
+def _binary_text(text: str) -> bytes:
+    """A binary COPY field holding ``text``: its UTF-8 length, then its bytes."""
     raw = text.encode()
     return _LENGTH(len(raw)) + raw
+
+
+# The topic, event_type and channel_id of an event: few distinct values.
+_text_field = lru_cache(maxsize=4096)(_binary_text)
 
 
 # Keys up to this many bytes are memoised (a channel's id keys all its events); a key can be
@@ -193,12 +190,16 @@ def _key_field(raw: bytes) -> str:
 
 
 def _key_binary(raw: bytes) -> bytes:
-    text = _key_text(raw).encode()
-    return _LENGTH(len(text)) + text
+    return _binary_text(_key_text(raw))
 
 
 _memo_key_field = lru_cache(maxsize=8192)(_key_field)
 _memo_key_binary = lru_cache(maxsize=8192)(_key_binary)
+
+
+def _key_tuple_field(raw: bytes) -> bytes:
+    """The Kafka key as a binary COPY field (memoised as :func:`_key`)."""
+    return _memo_key_binary(raw) if len(raw) <= _MEMO_KEY_BYTES else _key_binary(raw)
 
 
 def _key(raw: bytes) -> str:
@@ -216,7 +217,7 @@ def split_page(records: Iterable[Record], seen_event_ids: set[bytes], landed_at:
     """
     page = Page()
     append, seen, parse = page.events.append, seen_event_ids, parse_event
-    topic_field, text, key_binary = _topic_field, _text_field, _memo_key_binary
+    text, key_field = _text_field, _key_tuple_field
     for record in records:
         parsed = parse(record.value())
         if isinstance(parsed, Rejected):
@@ -250,12 +251,8 @@ def split_page(records: Iterable[Record], seen_event_ids: set[bytes], landed_at:
                         1,  # jsonb's version, then its text
                     ),
                     payload_json,
-                    topic_field(record.topic()),
-                    _NULL
-                    if key is None
-                    else key_binary(key)
-                    if len(key) <= _MEMO_KEY_BYTES
-                    else _key_binary(key),
+                    text(record.topic()),
+                    _NULL if key is None else key_field(key),
                     text(parsed.event_type),
                     text(parsed.channel_id),
                     _NULL if video_id is None else _UUID_LENGTH + to_json(video_id)[1:-1],
