@@ -1,6 +1,7 @@
 """Kafka -> raw_events landing throughput, next to its two ceilings and the reference design.
 
-For N events (default 1,000,000) on a fresh 6-partition topic, in one run:
+For N events (default 1,000,000) on a fresh 6-partition topic, compressed with the
+platform's codec (``ytempire.topics.COMPRESSION``; ``--compression`` to change), in one run:
 
 * ceiling 1 -- consume-only with the landing's own reader
   (``ingestion.kafka_events.reader``, librdkafka): read every message to the
@@ -65,6 +66,7 @@ from simulation.traffic import simulated_events
 from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer, pg_connect
 from ytempire.events import Rejected, parse_event
 from ytempire.settings import PROJECT_ROOT, Settings, get_settings
+from ytempire.topics import COMPRESSION
 
 COLUMNS = (
     "kafka_topic, kafka_partition, kafka_offset, kafka_key, kafka_timestamp, event_id, "
@@ -85,10 +87,20 @@ DURABLE = "raw_events.bench_events_{}"
 TEMPORARY = "bench_events_tmp"
 
 
-def produce(topic: str, count: int, seed: int, peer_topic: str | None = None) -> tuple[int, int]:
-    """Send ``count`` events to ``topic`` and, in Connect's format, to ``peer_topic``;
-    return the bytes of the values sent to each."""
-    producer = kafka_producer(compression_type="gzip", linger_ms=20, batch_size=256 * 1024)
+def produce(
+    topic: str,
+    count: int,
+    seed: int,
+    peer_topic: str | None = None,
+    compression: str = COMPRESSION,
+) -> tuple[int, int]:
+    """Send ``count`` events to ``topic`` and, in Connect's format, to ``peer_topic``,
+    compressed with ``compression``; return the bytes of the values sent to each."""
+    producer = kafka_producer(
+        compression_type=None if compression == "none" else compression,
+        linger_ms=20,
+        batch_size=256 * 1024,
+    )
     sizes = [0, 0]
     for _, key, value, _ in simulated_events(count, seed=seed):
         producer.send(topic, key=key.encode(), value=value)
@@ -495,6 +507,13 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--reference-sample", type=int, default=20_000)
     parser.add_argument("--no-peer", action="store_true", help="Skip Kafka Connect.")
+    parser.add_argument(
+        "--compression",
+        choices=["zstd", "gzip", "none"],
+        default=COMPRESSION,
+        help="The producers' codec (default: the platform's, ytempire.topics.COMPRESSION); "
+        "gzip was the platform's before.",
+    )
     parser.add_argument("--land-only", help=argparse.SUPPRESS)
     parser.add_argument("--pipelines-dir", help=argparse.SUPPRESS)
     add_smoke_flag(parser)
@@ -516,9 +535,12 @@ def main() -> None:
     with kafka_topics(dict.fromkeys(topics, 6)):
         peer = None
         try:
-            print(f"producing {n:,} + {small:,} events (gzip) ...", flush=True)
-            sizes = produce(big_topic, n, seed=99, peer_topic=None if args.no_peer else peer_topic)
-            produce(small_topic, small, seed=98)  # new event ids: lands like the big one
+            codec = args.compression
+            print(f"producing {n:,} + {small:,} events ({codec}) ...", flush=True)
+            peer_events = None if args.no_peer else peer_topic
+            sizes = produce(big_topic, n, seed=99, peer_topic=peer_events, compression=codec)
+            # new event ids: lands like the big one
+            produce(small_topic, small, seed=98, compression=codec)
 
             consumed, consume_s = consume_only(big_topic)
             consumed_kp, consume_kp_s = consume_only_kafka_python(big_topic)
@@ -540,7 +562,7 @@ def main() -> None:
     consume_kp_rate = consumed_kp / consume_kp_s
     land_rate = landed["messages"] / landed["seconds"]
     ceiling = min(consume_rate, copy_rate)
-    print(f"\nKafka -> raw_events, {n:,} events, 6 partitions, gzip")
+    print(f"\nKafka -> raw_events, {n:,} events, 6 partitions, {args.compression}")
     print(
         f"  ceiling: librdkafka consume-only       {consume_rate:>10,.0f} events/s"
         "  (the landing's own reader)"

@@ -114,7 +114,7 @@ def demo_events(count: int | None) -> tuple[Network, list[tuple[str, str, bytes]
 
 
 def produce(bench: Bench, events: list[tuple[str, str, bytes]]) -> None:
-    producer = kafka_producer(compression_type="gzip", linger_ms=20)  # as `simulate events`
+    producer = kafka_producer(linger_ms=20)  # as `simulate events`
     for kind, key, value in events:
         producer.send(bench.sources[kind][0], key=key.encode(), value=value)
     producer.flush()

@@ -4,7 +4,7 @@
 generation event", made crash-safe with a transactional outbox: the video
 row, the channel's ``video_count`` and the ``video_generated`` event (in
 ``ytempire.outbox``) commit in one transaction. :func:`relay_outbox` then
-publishes pending events to Kafka (keyed by channel, gzip) and marks them
+publishes pending events to Kafka (keyed by channel) and marks them
 sent. A crash before the commit leaves nothing; a crash between publish and
 mark republishes the same ``event_id``, which the landing and the processor
 deduplicate. The latest-video cache in Redis (1 h TTL) is written after the

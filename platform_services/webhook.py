@@ -5,7 +5,7 @@
 It fetches the video's statistics from the YouTube Data API (``videos.list``
 at ``YTEMPIRE_YOUTUBE_API_URL``, its unit reserved first in the shared Redis
 quota budget), then appends them to ``ytempire.video_metrics``, caches them
-in Redis for an hour and publishes them to ``video-analytics`` (gzip).
+in Redis for an hour and publishes them to ``video-analytics``.
 
 Signing scheme (the Stripe/GitHub convention), for senders::
 
@@ -440,7 +440,6 @@ class _Effects:
             if self._producer is None:
                 self._producer = kafka_producer(
                     settings=self.settings,
-                    compression_type="gzip",
                     max_block_ms=KAFKA_TIMEOUT_S * 1000,
                     request_timeout_ms=KAFKA_TIMEOUT_S * 1000 // 2,
                     delivery_timeout_ms=KAFKA_TIMEOUT_S * 1000,

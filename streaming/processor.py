@@ -157,7 +157,7 @@ class SideMessages:
     """The notifications and alerts of the processed events, each delivery checked.
 
     Sent through librdkafka (:func:`ytempire.clients.librdkafka_producer`,
-    gzip, batches of a poll): a third of the demo's events send one, and
+    batches of a poll): a third of the demo's events send one, and
     kafka-python's ``send`` and sender thread were about a quarter of the
     processor's CPU. :meth:`flush` returns once the broker has every message
     sent so far, or raises :class:`SideMessageError`: the caller then does not
@@ -167,9 +167,7 @@ class SideMessages:
 
     def __init__(self, settings: Settings, **overrides: Any) -> None:
         # linger: a poll's messages go out when it flushes, in one batch per partition
-        self.producer = librdkafka_producer(
-            settings, **{"compression.type": "gzip", "linger.ms": 50, **overrides}
-        )
+        self.producer = librdkafka_producer(settings, **{"linger.ms": 50, **overrides})
         self._failed: list[str] = []
 
     def _delivered(self, error: Any, message: Any) -> None:
@@ -414,10 +412,7 @@ class EventProcessor:
         self.redis = redis_client(check=True, settings=self.settings)
         self._set_if_newer = self.redis.register_script(_SET_IF_NEWER)
         # dead letters (rare, bounded by kafka-python's own size rules) and side messages
-        self.producer = kafka_producer(
-            settings=self.settings,
-            compression_type="gzip",
-        )
+        self.producer = kafka_producer(settings=self.settings)
         self.side_messages = SideMessages(self.settings)
         self.dead_letters = DeadLetterPublisher(
             self.producer, self.topics.dead_letter, settings=self.settings

@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from kafka.admin import ConfigResource, ConfigResourceType
+from kafka.codec import has_lz4
+from kafka.errors import UnsupportedCodecError
 from kafka.serializer import DefaultSerializer, JsonSerializer
 
-from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer
+from ytempire.clients import kafka_admin, kafka_consumer, kafka_producer, librdkafka_producer
 from ytempire.errors import ServiceUnavailable
-from ytempire.topics import ALL_TOPICS
+from ytempire.topics import ALL_TOPICS, COMPRESSION, Topic, ensure_topics
 
 pytestmark = pytest.mark.services
 
@@ -22,6 +25,68 @@ def test_system_topics_exist_with_their_partition_counts(settings):
         admin.close()
     for topic in ALL_TOPICS:
         assert len(described[topic.name]["partitions"]) == topic.partitions, topic.name
+    assert {t.name: _topic_configs(settings, t.name, t.configs) for t in ALL_TOPICS} == {
+        t.name: t.configs for t in ALL_TOPICS
+    }
+
+
+def _topic_configs(settings, topic: str, keys) -> dict[str, str]:
+    admin = kafka_admin(settings=settings)
+    try:
+        (found,) = admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, topic, dict.fromkeys(keys))],
+            config_filter="all",
+        )["topic"].values()
+    finally:
+        admin.close()
+    return {key: found[key]["value"] for key in keys}
+
+
+def _read_all(settings, topic: str, offset: int) -> list[bytes]:
+    """kafka-python (which has no lz4 codec here) reading ``topic`` from ``offset``."""
+    from kafka import TopicPartition
+
+    consumer = kafka_consumer(settings=settings, consumer_timeout_ms=120_000)
+    try:
+        partition = TopicPartition(topic, 0)
+        consumer.assign([partition])
+        consumer.seek(partition, offset)
+        end = consumer.end_offsets([partition])[partition]
+        values: list[bytes] = []
+        while consumer.position(partition) < end:
+            for records in consumer.poll(timeout_ms=1_000).values():
+                values.extend(r.value for r in records)
+        return values
+    finally:
+        consumer.close()
+
+
+def test_a_topic_stores_the_platform_codec_whatever_a_producer_sends(settings, new_topic):
+    """Set on a topic created without it (as by an earlier release), the topic's own
+    compression.type makes the broker recompress an lz4 producer's batches, so a consumer
+    without lz4 reads what was sent after it."""
+    assert COMPRESSION != "lz4" and not has_lz4()
+    topic = new_topic("codec")
+
+    # compressible: librdkafka sends a batch uncompressed when the codec would not shrink it
+    before, after = [b"before " * 100], [b"after " * 100, b"again " * 100]
+
+    def send(values: list[bytes]) -> None:
+        producer = librdkafka_producer(settings, **{"compression.type": "lz4"})
+        for value in values:
+            producer.produce(topic, value=value)
+        assert producer.flush(60) == 0
+
+    send(before)
+    with pytest.raises(UnsupportedCodecError):
+        _read_all(settings, topic, 0)
+
+    assert ensure_topics([Topic(topic, 1)], settings=settings) == []  # it exists: configured
+    assert _topic_configs(settings, topic, ["compression.type"]) == {
+        "compression.type": COMPRESSION
+    }
+    send(after)
+    assert _read_all(settings, topic, 1) == after
 
 
 def test_produce_and_consume_across_topics(settings, new_topic):

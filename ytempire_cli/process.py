@@ -148,7 +148,7 @@ def outbox(interval: float, once: bool) -> None:
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    producer = kafka_producer(compression_type="gzip")
+    producer = kafka_producer()
     total = 0
     with pg_connect("loader") as conn:
         try:

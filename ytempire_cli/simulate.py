@@ -190,7 +190,7 @@ def events(
     stream = list(islice(network_events(network, first, last), count))
     seeded = seed_channels(network)
     topics = {"video": VIDEO_EVENTS.name, "channel": CHANNEL_EVENTS.name, "user": USER_EVENTS.name}
-    producer = kafka_producer(compression_type="gzip", linger_ms=20)
+    producer = kafka_producer(linger_ms=20)
     started = time.monotonic()
     sent: Counter[str] = Counter()
     with progress_bar("sending events", len(stream), "events") as advance:
@@ -257,7 +257,7 @@ def next_day(seed: int, channels: int, tracked_videos: int) -> None:
     network = Network(seed=seed, channels=channels)
     first = tracked_since(network, network.epoch, tracked_videos)
     topics = {"video": VIDEO_EVENTS.name, "channel": CHANNEL_EVENTS.name, "user": USER_EVENTS.name}
-    producer = kafka_producer(compression_type="gzip", linger_ms=20)
+    producer = kafka_producer(linger_ms=20)
     sent: Counter[str] = Counter()
     for kind, key, value, _ in stream_day_events(network, day, first):
         producer.send(topics[kind], key=key.encode(), value=value)

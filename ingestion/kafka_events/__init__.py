@@ -89,7 +89,7 @@ def messages(
             _check_contiguous(page, offsets)
             if page.rejected:
                 if publisher is None:
-                    producer = kafka_producer(settings=s, compression_type="gzip")
+                    producer = kafka_producer(settings=s)
                     publisher = DeadLetterPublisher(producer, dead_letter_topic, settings=s)
                 _publish_dead_letters(publisher, page.rejected)
             offsets.update(page.end)

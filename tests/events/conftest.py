@@ -12,12 +12,11 @@ from ytempire.clients import kafka_producer, pg_connect
 
 @pytest.fixture
 def produce(settings) -> Callable[..., int]:
-    """Produce (key, value) pairs to a topic with gzip; return how many were sent."""
+    """Produce (key, value) pairs to a topic with the platform's codec; return how many
+    were sent."""
 
     def send(topic: str, messages: Iterable[tuple[str | None, bytes | None]]) -> int:
-        producer = kafka_producer(
-            settings=settings, compression_type="gzip", linger_ms=20, batch_size=256 * 1024
-        )
+        producer = kafka_producer(settings=settings, linger_ms=20, batch_size=256 * 1024)
         count = 0
         for key, value in messages:
             producer.send(topic, key=None if key is None else key.encode(), value=value)

@@ -15,7 +15,7 @@ from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
 from simulation.traffic import simulated_events
 from tests.read_topic import read_topic
-from ytempire.clients import pg_connect
+from ytempire.clients import librdkafka_producer, pg_connect
 from ytempire.settings import Settings
 
 
@@ -85,6 +85,42 @@ def test_malformed_messages_are_dead_lettered_and_valid_ones_landed(
     on_topic = read_topic(dlq, settings)
     assert len(on_topic) == 10_000
     assert all(dict(m.headers)["reason"] for m in on_topic)
+
+
+# Every codec a Kafka producer may send: the landing reads what any producer wrote to a
+# topic without a codec of its own (the platform's topics store zstd whatever arrives).
+PRODUCER_CODECS = ("zstd", "gzip", "lz4", "snappy", "none")
+
+
+def test_topics_written_with_every_producer_codec_land_the_same(
+    settings, new_topic, loader, tmp_path
+):
+    sent: dict[str, list[str]] = {}
+    for seed, codec in enumerate(PRODUCER_CODECS, start=30):
+        topic = new_topic(f"codec-{codec}", partitions=2)
+        events = list(simulated_events(1_500, seed=seed))
+        producer = librdkafka_producer(settings, **{"compression.type": codec})
+        for _, key, value, _ in events:
+            producer.produce(topic, key=key.encode(), value=value)
+        assert producer.flush(60) == 0, f"{codec}: messages left undelivered"
+        sent[topic] = sorted(event_id for *_, event_id in events)
+
+    summary = land_events(
+        list(sent),
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        page_size=1_000,
+        dead_letter_topic=new_topic("dlq"),
+        settings=settings,
+    )
+
+    assert summary.messages == 5 * 1_500
+    for topic, event_ids in sent.items():
+        landed = loader(
+            "select event_id::text from raw_events.events where kafka_topic = %s order by 1",
+            (topic,),
+        )
+        assert [r[0] for r in landed] == event_ids, topic
 
 
 def test_a_second_run_lands_only_new_messages_and_null_keys_do_not_collide(
