@@ -32,7 +32,7 @@ WEEK_MS = 7 * 24 * 3600 * 1000
 # producers' setting and the topics'). zstd against gzip, the codec before, on the same 200k
 # simulated events (6 partitions; the landing's librdkafka reader, consume only, 3 runs
 # each): 2.0-2.4 us of CPU a message to read against 5.2-5.7 us, in 15.0 MB against 15.9 MB
-# on disk (lz4 1.8-2.0 us in 25.4 MB; none 1.7 us in 79 MB). Decompression was 60 % of the
+# on disk (lz4 1.8-2.0 us in 26.1 MB; none 1.7 us in 79 MB). Decompression was 60 % of the
 # landing reader's Kafka cost; the whole landing went from ~62k to ~80k events/s.
 COMPRESSION = "zstd"
 
