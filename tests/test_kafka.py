@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 import pytest
+from kafka import TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType
 from kafka.codec import has_lz4
 from kafka.errors import UnsupportedCodecError
@@ -25,27 +27,31 @@ def test_system_topics_exist_with_their_partition_counts(settings):
         admin.close()
     for topic in ALL_TOPICS:
         assert len(described[topic.name]["partitions"]) == topic.partitions, topic.name
-    assert {t.name: _topic_configs(settings, t.name, t.configs) for t in ALL_TOPICS} == {
-        t.name: t.configs for t in ALL_TOPICS
-    }
+    declared = {t.name: t.topic_configs for t in ALL_TOPICS}
+    assert _topic_configs(settings, declared) == declared
 
 
-def _topic_configs(settings, topic: str, keys) -> dict[str, str]:
+def _topic_configs(settings, keys: Mapping[str, Iterable[str]]) -> dict[str, dict[str, str]]:
+    """The values of ``keys`` (topic -> config names) as the broker has them, in one request."""
     admin = kafka_admin(settings=settings)
     try:
-        (found,) = admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topic, dict.fromkeys(keys))],
+        found = admin.describe_configs(
+            [
+                ConfigResource(ConfigResourceType.TOPIC, topic, dict.fromkeys(names))
+                for topic, names in keys.items()
+            ],
             config_filter="all",
-        )["topic"].values()
+        )["topic"]
     finally:
         admin.close()
-    return {key: found[key]["value"] for key in keys}
+    return {
+        topic: {name: found[topic][name]["value"] for name in names}
+        for topic, names in keys.items()
+    }
 
 
 def _read_all(settings, topic: str, offset: int) -> list[bytes]:
     """kafka-python (which has no lz4 codec here) reading ``topic`` from ``offset``."""
-    from kafka import TopicPartition
-
     consumer = kafka_consumer(settings=settings, consumer_timeout_ms=120_000)
     try:
         partition = TopicPartition(topic, 0)
@@ -83,8 +89,8 @@ def test_a_topic_stores_the_platform_codec_whatever_a_producer_sends(settings, n
         _read_all(settings, topic, 0)
 
     assert ensure_topics([Topic(topic, 1)], settings=settings) == []  # it exists: configured
-    assert _topic_configs(settings, topic, ["compression.type"]) == {
-        "compression.type": COMPRESSION
+    assert _topic_configs(settings, {topic: ["compression.type"]}) == {
+        topic: {"compression.type": COMPRESSION}
     }
     send(after)
     assert _read_all(settings, topic, 1) == after

@@ -47,8 +47,8 @@ class Topic:
     config: dict[str, str] = field(default_factory=dict)
 
     @property
-    def configs(self) -> dict[str, str]:
-        """Every topic config this topic declares, ``compression.type`` included."""
+    def topic_configs(self) -> dict[str, str]:
+        """Every topic config this topic declares (``config``), ``compression.type`` included."""
         return {"compression.type": COMPRESSION, **self.config}
 
 
@@ -80,7 +80,7 @@ def ensure_topics(
     topics: Iterable[Topic] = ALL_TOPICS, settings: Settings | None = None
 ) -> list[str]:
     """Create the topics that do not exist yet and set the declared configs
-    (:attr:`Topic.configs`) of those that do; return the names created.
+    (:attr:`Topic.topic_configs`) of those that do; return the names created.
 
     An existing topic keeps its partitions and any config it does not declare
     (Kafka's incremental alter: only the declared keys are set), so a topic
@@ -96,7 +96,10 @@ def ensure_topics(
         existing = set(admin.list_topics())
         new = [
             NewTopic(
-                t.name, num_partitions=t.partitions, replication_factor=1, topic_configs=t.configs
+                t.name,
+                num_partitions=t.partitions,
+                replication_factor=1,
+                topic_configs=t.topic_configs,
             )
             for t in topics
             if t.name not in existing
@@ -106,7 +109,7 @@ def ensure_topics(
             admin.wait_for_topics([t.name for t in new])
         if kept := [t for t in topics if t.name in existing]:
             results = admin.alter_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, t.name, t.configs) for t in kept]
+                [ConfigResource(ConfigResourceType.TOPIC, t.name, t.topic_configs) for t in kept]
             )
             failed = {n: r for n, r in results.get("topic", {}).items() if r != "OK"}
             if failed:
