@@ -22,15 +22,22 @@ A file (:func:`.pages.write_copy`) is a line of column names, then COPY's input:
 binary tuples (events) or CSV lines (dead letters). dlt knows both as ``csv``.
 
 Everything else -- the state table, ``_dlt_loads``, schema migrations -- is
-dlt's own postgres destination, unchanged.
+dlt's own postgres destination, except that within
+:meth:`LandingPostgres.reusing_connections` a job's connection is not closed
+but handed on to the next job (:class:`IdleConnections`).
 """
 
 from __future__ import annotations
 
 import logging
-from typing import IO
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import IO, Any
 
 import psycopg2.errors
+import psycopg2.extensions
+from dlt.common.destination.capabilities import DestinationCapabilitiesContext
 from dlt.common.destination.client import (
     HasFollowupJobs,
     LoadJob,
@@ -38,9 +45,11 @@ from dlt.common.destination.client import (
     RunnableLoadJob,
 )
 from dlt.common.destination.exceptions import DestinationTerminalException
+from dlt.common.schema import Schema
 from dlt.common.schema.utils import is_nullable_column
 from dlt.common.storages.load_storage import ParsedLoadJobFileName
 from dlt.destinations import postgres
+from dlt.destinations.impl.postgres.configuration import PostgresClientConfiguration
 from dlt.destinations.impl.postgres.postgres import PostgresClient
 from dlt.destinations.impl.postgres.sql_client import Psycopg2SqlClient
 
@@ -167,8 +176,99 @@ class GuardedCopyJob(RunnableLoadJob, HasFollowupJobs):
         log.info("%s: inserted %d rows that were not in %s yet", self._file_name, inserted, target)
 
 
+class IdleConnections:
+    """Open connections that finished load jobs hand on to the next ones (thread-safe).
+
+    dlt gives every load job a client of its own, which connects before the
+    job and disconnects after it: one PostgreSQL session a file, about 60 for
+    a million events in pages of 20,000. A session costs this machine ~11 ms
+    of server CPU and ~4 ms of client CPU before its first statement (a forked
+    backend, SCRAM authentication, catalog caches filled again), and the
+    landing is CPU-bound: reusing them measured 73-78k -> 80-84k events/s.
+
+    A connection is kept only when it is open and idle (no transaction, none
+    failed), at most ``limit`` of them per session key (DSN and search path),
+    and is reset (``RESET ALL``, psycopg2's ``reset``) before it is used
+    again, which is also the check that it is still alive. :meth:`close`
+    closes the idle ones; a connection given back after that is closed.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._idle: dict[tuple[str, str], list[psycopg2.extensions.connection]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def take(self, key: tuple[str, str]) -> psycopg2.extensions.connection | None:
+        with self._lock:
+            idle = self._idle.get(key)
+            return idle.pop() if idle else None
+
+    def give(self, key: tuple[str, str], conn: psycopg2.extensions.connection) -> bool:
+        """Keep ``conn`` for a later job; False if it was not kept (the caller closes it)."""
+        if (
+            conn.closed
+            or conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE
+        ):
+            return False
+        with self._lock:
+            idle = self._idle.setdefault(key, [])
+            if self._closed or len(idle) >= self._limit:
+                return False
+            idle.append(conn)
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            self._closed = True
+            idle = [conn for conns in self._idle.values() for conn in conns]
+            self._idle.clear()
+        for conn in idle:
+            conn.close()
+
+
+class LandingSqlClient(Psycopg2SqlClient):
+    """dlt's psycopg2 client, taking and giving back connections of :class:`IdleConnections`."""
+
+    idle: IdleConnections | None = None
+
+    def _session_key(self) -> tuple[str, str]:
+        # what open_connection connects with: the DSN and the search path option
+        return self.credentials.to_native_representation(), self.fully_qualified_dataset_name()
+
+    def open_connection(self) -> psycopg2.extensions.connection:
+        while self.idle is not None and (conn := self.idle.take(self._session_key())):
+            self._conn = conn
+            try:
+                self._reset_connection()  # a session as a new one starts it
+                return conn
+            except psycopg2.Error:  # gone (the server restarted): the next, or a new one
+                conn.close()
+                self._conn = None
+        return super().open_connection()
+
+    def close_connection(self) -> None:
+        conn, idle = self._conn, self.idle
+        if conn is not None and idle is not None and idle.give(self._session_key(), conn):
+            self._conn = None
+            return
+        super().close_connection()
+
+
 class LandingPostgresClient(PostgresClient):
     """dlt's postgres job client, with :class:`GuardedCopyJob` for the landing's tables."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        config: PostgresClientConfiguration,
+        capabilities: DestinationCapabilitiesContext,
+    ) -> None:
+        super().__init__(schema, config, capabilities)
+        sql = self.sql_client
+        self.sql_client = LandingSqlClient(
+            sql.dataset_name, sql.staging_dataset_name, config.credentials, capabilities
+        )
 
     def create_load_job(
         self, table: PreparedTableSchema, file_path: str, load_id: str, restore: bool = False
@@ -182,6 +282,30 @@ class LandingPostgresClient(PostgresClient):
 class LandingPostgres(postgres):
     """dlt's postgres destination whose landing tables load through :class:`GuardedCopyJob`."""
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._idle: IdleConnections | None = None
+
     @property
     def client_class(self) -> type[PostgresClient]:
         return LandingPostgresClient
+
+    def client(
+        self, schema: Schema, initial_config: PostgresClientConfiguration | None = None
+    ) -> LandingPostgresClient:
+        client = super().client(schema, initial_config)  # type: ignore[arg-type]
+        assert isinstance(client, LandingPostgresClient)
+        assert isinstance(client.sql_client, LandingSqlClient)
+        client.sql_client.idle = self._idle
+        return client
+
+    @contextmanager
+    def reusing_connections(self, limit: int = 20) -> Iterator[None]:
+        """Within, clients of this destination hand their connections on
+        (:class:`IdleConnections`, at most ``limit`` idle); closed on the way out."""
+        idle = self._idle = IdleConnections(limit)
+        try:
+            yield
+        finally:
+            self._idle = None
+            idle.close()

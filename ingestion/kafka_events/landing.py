@@ -222,76 +222,81 @@ def land_events(
     s = settings or get_settings()
     started = time.perf_counter()
     pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
-    allow_state_replay(s)  # before a left-behind package replays its jobs
-    if finish_pending(pipeline):
-        progress("finished the load package a previous run left behind")
-    stop_at = high_water_marks(topics, s)
+    landing = pipeline.destination
+    assert isinstance(landing, LandingPostgres)
+    with landing.reusing_connections():  # not a PostgreSQL session per load job
+        allow_state_replay(s)  # before a left-behind package replays its jobs
+        if finish_pending(pipeline):
+            progress("finished the load package a previous run left behind")
+        stop_at = high_water_marks(topics, s)
 
-    def prefetch(offsets: dict[str, int]) -> Prefetcher:
-        return Prefetcher(
-            topics,
-            offsets,
-            stop_at,
-            chunk_size=chunk_size,
-            page_size=page_size,
-            work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
-            settings=s,
-            readers=readers,
-        )
-
-    # The readers start from the offsets in the local state and read while dlt takes the
-    # destination's (a second or so: a connection and dlt's lazy imports). Those differ
-    # only when the folder is new or behind (a new machine, an ephemeral worker): then the
-    # readers start again from the destination's. Before, dlt restored them only in the
-    # first load, after the readers had started from 0, and every such run failed.
-    local = dict(_offsets(pipeline))
-    prefetcher = prefetch(local)
-    try:
-        pipeline.sync_destination()
-    except BaseException:
-        prefetcher.close()
-        raise
-    if _offsets(pipeline) != local:
-        prefetcher.close()
-        prefetcher = prefetch(_offsets(pipeline))
-    total = _remaining(_offsets(pipeline), stop_at)
-    progress(f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}")
-    if on_landed:
-        on_landed(0, total)
-    loads, landed = 0, 0
-    steps: dict[str, float] = {}
-    try:
-        while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
-            source = kafka_events(
+        def prefetch(offsets: dict[str, int]) -> Prefetcher:
+            return Prefetcher(
                 topics,
-                stop_at=stop_at,
+                offsets,
+                stop_at,
+                chunk_size=chunk_size,
                 page_size=page_size,
-                dead_letter_topic=dead_letter_topic,
+                work_dir=Path(pipeline.pipelines_dir) / f".{pipeline_name}.pages",
                 settings=s,
-                pages=prefetcher.chunk(),
+                readers=readers,
             )
-            try:
-                info: LoadInfo = pipeline.run(source, loader_file_format="csv")
-                info.raise_on_failed_jobs()
-            except Exception as exc:
-                raise abort_failed_package(pipeline, exc) from exc
-            _add_step_seconds(steps, pipeline)
-            loads += 1
-            landed += remaining - _remaining(_offsets(pipeline), stop_at)
-            elapsed = time.perf_counter() - started
-            progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
-            if on_landed:
-                on_landed(landed, total)
-            if prefetcher.finished:
-                break
-    finally:
-        prefetcher.close()
-    if (left := _remaining(_offsets(pipeline), stop_at)) > 0:
-        raise YTEmpireError(
-            f"the read ended with {left:,} messages below the high-water marks of {topics}; "
-            "rerun `ytempire ingest events` to land them."
+
+        # The readers start from the offsets in the local state and read while dlt takes the
+        # destination's (a second or so: a connection and dlt's lazy imports). Those differ
+        # only when the folder is new or behind (a new machine, an ephemeral worker): then the
+        # readers start again from the destination's. Before, dlt restored them only in the
+        # first load, after the readers had started from 0, and every such run failed.
+        local = dict(_offsets(pipeline))
+        prefetcher = prefetch(local)
+        try:
+            pipeline.sync_destination()
+        except BaseException:
+            prefetcher.close()
+            raise
+        if _offsets(pipeline) != local:
+            prefetcher.close()
+            prefetcher = prefetch(_offsets(pipeline))
+        total = _remaining(_offsets(pipeline), stop_at)
+        progress(
+            f"{total:,} messages to land from {len(stop_at)} partitions of {', '.join(topics)}"
         )
-    return LandingSummary(loads, landed, time.perf_counter() - started, steps)
+        if on_landed:
+            on_landed(0, total)
+        loads, landed = 0, 0
+        steps: dict[str, float] = {}
+        try:
+            while (remaining := _remaining(_offsets(pipeline), stop_at)) > 0:
+                source = kafka_events(
+                    topics,
+                    stop_at=stop_at,
+                    page_size=page_size,
+                    dead_letter_topic=dead_letter_topic,
+                    settings=s,
+                    pages=prefetcher.chunk(),
+                )
+                try:
+                    info: LoadInfo = pipeline.run(source, loader_file_format="csv")
+                    info.raise_on_failed_jobs()
+                except Exception as exc:
+                    raise abort_failed_package(pipeline, exc) from exc
+                _add_step_seconds(steps, pipeline)
+                loads += 1
+                landed += remaining - _remaining(_offsets(pipeline), stop_at)
+                elapsed = time.perf_counter() - started
+                progress(f"load {loads}: {landed:,}/{total:,} messages, {landed / elapsed:,.0f}/s")
+                if on_landed:
+                    on_landed(landed, total)
+                if prefetcher.finished:
+                    break
+        finally:
+            prefetcher.close()
+        if (left := _remaining(_offsets(pipeline), stop_at)) > 0:
+            raise YTEmpireError(
+                f"the read ended with {left:,} messages below the high-water marks of {topics}; "
+                "rerun `ytempire ingest events` to land them."
+            )
+        return LandingSummary(loads, landed, time.perf_counter() - started, steps)
 
 
 def dead_letters_since(since: datetime, settings: Settings | None = None) -> int:
