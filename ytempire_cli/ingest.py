@@ -152,6 +152,9 @@ def youtube_analytics(channels: tuple[str, ...], pipelines_dir: Path | None) -> 
 @click.option("--chunk-size", default=None, type=int, help="Messages per dlt load.")
 @click.option("--page-size", default=None, type=int, help="Messages per parsed page.")
 @click.option("--readers", default=None, type=int, help="Kafka reader processes (default: 2).")
+@click.option(
+    "--load-workers", default=None, type=int, help="COPY jobs of a load at once (default: 2)."
+)
 @run_date_option
 def events(
     topics: tuple[str, ...],
@@ -161,6 +164,7 @@ def events(
     chunk_size: int | None,
     page_size: int | None,
     readers: int | None,
+    load_workers: int | None,
     run_date: date | None,
 ) -> None:
     """Land Kafka events in raw_events up to the high-water marks of now, then stop."""
@@ -179,6 +183,8 @@ def events(
         options["page_size"] = page_size
     if readers:
         options["readers"] = readers
+    if load_workers:
+        options["load_workers"] = load_workers
     with (
         record_stage("events_landing", stage_day(run_date)) as run,
         progress_bar("landing events", None, "messages") as advance,
