@@ -190,9 +190,11 @@ class IdleConnections:
 
     A connection is kept only when it is open and idle (no transaction, none
     failed), at most ``limit`` of them per session key (DSN and search path),
-    and is reset (``RESET ALL``, psycopg2's ``reset``) before it is used
-    again, which is also the check that it is still alive. :meth:`close`
-    closes the idle ones; a connection given back after that is closed.
+    and is reset before it is used again, which is also the check that it is
+    still alive: psycopg2's ``reset`` sends ``DISCARD ALL`` (settings back to
+    the connect options, temporary tables dropped, session advisory locks
+    released, prepared statements and cursors gone). :meth:`close` closes the
+    idle ones; a connection given back after that is closed.
     """
 
     def __init__(self, limit: int) -> None:

@@ -56,8 +56,27 @@ def test_a_job_gets_the_session_the_last_one_gave_back_as_a_new_session(settings
             search_path = second.sql_client.execute_sql("show search_path")
         assert not conn.closed  # kept for the next job
     assert conn.closed  # the way out closes what is kept
-    assert work_mem != [("1MB",)]  # RESET ALL: nothing of the last job's session
+    assert work_mem != [("1MB",)]  # DISCARD ALL: nothing of the last job's settings
     assert search_path == [('"raw_events",public',)]  # the connect options stay
+
+
+def test_a_handed_on_session_holds_no_table_lock_or_statement_of_the_last_job(settings, landing):
+    """Not only settings: psycopg2's reset is DISCARD ALL, not RESET ALL (which keeps these)."""
+    with landing.reusing_connections():
+        with _job_client(landing) as first:
+            pid = _pid(first)
+            first.sql_client.execute_sql("create temp table left_behind (x int)")
+            first.sql_client.execute_sql("select pg_advisory_lock(2612)")
+            first.sql_client.execute_sql("prepare left_behind as select 1")
+        with _job_client(landing) as second:
+            assert _pid(second) == pid
+            held = second.sql_client.execute_sql(
+                "select to_regclass('pg_temp.left_behind'), "
+                "(select count(*) from pg_locks where locktype = 'advisory' "
+                "and pid = pg_backend_pid()), "
+                "(select count(*) from pg_prepared_statements)"
+            )
+    assert held == [(None, 0, 0)]
 
 
 def test_a_session_left_in_a_transaction_is_not_handed_on(settings, landing):
