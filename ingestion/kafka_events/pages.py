@@ -154,7 +154,9 @@ class _Failed:
 _POLL_S = 0.5
 # Processes are forked, not spawned: a reader needs the modules the landing has loaded
 # already (a spawn re-imports dlt, seconds on every run). The fork happens before the
-# run opens any Kafka client, and a reader opens only its own consumer.
+# run opens any Kafka client, and a reader opens only its own consumer. PostgreSQL sessions
+# the landing keeps between load jobs (destination.IdleConnections) can be open at the fork:
+# a reader never uses them and leaves through os._exit (multiprocessing's), closing none.
 _CONTEXT = multiprocessing.get_context("fork")
 
 
