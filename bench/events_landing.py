@@ -589,7 +589,10 @@ def main() -> None:
     consume_kp_rate = consumed_kp / consume_kp_s
     rates = [run["messages"] / run["seconds"] for run in landings]
     land_rate = statistics.median(rates)
-    landed = landings[rates.index(sorted(rates)[(len(rates) - 1) // 2])]  # the median run's
+    # the run whose loads are printed: the median one (the lower middle of an even count)
+    landed = sorted(landings, key=lambda run: run["messages"] / run["seconds"])[
+        (len(landings) - 1) // 2
+    ]
     ceiling = min(consume_rate, copy_rate)
     print(f"\nKafka -> raw_events, {n:,} events, 6 partitions, {args.compression}")
     print(

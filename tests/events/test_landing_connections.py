@@ -44,7 +44,7 @@ def _pid(client: LandingPostgresClient) -> int:
     return int(rows[0][0])
 
 
-def test_a_job_gets_the_session_the_last_one_gave_back_as_a_new_session(settings, landing):
+def test_a_job_gets_the_session_the_last_one_gave_back_as_a_new_session(landing):
     with landing.reusing_connections():
         with _job_client(landing) as first:
             pid = _pid(first)
@@ -60,7 +60,7 @@ def test_a_job_gets_the_session_the_last_one_gave_back_as_a_new_session(settings
     assert search_path == [('"raw_events",public',)]  # the connect options stay
 
 
-def test_a_handed_on_session_holds_no_table_lock_or_statement_of_the_last_job(settings, landing):
+def test_a_handed_on_session_holds_no_table_lock_or_statement_of_the_last_job(landing):
     """Not only settings: psycopg2's reset is DISCARD ALL, not RESET ALL (which keeps these)."""
     with landing.reusing_connections():
         with _job_client(landing) as first:
@@ -79,7 +79,7 @@ def test_a_handed_on_session_holds_no_table_lock_or_statement_of_the_last_job(se
     assert held == [(None, 0, 0)]
 
 
-def test_a_session_left_in_a_transaction_is_not_handed_on(settings, landing):
+def test_a_session_left_in_a_transaction_is_not_handed_on(landing):
     with landing.reusing_connections():
         with _job_client(landing) as first:
             pid = _pid(first)
@@ -103,7 +103,7 @@ def test_a_kept_session_the_server_ended_is_replaced(settings, landing):
             assert _pid(second) != pid
 
 
-def test_outside_reusing_connections_a_job_closes_its_session(settings, landing):
+def test_outside_reusing_connections_a_job_closes_its_session(landing):
     with _job_client(landing) as first:
         pid = _pid(first)
         conn = first.sql_client.native_connection
