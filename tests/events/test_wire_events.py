@@ -1,0 +1,219 @@
+"""The contract's fast path (``ytempire.wire_events``) never says more than the contract.
+
+What :func:`read_wire_event` accepts, :func:`parse_event` accepts, with the same fields
+and the same payload bytes; what it refuses goes to the contract for the verdict. And it
+is a fast path in fact: it takes the valid events, not only refuses everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.event_messages import messages, valid_events
+from ytempire import events as contract
+from ytempire import wire_events as wire
+from ytempire.events import Rejected, parse_event
+from ytempire.wire_events import read_wire_event, wire_event_of
+
+EXAMPLES = int(os.environ.get("YTEMPIRE_CONTRACT_EXAMPLES", "150"))
+_SETTINGS = settings(
+    max_examples=EXAMPLES,
+    deadline=None,
+    database=None,
+    derandomize="YTEMPIRE_CONTRACT_EXAMPLES" not in os.environ,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+
+def _agrees(raw: bytes) -> bool:
+    """Assert the fast path says nothing the contract does not; True if it accepted."""
+    fast = read_wire_event(raw)
+    verdict = parse_event(raw)
+    if fast is None:
+        return False
+    assert not isinstance(verdict, Rejected), (raw, verdict.reason)
+    assert fast == wire_event_of(verdict), raw
+    return True
+
+
+@_SETTINGS
+@given(st.lists(messages(), min_size=1, max_size=40))
+def test_what_the_fast_path_accepts_the_contract_accepts_with_the_same_fields(values):
+    for raw in values:
+        _agrees(raw)
+
+
+@_SETTINGS
+@given(valid_events(), st.booleans())
+def test_the_fast_path_takes_every_valid_event(event, ascii_only):
+    raw = json.dumps(event, ensure_ascii=ascii_only).encode()
+    assert _agrees(raw), raw
+
+
+_BASE = {
+    "event_id": "6122e3db-c669-4b39-bc65-05f18e0975ed",
+    "event_type": "video_published",
+    "schema_version": 1,
+    "occurred_at": "2026-01-01T05:30:00.250+05:30",
+    "channel_id": "UC" + "a" * 22,
+    "video_id": "3637dd9b-4906-505d-8870-fe848f7381ac",
+    "payload": {"youtube_video_id": "abcdefghijk", "published_at": "2026-01-01T00:00:00Z"},
+}
+_RAW = json.dumps(_BASE).encode()
+
+
+# (case, message, accepted by the contract, taken by the fast path)
+EDGES = [
+    ("valid", _RAW, True, True),
+    ("schema_version left out", _RAW.replace(b'"schema_version": 1, ', b""), True, True),
+    ("uppercase UUID", _RAW.replace(b"6122e3db", b"6122E3DB"), True, True),
+    ("an escaped key", _RAW.replace(b'"channel_id"', b'"channel\\u005fid"'), True, True),
+    ("whitespace around", b" \n" + _RAW + b"\r\n", True, True),
+    ("offset +18:00", _RAW.replace(b"+05:30", b"+18:00"), True, True),
+    (
+        "a key twice, the last valid",
+        _RAW.replace(b'{"event_id"', b'{"channel_id": 1, "event_id"'),
+        True,
+        False,
+    ),
+    (
+        "a key twice, the last invalid",
+        _RAW[:-1] + b', "channel_id": 1}',
+        False,
+        False,
+    ),
+    ("NUL in a text", _RAW.replace(b"abcdefghijk", b"abcdefghij\\u0000"), False, False),
+    ("NUL in a key", _RAW.replace(b'"payload"', b'"pay\\u0000load"'), False, False),
+    ("lone surrogate", _RAW.replace(b"abcdefghijk", b"abcdefghij\\ud83d"), False, False),
+    ("invalid UTF-8", _RAW.replace(b"abcdefghijk", b"abcdefghij\xff"), False, False),
+    ("a final newline in an id", _RAW.replace(b'aaaa"', b'aaaa\\n"'), False, False),
+    ("a final newline in an instant", _RAW.replace(b'00:00Z"', b'00:00Z\\n"'), False, False),
+    (
+        "hex UUID",
+        _RAW.replace(b"6122e3db-c669-4b39-bc65-05f18e0975ed", uuid.uuid4().hex.encode()),
+        False,
+        False,
+    ),
+    ("February 30th", _RAW.replace(b"2026-01-01T00:00:00Z", b"2026-02-30T00:00:00Z"), False, False),
+    ("hour 24", _RAW.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T24:00:00Z"), False, False),
+    ("second 60", _RAW.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T23:59:60Z"), False, False),
+    ("year 0", _RAW.replace(b"2026-01-01T00:00:00Z", b"0000-01-01T00:00:00Z"), False, False),
+    (
+        "before year 1 in UTC",
+        _RAW.replace(b"2026-01-01T00:00:00Z", b"0001-01-01T00:00:00+01:00"),
+        False,
+        False,
+    ),
+    (
+        "after year 9999 in UTC",
+        _RAW.replace(b"2026-01-01T05:30:00.250+05:30", b"9999-12-31T23:59:59-01:00"),
+        False,
+        False,
+    ),
+    (
+        "schema_version true",
+        _RAW.replace(b'"schema_version": 1', b'"schema_version": true'),
+        False,
+        False,
+    ),
+    (
+        "schema_version 1.0",
+        _RAW.replace(b'"schema_version": 1', b'"schema_version": 1.0'),
+        False,
+        False,
+    ),
+    ("an extra key", _RAW.replace(b'"payload"', b'"extra": 1, "payload"'), False, False),
+    (
+        "a video event without video_id",
+        _RAW.replace(b'"video_id": "3637dd9b-4906-505d-8870-fe848f7381ac", ', b""),
+        False,
+        False,
+    ),
+    ("trailing text", _RAW + b" x", False, False),
+    ("a BOM", b"\xef\xbb\xbf" + _RAW, False, False),
+    ("an array", b"[" + _RAW + b"]", False, False),
+    ("empty", b"", False, False),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "accepted", "fast"), [e[1:] for e in EDGES], ids=[e[0] for e in EDGES]
+)
+def test_edges(raw, accepted, fast):
+    assert (not isinstance(parse_event(raw), Rejected)) is accepted
+    assert _agrees(raw) is fast
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [("2", "2.0"), ("1e0", "1.0"), ("-0.0", "-0.0"), ("3.0000000000000001", "3.0"), ("0.1", "0.1")],
+)
+def test_amounts_are_written_as_the_contract_writes_them(amount, written):
+    event = {**_BASE, "event_type": "quality_check", "payload": {"quality_score": 0}}
+    raw = (
+        json.dumps(event)
+        .encode()
+        .replace(b'"quality_score": 0', f'"quality_score": {amount}'.encode())
+    )
+    fast = read_wire_event(raw)
+    assert fast is not None
+    assert _agrees(raw)
+    assert fast.payload == f'{{"quality_score":{written}}}'.encode()
+
+
+def test_instants_are_read_as_utc():
+    fast = read_wire_event(_RAW)
+    assert fast is not None
+    assert fast.occurred_at == datetime(2026, 1, 1, 0, 0, 0, 250000, tzinfo=UTC)
+    assert fast.occurred_at.utcoffset() == timedelta(0)
+    published = _RAW.replace(b"2026-01-01T00:00:00Z", b"2026-01-01T05:30:00.000001+05:30")
+    fast = read_wire_event(published)
+    assert fast is not None
+    assert _agrees(published)
+    assert b'"published_at":"2026-01-01T00:00:00.000001Z"' in fast.payload
+    assert datetime.fromisoformat("2026-01-01T05:30:00+05:30").tzinfo == timezone(
+        timedelta(hours=5, minutes=30)
+    )
+
+
+def _rules(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A JSON Schema reduced to the rules a validator applies: references resolved; titles,
+    descriptions and formats dropped; ``const`` as a one-value ``enum``, an ``enum`` sorted
+    (then no ``type``);
+    a pattern's end anchor as ``$`` (msgspec's ``\\Z`` is Rust's ``$``)."""
+    if "$ref" in schema:
+        return _rules(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+    out = {k: v for k, v in schema.items() if k not in ("title", "description", "format", "$defs")}
+    if "anyOf" in out:
+        out["anyOf"] = sorted(
+            (_rules(s, defs) for s in out["anyOf"]), key=lambda r: json.dumps(r, sort_keys=True)
+        )
+    if "const" in out:
+        out["enum"] = [out.pop("const")]
+    if "enum" in out:
+        out["enum"] = sorted(out["enum"])
+        out.pop("type", None)
+    if "pattern" in out:
+        out["pattern"] = out["pattern"].removesuffix(r"\Z").removesuffix("$") + "$"
+    if "properties" in out:
+        out["properties"] = {k: _rules(v, defs) for k, v in out["properties"].items()}
+        out["required"] = sorted(out.get("required", []))
+    return out
+
+
+@pytest.mark.parametrize("event_type", sorted(contract.EVENT_TYPES))
+def test_mirrors_every_model(event_type):
+    """Each event type's envelope and payload, as JSON Schema: the same fields, required
+    ones, types, bounds, patterns, enums and defaults, no extra keys, in both."""
+    model = contract.EVENT_TYPES[event_type].model_json_schema()
+    mirror = msgspec.json.schema(wire.WIRE_EVENT_TYPES[event_type])
+    assert _rules(mirror, mirror["$defs"]) == _rules(model, model.get("$defs", {}))

@@ -1,0 +1,270 @@
+"""The event contract's fast path: an event's fields straight from its bytes, with msgspec.
+
+:func:`ytempire.events.parse_event` validates a message into the contract's pydantic
+models: 4.5 us a message, the largest part of what the landing spends on an event
+outside PostgreSQL. The landing needs only the fields, to write them as they are.
+:func:`read_wire_event` decodes the message with msgspec Structs that mirror those
+models field by field and rule by rule (the same patterns, bounds, strict types,
+forbidden extra keys, the ``event_type`` tag, the defaults), in about a third of the
+time (``tests/test_wire_events.py``).
+
+It is a fast path, never a second verdict: it returns ``None`` for anything it does
+not accept, and the caller asks :func:`~ytempire.events.parse_event` for the verdict and
+its reason. So what it accepts must be accepted by the contract, field for field:
+
+* patterns end in ``\\Z``: the contract's ``$`` (Rust's regex, in pydantic-core) matches
+  only at the end, Python's also before a final newline;
+* a message that spells NUL (``\\u0000``) anywhere goes to the contract, which rejects
+  it where it is text;
+* a key given twice is refused by msgspec (the contract reads the last one);
+* an instant is checked against the contract's pattern, then read by
+  :meth:`datetime.fromisoformat`, which refuses what the pattern lets through and is
+  no date (February 30th, hour 24, second 60); one whose UTC falls outside years 1 to
+  9999 goes to the contract (its ``instant_range``).
+
+Agreement is tested, not assumed: every message of the contract tests' generated
+families (``tests/streaming/test_contract_agreement.py``) and a table of byte-level
+edge cases (``tests/test_wire_events.py``) get the same verdict both ways, and an
+accepted one the same fields and the same payload bytes as the contract's models
+serialised (``payload``: the payload object as pydantic writes it, instants in UTC).
+A rule added to the contract's models without its mirror here fails
+``test_mirrors_every_model``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from ytempire.events import (
+    BIGINT_MAX,
+    CHANNEL_ID_PATTERN,
+    MONEY_MAX,
+    UUID_PATTERN,
+    WATCH_TIME_MAX,
+    YOUTUBE_VIDEO_ID_PATTERN,
+    Event,
+)
+from ytempire.timestamps import INSTANT_PATTERN
+
+
+def _to_end(pattern: str) -> str:
+    """``pattern`` (``^...$``) anchored at the very end, as the contract's regex engine does."""
+    if not pattern.endswith("$"):
+        raise ValueError(f"expected a pattern anchored with $: {pattern!r}")
+    return pattern[:-1] + r"\Z"
+
+
+ChannelId = Annotated[str, Meta(pattern=_to_end(CHANNEL_ID_PATTERN))]
+YouTubeVideoId = Annotated[str, Meta(pattern=_to_end(YOUTUBE_VIDEO_ID_PATTERN))]
+Uuid = Annotated[str, Meta(pattern=_to_end(UUID_PATTERN))]
+Instant = Annotated[str, Meta(pattern=_to_end(INSTANT_PATTERN))]
+Count = Annotated[int, Meta(ge=0, le=BIGINT_MAX)]
+Title = Annotated[str, Meta(min_length=1, max_length=200)]
+Niche = Annotated[str, Meta(min_length=1, max_length=64)]
+Name = Annotated[str, Meta(min_length=1, max_length=64)]
+
+
+# msgspec is strict by default, as the contract's fields are: an int field takes only a
+# JSON integer (not 5.0 nor true), a float field a JSON number, a str field a string;
+# NaN and Infinity are not JSON. ``kw_only`` (which each class sets for its own fields) lets
+# a required field follow a default.
+class _Strict(Struct, forbid_unknown_fields=True, kw_only=True):
+    pass
+
+
+class VideoGenerated(_Strict):
+    title: Title
+    duration_seconds: Annotated[int, Meta(ge=30, le=3600)]
+    generation_cost_usd: Annotated[float, Meta(ge=0, le=3)]
+    niche: Niche
+
+
+class VideoUploaded(_Strict):
+    youtube_video_id: YouTubeVideoId
+
+
+class VideoPublished(_Strict):
+    youtube_video_id: YouTubeVideoId
+    published_at: Instant
+
+
+class MetricsUpdate(_Strict):
+    youtube_video_id: YouTubeVideoId
+    views: Count
+    likes: Count
+    comments: Count
+    shares: Count
+    watch_time_minutes: Annotated[float, Meta(ge=0, le=WATCH_TIME_MAX)]
+    revenue_usd: Annotated[float, Meta(ge=0, le=MONEY_MAX)]
+
+
+class QualityCheck(_Strict):
+    quality_score: Annotated[float, Meta(ge=0, le=100)]
+
+
+class ChannelChange(_Strict):
+    title: Title
+    niche: Niche
+    status: Literal["active", "paused", "archived"]
+
+
+class UserAction(_Strict):
+    user_id: Name
+    action: Name
+
+
+class _Envelope(_Strict, tag_field="event_type", kw_only=True):
+    event_id: Uuid
+    schema_version: Literal[1] = 1
+    occurred_at: Instant
+    channel_id: ChannelId
+    video_id: Uuid | None = None
+
+
+class _VideoEnvelope(_Envelope, kw_only=True):
+    video_id: Uuid  # required for video events, as in the contract
+
+
+class VideoGeneratedEvent(_VideoEnvelope, tag="video_generated", kw_only=True):
+    payload: VideoGenerated
+
+
+class VideoUploadedEvent(_VideoEnvelope, tag="video_uploaded", kw_only=True):
+    payload: VideoUploaded
+
+
+class VideoPublishedEvent(_VideoEnvelope, tag="video_published", kw_only=True):
+    payload: VideoPublished
+
+
+class MetricsUpdateEvent(_VideoEnvelope, tag="metrics_update", kw_only=True):
+    payload: MetricsUpdate
+
+
+class QualityCheckEvent(_VideoEnvelope, tag="quality_check", kw_only=True):
+    payload: QualityCheck
+
+
+class ChannelCreatedEvent(_Envelope, tag="channel_created"):
+    payload: ChannelChange
+
+
+class ChannelUpdatedEvent(_Envelope, tag="channel_updated"):
+    payload: ChannelChange
+
+
+class UserSignedUpEvent(_Envelope, tag="user_signed_up"):
+    payload: UserAction
+
+
+class UserActionEvent(_Envelope, tag="user_action"):
+    payload: UserAction
+
+
+WIRE_EVENT_TYPES: dict[str, type[_Envelope]] = {
+    str(cls.__struct_config__.tag): cls
+    for cls in (
+        VideoGeneratedEvent,
+        VideoUploadedEvent,
+        VideoPublishedEvent,
+        MetricsUpdateEvent,
+        QualityCheckEvent,
+        ChannelCreatedEvent,
+        ChannelUpdatedEvent,
+        UserSignedUpEvent,
+        UserActionEvent,
+    )
+}
+_DECODE = msgspec.json.Decoder(
+    VideoGeneratedEvent
+    | VideoUploadedEvent
+    | VideoPublishedEvent
+    | MetricsUpdateEvent
+    | QualityCheckEvent
+    | ChannelCreatedEvent
+    | ChannelUpdatedEvent
+    | UserSignedUpEvent
+    | UserActionEvent
+).decode
+_ENCODE = msgspec.json.Encoder().encode
+_NUL_ESCAPE = b"\\u0000"
+
+
+class WireEvent(Struct, frozen=True):
+    """An accepted event's fields, as the contract's models give them.
+
+    ``event_id`` and ``video_id`` are the UUIDs' canonical text (lowercase);
+    ``occurred_at`` is aware, in UTC; ``payload`` is the payload object as UTF-8
+    JSON, byte for byte what pydantic writes for the contract's payload model.
+    """
+
+    event_id: str
+    event_type: str
+    schema_version: int
+    occurred_at: datetime
+    channel_id: str
+    video_id: str | None
+    payload: bytes
+
+
+def _instant(text: str) -> datetime | None:
+    """An instant text that matched the contract's pattern, read as UTC; ``None`` when it
+    is no date or its UTC falls outside years 1 to 9999."""
+    try:
+        moment = datetime.fromisoformat(text)
+        return moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def read_wire_event(raw: bytes) -> WireEvent | None:
+    """The fields of the event ``raw`` holds, or ``None`` when the fast path does not
+    accept it (the message then goes to :func:`ytempire.events.parse_event`, whose verdict
+    stands). Never raises."""
+    if _NUL_ESCAPE in raw:
+        return None
+    try:
+        event = _DECODE(raw)
+    except (msgspec.DecodeError, ValueError):  # a ValidationError; invalid UTF-8 in a string
+        return None
+    occurred_at = _instant(event.occurred_at)
+    if occurred_at is None:
+        return None
+    payload = event.payload
+    if type(payload) is VideoPublished:
+        published_at = _instant(payload.published_at)
+        if published_at is None:
+            return None
+        payload_json = _ENCODE(
+            {"youtube_video_id": payload.youtube_video_id, "published_at": published_at}
+        )
+    else:
+        payload_json = _ENCODE(payload)
+    video_id = event.video_id
+    return WireEvent(
+        event.event_id.lower(),
+        event.__struct_config__.tag,
+        event.schema_version,
+        occurred_at,
+        event.channel_id,
+        None if video_id is None else video_id.lower(),
+        payload_json,
+    )
+
+
+def wire_event_of(event: Event) -> WireEvent:
+    """``event`` (a contract model) as the fast path gives it: for a message the contract
+    accepts and the fast path does not (a key given twice)."""
+    return WireEvent(
+        str(event.event_id),
+        event.event_type,
+        event.schema_version,
+        event.occurred_at,
+        event.channel_id,
+        None if event.video_id is None else str(event.video_id),
+        event.payload.__pydantic_serializer__.to_json(event.payload),
+    )
