@@ -26,10 +26,13 @@ number of epoch seconds or milliseconds nor a string of digits; a count is a
 JSON integer (not ``5.0``, ``"5"`` or ``true``); an amount is a JSON number
 (not ``"1.5"`` or ``true``); ``schema_version`` is the integer ``1``; an id is
 a UUID in its canonical 8-4-4-4-12 form. Every consumer reads the same
-verdict from the same bytes: the landing and the processor call
-:func:`parse_event`, and the Spark windows call it too, in a vectorized UDF
-(``streaming/contract.py``); ``tests/streaming/test_contract_agreement.py``
-feeds the same generated messages to all three and compares verdict and instant.
+verdict from the same bytes: the processor calls :func:`parse_event`, the Spark
+windows call it too, in a vectorized UDF (``streaming/contract.py``), and the
+landing reads through its fast path, a msgspec mirror of these models that hands
+anything it does not accept to :func:`parse_event` (``ytempire/wire_events.py``;
+a rule added here needs its mirror there, or ``tests/events/test_wire_events.py``
+fails); ``tests/streaming/test_contract_agreement.py`` feeds the same generated
+messages to all three and compares verdict and instant.
 """
 
 from __future__ import annotations

@@ -7,7 +7,8 @@ next run first finishes the load package left behind, then carries on from
 the committed offsets: nothing is lost and nothing lands twice.
 
 A package can never hold the landing: every message is validated against what
-PostgreSQL can store before it is written (:func:`ytempire.events.parse_event`;
+PostgreSQL can store before it is written (the event contract,
+:mod:`ytempire.events`, read through its fast path :mod:`ytempire.wire_events`;
 NUL characters, lone surrogates, invalid UTF-8, counters beyond bigint and
 non-finite numbers are dead-lettered with their reason). Should a job still
 fail for good (a terminal database error), its package is aborted: dlt

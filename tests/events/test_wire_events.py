@@ -138,6 +138,15 @@ EDGES = [
         False,
         False,
     ),
+    *(
+        (
+            f"a final newline in {field}",
+            json.dumps({**_BASE, field: _BASE[field] + "\n"}).encode(),
+            False,
+            False,
+        )
+        for field in ("event_id", "occurred_at", "channel_id", "video_id")
+    ),
     ("trailing text", _RAW + b" x", False, False),
     ("a BOM", b"\xef\xbb\xbf" + _RAW, False, False),
     ("an array", b"[" + _RAW + b"]", False, False),
@@ -217,3 +226,58 @@ def test_mirrors_every_model(event_type):
     model = contract.EVENT_TYPES[event_type].model_json_schema()
     mirror = msgspec.json.schema(wire.WIRE_EVENT_TYPES[event_type])
     assert _rules(mirror, mirror["$defs"]) == _rules(model, model.get("$defs", {}))
+
+
+# one valid payload of each event type
+PAYLOADS: dict[str, dict[str, Any]] = {
+    "video_generated": {
+        "title": "t",
+        "duration_seconds": 60,
+        "generation_cost_usd": 1,
+        "niche": "n",
+    },
+    "video_uploaded": {"youtube_video_id": "abcdefghijk"},
+    "video_published": {
+        "youtube_video_id": "abcdefghijk",
+        "published_at": "2026-01-01T00:00:00Z",
+    },
+    "metrics_update": {
+        "youtube_video_id": "abcdefghijk",
+        **dict.fromkeys(("views", "likes", "comments", "shares"), 1),
+        "watch_time_minutes": 1,
+        "revenue_usd": 1,
+    },
+    "quality_check": {"quality_score": 1},
+    "channel_created": {"title": "t", "niche": "n", "status": "active"},
+    "channel_updated": {"title": "t", "niche": "n", "status": "active"},
+    "user_action": {"user_id": "u", "action": "a"},
+    "user_signed_up": {"user_id": "u", "action": "a"},
+}
+
+
+def _text_fields(event: dict[str, Any]) -> list[tuple[str, ...]]:
+    """Paths of every string value of ``event`` (envelope and payload)."""
+    paths: list[tuple[str, ...]] = [(k,) for k, v in event.items() if isinstance(v, str)]
+    return paths + [("payload", k) for k, v in event["payload"].items() if isinstance(v, str)]
+
+
+@pytest.mark.parametrize("event_type", sorted(contract.EVENT_TYPES))
+@pytest.mark.parametrize("spelled", ["\x00", "\x1f"])
+def test_a_nul_or_the_separator_in_any_text_is_left_to_the_contract(event_type, spelled):
+    """NUL in any string of any event type: refused by both (the contract: unstorable).
+    The envelope check's separator, \\x1f, in any string: never accepted by the fast path
+    where the contract refuses it."""
+    event = {**_BASE, "event_type": event_type, "payload": PAYLOADS[event_type]}
+    assert _agrees(json.dumps(event).encode())
+    for path in _text_fields(event):
+        spoiled = json.loads(json.dumps(event))
+        node = spoiled if len(path) == 1 else spoiled["payload"]
+        for at in (0, len(node[path[-1]])):  # first and last
+            text = node[path[-1]]
+            node[path[-1]] = text[:at] + spelled + text[at:]
+            raw = json.dumps(spoiled).encode()
+            _agrees(raw)
+            if spelled == "\x00":
+                assert read_wire_event(raw) is None, path
+                assert isinstance(parse_event(raw), Rejected), path
+            node[path[-1]] = text
