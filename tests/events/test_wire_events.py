@@ -95,8 +95,8 @@ EDGES = [
     ("NUL in a key", _RAW.replace(b'"payload"', b'"pay\\u0000load"'), False, False),
     ("lone surrogate", _RAW.replace(b"abcdefghijk", b"abcdefghij\\ud83d"), False, False),
     ("invalid UTF-8", _RAW.replace(b"abcdefghijk", b"abcdefghij\xff"), False, False),
-    ("a final newline in an id", _RAW.replace(b'aaaa"', b'aaaa\\n"'), False, False),
-    ("a final newline in an instant", _RAW.replace(b'00:00Z"', b'00:00Z\\n"'), False, False),
+    ("a final newline in published_at", _RAW.replace(b'00:00Z"', b'00:00Z\\n"'), False, False),
+    ("a final newline in youtube_video_id", _RAW.replace(b'ijk"', b'ijk\\n"'), False, False),
     (
         "hex UUID",
         _RAW.replace(b"6122e3db-c669-4b39-bc65-05f18e0975ed", uuid.uuid4().hex.encode()),
