@@ -190,6 +190,7 @@ lax_uuids = st.one_of(
     st.uuids().map(lambda u: "{" + str(u) + "}"),
     st.uuids().map(lambda u: u.urn),
     st.uuids().map(lambda u: str(u)[:-1] + "g"),
+    st.sampled_from(["", " "]),
     st.integers(),
 )
 lax_texts = st.one_of(

@@ -262,11 +262,11 @@ def _text_fields(event: dict[str, Any]) -> list[tuple[str, ...]]:
 
 
 @pytest.mark.parametrize("event_type", sorted(contract.EVENT_TYPES))
-@pytest.mark.parametrize("spelled", ["\x00", "\x1f"])
-def test_a_nul_or_the_separator_in_any_text_is_left_to_the_contract(event_type, spelled):
+@pytest.mark.parametrize("spelled", ["\x00", "\x1f", "\n"])
+def test_a_nul_the_separator_or_a_newline_in_any_text_is_left_to_the_contract(event_type, spelled):
     """NUL in any string of any event type: refused by both (the contract: unstorable).
-    The envelope check's separator, \\x1f, in any string: never accepted by the fast path
-    where the contract refuses it."""
+    The envelope check's separator, \\x1f, and a newline, first or last in any string:
+    never accepted by the fast path where the contract refuses it."""
     event = {**_BASE, "event_type": event_type, "payload": PAYLOADS[event_type]}
     assert _agrees(json.dumps(event).encode())
     for path in _text_fields(event):
@@ -281,3 +281,21 @@ def test_a_nul_or_the_separator_in_any_text_is_left_to_the_contract(event_type, 
                 assert read_wire_event(raw) is None, path
                 assert isinstance(parse_event(raw), Rejected), path
             node[path[-1]] = text
+
+
+@pytest.mark.parametrize("event_type", sorted(contract.EVENT_TYPES))
+@pytest.mark.parametrize("blank", ["", " ", "\x1f"])
+def test_an_empty_or_blank_string_in_any_field(event_type, blank):
+    """Every string of every event type replaced by ``blank``: the fast path never accepts
+    what the contract refuses, and "" is refused by both (a pattern, a minimum length or an
+    enum). A ``video_id`` of "" once passed the envelope check, whose video part was
+    optional."""
+    event = {**_BASE, "event_type": event_type, "payload": PAYLOADS[event_type]}
+    for path in _text_fields(event):
+        spoiled = json.loads(json.dumps(event))
+        (spoiled if len(path) == 1 else spoiled["payload"])[path[-1]] = blank
+        raw = json.dumps(spoiled).encode()
+        _agrees(raw)
+        if blank == "":
+            assert read_wire_event(raw) is None, path
+            assert isinstance(parse_event(raw), Rejected), path
