@@ -147,6 +147,20 @@ EDGES = [
         )
         for field in ("event_id", "occurred_at", "channel_id", "video_id")
     ),
+    ("an empty video_id", _RAW.replace(b"3637dd9b-4906-505d-8870-fe848f7381ac", b""), False, False),
+    (
+        "an empty video_id, a channel event",
+        json.dumps(
+            {
+                **_BASE,
+                "event_type": "channel_created",
+                "video_id": "",
+                "payload": {"title": "t", "niche": "n", "status": "active"},
+            }
+        ).encode(),
+        False,
+        False,
+    ),
     ("trailing text", _RAW + b" x", False, False),
     ("a BOM", b"\xef\xbb\xbf" + _RAW, False, False),
     ("an array", b"[" + _RAW + b"]", False, False),
@@ -299,3 +313,28 @@ def test_an_empty_or_blank_string_in_any_field(event_type, blank):
         if blank == "":
             assert read_wire_event(raw) is None, path
             assert isinstance(parse_event(raw), Rejected), path
+
+
+_DEEP = 100_000  # far beyond Python's recursion limit
+
+
+@pytest.mark.parametrize(
+    ("opening", "closing"), [("[" * _DEEP, "]" * _DEEP), ('{"a":' * _DEEP + "1", "}" * _DEEP)]
+)
+@pytest.mark.parametrize("where", ["an unknown key first", "the payload first", "last"])
+def test_a_deeply_nested_message_is_left_to_the_contract(opening, closing, where):
+    """msgspec skips the values before the tag and raises RecursionError past Python's
+    recursion limit: the fast path defers, the contract refuses (json_invalid)."""
+    deep = f"{opening}{closing}"
+    event = {**_BASE, "payload": PAYLOADS["video_published"]}
+    if where == "an unknown key first":
+        raw = f'{{"x": {deep}, {json.dumps(event)[1:]}'.encode()
+    elif where == "the payload first":
+        del event["payload"]
+        raw = f'{{"payload": {deep}, {json.dumps(event)[1:]}'.encode()
+    else:
+        raw = f'{json.dumps(event)[:-1]}, "x": {deep}}}'.encode()
+    assert read_wire_event(raw) is None
+    verdict = parse_event(raw)
+    assert isinstance(verdict, Rejected)
+    assert "[json_invalid]" in verdict.reason
