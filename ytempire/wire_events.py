@@ -21,6 +21,11 @@ its reason. So what it accepts must be accepted by the contract, field for field
   spells NUL anywhere goes to the contract, which rejects it where it is text;
 * a key given twice: msgspec checks each value against the field's type and keeps the
   last, as the contract reads the last one; a value of the wrong type refuses it;
+* a number whose integer part has more than 4,300 digits is refused by the contract's JSON
+  parser (jiter: ``number out of range``, a fixed limit, even as ``1000...0e-4300`` = 1.0),
+  read by msgspec: a message longer than :data:`LONGEST_FAST` bytes, which any such number
+  makes it, goes to the contract (every valid event written compactly is shorter, even
+  with its texts \\u-escaped: ``test_the_longest_valid_event_is_on_the_fast_path``);
 * a message nested deeper than Python's recursion limit (msgspec's RecursionError,
   met where it skips values before the tag) goes to the contract (json_invalid);
 * an instant is checked against the contract's pattern, then read by
@@ -215,6 +220,10 @@ _DECODE = msgspec.json.Decoder(
     | UserActionEvent
 ).decode
 _ENCODE = msgspec.json.Encoder().encode
+# The contract's JSON parser (jiter) refuses a number with more than 4,300 integer digits
+# ("number out of range"; its own constant, not Python's int_max_str_digits); msgspec reads
+# it. A message that long goes to the contract.
+LONGEST_FAST = 4300
 _NUL_ESCAPE = b"\\u0000"
 # Payloads with a field of free text: only there can a NUL pass the decoder (a patterned
 # field, an enum, the tag and every key refuse it), so only their messages are searched.
@@ -267,6 +276,8 @@ def read_wire_event(raw: bytes) -> WireEvent | None:
     """The fields of the event ``raw`` holds, or ``None`` when the fast path does not
     accept it (the message then goes to :func:`ytempire.events.parse_event`, whose verdict
     stands). Never raises."""
+    if len(raw) > LONGEST_FAST:
+        return None
     try:
         event = _DECODE(raw)
     # a ValidationError; invalid UTF-8 in a string; nesting deeper than Python's recursion
