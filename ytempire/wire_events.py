@@ -286,12 +286,14 @@ def read_wire_event(raw: bytes) -> WireEvent | None:
         return None
     payload = event.payload
     video_id = event.video_id
-    envelope = f"{event.event_id}\x1f{event.occurred_at}\x1f{event.channel_id}"
-    if _ENVELOPE_TEXT(envelope if video_id is None else f"{envelope}\x1f{video_id}") is None or (
-        type(payload) in _FREE_TEXT and _NUL_ESCAPE in raw
-    ):
+    event_id, occurred_at_text, channel_id = event.event_id, event.occurred_at, event.channel_id
+    if _ENVELOPE_TEXT(
+        f"{event_id}\x1f{occurred_at_text}\x1f{channel_id}"
+        if video_id is None  # one f-string either way: a second costs ~0.1 us
+        else f"{event_id}\x1f{occurred_at_text}\x1f{channel_id}\x1f{video_id}"
+    ) is None or (type(payload) in _FREE_TEXT and _NUL_ESCAPE in raw):
         return None
-    occurred_at = _instant(event.occurred_at)
+    occurred_at = _instant(occurred_at_text)
     if occurred_at is None:
         return None
     if type(payload) is VideoPublished:
@@ -304,11 +306,11 @@ def read_wire_event(raw: bytes) -> WireEvent | None:
     else:
         payload_json = _ENCODE(payload)
     return WireEvent(
-        event.event_id.lower(),
+        event_id.lower(),
         event.__struct_config__.tag,
         event.schema_version,
         occurred_at,
-        event.channel_id,
+        channel_id,
         None if video_id is None else video_id.lower(),
         payload_json,
     )
