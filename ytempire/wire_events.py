@@ -318,7 +318,8 @@ def read_wire_event(raw: bytes) -> WireEvent | None:
 
 def wire_event_of(event: Event) -> WireEvent:
     """``event`` (a contract model) as the fast path gives it: for a message the contract
-    accepts and the fast path does not (a key given twice)."""
+    accepts and the fast path defers (longer than :data:`LONGEST_FAST`, or a key given twice
+    whose first value is of the wrong type)."""
     return WireEvent(
         str(event.event_id),
         event.event_type,
