@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Union, get_type_hints
 
 import msgspec
 from msgspec import Meta, Struct
@@ -208,17 +208,7 @@ WIRE_EVENT_TYPES: dict[str, type[_Envelope]] = {
         UserActionEvent,
     )
 }
-_DECODE = msgspec.json.Decoder(
-    VideoGeneratedEvent
-    | VideoUploadedEvent
-    | VideoPublishedEvent
-    | MetricsUpdateEvent
-    | QualityCheckEvent
-    | ChannelCreatedEvent
-    | ChannelUpdatedEvent
-    | UserSignedUpEvent
-    | UserActionEvent
-).decode
+_DECODE = msgspec.json.Decoder(Union[tuple(WIRE_EVENT_TYPES.values())]).decode  # noqa: UP007
 _ENCODE = msgspec.json.Encoder().encode
 # The contract's JSON parser (jiter) refuses a number with more than 4,300 integer digits
 # ("number out of range"; its own constant, not Python's int_max_str_digits); msgspec reads
@@ -229,15 +219,7 @@ _NUL_ESCAPE = b"\\u0000"
 # field, an enum, the tag and every key refuse it), so only their messages are searched.
 _FREE_TEXT = frozenset(
     cls
-    for cls in (
-        VideoGenerated,
-        VideoUploaded,
-        VideoPublished,
-        MetricsUpdate,
-        QualityCheck,
-        ChannelChange,
-        UserAction,
-    )
+    for cls in {get_type_hints(event)["payload"] for event in WIRE_EVENT_TYPES.values()}
     if any(
         isinstance(f.type, msgspec.inspect.StrType) and f.type.pattern is None
         for f in msgspec.inspect.type_info(cls).fields  # type: ignore[attr-defined]
