@@ -295,6 +295,8 @@ SPARSE_DAY_MARTS: dict[str, str] = {
 LATER_DAY_MARTS: dict[str, str] = {
     "mv_channel_revenue_daily": "a materialized view of fct_channel_daily_metrics (checked here), "
     "refreshed by analyst_views after the gate",
+    "mv_niche_revenue_daily": "a materialized view summing mv_channel_revenue_daily per niche, "
+    "refreshed by analyst_views after the gate",
 }
 
 

@@ -70,6 +70,7 @@ PUBLIC_MODELS = {
     "mv_channel_performance",
     "mv_video_analytics",
     "mv_channel_revenue_daily",
+    "mv_niche_revenue_daily",
     "fct_ingestion_daily",
     "fct_dead_letters_daily",
     "fct_video_daily_watch_time",
@@ -440,7 +441,12 @@ def test_the_analyst_lands_in_the_marts_it_reads(analyses_settings: Settings) ->
     ((search_path,),) = _psql(analyses_settings, "show search_path")
     assert search_path == "marts"
     views = {row[1] for row in _psql(analyses_settings, "\\dm")}
-    assert views == {"mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily"}
+    assert views == {
+        "mv_channel_performance",
+        "mv_video_analytics",
+        "mv_channel_revenue_daily",
+        "mv_niche_revenue_daily",
+    }
     listed = {
         row[1]
         for command in ("\\dt marts.*", "\\dv marts.*", "\\dm marts.*")
