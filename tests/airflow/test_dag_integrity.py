@@ -93,6 +93,17 @@ def test_every_task_retries_with_backoff_and_has_an_owner(dagbag: dict[str, Any]
             assert task["exponential_backoff"], task_id
 
 
+def _group(node: dict[str, Any]) -> str:
+    """The DAG's task group of a model, seed or snapshot: the `mv_` views are refreshed apart."""
+    return "analyst_views" if node["name"].startswith("mv_") else "transform"
+
+
+def _test_group(manifest: dict[str, Any], test: dict[str, Any]) -> str:
+    """The task group of a test of several nodes: its parents', all in one group."""
+    (group,) = {_group(manifest["nodes"][parent]) for parent in test["depends_on"]["nodes"]}
+    return group
+
+
 def test_every_dbt_node_is_one_task_that_reads_its_own_tests(dagbag: dict[str, Any]) -> None:
     """Watcher mode: `<group>.<node>_<model|seed|snapshot>_build`, which reads its tests' verdict
     when it has tests of its own; a test of several nodes is a task of its own,
@@ -110,10 +121,9 @@ def test_every_dbt_node_is_one_task_that_reads_its_own_tests(dagbag: dict[str, A
         kind = node["resource_type"]
         if kind not in ("model", "seed", "snapshot") or node["package_name"] != "ytempire":
             continue
-        group = "analyst_views" if node["name"].startswith("mv_") else "transform"
-        expected[f"{group}.{node['name']}_{kind}_build"] = unique_id in tested
+        expected[f"{_group(node)}.{node['name']}_{kind}_build"] = unique_id in tested
     shared = {uid: n for uid, n in tests.items() if len(n["depends_on"]["nodes"]) > 1}
-    detached = {f"transform.{n['name']}_test" for n in shared.values()}
+    detached = {f"{_test_group(manifest, n)}.{n['name']}_test" for n in shared.values()}
     tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
     producers = {
         f"{group}.{task}"
@@ -140,23 +150,33 @@ def test_a_test_of_several_models_is_reported_by_its_own_task_alone(
     """
     manifest = json.loads(MANIFEST.read_text())
     tasks = dagbag["dags"]["ytempire_daily"]["tasks"]
-    credited = tasks["transform.dbt_producer_watcher"]["tests_per_model"]
+    credited = {
+        group: tasks[f"{group}.dbt_producer_watcher"]["tests_per_model"]
+        for group in ("transform", "analyst_views")
+    }
     shared = {
         uid: node
         for uid, node in manifest["nodes"].items()
         if node["resource_type"] == "test" and len(node["depends_on"]["nodes"]) > 1
     }
+    # a reconciliation of two analyst views (the niche rollup against the channel grain)
+    assert {_test_group(manifest, node) for node in shared.values()} == {
+        "transform",
+        "analyst_views",
+    }
     for uid, node in shared.items():
-        assert [model for model, ids in credited.items() if uid in ids] == [uid], uid
-        upstream = set(tasks[f"transform.{node['name']}_test"]["upstream"])
+        group = _test_group(manifest, node)
+        assert [model for model, ids in credited[group].items() if uid in ids] == [uid], uid
+        upstream = set(tasks[f"{group}.{node['name']}_test"]["upstream"])
         parents = {
-            f"transform.{p['name']}_{p['resource_type']}_build"
+            f"{group}.{p['name']}_{p['resource_type']}_build"
             for p in (manifest["nodes"][uid] for uid in node["depends_on"]["nodes"])
         }
         assert upstream == parents, uid  # after each parent's task, its own tests included
-    for model, ids in credited.items():
-        if model not in shared:
-            assert all(len(manifest["nodes"][t]["depends_on"]["nodes"]) == 1 for t in ids)
+    for ids_of in credited.values():
+        for model, ids in ids_of.items():
+            if model not in shared:
+                assert all(len(manifest["nodes"][t]["depends_on"]["nodes"]) == 1 for t in ids)
 
 
 def test_the_chain_and_the_report_runs_whatever_happened(dagbag: dict[str, Any]) -> None:
