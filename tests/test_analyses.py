@@ -196,6 +196,7 @@ def _pick(rows: list[dict[str, Any]], *names: str) -> list[tuple[Any, ...]]:
 ANALYSES = (
     "top_channels_by_revenue_7d",
     "revenue_by_niche_daily",
+    "network_revenue_weekly",
     "revenue_per_generation_cost",
     "subscriber_growth",
     "quality_score_vs_views",
@@ -255,6 +256,31 @@ def test_revenue_by_niche_daily(analyses_settings: Settings) -> None:
     )
     assert rows[(_day(4), "gaming")]["revenue_estimate_usd"] == Decimal("1.76")
     assert (_day(3), "gaming") not in rows
+
+
+def test_network_revenue_weekly(analyses_settings: Settings) -> None:
+    """The five days are one week (Monday 2025-03-03 on): the network's revenue in one row."""
+    rows = _analysis(analyses_settings, "network_revenue_weekly")
+    assert _pick(
+        rows,
+        "week_start_date",
+        "metric_days",
+        "channel_days",
+        "tracked_revenue_usd",
+        "untracked_revenue_usd",
+        "revenue_estimate_usd",
+        "is_final",
+    ) == [
+        (
+            START,
+            DAYS,
+            3 * DAYS - 1,  # Gamma's day 3 was not collected
+            Decimal("276.65"),  # 5 x 39.60 + 5 x 14.85 + 4.40
+            4 * (Decimal("19.80") + Decimal("7.43")),  # no catalog on the baseline day
+            Decimal("385.57"),  # 277.20 + 103.97 + 4.40
+            False,
+        )
+    ]
 
 
 def test_revenue_per_generation_cost(analyses_settings: Settings) -> None:
