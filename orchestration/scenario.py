@@ -56,6 +56,7 @@ MARTS = (
     "mv_channel_performance",
     "mv_video_analytics",
     "mv_channel_revenue_daily",
+    "mv_niche_revenue_daily",
 )
 
 

@@ -92,7 +92,8 @@ step "done in $((SECONDS - started))s: where to look next"
 cat <<EOF
   dbt docs (models, lineage, column docs):  uv run ytempire warehouse docs --serve  -> http://127.0.0.1:${YTEMPIRE_DBT_DOCS_PORT:-8580}/
   analyst SQL (read-only, marts only):      psql "\$(uv run ytempire db conninfo)"
-  the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily
+  the analyst views:                        mv_channel_performance, mv_video_analytics, mv_channel_revenue_daily,
+                                            mv_niche_revenue_daily
   the owner's view (Reporting/Analytics API): fct_video_daily_watch_time, fct_channel_daily_watch_time,
                                             fct_channel_daily_traffic_sources, fct_channel_daily_devices,
                                             fct_channel_daily_playback_locations, fct_channel_daily_demographics

@@ -22,11 +22,17 @@ from ytempire.dbt_runner import node_summary, run_dbt, run_results_summary, targ
 from ytempire.errors import YTEmpireError
 from ytempire_cli.options import run_date_option, stage_day
 
-ANALYST_VIEWS = ("mv_channel_performance", "mv_video_analytics", "mv_channel_revenue_daily")
+ANALYST_VIEWS = (
+    "mv_channel_performance",
+    "mv_video_analytics",
+    "mv_channel_revenue_daily",
+    "mv_niche_revenue_daily",
+)
 _SHOW_ORDER = {
     "mv_channel_performance": "views_28d_rank, channel_id",
     "mv_video_analytics": "views_7d desc, video_id",
     "mv_channel_revenue_daily": "metric_date desc, revenue_estimate_usd desc, channel_id",
+    "mv_niche_revenue_daily": "metric_date desc, revenue_estimate_usd desc, niche",
 }
 
 
