@@ -98,7 +98,7 @@ QUERIES: dict[str, tuple[str, tuple[Any, ...]]] = {
         ("CHANNEL",),
     ),
     "network revenue by week": (
-        "select week_start_date, sum(revenue_estimate_usd) from marts.mv_channel_revenue_daily "
+        "select week_start_date, sum(revenue_estimate_usd) from marts.mv_niche_revenue_daily "
         "group by week_start_date order by week_start_date",
         (),
     ),
