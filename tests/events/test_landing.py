@@ -6,9 +6,6 @@ import base64
 import json
 import random
 import shutil
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -18,6 +15,7 @@ from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
 from ingestion.load_failures import LoadRetriesExhausted
 from simulation.traffic import simulated_events
+from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
 from tests.read_topic import read_topic
 from ytempire.clients import librdkafka_producer, pg_connect
 from ytempire.settings import Settings
@@ -285,38 +283,6 @@ def test_a_package_replayed_after_its_jobs_committed_lands_nothing_twice(
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
 
 
-@contextmanager
-def _sessions_ended_while_they_wait_for_a_lock(settings: Settings) -> Iterator[list[int]]:
-    """End every loader session of the database that waits for a lock, until the block ends.
-
-    Yields the list of the ended sessions' pids. A session ends only once it is
-    seen waiting (observed state, not a delay): what it waits for is held by
-    the caller until after the block.
-    """
-    ended: list[int] = []
-    done = threading.Event()
-
-    def end_waiting() -> None:
-        with pg_connect("admin", autocommit=True, settings=settings) as admin:
-            while not done.is_set():
-                rows = admin.execute(
-                    "select pid, pg_terminate_backend(pid) from pg_stat_activity "
-                    "where datname = current_database() and usename = %s "
-                    "and wait_event_type = 'Lock'",
-                    (settings.loader.user,),
-                ).fetchall()
-                ended.extend(pid for pid, _ in rows)
-                done.wait(0.05)
-
-    watcher = threading.Thread(target=end_waiting, daemon=True)
-    watcher.start()
-    try:
-        yield ended
-    finally:
-        done.set()
-        watcher.join()
-
-
 def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     settings, new_topic, produce, loader, tmp_path
 ):
@@ -327,7 +293,7 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     run lands it first: every event once, none read twice.
     """
     topic, dlq = new_topic("events"), new_topic("dlq")
-    events = list(simulated_events(600, seed=31))
+    events = list(simulated_events(600, seed=57))  # event ids are the identity
     produce(topic, [(k, v) for _, k, v, _ in events[:100]])
     run = dict(
         pipelines_dir=tmp_path,
@@ -341,7 +307,7 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     with pg_connect("admin", settings=settings) as holder:
         holder.execute("lock table raw_events.events in access exclusive mode")
         with (
-            _sessions_ended_while_they_wait_for_a_lock(settings) as ended,
+            sessions_ended_while_they_wait_for_a_lock(settings) as ended,
             pytest.raises(LoadRetriesExhausted) as stopped,
         ):
             land_events([topic], **run)
