@@ -289,8 +289,9 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     """The database ends the load's session on every try dlt gives its job.
 
     The run stops with the project's error (exit 2) naming the package, its
-    table, the tries and the command to run; the package stays, and the next
-    run lands it first: every event once, none read twice.
+    table, the tries and the command to run; the package stays, a next run
+    under the same fault stops on it the same way, and once the lock is gone
+    the next run lands it first: every event once, none read twice.
     """
     topic, dlq = new_topic("events"), new_topic("dlq")
     events = list(simulated_events(600, seed=57))  # event ids are the identity
@@ -311,11 +312,17 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
             pytest.raises(LoadRetriesExhausted) as stopped,
         ):
             land_events([topic], **run)
+        with (  # the next run loads the kept package first, and stops the same way
+            sessions_ended_while_they_wait_for_a_lock(settings),
+            pytest.raises(LoadRetriesExhausted) as again,
+        ):
+            land_events([topic], **run)
         holder.rollback()
 
     error = stopped.value
     (kept,) = make_pipeline(settings, tmp_path, tmp_path.name).list_normalized_load_packages()
     assert error.load_id == kept
+    assert again.value.load_id == kept
     assert error.table == "events"
     assert error.exit_code == 2
     assert len(ended) >= error.tries >= 1

@@ -128,8 +128,14 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_the_next_run_lands_
             pytest.raises(LoadRetriesExhausted) as stopped,
         ):
             own.reporting(families=FAMILY)
+        with (  # the next run loads the kept package first, and stops the same way
+            sessions_ended_while_they_wait_for_a_lock(own.settings),
+            pytest.raises(LoadRetriesExhausted) as again,
+        ):
+            own.reporting(families=FAMILY)
 
     error = stopped.value
+    assert again.value.load_id == error.load_id
     assert error.table == "channel_basic"
     assert len(ended) >= error.tries >= 1
     assert "run `ytempire ingest youtube-reporting` again" in str(error)
