@@ -39,12 +39,14 @@ from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
 from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
+from ingestion.load_failures import Lander, causes, known_failure
 from ytempire.clients import dlt_credentials
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
 from ytempire.topics import CHANNEL_EVENTS, DEAD_LETTER, USER_EVENTS, VIDEO_EVENTS
 
 PIPELINE_NAME = "kafka_events"
+LANDER = Lander("events", "ytempire ingest events")
 DATASET = "raw_events"
 DEFAULT_TOPICS = (VIDEO_EVENTS.name, CHANNEL_EVENTS.name, USER_EVENTS.name)
 DEFAULT_CHUNK_SIZE = 200_000
@@ -105,7 +107,7 @@ def make_pipeline(
     )
 
 
-def finish_pending(pipeline: dlt.Pipeline) -> int:
+def finish_pending(pipeline: dlt.Pipeline, settings: Settings) -> int:
     """Load what a killed run left behind (normalized or extracted packages).
 
     A package whose job fails for good is aborted (:func:`abort_failed_package`),
@@ -120,7 +122,7 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
         try:
             pipeline.load().raise_on_failed_jobs()
         except Exception as exc:
-            failed = abort_failed_package(pipeline, exc)
+            failed = abort_failed_package(pipeline, exc, settings)
             log.warning("%s; landing again from the offsets it started at", failed)
     return pending
 
@@ -145,24 +147,34 @@ def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
 def _terminal_job_failure(
     exc: BaseException,
 ) -> LoadClientJobFailed | LoadClientJobTerminalRetry | None:
-    cause: BaseException | None = exc
-    while cause is not None:
+    for cause in causes(exc):
         if isinstance(cause, LoadClientJobFailed | LoadClientJobTerminalRetry):
             return cause
-        cause = cause.__cause__ or cause.__context__
     return None
 
 
-def abort_failed_package(pipeline: dlt.Pipeline, exc: Exception) -> YTEmpireError:
-    """Abort the pending package after a job of it failed for good; re-raise anything else.
+def abort_failed_package(
+    pipeline: dlt.Pipeline, exc: Exception, settings: Settings
+) -> YTEmpireError:
+    """Abort the pending package after a job of it failed for good; raise anything else.
 
     dlt restores the pipeline state (the offsets) to where the package started,
     so no message of it counts as landed and none is lost. Returns the error
     that names the package and the job, for the caller to log or raise.
+    Anything else is raised, and the package stays for the next run.
+
+    Raises:
+        LoadRetriesExhausted: a job dlt retried to its limit (the database went
+            away, a lock timed out), from :func:`~ingestion.load_failures.known_failure`.
+        YTEmpireError: the project's own error, raised inside dlt's step.
+        Exception: ``exc`` itself, for anything else (a bug keeps its traceback).
     """
     failure = _terminal_job_failure(exc)
     if failure is None:
-        raise exc  # transient (the database is down...): the package stays for the next run
+        known = known_failure(exc, LANDER, settings)
+        if known is None:
+            raise exc
+        raise known from exc
     pipeline.abort_packages()
     return YTEmpireError(
         f"load package {failure.load_id} was aborted: its job {failure.job_id} failed for "
@@ -248,7 +260,7 @@ def land_events(
     assert isinstance(landing, LandingPostgres)
     with landing.reusing_connections():  # not a PostgreSQL session per load job
         allow_state_replay(s)  # before a left-behind package replays its jobs
-        if finish_pending(pipeline):
+        if finish_pending(pipeline, s):
             progress("finished the load package a previous run left behind")
         stop_at = high_water_marks(topics, s)
 
@@ -300,7 +312,7 @@ def land_events(
                 try:
                     _load_chunk(pipeline, source, load_workers, steps)
                 except Exception as exc:
-                    raise abort_failed_package(pipeline, exc) from exc
+                    raise abort_failed_package(pipeline, exc, s) from exc
                 loads += 1
                 landed += remaining - _remaining(_offsets(pipeline), stop_at)
                 elapsed = time.perf_counter() - started

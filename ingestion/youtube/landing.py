@@ -19,6 +19,7 @@ from typing import Any
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ingestion.load_failures import Lander, load_failed
 from ingestion.youtube import COLUMNS, youtube_source
 from ingestion.youtube.api import RetryPolicy, YouTubeApi, build_client
 from ingestion.youtube.cache import ChannelCache
@@ -34,6 +35,7 @@ os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
 
 log = logging.getLogger(__name__)
 DATASET = "raw_youtube"
+LANDER = Lander("YouTube", "ytempire ingest youtube")
 
 
 @dataclass(frozen=True)
@@ -237,7 +239,7 @@ def run_day(
         drop_stray_columns(pipeline, s)
         pipeline.run(source)
     except PipelineStepFailed as exc:
-        raise _unwrap(exc) from exc
+        raise load_failed(exc, LANDER, s) from exc
     out = made[0].out if made else Collection(day)
     if out.fatal is not None:
         raise out.fatal  # landed what it had; now say which service stopped the run
@@ -255,13 +257,3 @@ def _report(out: Collection) -> RunReport:
         channel_issues=dict(out.issues),
         items_rejected=len(out.tables["rejected_items"]),
     )
-
-
-def _unwrap(exc: BaseException) -> BaseException:
-    """The project's own error inside dlt's wrapper, if there is one."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, YTEmpireError):
-            return cause
-        cause = cause.__cause__ or cause.__context__
-    return YTEmpireError(f"the YouTube load failed: {exc}")

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 
+from ingestion.load_failures import Lander
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_analytics import INDEXES, youtube_analytics_source
 from ingestion.youtube_analytics.collector import FIRST_RUN_DAYS, Collector, Tally
@@ -36,6 +37,7 @@ from ytempire.settings import Settings, get_settings
 log = logging.getLogger(__name__)
 DATASET = "raw_youtube_analytics"
 PIPELINE_NAME = "youtube_analytics"
+LANDER = Lander("YouTube Analytics", "ytempire ingest youtube-analytics")
 BLOCK_SIZE = 50
 
 
@@ -90,7 +92,7 @@ def land_revenue(
     channel_ids = list(dict.fromkeys(channels if channels is not None else configured_channels(s)))
     store = TokenStore(s.youtube_token_store_path)
     pipeline = make_pipeline(pipeline_name, DATASET, s, pipelines_dir)
-    finish_pending(pipeline)
+    finish_pending(pipeline, LANDER, s)
     finished = [0]
 
     def channel_done() -> None:
@@ -128,7 +130,8 @@ def land_revenue(
         partial(run_block, "youtube_analytics", collector),
         channel_ids,
         block_size,
-        what="YouTube Analytics",
+        lander=LANDER,
+        settings=s,
         done=done,
         indexes=INDEXES,
     )

@@ -28,8 +28,8 @@ from typing import Any
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
+from ingestion.load_failures import Lander, load_failed
 from ytempire.clients import dlt_credentials
-from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings
 
 # No network but the APIs and the warehouse: dlt's anonymous telemetry stays off.
@@ -61,7 +61,7 @@ def make_pipeline(
     )
 
 
-def finish_pending(pipeline: dlt.Pipeline) -> int:
+def finish_pending(pipeline: dlt.Pipeline, lander: Lander, settings: Settings) -> int:
     """Load what a killed run left behind; return how many packages that was.
 
     A run killed while extracting leaves nothing (its package was never
@@ -69,7 +69,9 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
     or loading leaves a package, which dlt loads before anything new, with the
     state (the cursors) it holds. An extracted package whose normalized copy
     is already committed (killed between dlt's rename and delete) is dropped,
-    else normalizing it again fails on every later run.
+    else normalizing it again fails on every later run. A package that does not
+    load says so as :func:`~ingestion.load_failures.load_failed` words it for
+    ``lander``.
     """
     committed = set(pipeline.list_normalized_load_packages())
     storage = pipeline._get_normalize_storage().extracted_packages  # dlt's own accessor
@@ -83,8 +85,11 @@ def finish_pending(pipeline: dlt.Pipeline) -> int:
         log.warning(
             "%s: loading %d package(s) a killed run left behind", pipeline.pipeline_name, pending
         )
-        pipeline.normalize()
-        pipeline.load().raise_on_failed_jobs()
+        try:
+            pipeline.normalize()
+            pipeline.load().raise_on_failed_jobs()
+        except Exception as exc:
+            raise load_failed(exc, lander, settings) from exc
     return pending
 
 
@@ -153,16 +158,6 @@ def columns(required: tuple[str, ...] = (), **types: str) -> list[dict[str, Any]
     return out
 
 
-def unwrap(exc: BaseException, what: str) -> BaseException:
-    """The project's own error inside dlt's wrapper, if there is one."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, YTEmpireError):
-            return cause
-        cause = cause.__cause__ or cause.__context__
-    return YTEmpireError(f"the {what} load failed: {exc}")
-
-
 def land_in_blocks(
     pipeline: dlt.Pipeline,
     make_source: Callable[[Callable[[dict[str, Any]], Iterator[Any]]], Any],
@@ -170,7 +165,8 @@ def land_in_blocks(
     channel_ids: list[str],
     block_size: int,
     *,
-    what: str,
+    lander: Lander,
+    settings: Settings,
     done: Callable[[int], bool],
     indexes: dict[str, tuple[str, ...]],
 ) -> None:
@@ -178,14 +174,16 @@ def land_in_blocks(
 
     ``block_items(block, state)`` yields a block's items; ``done(landed)`` is
     told how many channels have landed and says whether to stop; ``indexes``
-    (table -> columns) are made once their table exists.
+    (table -> columns) are made once their table exists. A failed load is
+    raised as :func:`~ingestion.load_failures.load_failed` words it for
+    ``lander``.
     """
     for start in range(0, max(len(channel_ids), 1), block_size):
         block = channel_ids[start : start + block_size]
         try:
             pipeline.run(make_source(partial(block_items, block)), loader_file_format="csv")
         except PipelineStepFailed as exc:
-            raise unwrap(exc, what) from exc
+            raise load_failed(exc, lander, settings) from exc
         ensure_day_indexes(pipeline, indexes)
         if done(min(start + block_size, len(channel_ids))):
             return

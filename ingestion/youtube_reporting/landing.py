@@ -27,6 +27,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from ingestion.load_failures import Lander
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_owner import ChannelOutcome, Outcomes
 from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy
@@ -44,6 +45,7 @@ from ytempire.topics import ALERTS
 log = logging.getLogger(__name__)
 DATASET = "raw_youtube_reporting"
 PIPELINE_NAME = "youtube_reporting"
+LANDER = Lander("YouTube Reporting", "ytempire ingest youtube-reporting")
 BLOCK_SIZE = 25
 
 
@@ -135,7 +137,7 @@ def land_reports(
     channel_ids = list(dict.fromkeys(channels if channels is not None else configured_channels(s)))
     store = TokenStore(s.youtube_token_store_path)
     pipeline = make_pipeline(pipeline_name, DATASET, s, pipelines_dir)
-    finish_pending(pipeline)
+    finish_pending(pipeline, LANDER, s)
     finished = [0]
 
     def channel_done() -> None:
@@ -173,7 +175,8 @@ def land_reports(
         partial(run_block, "youtube_reporting", collector),
         channel_ids,
         block_size,
-        what="YouTube Reporting",
+        lander=LANDER,
+        settings=s,
         done=done,
         indexes=INDEXES,
     )

@@ -13,7 +13,9 @@ import pytest
 
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
+from ingestion.load_failures import LoadRetriesExhausted
 from simulation.traffic import simulated_events
+from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
 from tests.read_topic import read_topic
 from ytempire.clients import librdkafka_producer, pg_connect
 from ytempire.settings import Settings
@@ -278,4 +280,59 @@ def test_a_package_replayed_after_its_jobs_committed_lands_nothing_twice(
 
     summary = _resume(topic, dlq, tmp_path, settings)
     assert summary.messages == 0
+    assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
+
+
+def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
+    settings, new_topic, produce, loader, tmp_path
+):
+    """The database ends the load's session on every try dlt gives its job.
+
+    The run stops with the project's error (exit 2) naming the package, its
+    table, the tries and the command to run; the package stays, a next run
+    under the same fault stops on it the same way, and once the lock is gone
+    the next run lands it first: every event once, none read twice.
+    """
+    topic, dlq = new_topic("events"), new_topic("dlq")
+    events = list(simulated_events(600, seed=57))  # event ids are the identity
+    produce(topic, [(k, v) for _, k, v, _ in events[:100]])
+    run = dict(
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+    assert land_events([topic], **run).messages == 100
+    produce(topic, [(k, v) for _, k, v, _ in events[100:]])
+
+    with pg_connect("admin", settings=settings) as holder:
+        holder.execute("lock table raw_events.events in access exclusive mode")
+        with (
+            sessions_ended_while_they_wait_for_a_lock(settings) as ended,
+            pytest.raises(LoadRetriesExhausted) as stopped,
+        ):
+            land_events([topic], **run)
+        with (  # the next run loads the kept package first, and stops the same way
+            sessions_ended_while_they_wait_for_a_lock(settings),
+            pytest.raises(LoadRetriesExhausted) as again,
+        ):
+            land_events([topic], **run)
+        holder.rollback()
+
+    error = stopped.value
+    (kept,) = make_pipeline(settings, tmp_path, tmp_path.name).list_normalized_load_packages()
+    assert error.load_id == kept
+    assert again.value.load_id == kept
+    assert error.table == "events"
+    assert error.exit_code == 2
+    assert len(ended) >= error.tries >= 1
+    message = str(error)
+    assert f"package {kept}" in message
+    assert f"failed {error.tries} times" in message
+    assert "run `ytempire ingest events` again" in message
+    assert "Traceback" not in message
+    assert "dlt pipeline" not in message
+    assert len(_landed_ids(loader, topic)) == 100  # nothing of the kept package
+
+    assert land_events([topic], **run).messages == 0  # the package was all there was to land
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)

@@ -17,7 +17,11 @@ import sys
 import time
 from datetime import date, timedelta
 
+import pytest
+
+from ingestion.load_failures import LoadRetriesExhausted
 from ingestion.youtube_reporting.collector import read_report
+from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
 from tests.youtube_owner.conftest import at
 
 DAY = date(2025, 3, 1)
@@ -98,3 +102,68 @@ def test_kill_9_during_a_download_then_each_report_lands_once(owners, pg_admin):
         want = [read_report(owner.csv(r)) for r in newest.values()]
         views = sum(sum(t["views"].to_pylist()) for t in want if t.num_rows)
         assert rows == (sum(t.num_rows for t in want), sum(t.num_rows for t in want), views)
+
+
+def test_a_load_failing_on_every_retry_keeps_its_package_and_the_next_run_lands_it(
+    owners, pg_admin
+):
+    """The database ends the load's session on every try dlt gives its job.
+
+    The run stops with the project's error (exit 2) naming the package's table
+    and the command to run; the next run loads the kept package first: every
+    day's newest report is in the ledger once, with each of its rows once.
+    """
+    own = owners(channels=2, day=DAY)
+    own.reporting(families=FAMILY)  # the jobs
+    own.sim.set_now(at(DAY + timedelta(days=3)))
+    own.reporting(families=FAMILY)  # the first reports: the tables exist
+    rows = "select count(*) from raw_youtube_reporting.channel_basic"
+    held = pg_admin.execute(rows).fetchone()
+    own.sim.set_now(at(DAY + timedelta(days=5)))
+
+    with pg_admin.transaction():  # the lock is held until the lander has stopped
+        pg_admin.execute("lock table raw_youtube_reporting.channel_basic in access exclusive mode")
+        with (
+            sessions_ended_while_they_wait_for_a_lock(own.settings) as ended,
+            pytest.raises(LoadRetriesExhausted) as stopped,
+        ):
+            own.reporting(families=FAMILY)
+        with (  # the next run loads the kept package first, and stops the same way
+            sessions_ended_while_they_wait_for_a_lock(own.settings),
+            pytest.raises(LoadRetriesExhausted) as again,
+        ):
+            own.reporting(families=FAMILY)
+
+    error = stopped.value
+    assert again.value.load_id == error.load_id
+    assert error.table == "channel_basic"
+    assert len(ended) >= error.tries >= 1
+    assert "run `ytempire ingest youtube-reporting` again" in str(error)
+    assert pg_admin.execute(rows).fetchone() == held  # nothing of the failed job
+
+    assert own.reporting(families=FAMILY).status == "complete"
+    owner = own.sim.owner
+    ledger = dict(
+        pg_admin.execute(
+            "select report_id, count(*) from raw_youtube_reporting.reports group by 1"
+        ).fetchall()
+    )
+    assert set(ledger.values()) == {1}
+    landed = dict(
+        pg_admin.execute(
+            "select report_id, count(distinct report_row) from "
+            "raw_youtube_reporting.channel_basic group by 1 having count(*) = count(distinct "
+            "report_row)"
+        ).fetchall()
+    )
+    for channel in own.channels:
+        job = next(j for j in owner.jobs.values() if j.channel_id == channel)
+        newest: dict[date, object] = {}
+        for report in owner.reports(job):
+            held_day = newest.get(report.day)
+            if held_day is None or report.create_time > held_day.create_time:  # type: ignore[attr-defined]
+                newest[report.day] = report
+        for report in newest.values():
+            size = read_report(owner.csv(report)).num_rows
+            assert report.id in ledger, report  # type: ignore[attr-defined]
+            assert landed.get(report.id, 0) == size, report  # type: ignore[attr-defined]

@@ -1,0 +1,110 @@
+"""A dlt pipeline step that failed, as the error the operator reads.
+
+dlt raises ``PipelineStepFailed`` around whatever went wrong: a source's own
+error, a load job that failed for good, or a load job it retried until its
+limit (``load.raise_on_max_retries``, 5 by default) on a transient failure -- a
+PostgreSQL session ended under it, a lock or statement timeout. The last kind
+loses nothing (dlt keeps the package in the pipeline's folder and loads it
+before anything new on the next run), but its text is dlt's, with a traceback
+and a ``dlt pipeline`` command to run. :func:`load_failed` names the package,
+its table and the last error, and says what to run next, for every lander.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from dlt.load.exceptions import LoadClientJobRetry
+from dlt.pipeline.exceptions import PipelineStepFailed
+
+from ytempire.errors import YTEmpireError
+from ytempire.redaction import redact_text
+from ytempire.settings import Settings
+
+
+@dataclass(frozen=True)
+class Lander:
+    """A lander as its errors name it: the ``what`` load, run again by ``rerun``."""
+
+    what: str  # e.g. "events": "the events load failed: ..."
+    rerun: str  # the command that runs it, e.g. "ytempire ingest events"
+
+
+class LoadRetriesExhausted(YTEmpireError):
+    """A load job failed on every try dlt gave it; its package is kept for the next run.
+
+    Exit status 2, as for a service that is down: the same command run again
+    later (the database back, the lock released) lands the package first.
+    """
+
+    exit_code = 2
+
+    def __init__(self, lander: Lander, retry: LoadClientJobRetry, settings: Settings):
+        self.load_id = retry.load_id
+        self.table = retry.job_id.split(".", 1)[0]  # a job is "<table>.<file id>.<format>"
+        self.tries = retry.retry_count
+        last = _root_cause(retry)
+        super().__init__(
+            f"the {lander.what} load stopped at package {retry.load_id}: its job for table "
+            f"{self.table} failed {retry.retry_count} times in a row, the last with: "
+            f"{redact_text(last)}. Nothing is lost: the package stays in the pipeline's "
+            "folder and the next run loads it before anything new. Next: check that "
+            f"PostgreSQL at {settings.pg_host}:{settings.pg_port} takes the loader's sessions "
+            f"(`ytempire doctor`; or a lock held on table {self.table}), then run "
+            f"`{lander.rerun}` again."
+        )
+
+
+def _root_cause(retry: LoadClientJobRetry) -> str:
+    """The first error of the job's last try, in one line.
+
+    dlt's own text is the last exception's traceback, and that is often the
+    rollback after the real failure ("connection already closed" after "server
+    closed the connection unexpectedly").
+    """
+    error: BaseException | None = retry.client_exception
+    if error is None:
+        text = str(retry.failed_message).strip().splitlines() or ["unknown"]
+        return text[-1][:500]
+    while (earlier := error.__cause__ or error.__context__) is not None:
+        error = earlier
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:500].rstrip(".")
+
+
+def causes(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps: dlt's ``exception`` of a step, then causes and contexts."""
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        yield cause
+        if isinstance(cause, PipelineStepFailed):
+            cause = cause.exception
+        else:
+            cause = cause.__cause__ or cause.__context__
+
+
+def known_failure(exc: BaseException, lander: Lander, settings: Settings) -> YTEmpireError | None:
+    """What ``exc``, raised by a dlt step of ``lander``, is, if the project knows it.
+
+    The project's own error inside dlt's wrapper (a source raised it) comes
+    back as it is; a load job retried to dlt's limit is
+    :class:`LoadRetriesExhausted` (exit 2), which names the package, its table,
+    the tries, the last error and ``lander.rerun``, the command to run once
+    PostgreSQL takes sessions again. Anything else is None: the caller's to
+    raise as it is (a bug keeps its traceback) or to wrap (:func:`load_failed`).
+    """
+    for cause in causes(exc):
+        if isinstance(cause, YTEmpireError):
+            return cause
+    for cause in causes(exc):
+        if isinstance(cause, LoadClientJobRetry):
+            return LoadRetriesExhausted(lander, cause, settings)
+    return None
+
+
+def load_failed(exc: BaseException, lander: Lander, settings: Settings) -> YTEmpireError:
+    """:func:`known_failure`, or else a :class:`YTEmpireError` quoting dlt (exit 1)."""
+    known = known_failure(exc, lander, settings)
+    return known if known is not None else YTEmpireError(f"the {lander.what} load failed: {exc}")
