@@ -54,6 +54,17 @@ land_reports(
     return subprocess.Popen([sys.executable, "-c", script], env=env)
 
 
+def _newest_reports(owner, channel: str) -> dict[date, object]:
+    """The simulator's newest report of each day for ``channel`` (what must be landed)."""
+    job = next(j for j in owner.jobs.values() if j.channel_id == channel)
+    newest: dict[date, object] = {}
+    for report in owner.reports(job):
+        held = newest.get(report.day)
+        if held is None or report.create_time > held.create_time:  # type: ignore[attr-defined]
+            newest[report.day] = report
+    return newest
+
+
 def test_kill_9_during_a_download_then_each_report_lands_once(owners, pg_admin):
     own = owners(channels=3, day=DAY)
     own.reporting(families=FAMILY)  # the jobs
@@ -81,12 +92,7 @@ def test_kill_9_during_a_download_then_each_report_lands_once(owners, pg_admin):
     assert run.status == "complete"
     assert owner.ledger.count("media.download", first) == first_downloads  # committed: not again
     for channel in own.channels:
-        job = next(j for j in owner.jobs.values() if j.channel_id == channel)
-        newest: dict[date, object] = {}
-        for report in owner.reports(job):
-            held = newest.get(report.day)
-            if held is None or report.create_time > held.create_time:  # type: ignore[attr-defined]
-                newest[report.day] = report
+        newest = _newest_reports(owner, channel)
         ledger = pg_admin.execute(
             "select report_id, count(*) from raw_youtube_reporting.reports "
             "where channel_id = %s group by 1",
@@ -157,13 +163,7 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_the_next_run_lands_
         ).fetchall()
     )
     for channel in own.channels:
-        job = next(j for j in owner.jobs.values() if j.channel_id == channel)
-        newest: dict[date, object] = {}
-        for report in owner.reports(job):
-            held_day = newest.get(report.day)
-            if held_day is None or report.create_time > held_day.create_time:  # type: ignore[attr-defined]
-                newest[report.day] = report
-        for report in newest.values():
+        for report in _newest_reports(owner, channel).values():
             size = read_report(owner.csv(report)).num_rows
             assert report.id in ledger, report  # type: ignore[attr-defined]
             assert landed.get(report.id, 0) == size, report  # type: ignore[attr-defined]
