@@ -1,13 +1,16 @@
 """A dlt pipeline step that failed, as the error the operator reads.
 
 dlt raises ``PipelineStepFailed`` around whatever went wrong: a source's own
-error, a load job that failed for good, or a load job it retried until its
-limit (``load.raise_on_max_retries``, 5 by default) on a transient failure -- a
-PostgreSQL session ended under it, a lock or statement timeout. The last kind
-loses nothing (dlt keeps the package in the pipeline's folder and loads it
-before anything new on the next run), but its text is dlt's, with a traceback
-and a ``dlt pipeline`` command to run. :func:`load_failed` names the package,
-its table and the last error, and says what to run next, for every lander.
+error, a load job that failed for good, a load job it retried until its limit
+(``load.raise_on_max_retries``, 5 by default) on a transient failure -- a
+PostgreSQL session ended under it, a lock or statement timeout -- or the same
+transient failure outside a job, which dlt does not retry: reading the
+destination's state (the ``sync`` step), migrating the schema, or recording the
+finished package in ``_dlt_loads``. The transient kinds lose nothing (dlt keeps
+the package in the pipeline's folder and loads it before anything new on the
+next run), but their text is dlt's, with a traceback and a ``dlt pipeline``
+command to run. :func:`load_failed` names the package, its table or step and
+the error, and says what to run next, for every lander.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import psycopg2
 from dlt.load.exceptions import LoadClientJobRetry
 from dlt.pipeline.exceptions import PipelineStepFailed
 
@@ -44,11 +48,11 @@ class LoadRetriesExhausted(YTEmpireError):
         self.load_id = retry.load_id
         self.table = retry.job_id.split(".", 1)[0]  # a job is "<table>.<file id>.<format>"
         self.tries = retry.retry_count
-        last = _root_cause(retry)
+        last = _last_try_error(retry)
         super().__init__(
             f"the {lander.what} load stopped at package {retry.load_id}: its job for table "
             f"{self.table} failed {retry.retry_count} times in a row, the last with: "
-            f"{redact_text(last)}. Nothing is lost: the package stays in the pipeline's "
+            f"{redact_text(last, settings)}. Nothing is lost: the package stays in the pipeline's "
             "folder and the next run loads it before anything new. Next: check that "
             f"PostgreSQL at {settings.pg_host}:{settings.pg_port} takes the loader's sessions "
             f"(`ytempire doctor`; or a lock held on table {self.table}), then run "
@@ -56,20 +60,71 @@ class LoadRetriesExhausted(YTEmpireError):
         )
 
 
-def _root_cause(retry: LoadClientJobRetry) -> str:
+class LoadInterrupted(YTEmpireError):
+    """PostgreSQL failed a dlt step outside its load jobs in a way that may pass.
+
+    The session ended, or a lock or statement timed out, while dlt read the
+    destination's state, migrated the schema or recorded a finished package:
+    dlt retries none of these. Exit status 2, as for a service that is down:
+    a package stays in the pipeline's folder and the same command run again
+    loads it first.
+    """
+
+    exit_code = 2
+
+    def __init__(
+        self,
+        lander: Lander,
+        step: PipelineStepFailed,
+        error: psycopg2.OperationalError,
+        settings: Settings,
+    ):
+        self.load_id: str | None = step.load_id
+        self.step = step.step
+        kept = (
+            f"stopped at package {step.load_id} in dlt's {step.step} step"
+            if step.load_id
+            else f"stopped in dlt's {step.step} step, before loading anything"
+        )
+        after = (
+            "the package stays in the pipeline's folder and the next run loads it before "
+            "anything new"
+            if step.load_id
+            else "the next run starts where the last load ended"
+        )
+        super().__init__(
+            f"the {lander.what} load {kept}: PostgreSQL failed it with "
+            f"{redact_text(_one_line(_first(error)), settings)}. Nothing is lost: {after}. "
+            f"Next: check that PostgreSQL at {settings.pg_host}:{settings.pg_port} takes the "
+            "loader's sessions (`ytempire doctor`; or a lock held on one of the lander's "
+            f"tables), then run `{lander.rerun}` again."
+        )
+
+
+def _first(error: BaseException) -> BaseException:
+    """The first error of ``error``'s chain (causes, then contexts; a cycle ends it)."""
+    seen = {id(error)}
+    while (earlier := error.__cause__ or error.__context__) is not None and id(earlier) not in seen:
+        seen.add(id(earlier))
+        error = earlier
+    return error
+
+
+def _one_line(error: BaseException) -> str:
+    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:500].rstrip(".")
+
+
+def _last_try_error(retry: LoadClientJobRetry) -> str:
     """The first error of the job's last try, in one line.
 
     dlt's own text is the last exception's traceback, and that is often the
     rollback after the real failure ("connection already closed" after "server
     closed the connection unexpectedly").
     """
-    error: BaseException | None = retry.client_exception
-    if error is None:
+    if retry.client_exception is None:
         text = str(retry.failed_message).strip().splitlines() or ["unknown"]
         return text[-1][:500]
-    while (earlier := error.__cause__ or error.__context__) is not None:
-        error = earlier
-    return f"{type(error).__name__}: {' '.join(str(error).split())}"[:500].rstrip(".")
+    return _one_line(_first(retry.client_exception))
 
 
 def causes(exc: BaseException) -> Iterator[BaseException]:
@@ -92,15 +147,23 @@ def known_failure(exc: BaseException, lander: Lander, settings: Settings) -> YTE
     back as it is; a load job retried to dlt's limit is
     :class:`LoadRetriesExhausted` (exit 2), which names the package, its table,
     the tries, the last error and ``lander.rerun``, the command to run once
-    PostgreSQL takes sessions again. Anything else is None: the caller's to
+    PostgreSQL takes sessions again; PostgreSQL's ``OperationalError`` (the
+    session ended, a lock or statement timed out) raised by the step itself,
+    outside a job, is :class:`LoadInterrupted` (exit 2), which names the step
+    and the package if there is one. Anything else is None: the caller's to
     raise as it is (a bug keeps its traceback) or to wrap (:func:`load_failed`).
     """
-    for cause in causes(exc):
+    chain = list(causes(exc))
+    for cause in chain:
         if isinstance(cause, YTEmpireError):
             return cause
-    for cause in causes(exc):
+    for cause in chain:
         if isinstance(cause, LoadClientJobRetry):
             return LoadRetriesExhausted(lander, cause, settings)
+    step = next((c for c in chain if isinstance(c, PipelineStepFailed)), None)
+    lost = next((c for c in chain if isinstance(c, psycopg2.OperationalError)), None)
+    if step is not None and lost is not None:
+        return LoadInterrupted(lander, step, lost, settings)
     return None
 
 

@@ -7,7 +7,10 @@ when output goes to a file or a pipe (CI, ``make demo > log``) it is not drawn
 at all, so logs hold only the summary lines.
 
 Library loggers (kafka-python, dlt, py4j, Google's API client, urllib3) log
-at WARNING (kafka-python at ERROR) unless ``ytempire --verbose`` is given.
+at WARNING (kafka-python at ERROR) unless ``ytempire --verbose`` is given;
+dlt's records are then one line each, without the traceback (``--verbose``
+shows it): dlt logs every failed try of a load job it retries with the try's
+traceback, ten of them before the command's own one-line error.
 
 .. _rich: https://rich.readthedocs.io/en/stable/progress.html
 """
@@ -105,8 +108,31 @@ def progress_bar(description: str, total: int | None, unit: str = "items") -> It
         yield advance
 
 
+_TRACEBACK = "Traceback (most recent call last):"
+
+
+class _OneLine(logging.Filter):
+    """A record as its first line, without a traceback (in its text or ``exc_info``)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        first = text.split("\n", 1)[0]
+        if _TRACEBACK in first:  # dlt: "Job for ... retried ... with message Traceback ..."
+            first = first.split(_TRACEBACK, 1)[0].rstrip()
+        if first != text or record.exc_info or record.exc_text:
+            first += " (traceback with `ytempire -v`)"
+        record.msg, record.args = first, None
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+_ONE_LINE = _OneLine()
+
+
 def configure_logging(verbose: bool = False) -> None:
     """Every logger at WARNING; with ``verbose``, ours and the libraries' at INFO.
+
+    Without ``verbose``, dlt's records are one line each (no traceback).
 
     Every record is redacted (:func:`ytempire.redaction.install_log_redaction`):
     a library logging a URL with its password prints ``***`` in its place.
@@ -122,6 +148,10 @@ def configure_logging(verbose: bool = False) -> None:
     )
     for name in LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(logging.INFO if verbose else logging.WARNING)
+    dlt_logger = logging.getLogger("dlt")  # dlt keeps the logger's filters when it sets it up
+    dlt_logger.removeFilter(_ONE_LINE)
+    if not verbose:
+        dlt_logger.addFilter(_ONE_LINE)
     if not verbose:
         # kafka-python warns of routine states ("No partition metadata for topic"
         # while a consumer joins); its real failures surface as exceptions.

@@ -285,9 +285,12 @@ def land_events(
         prefetcher = prefetch(local)
         try:
             pipeline.sync_destination()
-        except BaseException:
+        except BaseException as exc:
             prefetcher.close()
-            raise
+            known = known_failure(exc, LANDER, s)
+            if known is None:
+                raise
+            raise known from exc
         if _offsets(pipeline) != local:
             prefetcher.close()
             prefetcher = prefetch(_offsets(pipeline))

@@ -25,6 +25,7 @@ from ingestion.youtube.api import RetryPolicy, YouTubeApi, build_client
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.collector import ChannelIssue, Collection, Collector, Known
 from ingestion.youtube.transforms import RefreshRule
+from ingestion.youtube_owner.loads import finish_pending
 from ytempire.clients import dlt_credentials, pg_cursor, redis_client
 from ytempire.errors import YTEmpireError
 from ytempire.quota import QuotaBudget, quota_day
@@ -217,6 +218,11 @@ def run_day(
     budget.check()  # fail closed before anything else: no reservation, no call
     channel_ids = channels if channels is not None else configured_channels(s)
     refresh = RefreshRule(s.youtube_refresh_last_n, s.youtube_refresh_days)
+    pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
+    # A package a stopped run kept lands first, and on its own: dlt's run() would load it
+    # *instead of* this day's collection (and say "nothing-to-do"), and what it holds is
+    # known before the day is planned.
+    finish_pending(pipeline, LANDER, s)
     known = load_known(day, channel_ids, refresh, s)
     # Google's quota is today's (Pacific), whatever day the snapshots are labelled with.
     api = YouTubeApi(
@@ -234,7 +240,6 @@ def run_day(
         return made[-1]
 
     source = youtube_source(channel_ids, make_collector)
-    pipeline = make_pipeline(s, pipelines_dir, pipeline_name)
     try:
         drop_stray_columns(pipeline, s)
         pipeline.run(source)

@@ -13,7 +13,7 @@ import pytest
 
 from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
-from ingestion.load_failures import LoadRetriesExhausted
+from ingestion.load_failures import LoadInterrupted, LoadRetriesExhausted
 from simulation.traffic import simulated_events
 from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
 from tests.read_topic import read_topic
@@ -335,4 +335,56 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     assert len(_landed_ids(loader, topic)) == 100  # nothing of the kept package
 
     assert land_events([topic], **run).messages == 0  # the package was all there was to land
+    assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
+
+
+@pytest.mark.parametrize(
+    ("mode", "step", "seed"),
+    [
+        ("exclusive", "load", 61),  # reads go on; the package's row in _dlt_loads waits
+        ("access exclusive", "sync", 62),  # reading the destination's state waits
+    ],
+)
+def test_a_session_ended_outside_a_load_job_keeps_the_package_and_says_what_to_run(
+    mode, step, seed, settings, new_topic, produce, loader, tmp_path
+):
+    """The database ends the session that records the finished package, or reads the state.
+
+    dlt retries neither (they are not jobs): before, the run stopped with dlt's
+    traceback and exit 1. It stops with the project's error (exit 2) naming
+    the step and the package; the next run loads the package first: every
+    event once.
+    """
+    topic, dlq = new_topic("events"), new_topic("dlq")
+    events = list(simulated_events(300, seed=seed))  # event ids are the identity
+    produce(topic, [(k, v) for _, k, v, _ in events[:100]])
+    run = dict(
+        pipelines_dir=tmp_path,
+        pipeline_name=tmp_path.name,
+        dead_letter_topic=dlq,
+        settings=settings,
+    )
+    assert land_events([topic], **run).messages == 100  # _dlt_loads exists
+    produce(topic, [(k, v) for _, k, v, _ in events[100:]])
+
+    with pg_connect("admin", settings=settings) as holder:
+        holder.execute(f"lock table raw_events._dlt_loads in {mode} mode")
+        with (
+            sessions_ended_while_they_wait_for_a_lock(settings) as ended,
+            pytest.raises(LoadInterrupted) as stopped,
+        ):
+            land_events([topic], **run)
+        holder.rollback()
+
+    error = stopped.value
+    kept = make_pipeline(settings, tmp_path, tmp_path.name).list_normalized_load_packages()
+    assert (error.step, error.exit_code, len(ended)) == (step, 2, 1)
+    assert error.load_id == (kept[0] if kept else None)
+    assert len(kept) == (step == "load")
+    message = str(error)
+    assert "run `ytempire ingest events` again" in message
+    assert "Traceback" not in message
+    assert "dlt pipeline" not in message
+
+    land_events([topic], **run)  # the kept package first, then what is left
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)

@@ -6,6 +6,8 @@ from datetime import date
 
 from simulation.traffic import simulated_events
 from tests.cli import run_ytempire
+from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
+from ytempire.clients import pg_connect
 
 RUN_DATE = date(2031, 7, 8)
 VALID = 40
@@ -27,3 +29,39 @@ def test_landing_records_messages_and_dead_letters(new_topic, produce, loader, t
         (RUN_DATE,),
     )
     assert rows == [("success", VALID + 1, 1)]
+
+
+def test_a_load_failing_on_every_retry_prints_one_error_exits_2_and_records_the_stage(
+    settings, new_topic, produce, loader, tmp_path
+):
+    """Through the command: dlt's tries are a line each, no traceback; the stage is failed."""
+    topic, dlq = new_topic("events"), new_topic("dlq")
+    traffic = [(key, value) for _, key, value, _ in simulated_events(80, seed=63)]
+    command = (
+        "ingest", "events", "--topic", topic, "--dead-letter-topic", dlq,
+        "--pipelines-dir", str(tmp_path / "dlt"), "--pipeline-name", topic,
+        "--run-date", date(2031, 7, 9).isoformat(),
+    )  # fmt: skip
+    produce(topic, traffic[:40])
+    assert run_ytempire(*command).returncode == 0  # the tables exist
+    produce(topic, traffic[40:])
+    with pg_connect("admin", settings=settings) as holder:  # reads go on, inserts wait
+        holder.execute("lock table raw_events.events in exclusive mode")
+        with sessions_ended_while_they_wait_for_a_lock(settings):
+            stopped = run_ytempire(*command)
+        holder.rollback()
+
+    assert stopped.returncode == 2, stopped.stderr
+    assert "Traceback" not in stopped.stderr
+    *tries, last = stopped.stderr.strip().splitlines()
+    assert last.startswith("error: the events load stopped at package "), last
+    assert all("traceback with `ytempire -v`" in line for line in tries if "Job for" in line)
+    rows = loader(
+        "select status, error from analytics.pipeline_stage_runs "
+        "where stage = 'events_landing' and run_date = %s order by stage_run_id",
+        (date(2031, 7, 9),),
+    )
+    assert [status for status, _ in rows] == ["success", "failed"]
+    assert rows[1][1].startswith("LoadRetriesExhausted: the events load stopped at package ")
+    assert run_ytempire(*command).returncode == 0
+    assert len(loader("select 1 from raw_events.events where kafka_topic = %s", (topic,))) == 80

@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 
+import pytest
+
+from ingestion.load_failures import LoadRetriesExhausted
 from ingestion.youtube.landing import run_day
 from simulation import ids
 from simulation.network import Network, day_end, iso_duration
 from simulation.youtube import Fault, YouTubeSimulator
+from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
 from tests.youtube.conftest import DAY1, channel_ids
+from ytempire.clients import pg_connect
 
 TABLES = ("channel_snapshots", "video_snapshots", "videos", "playlist_items", "collection_runs")
 
@@ -206,3 +211,45 @@ def _assert_rows_match_network(pg_admin, network: Network, day: date, chans=None
             )
         }
         assert got == newest
+
+
+def test_a_package_kept_by_a_stopped_load_lands_before_the_next_day_is_collected(
+    settings, redis_prefix, tmp_path, pg_admin
+):
+    """Day 2's load fails on every retry; the day-3 run lands day 2's package, then day 3.
+
+    Before, dlt's ``run()`` loaded the kept package *instead of* collecting
+    day 3 and the run said "nothing-to-do": day 3's snapshots were never taken.
+    """
+    days = [date(2025, 4, 1), date(2025, 4, 2), date(2025, 4, 3)]
+    chans = [ids.channel_id(i, 12) for i in range(10)]
+    with YouTubeSimulator(Network(seed=12, channels=10), day=days[0]) as sim:
+        kwargs = {
+            "settings": replace(settings, youtube_api_url=sim.url),
+            "pipelines_dir": tmp_path,
+            "redis_prefix": redis_prefix,
+            "pipeline_name": "youtube_kept",
+        }
+        run_day(days[0], chans, **kwargs)  # the tables exist
+        sim.set_day(days[1])
+        with pg_connect("admin", settings=settings) as holder:  # reads go on, inserts wait
+            holder.execute("lock table raw_youtube.channel_snapshots in exclusive mode")
+            with (
+                sessions_ended_while_they_wait_for_a_lock(settings),
+                pytest.raises(LoadRetriesExhausted),
+            ):
+                run_day(days[1], chans, **kwargs)
+            holder.rollback()
+        sim.set_day(days[2])
+        report = run_day(days[2], chans, **kwargs)
+
+    assert (report.status, report.channels_collected) == ("complete", 10)
+    landed = rows(
+        pg_admin,
+        "select collection_date, count(*), count(distinct channel_id) "
+        "from raw_youtube.channel_snapshots where channel_id = any(%s) group by 1 order by 1",
+        chans,
+    )
+    assert landed == [(day, 10, 10) for day in days]
+    runs = "select collection_date from raw_youtube.collection_runs where collection_date = any(%s)"
+    assert sorted(r[0] for r in rows(pg_admin, runs, days)) == days
