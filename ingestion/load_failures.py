@@ -10,14 +10,17 @@ finished package in ``_dlt_loads``. The transient kinds lose nothing (dlt keeps
 the package in the pipeline's folder and loads it before anything new on the
 next run), but their text is dlt's, with a traceback and a ``dlt pipeline``
 command to run. :func:`load_failed` names the package, its table or step and
-the error, and says what to run next, for every lander.
+the error, and says what to run next, for every lander; :func:`finish_pending`
+loads what a stopped or killed run kept, before a lander plans new work.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+import dlt
 import psycopg2
 from dlt.load.exceptions import LoadClientJobRetry
 from dlt.pipeline.exceptions import PipelineStepFailed
@@ -25,6 +28,8 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from ytempire.errors import YTEmpireError
 from ytempire.redaction import redact_text
 from ytempire.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -171,3 +176,48 @@ def load_failed(exc: BaseException, lander: Lander, settings: Settings) -> YTEmp
     """:func:`known_failure`, or else a :class:`YTEmpireError` quoting dlt (exit 1)."""
     known = known_failure(exc, lander, settings)
     return known if known is not None else YTEmpireError(f"the {lander.what} load failed: {exc}")
+
+
+def drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
+    """Delete extracted packages whose normalized package is already committed.
+
+    dlt's normalize renames the finished package into ``load/normalized`` and
+    then deletes its extracted copy ("do not kill this process" in between). A
+    SIGKILL there leaves both; normalizing the copy again would collide with
+    the committed package ("Directory not empty") on every later run. The
+    committed package holds the same rows, so the copy goes. (dlt exposes no
+    public call for this; ``_get_normalize_storage`` is its own accessor.)
+    """
+    committed = set(pipeline.list_normalized_load_packages())
+    storage = pipeline._get_normalize_storage().extracted_packages
+    for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
+        log.warning("dropping the extracted copy of committed load package %s", load_id)
+        storage.delete_package(load_id)
+
+
+def finish_pending(pipeline: dlt.Pipeline, lander: Lander, settings: Settings) -> int:
+    """Load what a killed run left behind; return how many packages that was.
+
+    A run killed while extracting leaves nothing (its package was never
+    committed; the next run asks the API again). One killed while normalizing
+    or loading leaves a package, which dlt loads before anything new, with the
+    state (the cursors) it holds. An extracted package whose normalized copy
+    is already committed (killed between dlt's rename and delete) is dropped,
+    else normalizing it again fails on every later run
+    (:func:`drop_committed_extracts`). A package that does not load says so as
+    :func:`load_failed` words it for ``lander``.
+    """
+    drop_committed_extracts(pipeline)
+    pending = len(pipeline.list_extracted_load_packages()) + len(
+        pipeline.list_normalized_load_packages()
+    )
+    if pending:
+        log.warning(
+            "%s: loading %d package(s) a killed run left behind", pipeline.pipeline_name, pending
+        )
+        try:
+            pipeline.normalize()
+            pipeline.load().raise_on_failed_jobs()
+        except Exception as exc:
+            raise load_failed(exc, lander, settings) from exc
+    return pending

@@ -39,7 +39,7 @@ from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
 from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
-from ingestion.load_failures import Lander, causes, known_failure
+from ingestion.load_failures import Lander, causes, drop_committed_extracts, known_failure
 from ytempire.clients import dlt_credentials
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -113,7 +113,7 @@ def finish_pending(pipeline: dlt.Pipeline, settings: Settings) -> int:
     A package whose job fails for good is aborted (:func:`abort_failed_package`),
     so its messages are read again from the offsets it started at.
     """
-    _drop_committed_extracts(pipeline)
+    drop_committed_extracts(pipeline)
     pending = len(pipeline.list_extracted_load_packages()) + len(
         pipeline.list_normalized_load_packages()
     )
@@ -125,23 +125,6 @@ def finish_pending(pipeline: dlt.Pipeline, settings: Settings) -> int:
             failed = abort_failed_package(pipeline, exc, settings)
             log.warning("%s; landing again from the offsets it started at", failed)
     return pending
-
-
-def _drop_committed_extracts(pipeline: dlt.Pipeline) -> None:
-    """Delete extracted packages whose normalized package is already committed.
-
-    dlt's normalize renames the finished package into ``load/normalized`` and
-    then deletes its extracted copy ("do not kill this process" in between). A
-    SIGKILL there leaves both; normalizing the copy again would collide with
-    the committed package ("Directory not empty") on every later run. The
-    committed package holds the same rows, so the copy goes. (dlt exposes no
-    public call for this; ``_get_normalize_storage`` is its own accessor.)
-    """
-    committed = set(pipeline.list_normalized_load_packages())
-    storage = pipeline._get_normalize_storage().extracted_packages
-    for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
-        log.warning("dropping the extracted copy of committed load package %s", load_id)
-        storage.delete_package(load_id)
 
 
 def _terminal_job_failure(

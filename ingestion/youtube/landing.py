@@ -19,13 +19,12 @@ from typing import Any
 import dlt
 from dlt.pipeline.exceptions import PipelineStepFailed
 
-from ingestion.load_failures import Lander, load_failed
+from ingestion.load_failures import Lander, finish_pending, load_failed
 from ingestion.youtube import COLUMNS, youtube_source
 from ingestion.youtube.api import RetryPolicy, YouTubeApi, build_client
 from ingestion.youtube.cache import ChannelCache
 from ingestion.youtube.collector import ChannelIssue, Collection, Collector, Known
 from ingestion.youtube.transforms import RefreshRule
-from ingestion.youtube_owner.loads import finish_pending
 from ytempire.clients import dlt_credentials, pg_cursor, redis_client
 from ytempire.errors import YTEmpireError
 from ytempire.quota import QuotaBudget, quota_day

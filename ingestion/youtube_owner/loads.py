@@ -1,4 +1,4 @@
-"""dlt plumbing the owner's landers share: the destination, the pipeline, pending packages.
+"""dlt plumbing the owner's landers share: the destination, the pipeline, loads in blocks.
 
 Both landers load with dlt's ``merge`` and the ``delete-insert`` strategy: a
 load stages each table in ``<dataset>_staging`` (``sql/42_raw_youtube_owner.sql``
@@ -18,7 +18,6 @@ the whole table (minutes per load once it holds millions of rows); a row
 
 from __future__ import annotations
 
-import logging
 import os
 from collections.abc import Callable, Iterator
 from functools import partial
@@ -34,8 +33,6 @@ from ytempire.settings import Settings
 
 # No network but the APIs and the warehouse: dlt's anonymous telemetry stays off.
 os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
-
-log = logging.getLogger(__name__)
 
 
 def destination(settings: Settings) -> Any:
@@ -59,38 +56,6 @@ def make_pipeline(
         dataset_name=dataset,
         pipelines_dir=str(pipelines_dir or settings.dlt_pipelines_dir),
     )
-
-
-def finish_pending(pipeline: dlt.Pipeline, lander: Lander, settings: Settings) -> int:
-    """Load what a killed run left behind; return how many packages that was.
-
-    A run killed while extracting leaves nothing (its package was never
-    committed; the next run asks the API again). One killed while normalizing
-    or loading leaves a package, which dlt loads before anything new, with the
-    state (the cursors) it holds. An extracted package whose normalized copy
-    is already committed (killed between dlt's rename and delete) is dropped,
-    else normalizing it again fails on every later run. A package that does not
-    load says so as :func:`~ingestion.load_failures.load_failed` words it for
-    ``lander``.
-    """
-    committed = set(pipeline.list_normalized_load_packages())
-    storage = pipeline._get_normalize_storage().extracted_packages  # dlt's own accessor
-    for load_id in committed.intersection(pipeline.list_extracted_load_packages()):
-        log.warning("dropping the extracted copy of committed load package %s", load_id)
-        storage.delete_package(load_id)
-    pending = len(pipeline.list_extracted_load_packages()) + len(
-        pipeline.list_normalized_load_packages()
-    )
-    if pending:
-        log.warning(
-            "%s: loading %d package(s) a killed run left behind", pipeline.pipeline_name, pending
-        )
-        try:
-            pipeline.normalize()
-            pipeline.load().raise_on_failed_jobs()
-        except Exception as exc:
-            raise load_failed(exc, lander, settings) from exc
-    return pending
 
 
 def day_replacing(*key: str) -> dict[str, str]:

@@ -27,11 +27,11 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ingestion.load_failures import Lander
+from ingestion.load_failures import Lander, finish_pending
 from ingestion.youtube.landing import configured_channels
 from ingestion.youtube_owner import ChannelOutcome, Outcomes
 from ingestion.youtube_owner.calls import OwnerApi, RetryPolicy
-from ingestion.youtube_owner.loads import finish_pending, land_in_blocks, make_pipeline
+from ingestion.youtube_owner.loads import land_in_blocks, make_pipeline
 from ingestion.youtube_owner.runs import run_block
 from ingestion.youtube_owner.tokens import TokenStore
 from ingestion.youtube_reporting import FAMILIES, INDEXES, youtube_reporting_source
