@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import NoReturn
 
 import dlt
 import psycopg2
@@ -170,6 +171,15 @@ def known_failure(exc: BaseException, lander: Lander, settings: Settings) -> YTE
     if step is not None and lost is not None:
         return LoadInterrupted(lander, step, lost, settings)
     return None
+
+
+def raise_known(exc: BaseException, lander: Lander, settings: Settings) -> NoReturn:
+    """Raise :func:`known_failure` of ``exc`` (from ``exc``), or ``exc`` itself (a bug keeps
+    its traceback)."""
+    known = known_failure(exc, lander, settings)
+    if known is None:
+        raise exc
+    raise known from exc
 
 
 def load_failed(exc: BaseException, lander: Lander, settings: Settings) -> YTEmpireError:

@@ -6,18 +6,23 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from psycopg import sql
+
 from ytempire.clients import pg_connect
 from ytempire.settings import Settings
 
 
 @contextmanager
-def sessions_ended_while_they_wait_for_a_lock(settings: Settings) -> Iterator[list[int]]:
-    """End every loader session of the database that waits for a lock, until the block ends.
+def locked_ending_its_waiters(
+    settings: Settings, table: str, mode: str = "access exclusive"
+) -> Iterator[list[int]]:
+    """Hold ``table`` locked in ``mode`` and end every loader session seen waiting for a lock.
 
-    Yields the list of the ended sessions' pids. A session ends only once it is
-    seen waiting (observed state, not a delay): what it waits for is held by
-    the caller until after the block. Each end is what dlt sees when the server
-    goes away mid-statement (a transient error it retries).
+    Both last until the block ends; yields the list of the ended sessions'
+    pids. A session ends only once it is seen waiting (observed state, not a
+    delay), which is what dlt sees when the server goes away mid-statement (a
+    transient error it retries). ``exclusive`` lets reads go on and makes
+    writes wait; ``access exclusive`` makes reads wait too.
     """
     ended: list[int] = []
     done = threading.Event()
@@ -34,10 +39,16 @@ def sessions_ended_while_they_wait_for_a_lock(settings: Settings) -> Iterator[li
                 ended.extend(pid for pid, _ in rows)
                 done.wait(0.05)
 
-    watcher = threading.Thread(target=end_waiting, daemon=True)
-    watcher.start()
-    try:
-        yield ended
-    finally:
-        done.set()
-        watcher.join()
+    if mode not in ("exclusive", "access exclusive"):
+        raise ValueError(f"lock mode {mode!r}: 'exclusive' or 'access exclusive'")
+    lock = sql.SQL(f"lock table {{}} in {mode} mode").format(sql.Identifier(*table.split(".")))
+    with pg_connect("admin", settings=settings) as holder:
+        holder.execute(lock)
+        watcher = threading.Thread(target=end_waiting, daemon=True)
+        watcher.start()
+        try:
+            yield ended
+        finally:
+            done.set()
+            watcher.join()
+            holder.rollback()

@@ -152,7 +152,6 @@ def configure_logging(verbose: bool = False) -> None:
     dlt_logger.removeFilter(_ONE_LINE)
     if not verbose:
         dlt_logger.addFilter(_ONE_LINE)
-    if not verbose:
         # kafka-python warns of routine states ("No partition metadata for topic"
         # while a consumer joins); its real failures surface as exceptions.
         logging.getLogger("kafka").setLevel(logging.ERROR)

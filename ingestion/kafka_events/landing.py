@@ -39,7 +39,7 @@ from ingestion.kafka_events import DEFAULT_PAGE_SIZE, kafka_events
 from ingestion.kafka_events.destination import LandingPostgres
 from ingestion.kafka_events.pages import Prefetcher
 from ingestion.kafka_events.reader import high_water_marks
-from ingestion.load_failures import Lander, causes, drop_committed_extracts, known_failure
+from ingestion.load_failures import Lander, causes, drop_committed_extracts, raise_known
 from ytempire.clients import dlt_credentials
 from ytempire.errors import YTEmpireError
 from ytempire.settings import Settings, get_settings
@@ -148,16 +148,13 @@ def abort_failed_package(
 
     Raises:
         LoadRetriesExhausted: a job dlt retried to its limit (the database went
-            away, a lock timed out), from :func:`~ingestion.load_failures.known_failure`.
+            away, a lock timed out), from :func:`~ingestion.load_failures.raise_known`.
         YTEmpireError: the project's own error, raised inside dlt's step.
         Exception: ``exc`` itself, for anything else (a bug keeps its traceback).
     """
     failure = _terminal_job_failure(exc)
     if failure is None:
-        known = known_failure(exc, LANDER, settings)
-        if known is None:
-            raise exc
-        raise known from exc
+        raise_known(exc, LANDER, settings)
     pipeline.abort_packages()
     return YTEmpireError(
         f"load package {failure.load_id} was aborted: its job {failure.job_id} failed for "
@@ -270,10 +267,7 @@ def land_events(
             pipeline.sync_destination()
         except BaseException as exc:
             prefetcher.close()
-            known = known_failure(exc, LANDER, s)
-            if known is None:
-                raise
-            raise known from exc
+            raise_known(exc, LANDER, s)
         if _offsets(pipeline) != local:
             prefetcher.close()
             prefetcher = prefetch(_offsets(pipeline))

@@ -15,7 +15,7 @@ from ingestion.kafka_events import kafka_events
 from ingestion.kafka_events.landing import LandingSummary, land_events, make_pipeline
 from ingestion.load_failures import LoadInterrupted, LoadRetriesExhausted
 from simulation.traffic import simulated_events
-from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
+from tests.pg_faults import locked_ending_its_waiters
 from tests.read_topic import read_topic
 from ytempire.clients import librdkafka_producer, pg_connect
 from ytempire.settings import Settings
@@ -296,28 +296,15 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     topic, dlq = new_topic("events"), new_topic("dlq")
     events = list(simulated_events(600, seed=57))  # event ids are the identity
     produce(topic, [(k, v) for _, k, v, _ in events[:100]])
-    run = dict(
-        pipelines_dir=tmp_path,
-        pipeline_name=tmp_path.name,
-        dead_letter_topic=dlq,
-        settings=settings,
-    )
-    assert land_events([topic], **run).messages == 100
+    assert _resume(topic, dlq, tmp_path, settings).messages == 100
     produce(topic, [(k, v) for _, k, v, _ in events[100:]])
 
-    with pg_connect("admin", settings=settings) as holder:
-        holder.execute("lock table raw_events.events in access exclusive mode")
-        with (
-            sessions_ended_while_they_wait_for_a_lock(settings) as ended,
-            pytest.raises(LoadRetriesExhausted) as stopped,
-        ):
-            land_events([topic], **run)
-        with (  # the next run loads the kept package first, and stops the same way
-            sessions_ended_while_they_wait_for_a_lock(settings),
-            pytest.raises(LoadRetriesExhausted) as again,
-        ):
-            land_events([topic], **run)
-        holder.rollback()
+    with locked_ending_its_waiters(settings, "raw_events.events") as ended:
+        with pytest.raises(LoadRetriesExhausted) as stopped:
+            _resume(topic, dlq, tmp_path, settings)
+        # the next run loads the kept package first, and stops the same way
+        with pytest.raises(LoadRetriesExhausted) as again:
+            _resume(topic, dlq, tmp_path, settings)
 
     error = stopped.value
     (kept,) = make_pipeline(settings, tmp_path, tmp_path.name).list_normalized_load_packages()
@@ -334,7 +321,7 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_says_what_to_run(
     assert "dlt pipeline" not in message
     assert len(_landed_ids(loader, topic)) == 100  # nothing of the kept package
 
-    assert land_events([topic], **run).messages == 0  # the package was all there was to land
+    assert _resume(topic, dlq, tmp_path, settings).messages == 0  # the package was all
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)
 
 
@@ -358,23 +345,14 @@ def test_a_session_ended_outside_a_load_job_keeps_the_package_and_says_what_to_r
     topic, dlq = new_topic("events"), new_topic("dlq")
     events = list(simulated_events(300, seed=seed))  # event ids are the identity
     produce(topic, [(k, v) for _, k, v, _ in events[:100]])
-    run = dict(
-        pipelines_dir=tmp_path,
-        pipeline_name=tmp_path.name,
-        dead_letter_topic=dlq,
-        settings=settings,
-    )
-    assert land_events([topic], **run).messages == 100  # _dlt_loads exists
+    assert _resume(topic, dlq, tmp_path, settings).messages == 100  # _dlt_loads exists
     produce(topic, [(k, v) for _, k, v, _ in events[100:]])
 
-    with pg_connect("admin", settings=settings) as holder:
-        holder.execute(f"lock table raw_events._dlt_loads in {mode} mode")
-        with (
-            sessions_ended_while_they_wait_for_a_lock(settings) as ended,
-            pytest.raises(LoadInterrupted) as stopped,
-        ):
-            land_events([topic], **run)
-        holder.rollback()
+    with (
+        locked_ending_its_waiters(settings, "raw_events._dlt_loads", mode) as ended,
+        pytest.raises(LoadInterrupted) as stopped,
+    ):
+        _resume(topic, dlq, tmp_path, settings)
 
     error = stopped.value
     kept = make_pipeline(settings, tmp_path, tmp_path.name).list_normalized_load_packages()
@@ -386,5 +364,5 @@ def test_a_session_ended_outside_a_load_job_keeps_the_package_and_says_what_to_r
     assert "Traceback" not in message
     assert "dlt pipeline" not in message
 
-    land_events([topic], **run)  # the kept package first, then what is left
+    _resume(topic, dlq, tmp_path, settings)  # the kept package first, then what is left
     assert _landed_ids(loader, topic) == sorted(e for *_, e in events)

@@ -6,8 +6,7 @@ from datetime import date
 
 from simulation.traffic import simulated_events
 from tests.cli import run_ytempire
-from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
-from ytempire.clients import pg_connect
+from tests.pg_faults import locked_ending_its_waiters
 
 RUN_DATE = date(2031, 7, 8)
 VALID = 40
@@ -45,11 +44,8 @@ def test_a_load_failing_on_every_retry_prints_one_error_exits_2_and_records_the_
     produce(topic, traffic[:40])
     assert run_ytempire(*command).returncode == 0  # the tables exist
     produce(topic, traffic[40:])
-    with pg_connect("admin", settings=settings) as holder:  # reads go on, inserts wait
-        holder.execute("lock table raw_events.events in exclusive mode")
-        with sessions_ended_while_they_wait_for_a_lock(settings):
-            stopped = run_ytempire(*command)
-        holder.rollback()
+    with locked_ending_its_waiters(settings, "raw_events.events", "exclusive"):
+        stopped = run_ytempire(*command)
 
     assert stopped.returncode == 2, stopped.stderr
     assert "Traceback" not in stopped.stderr

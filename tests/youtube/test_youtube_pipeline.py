@@ -12,9 +12,8 @@ from ingestion.youtube.landing import run_day
 from simulation import ids
 from simulation.network import Network, day_end, iso_duration
 from simulation.youtube import Fault, YouTubeSimulator
-from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
+from tests.pg_faults import locked_ending_its_waiters
 from tests.youtube.conftest import DAY1, channel_ids
-from ytempire.clients import pg_connect
 
 TABLES = ("channel_snapshots", "video_snapshots", "videos", "playlist_items", "collection_runs")
 
@@ -232,14 +231,11 @@ def test_a_package_kept_by_a_stopped_load_lands_before_the_next_day_is_collected
         }
         run_day(days[0], chans, **kwargs)  # the tables exist
         sim.set_day(days[1])
-        with pg_connect("admin", settings=settings) as holder:  # reads go on, inserts wait
-            holder.execute("lock table raw_youtube.channel_snapshots in exclusive mode")
-            with (
-                sessions_ended_while_they_wait_for_a_lock(settings),
-                pytest.raises(LoadRetriesExhausted),
-            ):
-                run_day(days[1], chans, **kwargs)
-            holder.rollback()
+        with (
+            locked_ending_its_waiters(settings, "raw_youtube.channel_snapshots", "exclusive"),
+            pytest.raises(LoadRetriesExhausted),
+        ):
+            run_day(days[1], chans, **kwargs)
         sim.set_day(days[2])
         report = run_day(days[2], chans, **kwargs)
 

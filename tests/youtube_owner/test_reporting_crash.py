@@ -21,7 +21,7 @@ import pytest
 
 from ingestion.load_failures import LoadRetriesExhausted
 from ingestion.youtube_reporting.collector import read_report
-from tests.pg_faults import sessions_ended_while_they_wait_for_a_lock
+from tests.pg_faults import locked_ending_its_waiters
 from tests.youtube_owner.conftest import at
 
 DAY = date(2025, 3, 1)
@@ -127,17 +127,11 @@ def test_a_load_failing_on_every_retry_keeps_its_package_and_the_next_run_lands_
     held = pg_admin.execute(rows).fetchone()
     own.sim.set_now(at(DAY + timedelta(days=5)))
 
-    with pg_admin.transaction():  # the lock is held until the lander has stopped
-        pg_admin.execute("lock table raw_youtube_reporting.channel_basic in access exclusive mode")
-        with (
-            sessions_ended_while_they_wait_for_a_lock(own.settings) as ended,
-            pytest.raises(LoadRetriesExhausted) as stopped,
-        ):
+    with locked_ending_its_waiters(own.settings, "raw_youtube_reporting.channel_basic") as ended:
+        with pytest.raises(LoadRetriesExhausted) as stopped:
             own.reporting(families=FAMILY)
-        with (  # the next run loads the kept package first, and stops the same way
-            sessions_ended_while_they_wait_for_a_lock(own.settings),
-            pytest.raises(LoadRetriesExhausted) as again,
-        ):
+        # the next run loads the kept package first, and stops the same way
+        with pytest.raises(LoadRetriesExhausted) as again:
             own.reporting(families=FAMILY)
 
     error = stopped.value
